@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * The gateway's configuration. Every value the process reads from outside comes through here,
+ * so a typo or a bad value stops start-up with the key named instead of failing mid-call.
+ * Objects are strict: an unknown key is a mistake (usually a typo), not something to ignore.
+ */
+
+export const APP_ID_PATTERN = /^app_(test_)?[0-9A-Za-z]{27}$/;
+
+/** API keys are long random secrets; a short one is a configuration mistake, not a convenience. */
+const MIN_KEY_LENGTH = 32;
+
+const adminKey = z.strictObject({
+  key: z.string().startsWith('sk_admin_', 'admin keys start with sk_admin_').min(MIN_KEY_LENGTH),
+  role: z.literal('admin'),
+});
+
+const metricsKey = z.strictObject({
+  key: z.string().startsWith('sk_metrics_', 'metrics keys start with sk_metrics_').min(MIN_KEY_LENGTH),
+  role: z.literal('metrics'),
+});
+
+const appKey = z
+  .strictObject({
+    key: z
+      .string()
+      .regex(/^sk_(live|test)_app_/, 'app keys start with sk_live_app_ or sk_test_app_')
+      .min(MIN_KEY_LENGTH),
+    role: z.literal('app'),
+    appId: z.string().regex(APP_ID_PATTERN, 'an app id: app_[test_] and 27 alphanumerics'),
+  })
+  .refine((k) => k.key.startsWith('sk_test_app_') === k.appId.startsWith('app_test_'), {
+    message: 'sk_test_app_ keys belong to app_test_ apps and sk_live_app_ keys to live apps',
+    path: ['appId'],
+  });
+
+export const apiKeySchema = z.discriminatedUnion('role', [adminKey, metricsKey, appKey]);
+
+const port = z.int().min(1).max(65535);
+const portOrZero = z.int().min(0).max(65535);
+
+export const configSchema = z.strictObject({
+  organization: z.strictObject({
+    /** The organisation this gateway serves; stamped on every resource it returns. */
+    id: z.string().regex(/^org_[0-9A-Za-z_]{1,64}$/, 'org_ followed by letters, digits or _'),
+  }),
+  http: z.strictObject({
+    host: z.string().min(1),
+    /** 0 picks a free port (tests); the bound port is logged. */
+    port: portOrZero,
+    /** How long shutdown waits for in-flight requests before closing them. */
+    shutdownTimeoutMs: z.int().min(0).max(120_000),
+    bodyLimitBytes: z.int().min(1024).max(10_485_760),
+  }),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** auto: pretty when stdout is a terminal, JSON otherwise (containers, CI, log shippers). */
+    format: z.enum(['auto', 'json', 'pretty']),
+  }),
+  auth: z.strictObject({
+    keys: z.array(apiKeySchema).refine((keys) => new Set(keys.map((k) => k.key)).size === keys.length, {
+      message: 'each key may appear only once',
+    }),
+  }),
+  store: z.strictObject({
+    path: z.string().min(1),
+    /**
+     * full: every commit is fsynced (survives power loss). normal: survives a process crash
+     * (kill -9) but the last commits may be lost on power loss. WAL mode either way.
+     */
+    synchronous: z.enum(['full', 'normal']),
+  }),
+  sip: z.strictObject({
+    engine: z.enum(['embedded', 'external']),
+    drachtio: z.strictObject({
+      host: z.string().min(1),
+      port,
+      secret: z.string().min(1),
+    }),
+    /** SIP listen addresses, drachtio-server --contact form. */
+    contacts: z.array(z.string().regex(/^sips?:/, 'a sip: or sips: uri')).min(1),
+  }),
+  media: z
+    .strictObject({
+      rtpPortMin: port,
+      rtpPortMax: port,
+      /** 0 = one worker per core. */
+      workers: z.int().min(0).max(256),
+      codecs: z.array(z.enum(['PCMU', 'PCMA', 'G722', 'opus', 'telephone-event'])).min(1),
+      timeoutInitialSeconds: z.int().min(1).max(3600),
+      timeoutSeconds: z.int().min(1).max(3600),
+    })
+    .refine((m) => m.rtpPortMin < m.rtpPortMax, {
+      message: 'rtpPortMin must be below rtpPortMax',
+      path: ['rtpPortMax'],
+    }),
+  livekit: z.strictObject({
+    url: z.url({ protocol: /^(wss?|https?)$/ }),
+    apiKey: z.string().min(1),
+    apiSecret: z.string().min(32, 'livekit-server requires secrets of at least 32 characters'),
+  }),
+  control: z.strictObject({
+    url: z.url({ protocol: /^wss?$/ }).nullable(),
+    token: z.string().min(1).nullable(),
+  }),
+  recording: z.strictObject({
+    dir: z.string().min(1),
+  }),
+});
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type ApiKeyConfig = z.infer<typeof apiKeySchema>;

@@ -1,0 +1,21 @@
+import { defineRoute, type RouteSpec } from '../routeSpec.js';
+import { commonErrors } from '../schemas/errorSchemas.js';
+
+/** `document` is read per request: it is built from every route, this one included. */
+export function openApiRoutes(document: () => unknown): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/openapi.json',
+      operationId: 'openApi',
+      summary: 'This OpenAPI document',
+      tag: 'meta',
+      access: 'any',
+      responses: {
+        200: { description: 'the OpenAPI 3.1 document', contentType: 'application/json' },
+        ...commonErrors,
+      },
+      handler: () => document(),
+    }),
+  ];
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      code: z
+        .string()
+        .meta({ description: 'machine-readable: invalid_request, unauthorized, forbidden, not_found…' }),
+      message: z.string(),
+      details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const commonErrors = {
+  401: { description: 'missing or unknown API key', schema: errorBodySchema },
+  403: { description: 'the key may not do this', schema: errorBodySchema },
+} as const;

@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from './config/schema.js';
+import { ApiKeyRing } from './control/auth/apiKeys.js';
+import { createHttpServer } from './control/httpServer.js';
+import { callingConfigRoutes } from './control/routes/callingConfigRoutes.js';
+import { healthRoutes } from './control/routes/healthRoutes.js';
+import { metricsRoutes } from './control/routes/metricsRoutes.js';
+import { livekitProbe } from './livekit/livekitProbe.js';
+import { Metrics } from './observability/metricsRegistry.js';
+import { Readiness } from './observability/readiness.js';
+import { CallingConfigStore } from './store/callingConfigStore.js';
+import { Database } from './store/database.js';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  version: string;
+  now?: () => Date;
+}
+
+/**
+ * The gateway's parts, built from config and wired together. `main.ts` owns the process
+ * (arguments, signals, exit codes); this class owns the parts, so tests can run a whole gateway
+ * in-process and stop it again.
+ */
+export class Gateway {
+  readonly database: Database;
+  readonly metrics = new Metrics();
+  readonly readiness = new Readiness();
+  readonly http: FastifyInstance;
+  private readonly logger: Logger;
+  private readonly config: GatewayConfig;
+  private stopping: Promise<void> | undefined;
+
+  constructor(deps: GatewayDeps) {
+    const { config, logger } = deps;
+    this.config = config;
+    this.logger = logger;
+    this.database = new Database({
+      path: config.store.path,
+      synchronous: config.store.synchronous,
+      logger: logger.child({ component: 'store' }),
+    });
+    const keys = new ApiKeyRing(config.auth.keys);
+    if (keys.size === 0) logger.warn('no API keys configured: every endpoint but health answers 401');
+
+    this.readiness.add({ name: 'storage', check: () => this.database.ping() || 'database is closed' });
+    this.readiness.add(livekitProbe(config.livekit));
+
+    const callingConfigs = new CallingConfigStore(this.database);
+    this.http = createHttpServer({
+      logger,
+      keys,
+      metrics: this.metrics,
+      version: deps.version,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      routes: [
+        ...healthRoutes(this.readiness),
+        ...metricsRoutes(this.metrics),
+        ...callingConfigRoutes({
+          store: callingConfigs,
+          organizationId: config.organization.id,
+          now: deps.now ?? (() => new Date()),
+        }),
+      ],
+    });
+  }
+
+  /** Starts listening; resolves to the base URL actually bound (port 0 picks a free one). */
+  async start(): Promise<string> {
+    const { host, port } = this.config.http;
+    const address = await this.http.listen({ host, port });
+    this.logger.info({ address, schemaVersion: this.database.schemaVersion }, 'gateway listening');
+    return address;
+  }
+
+  /**
+   * Stops taking work, lets requests in flight finish (up to http.shutdownTimeoutMs), then closes
+   * storage with a checkpoint. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.readiness.startDraining();
+    const deadline = setTimeout(() => {
+      this.logger.warn(
+        { timeoutMs: this.config.http.shutdownTimeoutMs },
+        'requests still in flight; closing them',
+      );
+      this.http.server.closeAllConnections();
+    }, this.config.http.shutdownTimeoutMs);
+    try {
+      await this.http.close();
+    } finally {
+      clearTimeout(deadline);
+      this.database.close();
+    }
+    this.logger.info('gateway stopped');
+  }
+}

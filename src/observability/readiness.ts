@@ -1,0 +1,53 @@
+/** A part the gateway needs to serve calls; `check` resolves to true, or to what is wrong. */
+export interface ReadinessProbe {
+  name: string;
+  check(): Promise<true | string> | true | string;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  parts: Record<string, { ok: boolean; detail?: string }>;
+}
+
+/** A probe that takes longer than this counts as failing: a readiness endpoint must answer quickly. */
+const PROBE_TIMEOUT_MS = 2000;
+
+async function runProbe(probe: ReadinessProbe): Promise<true | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${PROBE_TIMEOUT_MS} ms`), PROBE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => probe.check()), timeout]);
+  } catch (error) {
+    return (error as Error).message || String(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether the gateway can take calls now: every probe passes and it is not shutting down. */
+export class Readiness {
+  private readonly probes: ReadinessProbe[] = [];
+  private draining = false;
+
+  add(probe: ReadinessProbe): void {
+    this.probes.push(probe);
+  }
+
+  /** From now on the gateway reports not ready, so load balancers stop sending it work. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  async report(): Promise<ReadinessReport> {
+    const results = await Promise.all(this.probes.map(runProbe));
+    const parts: ReadinessReport['parts'] = {};
+    this.probes.forEach((probe, index) => {
+      const result = results[index];
+      parts[probe.name] = result === true ? { ok: true } : { ok: false, detail: String(result) };
+    });
+    if (this.draining) parts.shutdown = { ok: false, detail: 'shutting down' };
+    return { ready: Object.values(parts).every((part) => part.ok), parts };
+  }
+}
