@@ -1,0 +1,34 @@
+import type { SipHeaders } from './sipHeaders.js';
+
+export interface SipRequest {
+  readonly kind: 'request';
+  method: string;
+  uri: string;
+  headers: SipHeaders;
+  body: Buffer;
+}
+
+export interface SipResponse {
+  readonly kind: 'response';
+  status: number;
+  reason: string;
+  headers: SipHeaders;
+  body: Buffer;
+}
+
+export type SipMessage = SipRequest | SipResponse;
+
+export interface ParseOptions {
+  /** Largest header section accepted, in bytes (start line included). */
+  maxHeaderBytes?: number;
+  /** Largest body accepted, in bytes. */
+  maxBodyBytes?: number;
+  /**
+   * Datagram transports may omit Content-Length (the body is the rest of the datagram); stream
+   * transports may not, since the length is the only frame boundary.
+   */
+  requireContentLength?: boolean;
+}
+
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
