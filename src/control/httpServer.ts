@@ -67,6 +67,16 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     }
   });
 
+  // While closing, answers to requests in flight end their connection, so close() need not wait
+  // for keep-alive sockets to time out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const labels = { method: request.method, route: routeLabel(request), status: String(reply.statusCode) };
     deps.metrics.httpRequests.inc(labels);

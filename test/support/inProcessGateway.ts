@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig, mergeConfig } from '../../src/config/loadConfig.js';
+import { configSchema } from '../../src/config/schema.js';
+import { Gateway } from '../../src/gateway.js';
+import { AUTH_KEYS } from './testKeys.js';
+
+export interface RunningGateway {
+  gateway: Gateway;
+  url: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A whole gateway in the test process, on a free port with its own database in a temp folder.
+ * `overrides` is merged over the defaults like a config file would be.
+ */
+export async function startInProcessGateway(
+  overrides: Record<string, unknown> = {},
+): Promise<RunningGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
+  const base = mergeConfig(loadConfig({ env: {} }) as unknown as Record<string, unknown>, {
+    http: { port: 0 },
+    log: { level: 'silent' },
+    store: { path: join(dir, 'gateway.db') },
+    auth: { keys: AUTH_KEYS },
+  });
+  const config = configSchema.parse(mergeConfig(base, overrides));
+  const gateway = new Gateway({ config, logger: pino({ level: 'silent' }), version: '0.0.0-test' });
+  const url = await gateway.start();
+  return {
+    gateway,
+    url,
+    dir,
+    stop: async () => {
+      await gateway.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
