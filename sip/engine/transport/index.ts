@@ -1,0 +1,5 @@
+export * from './addressUtils.js';
+export * from './stampVia.js';
+export * from './transportError.js';
+export * from './transportLayer.js';
+export * from './transportTypes.js';
