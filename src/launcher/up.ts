@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { findLiveKitServerBinary, installLiveKitServer, LiveKitServer } from './livekitServer.js';
+
+/**
+ * `npm run up`: the gateway on its embedded defaults for a person at a terminal. It starts a
+ * local livekit-server and the gateway process, with a config under `.local/` created on first
+ * run (random API key and LiveKit secret, kept for later runs), and stops both on Ctrl-C.
+ * Production runs `npm start` alone, with livekit-server and the SIP server run separately.
+ */
+
+const root = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const localDir = join(root, '.local');
+const configPath = join(localDir, 'gateway.yaml');
+
+interface LocalSettings {
+  adminKey: string;
+  livekitKey: string;
+  livekitSecret: string;
+}
+
+function say(line: string): void {
+  process.stderr.write(`[up] ${line}\n`);
+}
+
+function localSettings(): LocalSettings {
+  if (existsSync(configPath)) {
+    const doc = parseYaml(readFileSync(configPath, 'utf8')) as {
+      auth: { keys: { key: string }[] };
+      livekit: { apiKey: string; apiSecret: string };
+    };
+    const adminKey = doc.auth.keys[0]?.key;
+    if (!adminKey) throw new Error(`${configPath} has no admin key; delete it to start afresh`);
+    return { adminKey, livekitKey: doc.livekit.apiKey, livekitSecret: doc.livekit.apiSecret };
+  }
+  const settings = {
+    adminKey: `sk_admin_${randomBytes(24).toString('base64url')}`,
+    livekitKey: `local${randomBytes(4).toString('hex')}`,
+    livekitSecret: randomBytes(32).toString('base64url'),
+  };
+  mkdirSync(localDir, { recursive: true });
+  const config = {
+    http: { host: '127.0.0.1', port: 8080 },
+    store: { path: join(localDir, 'gateway.db') },
+    recording: { dir: join(localDir, 'recordings') },
+    auth: { keys: [{ key: settings.adminKey, role: 'admin' }] },
+    livekit: { url: 'ws://127.0.0.1:7880', apiKey: settings.livekitKey, apiSecret: settings.livekitSecret },
+  };
+  writeFileSync(configPath, `# Written by npm run up on first run; edit freely.\n${stringifyYaml(config)}`, {
+    mode: 0o600,
+  });
+  say(`wrote ${configPath}`);
+  return settings;
+}
+
+function startGateway(): ChildProcess {
+  const main = join(root, 'dist', 'src', 'main.js');
+  return spawn(process.execPath, [main, '--config', configPath], { stdio: 'inherit', cwd: root });
+}
+
+async function main(): Promise<void> {
+  const settings = localSettings();
+  const binary = findLiveKitServerBinary() ?? installLiveKitServer(say);
+  const livekit = new LiveKitServer(binary, {
+    apiKey: settings.livekitKey,
+    apiSecret: settings.livekitSecret,
+    port: 7880,
+    rtcTcpPort: 7881,
+    rtcUdpPort: 7882,
+  });
+  say(`starting livekit-server (${binary}) on ws://127.0.0.1:7880`);
+  await livekit.start();
+
+  const gateway = startGateway();
+  say('gateway: http://127.0.0.1:8080  (GET /readyz, /openapi.json, /metrics)');
+  // The key itself stays in the 0600 file: terminals get scrolled back, shared and recorded.
+  say(`admin API key: ${settings.adminKey.slice(0, 13)}… (auth.keys[0].key in ${configPath})`);
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    if (gateway.exitCode === null) {
+      const exited = new Promise((done) => gateway.once('exit', done));
+      gateway.kill('SIGTERM');
+      await exited;
+    }
+    await livekit.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  gateway.on('exit', (code) => {
+    if (!stopping) say(`gateway exited with code ${code}; stopping livekit-server`);
+    void stop(code ?? 1);
+  });
+}
+
+main().catch((error: unknown) => {
+  say(`failed: ${(error as Error).message}`);
+  process.exit(1);
+});
