@@ -9,11 +9,12 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createResponse } from '../../sip/engine/message/createResponse.js';
 import type { SipMessage, SipRequest } from '../../sip/engine/message/messageTypes.js';
-import { parseMessage } from '../../sip/engine/message/parseMessage.js';
+import { SipHeaders } from '../../sip/engine/message/sipHeaders.js';
 import { parseVia } from '../../sip/engine/message/via.js';
 import { generateBranch } from '../../sip/engine/transaction/requestBuilders.js';
 import { responseDestination } from '../../sip/engine/transaction/responseDestination.js';
 import { TransactionLayer } from '../../sip/engine/transaction/transactionLayer.js';
+import { addTopVia, contactUri } from '../../sip/engine/transport/outgoingHeaders.js';
 import { TransportLayer } from '../../sip/engine/transport/transportLayer.js';
 import type {
   MessageSource,
@@ -75,27 +76,24 @@ function portOf(layer: TransportLayer, transport: TransportProtocol): number {
   return l.port;
 }
 
-function options(from: TransportLayer, transport: TransportProtocol, extra: string[] = []): SipRequest {
-  const { host, port } = from.sentBy(transport, '127.0.0.1');
-  const msg = parseMessage(
-    Buffer.from(
-      [
-        'OPTIONS sip:probe@127.0.0.1 SIP/2.0',
-        `Via: SIP/2.0/${transport.toUpperCase()} ${host}:${port};branch=${generateBranch()};rport`,
-        'Max-Forwards: 70',
-        `From: <sip:client@${host}:${port}>;tag=abc`,
-        'To: <sip:probe@127.0.0.1>',
-        `Call-ID: ${generateBranch()}`,
-        'CSeq: 1 OPTIONS',
-        `Contact: <sip:client@${host}:${port};transport=${transport}>`,
-        ...extra,
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n'),
-    ),
-  );
-  if (msg.kind !== 'request') throw new Error('bad fixture');
+function options(from: TransportLayer, transport: TransportProtocol): SipRequest {
+  const sentBy = from.sentBy(transport, '127.0.0.1');
+  const { host, port } = sentBy;
+  const headers = new SipHeaders()
+    .append('Max-Forwards', '70')
+    .append('From', `<sip:client@${host}:${port}>;tag=abc`)
+    .append('To', '<sip:probe@127.0.0.1>')
+    .append('Call-ID', generateBranch())
+    .append('CSeq', '1 OPTIONS')
+    .append('Contact', `<${contactUri(sentBy, transport, 'client')}>`);
+  const msg: SipRequest = {
+    kind: 'request',
+    method: 'OPTIONS',
+    uri: 'sip:probe@127.0.0.1',
+    headers,
+    body: Buffer.alloc(0),
+  };
+  addTopVia(msg, transport, sentBy, generateBranch());
   return msg;
 }
 
@@ -224,6 +222,20 @@ describe('stream connections', () => {
     const [, source] = await arrived;
     expect(source.transport).toBe('tls');
     socket.destroy();
+  });
+
+  it('reuses one outbound connection for a peer named by host name', async () => {
+    const server = await makeLayer(['tcp']);
+    const client = await makeLayer(['tcp']);
+    const dest = { transport: 'tcp' as const, address: 'localhost', port: portOf(server, 'tcp') };
+    const first = nextMessage(server);
+    const a = await client.send(options(client, 'tcp'), dest);
+    await first;
+    const second = nextMessage(server);
+    const b = await client.send(options(client, 'tcp'), dest);
+    await second;
+    expect(b.connectionId).toBe(a.connectionId);
+    expect(client.connectionCounts().tcp).toBe(1);
   });
 
   it('fails a send to a closed port with a transport error', async () => {

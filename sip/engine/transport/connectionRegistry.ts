@@ -16,11 +16,16 @@ export class ConnectionRegistry {
     this.byRemote.set(remoteKey(transport, remoteAddress, remotePort), conn);
   }
 
+  /** Makes `conn` findable under another name of the same peer. */
+  alias(transport: string, address: string, port: number, conn: StreamConnection): void {
+    this.byRemote.set(remoteKey(transport, address, port), conn);
+  }
+
   delete(conn: StreamConnection): void {
-    const { id, transport, remoteAddress, remotePort } = conn.info;
-    this.byId.delete(id);
-    const key = remoteKey(transport, remoteAddress, remotePort);
-    if (this.byRemote.get(key) === conn) this.byRemote.delete(key);
+    this.byId.delete(conn.info.id);
+    for (const [key, value] of this.byRemote) {
+      if (value === conn) this.byRemote.delete(key);
+    }
   }
 
   get(id: string): StreamConnection | undefined {

@@ -1,4 +1,5 @@
 export * from './addressUtils.js';
+export * from './outgoingHeaders.js';
 export * from './stampVia.js';
 export * from './transportError.js';
 export * from './transportLayer.js';

@@ -64,7 +64,7 @@ export class TransportLayer extends EventEmitter<TransportEvents> {
           c.host,
           c.port,
           (data, rinfo, listener) => this.onDatagram(data, rinfo, listener),
-          (err) => this.emit('error', err),
+          (err) => this.emit('socketError', err),
         );
         this.udp.push(l);
         port = l.port;
@@ -75,7 +75,7 @@ export class TransportLayer extends EventEmitter<TransportEvents> {
           c.port,
           this.options.tls,
           (socket) => this.adopt(socket, c.transport as 'tcp' | 'tls', 'inbound'),
-          (err) => this.emit('error', err),
+          (err) => this.emit('socketError', err),
         );
         this.streams.push(l);
         port = l.port;
@@ -162,9 +162,13 @@ export class TransportLayer extends EventEmitter<TransportEvents> {
     const key = `${transport}|${address}|${dest.port}`;
     let pending = this.connecting.get(key);
     if (!pending) {
-      pending = this.open(transport, address, dest.port, dest.servername).finally(() =>
-        this.connecting.delete(key),
-      );
+      pending = this.open(transport, address, dest.port, dest.servername)
+        .then((conn) => {
+          // The destination may name the peer differently from the socket (e.g. a host name).
+          this.connections.alias(transport, address, dest.port, conn);
+          return conn;
+        })
+        .finally(() => this.connecting.delete(key));
       this.connecting.set(key, pending);
     }
     return pending;

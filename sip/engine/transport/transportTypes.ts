@@ -87,8 +87,11 @@ export interface TransportEvents {
   parseError: [error: SipParseError, raw: Buffer | undefined, source: MessageSource];
   connectionOpened: [info: ConnectionInfo];
   connectionClosed: [info: ConnectionInfo];
-  /** Socket-level failure that did not belong to any particular send. */
-  error: [error: Error];
+  /**
+   * Socket-level failure that did not belong to any particular send. Not named `error`, so an
+   * unobserved failure cannot throw out of an EventEmitter and take the process down.
+   */
+  socketError: [error: Error];
 }
 
 export interface ConnectionInfo {
