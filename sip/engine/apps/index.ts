@@ -1,0 +1,10 @@
+export { AppConnection } from './AppConnection.js';
+export { AppListener } from './AppListener.js';
+export { AppRegistry } from './AppRegistry.js';
+export type * from './appConnectionTypes.js';
+export type { AppListenerOptions } from './appListenerTypes.js';
+export { DEFAULT_ADMIN_PORT } from './appListenerTypes.js';
+export type * from './appRegistryTypes.js';
+export { type AppsLogger, silentAppsLogger } from './appsLogger.js';
+export { formatHostport, formatHostports, type ListenHostport } from './hostports.js';
+export { DEFAULT_SERVER_VERSION } from './serverVersion.js';
