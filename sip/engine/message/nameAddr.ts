@@ -43,6 +43,8 @@ export function parseNameAddr(text: string): NameAddr {
     const semi = s.indexOf(';');
     uri = (semi < 0 ? s : s.slice(0, semi)).trim();
     rest = semi < 0 ? '' : s.slice(semi);
+    // RFC 3261 20.10: a URI with ',', '?' or ';' must be enclosed in <>.
+    if (/[?,]/.test(uri)) throw new SipParseError('URI with ? or , must be in <>');
   }
   if (!hasUriScheme(uri)) throw new SipParseError('bad URI in name-addr');
   const restTrimmed = rest.trim();

@@ -176,7 +176,10 @@ function parseUnchecked(buf: Buffer, opts: ParseOptions): SipMessage {
   validateCommon(headers, REQUEST_MANDATORY);
   const cseq = parseCSeq(headers.get('CSeq') ?? '');
   if (cseq.method !== method) throw new SipParseError('CSeq method does not match');
-  if (!/^\d{1,10}$/.test(headers.get('Max-Forwards') ?? '')) throw new SipParseError('bad Max-Forwards');
+  const maxForwards = headers.get('Max-Forwards') ?? '';
+  // RFC 3261 20.22 gives no bound, but 70 is the norm and RFC 4475 3.1.2.4 treats >255 as invalid.
+  if (!/^\d{1,10}$/.test(maxForwards) || Number(maxForwards) > 255)
+    throw new SipParseError('bad Max-Forwards');
   const body = sliceBody(buf, end.bodyStart, contentLength, opts);
   return { kind: 'request', method, uri, headers, body };
 }

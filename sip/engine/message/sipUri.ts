@@ -69,14 +69,11 @@ export function parseSipUri(text: string): SipUri {
   let rest = trimmed.slice(colon + 1);
   if (/\s/.test(rest)) throw new SipParseError('whitespace in SIP URI');
   let headers: string | undefined;
-  const q = rest.indexOf('?');
-  if (q >= 0) {
-    headers = rest.slice(q + 1);
-    rest = rest.slice(0, q);
-  }
   let user: string | undefined;
   let password: string | undefined;
-  const at = rest.lastIndexOf('@');
+  // An unescaped '@' can only end the userinfo (params and headers may not contain one), while
+  // '?' and ';' are legal inside a user part, so split on '@' before looking for them.
+  const at = rest.indexOf('@');
   if (at >= 0) {
     const userinfo = rest.slice(0, at);
     rest = rest.slice(at + 1);
@@ -91,6 +88,11 @@ export function parseSipUri(text: string): SipUri {
     }
     if (user === '' || !USER_CHARS.test(user.replace(/:/g, '')))
       throw new SipParseError('bad user in SIP URI');
+  }
+  const q = rest.indexOf('?');
+  if (q >= 0) {
+    headers = rest.slice(q + 1);
+    rest = rest.slice(0, q);
   }
   const semi = rest.indexOf(';');
   const hostPart = semi < 0 ? rest : rest.slice(0, semi);
