@@ -53,6 +53,7 @@ interface SrfApp extends EventEmitter {
   disconnect(): void;
   invite(handler: (req: SrfRequest, res: SrfResponse) => void): void;
   createUAS(req: SrfRequest, res: SrfResponse, opts: { localSdp: string }): Promise<SrfDialog>;
+  createUAC(uri: string, opts: { localSdp: string }): Promise<SrfDialog>;
   request(
     uri: string,
     opts: { method: string; headers?: Record<string, string> },
@@ -503,6 +504,85 @@ describe('embedded engine admin side with a real drachtio-srf', () => {
     const [reason] = await destroyed;
     expect(reason).toBe('ACK timeout');
     expect(connection.pendingCount).toBe(0);
+  });
+
+  it('carries a UAC dialog: INVITE acknowledged with its txnId, 200 matched by txnId with the dialog id, ACK', async () => {
+    const { srf, connection } = await connectApp();
+    const inviteCommand = nextEvent<[AppConnection, SipCommand]>(registry, 'sip');
+    const dialogPromise = srf.createUAC('sip:bob@192.0.2.20', { localSdp: LOCAL_SDP });
+    const [, invite] = await inviteCommand;
+    expect(invite.txnId).toBe('');
+    expect(invite.dialogId).toBe('');
+    expect(invite.rawSip.split('\r\n')[0]).toBe('INVITE sip:bob@192.0.2.20 SIP/2.0');
+
+    const dialogId = 'uac-call;from-tag=engine-from-tag';
+    const inviteWire = [
+      'INVITE sip:bob@192.0.2.20 SIP/2.0',
+      'Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-uac-1;rport',
+      'Max-Forwards: 70',
+      'From: <sip:127.0.0.1:5060>;tag=engine-from-tag',
+      'To: <sip:bob@192.0.2.20>',
+      'Call-ID: uac-call',
+      'CSeq: 1 INVITE',
+      'Contact: <sip:127.0.0.1:5060>',
+      'Content-Type: application/sdp',
+      `Content-Length: ${Buffer.byteLength(LOCAL_SDP)}`,
+      '',
+      LOCAL_SDP,
+    ].join('\r\n');
+    connection.ackRequestSent(invite.msgId, sentMeta(inviteWire), 'txn-uac', inviteWire);
+
+    const response = (status: string): string =>
+      inviteWire
+        .replace('INVITE sip:bob@192.0.2.20 SIP/2.0', `SIP/2.0 ${status}`)
+        .replace('To: <sip:bob@192.0.2.20>', 'To: <sip:bob@192.0.2.20>;tag=bob-tag')
+        .replace('Contact: <sip:127.0.0.1:5060>', 'Contact: <sip:bob@192.0.2.20:5070>')
+        .replace('Max-Forwards: 70\r\n', '');
+    const ringing = response('180 Ringing').replace(/Content-Type[\s\S]*$/, 'Content-Length: 0\r\n\r\n');
+    connection.sendSip({ meta: networkMeta(ringing), txnId: 'txn-uac', dialogId, rawSip: ringing });
+
+    // srf answers a 2xx with `sip||<dialogId>` carrying ACK; the dialog id is token[9] of the 200.
+    const ackCommand = nextEvent<[AppConnection, SipCommand]>(registry, 'sip');
+    const ok = response('200 OK');
+    connection.sendSip({ meta: networkMeta(ok), txnId: 'txn-uac', dialogId, rawSip: ok });
+    const [, ack] = await ackCommand;
+    expect(ack.dialogId).toBe(dialogId);
+    expect(ack.rawSip.split('\r\n')[0]).toMatch(/^ACK sip:.* SIP\/2\.0$/);
+    connection.ackRequestSent(ack.msgId, sentMeta(ack.rawSip), 'txn-ack', ack.rawSip);
+
+    const dialog = await dialogPromise;
+    expect(dialog.id).toBe(dialogId);
+    expect(dialog.sip.callId).toBe('uac-call');
+    expect(connection.pendingCount).toBe(0);
+  });
+
+  it('turns a network CANCEL for a pending INVITE into srf’s cancel event', async () => {
+    const events = new EventEmitter();
+    const routed = nextEvent(registry, 'route');
+    const { connection } = await connectApp((srf) =>
+      srf.invite((req) => {
+        events.emit('invite');
+        req.on('cancel', () => events.emit('cancel'));
+      }),
+    );
+    await routed;
+    const invite = inviteFrom('call-cancel');
+    const seen = once(events, 'invite');
+    connection.sendSip({ meta: networkMeta(invite), txnId: 'txn-cancel', dialogId: '', rawSip: invite });
+    await seen;
+    const cancel = invite
+      .split('\r\n\r\n')[0]
+      ?.replace('INVITE sip:', 'CANCEL sip:')
+      .replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL')
+      .replace(/Content-Type[\s\S]*$/, 'Content-Length: 0');
+    const canceled = once(events, 'cancel');
+    connection.sendSip({
+      meta: networkMeta(`${cancel}\r\n\r\n`),
+      txnId: 'txn-cancel',
+      dialogId: '',
+      rawSip: `${cancel}\r\n\r\n`,
+    });
+    await canceled;
   });
 
   it('answers srf’s pings (srf pings when enabled and the server version is at least v0.8.2)', async () => {
