@@ -585,6 +585,36 @@ describe('embedded engine admin side with a real drachtio-srf', () => {
     await canceled;
   });
 
+  it('frames multi-byte UTF-8 SIP by bytes, as srf expects, in both directions', async () => {
+    const events = new EventEmitter();
+    const routed = nextEvent(registry, 'route');
+    const { connection } = await connectApp((srf) =>
+      srf.invite((req, res) => {
+        events.emit('invite', req);
+        res.send(603, 'Décliné ✋', {}, () => {});
+      }),
+    );
+    await routed;
+    const invite = inviteFrom('call-utf8').replace('"Alice"', '"Zoë 😀 中文"');
+    const seen = once(events, 'invite');
+    const secondSeen = nextEvent<[SrfRequest]>(events, 'invite', (r) => r.get('Call-ID') === 'call-utf8-2');
+    const answer = nextEvent<[AppConnection, SipCommand]>(registry, 'sip');
+    // Two frames in a row: a byte/character mix-up would corrupt the second one.
+    connection.sendSip({ meta: networkMeta(invite), txnId: 'txn-utf8', dialogId: '', rawSip: invite });
+    connection.sendSip({
+      meta: networkMeta(invite),
+      txnId: 'txn-utf8-2',
+      dialogId: '',
+      rawSip: invite.replace('call-utf8', 'call-utf8-2'),
+    });
+    const [req] = (await seen) as [SrfRequest];
+    expect(req.get('From')).toContain('"Zoë 😀 中文"');
+    const [second] = (await secondSeen) as [SrfRequest];
+    expect(second.get('Call-ID')).toBe('call-utf8-2');
+    const [, command] = await answer;
+    expect(command.rawSip.split('\r\n')[0]).toBe('SIP/2.0 603 Décliné ✋');
+  });
+
   it('answers srf’s pings (srf pings when enabled and the server version is at least v0.8.2)', async () => {
     const { connection } = await connectApp(() => {}, { enablePing: true, pingInterval: 5000 });
     await once(connection, 'ping');
