@@ -2,7 +2,7 @@ import type { AppRegistry } from './AppRegistry.js';
 import type { AppsLogger } from './appsLogger.js';
 
 export interface AppListenerOptions {
-  /** Admin address; drachtio-server's `--address`, default 0.0.0.0 there, 127.0.0.1 is safer here. */
+  /** Admin address (drachtio-server's `--address`; its default, 0.0.0.0, comes from the CLI layer). */
   address: string;
   /** Admin port; drachtio-server's `--port`, default 9022. 0 picks a free port. */
   port: number;
