@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createResponse } from '../../sip/engine/message/createResponse.js';
-import type { SipMessage, SipRequest } from '../../sip/engine/message/messageTypes.js';
+import type { SipMessage, SipRequest, SipResponse } from '../../sip/engine/message/messageTypes.js';
 import { SipHeaders } from '../../sip/engine/message/sipHeaders.js';
 import { parseVia } from '../../sip/engine/message/via.js';
+import { OkRetransmitter } from '../../sip/engine/transaction/okRetransmitter.js';
 import { generateBranch } from '../../sip/engine/transaction/requestBuilders.js';
 import { responseDestination } from '../../sip/engine/transaction/responseDestination.js';
 import { TransactionLayer } from '../../sip/engine/transaction/transactionLayer.js';
@@ -332,5 +333,129 @@ describe('addressing', () => {
     expect(via.host).toBe('client.example.com');
     expect(via.params.get('received')).toBe('::1');
     expect(via.params.get('rport')).toBe(String(portOf(client, 'udp')));
+  });
+});
+
+const hasSipp = spawnSync('sipp', ['-v']).error === undefined;
+const SDP =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
+
+function runSipp(args: string[]): Promise<number> {
+  const child = spawn('sipp', [...args, '-nostdin', '-i', '127.0.0.1', '-timeout', '60s', '-timeout_error'], {
+    stdio: 'ignore',
+  });
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+}
+
+describe.skipIf(!hasSipp)('against sipp', () => {
+  it('completes 30 sipp uac calls over lossy UDP with 2xx retransmitted until ACK', async () => {
+    const server = await makeLayer(['udp']);
+    const txl = new TransactionLayer(server, { timers: { T1: 100 } });
+    txl.attach(server);
+    const awaitingAck = new Map<string, OkRetransmitter>();
+    let byes = 0;
+    txl.on('request', (req, txn, source) => {
+      if (req.method !== 'INVITE') {
+        if (req.method === 'BYE') byes++;
+        void txn.respond(createResponse(req, 200));
+        return;
+      }
+      const toTag = generateBranch().slice(7);
+      void txn.respond(createResponse(req, 180, { toTag }));
+      const ok = createResponse(req, 200, { toTag, body: Buffer.from(SDP) });
+      ok.headers.append('Contact', `<${contactUri(server.sentBy('udp'), 'udp')}>`);
+      ok.headers.append('Content-Type', 'application/sdp');
+      void txn.respond(ok);
+      const dest = responseDestination(req, source);
+      const retransmitter = new OkRetransmitter({
+        resend: () => void txl.sendStateless(ok, dest),
+        reliable: false,
+        timers: txl.timers,
+        onTimeout: () => awaitingAck.delete(req.headers.get('Call-ID') ?? ''),
+      });
+      retransmitter.start();
+      awaitingAck.set(req.headers.get('Call-ID') ?? '', retransmitter);
+    });
+    txl.on('ack', (ack) => awaitingAck.get(ack.headers.get('Call-ID') ?? '')?.acknowledge());
+    const code = await runSipp([
+      '-sn',
+      'uac',
+      '-t',
+      'u1',
+      '-p',
+      '0',
+      '-m',
+      '30',
+      '-r',
+      '20',
+      '-lost',
+      '10',
+      `127.0.0.1:${portOf(server, 'udp')}`,
+    ]);
+    // sipp exits 0 only when every call got its 200 to INVITE and to BYE despite the loss.
+    expect(code).toBe(0);
+    expect(byes).toBeGreaterThan(0);
+    for (const r of awaitingAck.values()) r.stop();
+    txl.close();
+  });
+
+  it('places 10 calls to a sipp uas over TCP on one connection', async () => {
+    const client = await makeLayer(['tcp']);
+    const txl = new TransactionLayer(client, { timers: { T1: 100 } });
+    txl.attach(client);
+    const sippPort = portOf(await makeLayer(['tcp']), 'tcp');
+    await layers.pop()?.close(); // Free the port for sipp.
+    const sipp = runSipp(['-sn', 'uas', '-t', 't1', '-p', String(sippPort), '-m', '10']);
+    const dest = { transport: 'tcp' as const, address: '127.0.0.1', port: sippPort };
+    const sentBy = client.sentBy('tcp');
+    const build = (method: string, callId: string, seq: number, toTag?: string): SipRequest => {
+      const headers = new SipHeaders()
+        .append('Max-Forwards', '70')
+        .append('From', `<sip:me@${sentBy.host}:${sentBy.port}>;tag=f${callId}`)
+        .append('To', `<sip:service@127.0.0.1:${sippPort}>${toTag ? `;tag=${toTag}` : ''}`)
+        .append('Call-ID', callId)
+        .append('CSeq', `${seq} ${method}`)
+        .append('Contact', `<${contactUri(sentBy, 'tcp')}>`);
+      const req: SipRequest = {
+        kind: 'request',
+        method,
+        uri: `sip:service@127.0.0.1:${sippPort}`,
+        headers,
+        body: Buffer.alloc(0),
+      };
+      if (method === 'INVITE') {
+        req.body = Buffer.from(SDP);
+        headers.append('Content-Type', 'application/sdp');
+      }
+      addTopVia(req, 'tcp', sentBy, generateBranch());
+      return req;
+    };
+    const finalOf = (txn: ReturnType<TransactionLayer['sendRequest']>) =>
+      new Promise<SipResponse>((resolve, reject) => {
+        txn.on('response', (r) => r.status >= 200 && resolve(r));
+        txn.on('timeout', () => reject(new Error('timeout')));
+        txn.on('transportError', reject);
+      });
+    // sipp needs a moment to listen; retry the first INVITE until the connection is accepted.
+    for (let i = 0; i < 10; i++) {
+      const callId = `tcp-${i}-${generateBranch()}`;
+      let final: SipResponse | undefined;
+      for (let attempt = 0; !final; attempt++) {
+        try {
+          final = await finalOf(txl.sendRequest(build('INVITE', callId, 1), dest));
+        } catch (err) {
+          if (i > 0 || attempt > 50) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(final.status).toBe(200);
+      const toTag = /;\s*tag=([^;\s]+)/.exec(final.headers.get('To') ?? '')?.[1];
+      await txl.sendStateless(build('ACK', callId, 1, toTag), dest);
+      const byeFinal = await finalOf(txl.sendRequest(build('BYE', callId, 2, toTag), dest));
+      expect(byeFinal.status).toBe(200);
+    }
+    expect(client.connectionCounts().tcp).toBe(1);
+    expect(await sipp).toBe(0);
+    txl.close();
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ParseOptions, SipMessage } from '../message/messageTypes.js';
 import { parseMessage } from '../message/parseMessage.js';
@@ -192,7 +192,7 @@ export class TransportLayer extends EventEmitter<TransportEvents> {
           rejectUnauthorized: client.rejectUnauthorized ?? true,
           ...(client.ca !== undefined ? { ca: client.ca } : {}),
           // SNI must be a host name; node rejects an IP literal there.
-          ...(servername !== undefined ? { servername } : {}),
+          ...(servername !== undefined ? { servername } : isIP(address) ? {} : { servername: address }),
         });
       } else {
         socket = netConnect({ host: address, port });
