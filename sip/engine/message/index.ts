@@ -1,3 +1,4 @@
+export * from './createRequest.js';
 export * from './createResponse.js';
 export * from './cseq.js';
 export * from './errorResponseForRaw.js';

@@ -28,6 +28,12 @@ export interface ParseOptions {
    * transports may not, since the length is the only frame boundary.
    */
   requireContentLength?: boolean;
+  /**
+   * Syntax only: skip the mandatory-header and cross-header checks, and allow a message without
+   * the final blank line. For messages from drachtio applications, which leave Via, From, To,
+   * CSeq and the like for the server to fill in.
+   */
+  partial?: boolean;
 }
 
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;

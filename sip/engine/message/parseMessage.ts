@@ -132,11 +132,29 @@ function sliceBody(
   return Buffer.from(buf.subarray(bodyStart, bodyStart + contentLength));
 }
 
+function validateRequest(headers: SipHeaders, method: string): void {
+  validateCommon(headers, REQUEST_MANDATORY);
+  const cseq = parseCSeq(headers.get('CSeq') ?? '');
+  if (cseq.method !== method) throw new SipParseError('CSeq method does not match');
+  const maxForwards = headers.get('Max-Forwards') ?? '';
+  // RFC 3261 20.22 gives no bound, but 70 is the norm and RFC 4475 3.1.2.4 treats >255 as invalid.
+  if (!/^\d{1,10}$/.test(maxForwards) || Number(maxForwards) > 255) {
+    throw new SipParseError('bad Max-Forwards');
+  }
+}
+
+/** A header section running to the end of the buffer (trailing line breaks trimmed), no body. */
+function headersToEnd(buf: Buffer): { headerEnd: number; bodyStart: number } {
+  let end = buf.length;
+  while (end > 0 && (buf[end - 1] === 0x0a || buf[end - 1] === 0x0d)) end--;
+  return { headerEnd: end, bodyStart: buf.length };
+}
+
 function parseUnchecked(buf: Buffer, opts: ParseOptions): SipMessage {
   const start = skipLeadingNewlines(buf);
   if (start === buf.length) throw new SipParseError('empty message');
   const maxHeader = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
-  const end = findHeaderEnd(buf, start);
+  const end = findHeaderEnd(buf, start) ?? (opts.partial ? headersToEnd(buf) : undefined);
   if (!end) {
     if (buf.length - start > maxHeader) throw new SipParseError('header section too large', 513);
     throw new SipParseError('missing blank line after headers');
@@ -152,8 +170,10 @@ function parseUnchecked(buf: Buffer, opts: ParseOptions): SipMessage {
     checkVersion(status[1] ?? '');
     const code = Number(status[2]);
     if (code < 100 || code > 699) throw new SipParseError('bad status code');
-    validateCommon(headers, RESPONSE_MANDATORY);
-    parseCSeq(headers.get('CSeq') ?? '');
+    if (!opts.partial) {
+      validateCommon(headers, RESPONSE_MANDATORY);
+      parseCSeq(headers.get('CSeq') ?? '');
+    }
     const body = sliceBody(buf, end.bodyStart, contentLength, opts);
     return { kind: 'response', status: code, reason: status[3] ?? '', headers, body };
   }
@@ -173,13 +193,7 @@ function parseUnchecked(buf: Buffer, opts: ParseOptions): SipMessage {
       throw new SipParseError('bad Request-URI');
     }
   }
-  validateCommon(headers, REQUEST_MANDATORY);
-  const cseq = parseCSeq(headers.get('CSeq') ?? '');
-  if (cseq.method !== method) throw new SipParseError('CSeq method does not match');
-  const maxForwards = headers.get('Max-Forwards') ?? '';
-  // RFC 3261 20.22 gives no bound, but 70 is the norm and RFC 4475 3.1.2.4 treats >255 as invalid.
-  if (!/^\d{1,10}$/.test(maxForwards) || Number(maxForwards) > 255)
-    throw new SipParseError('bad Max-Forwards');
+  if (!opts.partial) validateRequest(headers, method);
   const body = sliceBody(buf, end.bodyStart, contentLength, opts);
   return { kind: 'request', method, uri, headers, body };
 }

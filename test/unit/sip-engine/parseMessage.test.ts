@@ -183,3 +183,51 @@ describe('serializeMessage', () => {
     expect(again.headers.get('From')).toBe(m.headers.get('From'));
   });
 });
+
+describe('parseMessage partial mode (messages from drachtio apps)', () => {
+  it('accepts a request without the headers the server fills in', () => {
+    const m = parseMessage(
+      Buffer.from('INFO sip:placeholder SIP/2.0\r\nContent-Type: application/dtmf-relay\r\n\r\nSignal=5'),
+      {
+        partial: true,
+      },
+    );
+    expect(m.kind === 'request' && m.method).toBe('INFO');
+    expect(m.body.toString()).toBe('Signal=5');
+    expect(() => parseMessage(Buffer.from('INFO sip:placeholder SIP/2.0\r\n\r\n'))).toThrow(/missing/);
+  });
+
+  it('accepts a bare status line with no blank line after it', () => {
+    const m = parseMessage(Buffer.from('SIP/2.0 486 Busy Here\r\nX-Reason: busy'), { partial: true });
+    expect(m.kind === 'response' && m.status).toBe(486);
+    expect(m.headers.get('X-Reason')).toBe('busy');
+    expect(m.body.length).toBe(0);
+  });
+
+  it('still rejects a bad start line', () => {
+    expect(() => parseMessage(Buffer.from('HELLO\r\n\r\n'), { partial: true })).toThrow(/request line/);
+  });
+});
+
+describe('createRequest + addTopVia', () => {
+  it('builds a request that serializes into a valid message', async () => {
+    const { createRequest } = await import('../../../sip/engine/message/createRequest.js');
+    const { addTopVia } = await import('../../../sip/engine/transport/outgoingHeaders.js');
+    const r = createRequest({
+      method: 'INVITE',
+      uri: 'sip:bob@[2001:db8::1]:5070',
+      from: '<sip:alice@example.org>;tag=1',
+      to: '<sip:bob@example.com>',
+      callId: 'c1',
+      cseq: 7,
+      contact: '<sip:alice@192.0.2.1>',
+      headers: [['Content-Type', 'application/sdp']],
+      body: Buffer.from(SDP),
+    });
+    addTopVia(r, 'tcp', { host: '2001:db8::2', port: 5060 }, 'z9hG4bKx1');
+    const again = req(serializeMessage(r));
+    expect(again.headers.get('Via')).toBe('SIP/2.0/TCP [2001:db8::2]:5060;branch=z9hG4bKx1;rport');
+    expect(again.headers.get('CSeq')).toBe('7 INVITE');
+    expect(again.body.toString()).toBe(SDP);
+  });
+});
