@@ -49,7 +49,7 @@ describe('API keys', () => {
     it.each(missing)(`${endpoint.name}: %s → 401`, async (_what, headers) => {
       const response = await call(endpoint, headers);
       expect(response.status).toBe(401);
-      expect((await response.json()).error.code).toBe('unauthorized');
+      expect(((await response.json()) as any).error.code).toBe('unauthorized');
     });
   }
 
@@ -73,7 +73,7 @@ describe('API keys', () => {
     if (!endpoint) throw new Error(name);
     const response = await call(endpoint, bearer(KEYS[key]));
     expect(response.status).toBe(expected);
-    if (expected === 403) expect((await response.json()).error.code).toBe('forbidden');
+    if (expected === 403) expect(((await response.json()) as any).error.code).toBe('forbidden');
   });
 
   it('a refused PUT changes nothing', async () => {
@@ -82,16 +82,16 @@ describe('API keys', () => {
       headers: bearer(KEYS.app),
       body: '{"maxConcurrentCalls": 7}',
     });
-    const stored = await (
+    const stored = (await (
       await fetch(`${running.url}${callingPath}`, { headers: bearer(KEYS.admin) })
-    ).json();
+    ).json()) as any;
     expect(stored.maxConcurrentCalls).toBe(100);
   });
 
   it('health endpoints need no key', async () => {
     const health = await fetch(`${running.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok' });
+    expect((await health.json()) as any).toEqual({ status: 'ok' });
     const ready = await fetch(`${running.url}/readyz`);
     expect([200, 503]).toContain(ready.status);
   });
@@ -99,6 +99,6 @@ describe('API keys', () => {
   it('unknown routes answer a JSON 404', async () => {
     const response = await fetch(`${running.url}/v1/nothing`, { headers: bearer(KEYS.admin) });
     expect(response.status).toBe(404);
-    expect((await response.json()).error.code).toBe('not_found');
+    expect(((await response.json()) as any).error.code).toBe('not_found');
   });
 });

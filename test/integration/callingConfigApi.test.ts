@@ -176,7 +176,7 @@ describe('PUT /v1/organization/apps/{appId}/calling', () => {
       body: '{"autoRecordEnabled":true}',
     });
     expect(response.status).toBe(200);
-    expect((await response.json()).autoRecordEnabled).toBe(true);
+    expect(((await response.json()) as any).autoRecordEnabled).toBe(true);
   });
 
   it.each([

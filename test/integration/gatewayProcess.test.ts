@@ -73,7 +73,7 @@ describe('the gateway process', () => {
         headers: bearer(KEYS.admin),
       });
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual(written.get(appId));
+      expect((await response.json()) as any).toEqual(written.get(appId));
     }
   });
 
@@ -118,9 +118,9 @@ describe('the gateway process', () => {
 
     const again = start();
     const url2 = await again.ready();
-    const stored = await (
+    const stored = (await (
       await fetch(`${url2}/v1/organization/apps/${appId}/calling`, { headers: bearer(KEYS.admin) })
-    ).json();
+    ).json()) as any;
     expect(stored.maxConcurrentCalls).toBe(77);
   });
 

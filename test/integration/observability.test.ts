@@ -55,7 +55,9 @@ describe('openapi.json', () => {
   });
 
   it('describes every route with the schemas that validate requests', async () => {
-    const doc = await (await fetch(`${running.url}/openapi.json`, { headers: bearer(KEYS.app) })).json();
+    const doc = (await (
+      await fetch(`${running.url}/openapi.json`, { headers: bearer(KEYS.app) })
+    ).json()) as any;
     expect(doc.openapi).toBe('3.1.0');
     const calling = doc.paths['/v1/organization/apps/{appId}/calling'];
     expect(Object.keys(calling).sort()).toEqual(['get', 'put']);
@@ -87,7 +89,7 @@ describe('readiness', () => {
     try {
       const response = await fetch(`${running.url}/readyz`);
       expect(response.status).toBe(503);
-      const report = await response.json();
+      const report = (await response.json()) as any;
       expect(report.parts.storage).toEqual({ ok: true });
       expect(report.parts.livekit.ok).toBe(false);
       expect(report.parts.livekit.detail).toContain('ws://127.0.0.1:9');
@@ -111,7 +113,7 @@ describe('readiness', () => {
       });
       try {
         const ready = await fetch(`${running.url}/readyz`);
-        expect(await ready.json()).toEqual({
+        expect((await ready.json()) as any).toEqual({
           ready: true,
           parts: { storage: { ok: true }, livekit: { ok: true } },
         });
@@ -120,7 +122,7 @@ describe('readiness', () => {
         running.gateway.database.close();
         const notReady = await fetch(`${running.url}/readyz`);
         expect(notReady.status).toBe(503);
-        expect((await notReady.json()).parts.storage.ok).toBe(false);
+        expect(((await notReady.json()) as any).parts.storage.ok).toBe(false);
       } finally {
         await running.stop();
       }
@@ -133,7 +135,7 @@ describe('readiness', () => {
       try {
         const response = await fetch(`${running.url}/readyz`);
         expect(response.status).toBe(503);
-        expect((await response.json()).parts.livekit.ok).toBe(false);
+        expect(((await response.json()) as any).parts.livekit.ok).toBe(false);
       } finally {
         await running.stop();
       }
