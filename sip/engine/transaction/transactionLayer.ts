@@ -154,10 +154,10 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     if (key === undefined) return;
     const existing = this.servers.get(key);
     if (request.method === 'ACK') {
-      if (existing && existing.state === 'completed') existing.receiveRequest(request);
-      else if (!existing || existing.state === 'accepted' || existing.state === 'proceeding') {
-        this.emit('ack', request, source);
-      }
+      // Completed/Confirmed: the ACK for our non-2xx, absorbed. None/Accepted: the ACK for a 2xx,
+      // which belongs to the dialog. Proceeding: an ACK for nothing we sent, dropped.
+      if (!existing || existing.state === 'accepted') this.emit('ack', request, source);
+      else existing.receiveRequest(request);
       return;
     }
     if (existing) {
@@ -173,14 +173,15 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
         ? new InviteServerTransaction(key, request, source, this.transport, this.timers, 'proceeding')
         : new NonInviteServerTransaction(key, request, source, this.transport, this.timers, 'trying');
     this.track(key, txn);
-    if (txn instanceof InviteServerTransaction && this.autoTrying)
-      void txn.respond(createResponse(request, 100));
+    if (txn instanceof NonInviteServerTransaction) txn.startGuard();
+    else if (this.autoTrying) void txn.respond(createResponse(request, 100));
     this.emit('request', request, txn, source);
   }
 
   private receiveCancel(key: string, cancel: SipRequest, source: MessageSource): void {
     const txn = new NonInviteServerTransaction(key, cancel, source, this.transport, this.timers, 'trying');
     this.track(key, txn);
+    txn.startGuard();
     const inviteKey = inviteKeyForCancel(cancel);
     const invite = inviteKey === undefined ? undefined : this.servers.get(inviteKey);
     if (!(invite instanceof InviteServerTransaction) || invite.state === 'terminated') {

@@ -31,7 +31,10 @@ export interface ClientTransactionEvents {
 }
 
 export interface ServerTransactionEvents {
-  /** INVITE server only: timer H fired, no ACK came for a non-2xx final response. */
+  /**
+   * INVITE server: timer H fired, no ACK came for a non-2xx final response. Non-INVITE server:
+   * the TU sent no final response within 64*T1.
+   */
   timeout: [];
   transportError: [error: Error];
   stateChange: [state: TransactionState];

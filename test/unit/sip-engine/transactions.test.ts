@@ -372,3 +372,26 @@ describe('OkRetransmitter', () => {
     expect(onTimeout).not.toHaveBeenCalled();
   });
 });
+
+describe('leak guards', () => {
+  it('ends a non-INVITE server transaction the TU never answers', async () => {
+    const h = nextServerTxn();
+    layer.receive(request('MESSAGE'), udpPeer);
+    const timeout = vi.fn();
+    h.txn?.on('timeout', timeout);
+    expect(layer.counts().nonInviteServer).toBe(1);
+    await vi.advanceTimersByTimeAsync(64 * 100);
+    expect(timeout).toHaveBeenCalledOnce();
+    expect(layer.counts().total).toBe(0);
+  });
+
+  it('drops an ACK that arrives before the INVITE was answered', async () => {
+    const h = nextServerTxn();
+    layer.receive(request('INVITE'), udpPeer);
+    const acks = vi.fn();
+    layer.on('ack', acks);
+    layer.receive(request('ACK'), udpPeer);
+    expect(acks).not.toHaveBeenCalled();
+    expect(h.txn?.state).toBe('proceeding');
+  });
+});
