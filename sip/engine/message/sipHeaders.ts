@@ -13,11 +13,21 @@ export interface SipHeaderLine {
  * serialising an unmodified message reproduces its header order; the accessors give the
  * per-value view (`getAll`) that RFC 3261 7.3.1 says is equivalent.
  */
+/** A line plus its lower-cased canonical name, computed once since lookups are frequent. */
+interface KeyedLine extends SipHeaderLine {
+  key: string;
+}
+
+function keyed(name: string, value: string): KeyedLine {
+  const canonical = canonicalHeaderName(name);
+  return { name: canonical, value, key: canonical.toLowerCase() };
+}
+
 export class SipHeaders {
-  private readonly lines: SipHeaderLine[];
+  private readonly lines: KeyedLine[];
 
   constructor(lines: Iterable<SipHeaderLine> = []) {
-    this.lines = [...lines].map((l) => ({ name: canonicalHeaderName(l.name), value: l.value }));
+    this.lines = [...lines].map((l) => keyed(l.name, l.value));
   }
 
   clone(): SipHeaders {
@@ -30,7 +40,7 @@ export class SipHeaders {
 
   has(name: string): boolean {
     const key = headerKey(name);
-    return this.lines.some((l) => l.name.toLowerCase() === key);
+    return this.lines.some((l) => l.key === key);
   }
 
   /** First value of the header (first element of the first line for list headers). */
@@ -44,7 +54,7 @@ export class SipHeaders {
     const split = isListHeader(name);
     const out: string[] = [];
     for (const line of this.lines) {
-      if (line.name.toLowerCase() !== key) continue;
+      if (line.key !== key) continue;
       if (split) out.push(...splitHeaderValues(line.value));
       else out.push(line.value);
     }
@@ -54,31 +64,30 @@ export class SipHeaders {
   /** Raw lines of a header, unsplit. */
   lineValues(name: string): string[] {
     const key = headerKey(name);
-    return this.lines.filter((l) => l.name.toLowerCase() === key).map((l) => l.value);
+    return this.lines.filter((l) => l.key === key).map((l) => l.value);
   }
 
   /** Replaces every line of the header with one line per given value (none removes it). */
   set(name: string, ...values: string[]): this {
     const key = headerKey(name);
-    const canonical = canonicalHeaderName(name);
-    const at = this.lines.findIndex((l) => l.name.toLowerCase() === key);
+    const at = this.lines.findIndex((l) => l.key === key);
     this.remove(name);
-    const fresh = values.map((value) => ({ name: canonical, value }));
+    const fresh = values.map((value) => keyed(name, value));
     if (at < 0) this.lines.push(...fresh);
     else this.lines.splice(at, 0, ...fresh);
     return this;
   }
 
   append(name: string, value: string): this {
-    this.lines.push({ name: canonicalHeaderName(name), value });
+    this.lines.push(keyed(name, value));
     return this;
   }
 
   /** Inserts a value above all existing values of the header (how Via and Record-Route grow). */
   prepend(name: string, value: string): this {
     const key = headerKey(name);
-    const at = this.lines.findIndex((l) => l.name.toLowerCase() === key);
-    const line = { name: canonicalHeaderName(name), value };
+    const at = this.lines.findIndex((l) => l.key === key);
+    const line = keyed(name, value);
     if (at < 0) this.lines.push(line);
     else this.lines.splice(at, 0, line);
     return this;
@@ -87,7 +96,7 @@ export class SipHeaders {
   remove(name: string): this {
     const key = headerKey(name);
     for (let i = this.lines.length - 1; i >= 0; i--) {
-      if (this.lines[i]?.name.toLowerCase() === key) this.lines.splice(i, 1);
+      if (this.lines[i]?.key === key) this.lines.splice(i, 1);
     }
     return this;
   }
@@ -98,7 +107,7 @@ export class SipHeaders {
    */
   replaceFirst(name: string, value: string | null): this {
     const key = headerKey(name);
-    const at = this.lines.findIndex((l) => l.name.toLowerCase() === key);
+    const at = this.lines.findIndex((l) => l.key === key);
     const line = this.lines[at];
     if (!line) {
       if (value !== null) this.append(name, value);
