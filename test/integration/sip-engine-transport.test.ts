@@ -239,6 +239,31 @@ describe('stream connections', () => {
     expect(client.connectionCounts().tcp).toBe(1);
   });
 
+  it('refuses an outgoing TLS connection whose certificate it cannot verify', async () => {
+    const server = await makeLayer(['tls']);
+    const client = new TransportLayer({ tls: tlsOptions });
+    layers.push(client);
+    await client.listen([{ transport: 'tls', host: '127.0.0.1', port: 0 }]);
+    await expect(
+      client.send(options(client, 'tls'), {
+        transport: 'tls',
+        address: '127.0.0.1',
+        port: portOf(server, 'tls'),
+      }),
+    ).rejects.toMatchObject({ name: 'TransportError', code: 'connect-failed' });
+    expect(client.connectionCounts().total).toBe(0);
+  });
+
+  it('advertises a reachable host when bound to every interface', async () => {
+    const layer = new TransportLayer();
+    layers.push(layer);
+    await layer.listen([{ transport: 'udp', host: '0.0.0.0', port: 0 }]);
+    const { host, port } = layer.sentBy('udp');
+    expect(host).not.toBe('0.0.0.0');
+    expect(host).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(port).toBe(portOf(layer, 'udp'));
+  });
+
   it('fails a send to a closed port with a transport error', async () => {
     const client = await makeLayer(['tcp'], { connectTimeoutMs: 2000 });
     const probe = await makeLayer(['tcp']);

@@ -60,3 +60,25 @@ describe('StreamFramer', () => {
     expect(items[0]?.type === 'error' && items[0].error.status).toBe(413);
   });
 });
+
+describe('StreamFramer on hostile input', () => {
+  it('never throws on random bytes in random chunks', () => {
+    let seed = 99;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    for (let round = 0; round < 300; round++) {
+      const f = new StreamFramer({ maxHeaderBytes: 2048, maxBodyBytes: 4096 });
+      const base = Buffer.concat([withBody, noBody, Buffer.from('\r\n\r\n'), withBody]);
+      for (let k = 0; k < round % 8; k++) base[rand() % base.length] = rand() & 0xff;
+      let at = 0;
+      while (at < base.length) {
+        const n = 1 + (rand() % 64);
+        for (const item of f.push(base.subarray(at, at + n)))
+          expect(['message', 'ping', 'error']).toContain(item.type);
+        at += n;
+      }
+    }
+  });
+});
