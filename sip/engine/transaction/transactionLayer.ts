@@ -9,6 +9,7 @@ import { InviteClientTransaction } from './inviteClientTransaction.js';
 import { InviteServerTransaction } from './inviteServerTransaction.js';
 import { NonInviteClientTransaction } from './nonInviteClientTransaction.js';
 import { NonInviteServerTransaction } from './nonInviteServerTransaction.js';
+import { buildCancel } from './requestBuilders.js';
 import { responseDestination } from './responseDestination.js';
 import type { ServerTransaction } from './serverTransaction.js';
 import { resolveTimers, type TimerConfig } from './timerConfig.js';
@@ -77,6 +78,31 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
       txn.once('terminated', () => this.clients.delete(key));
     }
     return txn;
+  }
+
+  /**
+   * Cancels a pending outgoing INVITE (RFC 3261 9.1). A CANCEL may only follow a provisional
+   * response, so while the INVITE is still Calling this waits for one. Resolves to the CANCEL's
+   * client transaction, or undefined when it is too late (the INVITE got a final response or
+   * ended), in which case the TU must end the call with BYE after a 2xx instead.
+   */
+  async sendCancel(
+    invite: InviteClientTransaction,
+    extraHeaders: Array<[string, string]> = [],
+  ): Promise<ClientTransaction | undefined> {
+    if (invite.state === 'calling') {
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (invite.state === 'calling') return;
+          invite.off('stateChange', check);
+          resolve();
+        };
+        invite.on('stateChange', check);
+      });
+    }
+    if (invite.state !== 'proceeding') return undefined;
+    // Same destination (and connection) as the INVITE, so it reaches the same server transaction.
+    return this.sendRequest(buildCancel(invite.request, extraHeaders), invite.destination);
   }
 
   /** Sends a message outside any transaction (2xx ACKs, proxied-style responses). */

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createResponse } from '../../../sip/engine/message/createResponse.js';
 import type { SipRequest, SipResponse } from '../../../sip/engine/message/messageTypes.js';
 import { parseMessage } from '../../../sip/engine/message/parseMessage.js';
+import { InviteClientTransaction } from '../../../sip/engine/transaction/inviteClientTransaction.js';
 import { OkRetransmitter } from '../../../sip/engine/transaction/okRetransmitter.js';
 import { buildCancel } from '../../../sip/engine/transaction/requestBuilders.js';
 import type { ServerTransaction } from '../../../sip/engine/transaction/serverTransaction.js';
@@ -393,5 +394,42 @@ describe('leak guards', () => {
     layer.receive(request('ACK'), udpPeer);
     expect(acks).not.toHaveBeenCalled();
     expect(h.txn?.state).toBe('proceeding');
+  });
+});
+
+describe('sendCancel', () => {
+  const dest = { transport: 'udp' as const, address: '192.0.2.1', port: 5060 };
+
+  it('waits for a provisional before sending CANCEL, and matches its response', async () => {
+    const invite = request('INVITE', 'z9hG4bKcancel1');
+    const txn = layer.sendRequest(invite, dest);
+    if (!(txn instanceof InviteClientTransaction)) throw new Error('expected an INVITE transaction');
+    const cancelling = layer.sendCancel(txn);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(transport.summary()).toEqual(['INVITE']);
+    layer.receive(response(invite, 180), udpPeer);
+    const cancelTxn = await cancelling;
+    expect(cancelTxn).toBeDefined();
+    await vi.advanceTimersByTimeAsync(0);
+    const sent = transport.sent.at(-1)?.message;
+    expect(sent?.kind === 'request' && sent.method).toBe('CANCEL');
+    expect(sent?.headers.get('Via')).toBe(invite.headers.get('Via'));
+    const seen: number[] = [];
+    cancelTxn?.on('response', (r) => seen.push(r.status));
+    const cancelReq = sent as SipRequest;
+    layer.receive(response(cancelReq, 200), udpPeer);
+    expect(seen).toEqual([200]);
+    const inviteSeen: number[] = [];
+    txn.on('response', (r) => inviteSeen.push(r.status));
+    layer.receive(response(invite, 487), udpPeer);
+    expect(inviteSeen).toEqual([487]);
+  });
+
+  it('gives up when the INVITE was already answered', async () => {
+    const invite = request('INVITE', 'z9hG4bKcancel2');
+    const txn = layer.sendRequest(invite, dest) as InviteClientTransaction;
+    const cancelling = layer.sendCancel(txn);
+    layer.receive(response(invite, 200), udpPeer);
+    expect(await cancelling).toBeUndefined();
   });
 });
