@@ -4,22 +4,25 @@ import type { Destination, MessageSource } from '../transport/transportTypes.js'
 
 /**
  * Where responses to a request go (RFC 3261 18.2.2, RFC 3581 §4). Streams answer on the
- * connection the request came in on (falling back to the source if it closed). UDP answers the
- * source port when the client asked for rport, otherwise the sent-by port at the received address.
- * maddr is not honoured: multicast requests are out of scope.
+ * connection the request came in on. UDP answers the source port when the client asked for
+ * rport, otherwise the sent-by port at the received address. maddr is not honoured: multicast
+ * requests are out of scope.
  */
 export function responseDestination(req: SipRequest, source: MessageSource): Destination {
-  if (source.transport !== 'udp') {
-    const dest: Destination = { transport: source.transport, address: source.address, port: source.port };
-    if (source.connectionId !== undefined) dest.connectionId = source.connectionId;
-    return dest;
-  }
   let via: ReturnType<typeof parseVia> | undefined;
   try {
     const raw = req.headers.get('Via');
     via = raw === undefined ? undefined : parseVia(raw);
   } catch {
     via = undefined;
+  }
+  if (source.transport !== 'udp') {
+    // The connection is the way back; should it be gone, RFC 3261 18.2.2 says to connect to the
+    // received address at the sent-by port, which is where the client listens.
+    const port = via ? (via.port ?? defaultPortFor(via.transport)) : source.port;
+    const dest: Destination = { transport: source.transport, address: source.address, port };
+    if (source.connectionId !== undefined) dest.connectionId = source.connectionId;
+    return dest;
   }
   if (!via) return { transport: 'udp', address: source.address, port: source.port };
   const address = viaReceived(via) ?? source.address;

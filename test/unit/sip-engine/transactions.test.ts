@@ -433,3 +433,34 @@ describe('sendCancel', () => {
     expect(await cancelling).toBeUndefined();
   });
 });
+
+describe('responseDestination', () => {
+  it('answers streams on the connection, with the sent-by port as the fallback', async () => {
+    const { responseDestination } = await import('../../../sip/engine/transaction/responseDestination.js');
+    const req = request('OPTIONS');
+    req.headers.replaceFirst('Via', 'SIP/2.0/TCP 192.0.2.7:5070;branch=z9hG4bKr1');
+    const ephemeral = { ...tcpPeer, port: 40123 };
+    expect(responseDestination(req, ephemeral)).toEqual({
+      transport: 'tcp',
+      address: '192.0.2.7',
+      port: 5070,
+      connectionId: 'conn-1',
+    });
+  });
+
+  it('answers UDP at received + sent-by port without rport, at the source port with it', async () => {
+    const { responseDestination } = await import('../../../sip/engine/transaction/responseDestination.js');
+    const req = request('OPTIONS');
+    req.headers.replaceFirst('Via', 'SIP/2.0/UDP host.example.com;branch=z9hG4bKr2;received=198.51.100.1');
+    expect(responseDestination(req, { ...udpPeer, port: 7777 })).toEqual({
+      transport: 'udp',
+      address: '198.51.100.1',
+      port: 5060,
+    });
+    req.headers.replaceFirst(
+      'Via',
+      'SIP/2.0/UDP host.example.com;branch=z9hG4bKr2;received=198.51.100.1;rport=7777',
+    );
+    expect(responseDestination(req, { ...udpPeer, port: 7777 }).port).toBe(7777);
+  });
+});
