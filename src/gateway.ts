@@ -9,6 +9,7 @@ import { metricsRoutes } from './control/routes/metricsRoutes.js';
 import { livekitProbe } from './livekit/livekitProbe.js';
 import { Metrics } from './observability/metricsRegistry.js';
 import { Readiness } from './observability/readiness.js';
+import { DrachtioConnection } from './signalling/drachtioConnection.js';
 import { CallingConfigStore } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 
@@ -29,6 +30,7 @@ export class Gateway {
   readonly metrics = new Metrics();
   readonly readiness = new Readiness();
   readonly http: FastifyInstance;
+  readonly sip: DrachtioConnection;
   private readonly logger: Logger;
   private readonly config: GatewayConfig;
   private stopping: Promise<void> | undefined;
@@ -47,6 +49,11 @@ export class Gateway {
 
     this.readiness.add({ name: 'storage', check: () => this.database.ping() || 'database is closed' });
     this.readiness.add(livekitProbe(config.livekit));
+    this.sip = new DrachtioConnection(config.sip.drachtio, logger.child({ component: 'sip' }));
+    this.readiness.add(this.sip.probe());
+    this.metrics.gauge('sip_connected', 'Whether the SIP server connection is up (1) or not (0)', () =>
+      Number(this.sip.isConnected),
+    );
 
     const callingConfigs = new CallingConfigStore(this.database);
     this.http = createHttpServer({
@@ -70,6 +77,7 @@ export class Gateway {
   /** Starts listening; resolves to the base URL actually bound (port 0 picks a free one). */
   async start(): Promise<string> {
     const { host, port } = this.config.http;
+    this.sip.start();
     const address = await this.http.listen({ host, port });
     this.logger.info({ address, schemaVersion: this.database.schemaVersion }, 'gateway listening');
     return address;
@@ -96,6 +104,7 @@ export class Gateway {
     try {
       await this.http.close();
     } finally {
+      this.sip.stop();
       clearTimeout(deadline);
       this.database.close();
     }

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Our own metrics carry this prefix; process and Node runtime metrics keep their standard names. */
 export const METRIC_PREFIX = 'gateway_';
@@ -26,6 +26,18 @@ export class Metrics {
       labelNames: ['method', 'route', 'status'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [this.registry],
+    });
+  }
+
+  /** A gauge read at scrape time, for state another part owns (connections, queue depths). */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name: `${METRIC_PREFIX}${name}`,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
     });
   }
 
