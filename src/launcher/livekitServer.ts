@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { freeTcpPort, freeUdpPort } from './freePorts.js';
+import { stopChild } from './stopChild.js';
 
 /** The release the project is tested against; `.ci/run` installs the same one. */
 export const LIVEKIT_SERVER_MODULE = 'github.com/livekit/livekit-server/cmd/server@v1.13.5';
@@ -164,13 +165,7 @@ export class LiveKitServer {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(force);
-    }
+    if (child) await stopChild(child, 5000);
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
   }

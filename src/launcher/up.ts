@@ -4,7 +4,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { loadConfig } from '../config/loadConfig.js';
 import { findLiveKitServerBinary, installLiveKitServer, LiveKitServer } from './livekitServer.js';
+import { SipEngineProcess } from './sipEngineProcess.js';
+import { stopChild } from './stopChild.js';
 
 /**
  * `npm run up`: the gateway on its embedded defaults for a person at a terminal. It starts a
@@ -49,6 +52,7 @@ function localSettings(): LocalSettings {
     recording: { dir: join(localDir, 'recordings') },
     auth: { keys: [{ key: settings.adminKey, role: 'admin' }] },
     livekit: { url: 'ws://127.0.0.1:7880', apiKey: settings.livekitKey, apiSecret: settings.livekitSecret },
+    sip: { drachtio: { secret: randomBytes(16).toString('hex') } },
   };
   writeFileSync(configPath, `# Written by npm run up on first run; edit freely.\n${stringifyYaml(config)}`, {
     mode: 0o600,
@@ -62,8 +66,41 @@ function startGateway(): ChildProcess {
   return spawn(process.execPath, [main, '--config', configPath], { stdio: 'inherit', cwd: root });
 }
 
+/** Stops child processes in the reverse order of their start, once, then exits. */
+class Stack {
+  private readonly stoppers: (() => Promise<void>)[] = [];
+  private stopping = false;
+
+  add(stop: () => Promise<void>): void {
+    this.stoppers.unshift(stop);
+  }
+
+  /** A child that exits by itself takes the whole stack down: half a gateway is no use. */
+  watch(name: string, child: ChildProcess): void {
+    child.on('exit', (code) => {
+      if (this.stopping) return;
+      say(`${name} exited with code ${code}; stopping everything`);
+      void this.stop(code ?? 1);
+    });
+  }
+
+  async stop(code: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const stop of this.stoppers) await stop();
+    process.exit(code);
+  }
+}
+
 async function main(): Promise<void> {
+  const stack = new Stack();
+  process.on('SIGINT', () => void stack.stop(0));
+  process.on('SIGTERM', () => void stack.stop(0));
+
   const settings = localSettings();
+  // The gateway's own view of its config decides what runs here.
+  const config = loadConfig({ file: configPath, env: process.env });
+
   const binary = findLiveKitServerBinary() ?? installLiveKitServer(say);
   const livekit = new LiveKitServer(binary, {
     apiKey: settings.livekitKey,
@@ -74,30 +111,27 @@ async function main(): Promise<void> {
   });
   say(`starting livekit-server (${binary}) on ws://127.0.0.1:7880`);
   await livekit.start();
+  stack.add(() => livekit.stop());
+
+  if (config.sip.engine === 'embedded') {
+    const engine = new SipEngineProcess({
+      root,
+      contacts: config.sip.contacts,
+      adminAddress: config.sip.drachtio.host,
+      adminPort: config.sip.drachtio.port,
+      secret: config.sip.drachtio.secret,
+    });
+    say(`starting the embedded SIP server on ${config.sip.contacts.join(', ')}`);
+    stack.watch('SIP server', engine.start());
+    stack.add(() => engine.stop());
+  }
 
   const gateway = startGateway();
-  say('gateway: http://127.0.0.1:8080  (GET /readyz, /openapi.json, /metrics)');
+  stack.watch('gateway', gateway);
+  stack.add(() => stopChild(gateway));
+  say(`gateway: http://${config.http.host}:${config.http.port}  (GET /readyz, /openapi.json, /metrics)`);
   // The key itself stays in the 0600 file: terminals get scrolled back, shared and recorded.
   say(`admin API key: ${settings.adminKey.slice(0, 13)}… (auth.keys[0].key in ${configPath})`);
-
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    if (gateway.exitCode === null) {
-      const exited = new Promise((done) => gateway.once('exit', done));
-      gateway.kill('SIGTERM');
-      await exited;
-    }
-    await livekit.stop();
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
-  gateway.on('exit', (code) => {
-    if (!stopping) say(`gateway exited with code ${code}; stopping livekit-server`);
-    void stop(code ?? 1);
-  });
 }
 
 main().catch((error: unknown) => {
