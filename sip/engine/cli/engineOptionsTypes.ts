@@ -30,6 +30,11 @@ export interface EngineOptions {
   noConfig: boolean;
   /** `-f/--file`: accepted for a drop-in command line, not read. */
   configFile?: string;
+  /**
+   * `--prometheus-scrape-port [<address>:]<port>`: serve GET /metrics (and /health) there. drachtio-server's
+   * option name; absent means no metrics listener.
+   */
+  prometheus?: { address: string; port: number };
   /** `-h/--help` or `-v/--version`: print and exit; no other option is validated then. */
   help: boolean;
   version: boolean;

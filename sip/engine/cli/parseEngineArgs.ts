@@ -30,6 +30,7 @@ const OPTIONS = {
   noconfig: { type: 'boolean' },
   stdout: { type: 'boolean' },
   file: { type: 'string', short: 'f' },
+  'prometheus-scrape-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -57,6 +58,9 @@ export function parseEngineArgs(argv: readonly string[]): EngineOptions {
   if (values['cert-file'] !== undefined) options.tls.certFile = values['cert-file'];
   if (values['chain-file'] !== undefined) options.tls.chainFile = values['chain-file'];
   if (values.file !== undefined) options.configFile = values.file;
+  if (values['prometheus-scrape-port'] !== undefined) {
+    options.prometheus = parseScrapePort(values['prometheus-scrape-port']);
+  }
   if (options.help || options.version) return options;
 
   options.contacts = contactsInOrder(tokens);
@@ -107,6 +111,15 @@ function contactsInOrder(
     }
   }
   return contacts;
+}
+
+/** `9090` (all interfaces, as drachtio-server) or `127.0.0.1:9090`. */
+function parseScrapePort(value: string): { address: string; port: number } {
+  const colon = value.lastIndexOf(':');
+  if (colon === -1) return { address: '0.0.0.0', port: parsePort(value, '--prometheus-scrape-port') };
+  const address = value.slice(0, colon).replace(/^\[|\]$/g, '');
+  if (address === '') throw new EngineArgsError(`--prometheus-scrape-port '${value}': empty address`);
+  return { address, port: parsePort(value.slice(colon + 1), '--prometheus-scrape-port') };
 }
 
 function parseLogLevel(value: string | undefined): EngineLogLevel {

@@ -16,6 +16,8 @@ Options:
   -l, --loglevel <level>   notice, error, warning, info (default), debug
       --stdout             log to standard output
       --noconfig           do not read a config file (the engine never reads one)
+      --prometheus-scrape-port [<addr>:]<port>
+                           serve Prometheus metrics on GET /metrics (and GET /health)
   -f, --file <file>        accepted for compatibility; not read
   -h, --help               print this help and exit
   -v, --version            print the version and exit

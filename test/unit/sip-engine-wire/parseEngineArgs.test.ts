@@ -90,6 +90,19 @@ describe('parseEngineArgs', () => {
     expect(parseEngineArgs(['--help'])).toMatchObject({ help: true, contacts: [] });
     expect(parseEngineArgs(['-v']).version).toBe(true);
   });
+  it("takes drachtio-server's --prometheus-scrape-port as a port or address:port", () => {
+    expect(parseEngineArgs(BASE).prometheus).toBeUndefined();
+    expect(parseEngineArgs([...BASE, '--prometheus-scrape-port', '9091']).prometheus).toEqual({
+      address: '0.0.0.0',
+      port: 9091,
+    });
+    expect(parseEngineArgs([...BASE, '--prometheus-scrape-port', '127.0.0.1:0']).prometheus).toEqual({
+      address: '127.0.0.1',
+      port: 0,
+    });
+    expect(() => parseEngineArgs([...BASE, '--prometheus-scrape-port', 'x'])).toThrow(EngineArgsError);
+    expect(() => parseEngineArgs([...BASE, '--prometheus-scrape-port', ':9091'])).toThrow(EngineArgsError);
+  });
 });
 
 describe('parseContact', () => {

@@ -1,0 +1,3 @@
+export * from './coreTypes.js';
+export * from './engine.js';
+export * from './engineTypes.js';
