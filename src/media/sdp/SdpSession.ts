@@ -1,0 +1,216 @@
+import { randomInt } from 'node:crypto';
+import {
+  CODECS,
+  DEFAULT_PTIME_MS,
+  OFFER_TELEPHONE_EVENT_PAYLOAD_TYPES,
+  OPUS_LOCAL_FMTP,
+  TELEPHONE_EVENTS,
+} from './codecCatalog.js';
+import { intersectDirections, negotiateAudio } from './negotiateAudio.js';
+import { parseSdp } from './parseSdp.js';
+import { SdpNotAcceptableError, SdpStateError } from './sdpErrors.js';
+import type {
+  AnswerResult,
+  AudioCodecName,
+  CodecPreference,
+  LocalDescription,
+  LocalOfferOptions,
+  MediaDirection,
+  NegotiatedAudio,
+  SdpSessionOptions,
+} from './sdpTypes.js';
+import { type LocalAudioSection, type LocalFormat, type RejectedSection, writeSdp } from './writeSdp.js';
+
+/** Opus fmtp we answer and offer: we send mono (a room mix) and prefer to receive mono. */
+const OPUS_FMTP = `${OPUS_LOCAL_FMTP};stereo=0;sprop-stereo=0`;
+
+/**
+ * Offer/answer state of one call's audio stream (RFC 3264), for its whole life: the first
+ * offer or answer, then every re-INVITE (hold, resume, codec change, session refresh).
+ *
+ * The local port never changes within a session, and o= version rises by one each time the
+ * body we send differs from the previous one (RFC 3264 §8); an unchanged re-offer such as a
+ * session refresh gets the very same answer back, version included.
+ */
+export class SdpSession {
+  private readonly username: string;
+  private readonly sessionName: string;
+  private readonly sessionId: string;
+  private version = 0;
+  private lastBody: string | null = null;
+  private lastSdp: string | null = null;
+  private current: NegotiatedAudio | null = null;
+  /** What we want regardless of the peer: sendonly while we hold the peer. */
+  private localDirection: MediaDirection = 'sendrecv';
+  private pendingOffer: { codecs: CodecPreference[]; direction: MediaDirection } | null = null;
+
+  constructor(private readonly options: SdpSessionOptions) {
+    this.username = options.username ?? '-';
+    this.sessionName = options.sessionName ?? '-';
+    this.sessionId = options.sessionId ?? String(randomInt(1, 2 ** 47));
+  }
+
+  get rtpPort(): number {
+    return this.options.rtpPort;
+  }
+
+  /** The agreed stream, or null before the first complete exchange. */
+  get media(): NegotiatedAudio | null {
+    return this.current;
+  }
+
+  /** True while an offer of ours waits for its answer. */
+  get awaitingAnswer(): boolean {
+    return this.pendingOffer !== null;
+  }
+
+  /**
+   * Answers a peer's offer (initial INVITE or re-INVITE). Throws SdpMalformedError or
+   * SdpNotAcceptableError (both 488) and then leaves the session as it was.
+   */
+  answerOffer(offerSdp: string): AnswerResult {
+    if (this.pendingOffer)
+      throw new SdpStateError('an offer of ours is still waiting for its answer (glare)');
+    const offer = parseSdp(offerSdp);
+    const { mediaIndex, media } = negotiateAudio(offer, this.options.codecs, 'ours');
+    const agreed: NegotiatedAudio = {
+      ...media,
+      direction: intersectDirections(media.direction, this.localDirection),
+    };
+    const formats: LocalFormat[] = [this.formatOf(agreed.codec.name, agreed.codec.payloadType)];
+    if (agreed.telephoneEvent) {
+      const { payloadType, clockRate, events } = agreed.telephoneEvent;
+      formats.push(telephoneEventFormat(payloadType, clockRate, events));
+    }
+    const sections = offer.media.map((section, index): LocalAudioSection | RejectedSection =>
+      index === mediaIndex
+        ? {
+            kind: 'audio',
+            port: this.options.rtpPort,
+            profile: agreed.profile,
+            formats,
+            ptimeMs: agreed.ptimeMs,
+            direction: agreed.direction,
+            rtcpMux: agreed.rtcpMux,
+          }
+        : {
+            kind: 'rejected',
+            type: section.type,
+            protocol: section.protocol,
+            payloads: String(section.payloads ?? ''),
+          },
+    );
+    const description = this.describe(sections);
+    this.current = agreed;
+    return { ...description, media: agreed };
+  }
+
+  /**
+   * Our offer: every configured codec for a new outbound call; once a stream is agreed (a
+   * re-INVITE for hold or resume) only the agreed codec, so the call does not switch codecs.
+   */
+  createOffer(options: LocalOfferOptions = {}): LocalDescription {
+    if (this.pendingOffer) throw new SdpStateError('an offer of ours is already waiting for its answer');
+    const direction = options.direction ?? 'sendrecv';
+    const current = this.current;
+    const formats: LocalFormat[] = [];
+    const codecs: CodecPreference[] = [];
+    if (current) {
+      formats.push(this.formatOf(current.codec.name, current.codec.payloadType));
+      codecs.push(current.codec.name);
+      if (current.telephoneEvent) {
+        const { payloadType, clockRate, events } = current.telephoneEvent;
+        formats.push(telephoneEventFormat(payloadType, clockRate, events));
+        codecs.push('telephone-event');
+      }
+    } else {
+      const audio = this.options.codecs.filter((name): name is AudioCodecName => name !== 'telephone-event');
+      for (const name of audio) formats.push(this.formatOf(name, CODECS[name].offerPayloadType));
+      codecs.push(...audio);
+      if (this.options.codecs.includes('telephone-event')) {
+        const rates = [...new Set(audio.map((name) => CODECS[name].clockRate))];
+        for (const rate of rates) {
+          const payloadType = OFFER_TELEPHONE_EVENT_PAYLOAD_TYPES.get(rate);
+          if (payloadType !== undefined) formats.push(telephoneEventFormat(payloadType, rate));
+        }
+        codecs.push('telephone-event');
+      }
+    }
+    if (formats.length === 0) throw new SdpNotAcceptableError('no audio codec configured');
+    const description = this.describe([
+      {
+        kind: 'audio',
+        port: this.options.rtpPort,
+        profile: current?.profile ?? 'RTP/AVP',
+        formats,
+        ptimeMs: current?.ptimeMs ?? DEFAULT_PTIME_MS,
+        direction,
+        // Offered from the start: peers that do not know it ignore it, and RTP+1 stays reserved.
+        rtcpMux: current?.rtcpMux ?? true,
+      },
+    ]);
+    this.pendingOffer = { codecs, direction };
+    return description;
+  }
+
+  /**
+   * Applies the peer's answer to our outstanding offer. The answerer's first listed codec that
+   * we offered is the one it sends, so it is the one we use.
+   */
+  applyAnswer(answerSdp: string): NegotiatedAudio {
+    const pending = this.pendingOffer;
+    if (!pending) throw new SdpStateError('no offer of ours is waiting for an answer');
+    // Whatever happens the offer is settled: a bad answer ends this exchange (RFC 3264 §6).
+    this.pendingOffer = null;
+    const answer = parseSdp(answerSdp);
+    const { mediaIndex, media } = negotiateAudio(answer, pending.codecs, 'theirs');
+    if (mediaIndex !== 0) throw new SdpNotAcceptableError('the answer does not accept our audio stream');
+    const agreed: NegotiatedAudio = {
+      ...media,
+      direction: intersectDirections(media.direction, pending.direction),
+    };
+    this.localDirection = pending.direction;
+    this.current = agreed;
+    return agreed;
+  }
+
+  private formatOf(name: AudioCodecName, payloadType: number): LocalFormat {
+    const definition = CODECS[name];
+    return {
+      payloadType,
+      encodingName: definition.encodingName,
+      clockRate: definition.clockRate,
+      channels: definition.channels,
+      fmtp: name === 'opus' ? OPUS_FMTP : null,
+    };
+  }
+
+  private describe(sections: readonly (LocalAudioSection | RejectedSection)[]): LocalDescription {
+    const write = (version: number): string =>
+      writeSdp(
+        {
+          username: this.username,
+          sessionId: this.sessionId,
+          version,
+          address: this.options.address,
+          sessionName: this.sessionName,
+        },
+        sections,
+      );
+    // The body is compared with the version fixed, so only a real change bumps it.
+    const body = write(0);
+    if (body === this.lastBody && this.lastSdp !== null) return { sdp: this.lastSdp, version: this.version };
+    this.version += 1;
+    this.lastBody = body;
+    this.lastSdp = write(this.version);
+    return { sdp: this.lastSdp, version: this.version };
+  }
+}
+
+function telephoneEventFormat(
+  payloadType: number,
+  clockRate: number,
+  events = TELEPHONE_EVENTS,
+): LocalFormat {
+  return { payloadType, encodingName: 'telephone-event', clockRate, channels: 1, fmtp: events };
+}

@@ -1,0 +1,194 @@
+import type { MediaDescription, SessionDescription } from 'sdp-transform';
+import { CODECS, DEFAULT_PTIME_MS, MAX_PTIME_MS, MIN_PTIME_MS, TELEPHONE_EVENTS } from './codecCatalog.js';
+import { fmtpParameters, type OfferedFormat, offeredFormats } from './offeredFormats.js';
+import { connectionOf, isHoldAddress } from './parseSdp.js';
+import { SdpNotAcceptableError } from './sdpErrors.js';
+import type {
+  AudioCodecName,
+  CodecPreference,
+  MediaDirection,
+  NegotiatedAudio,
+  NegotiatedCodec,
+  OpusPeerParameters,
+  RtpProfile,
+  TelephoneEventFormat,
+} from './sdpTypes.js';
+
+const PROFILES: readonly RtpProfile[] = ['RTP/AVP', 'RTP/AVPF'];
+
+/** The audio section we act on and what was agreed for it. */
+export interface AudioNegotiation {
+  /** Index of the m= line among the description's media sections. */
+  mediaIndex: number;
+  media: NegotiatedAudio;
+}
+
+/**
+ * Picks the audio stream of a peer's description and agrees on it.
+ *
+ * `order` says whose preference wins: 'ours' (answering an offer: the configured list decides,
+ * as the gateway's operator asked) or 'theirs' (reading an answer to our offer: the answerer's
+ * first listed codec is what it will send). Only plain RTP profiles are taken; an SRTP-only
+ * offer finds no stream and is refused until SRTP exists.
+ */
+export function negotiateAudio(
+  description: SessionDescription,
+  codecs: readonly CodecPreference[],
+  order: 'ours' | 'theirs',
+): AudioNegotiation {
+  let sawAudio = false;
+  for (const [mediaIndex, section] of description.media.entries()) {
+    if (section.type !== 'audio' || section.port === 0) continue;
+    sawAudio = true;
+    if (!PROFILES.includes(section.protocol as RtpProfile)) continue;
+    const formats = offeredFormats(section);
+    const chosen = chooseCodec(formats, codecs, order);
+    if (!chosen) continue;
+    const telephoneEvent = codecs.includes('telephone-event')
+      ? chooseTelephoneEvent(formats, chosen.codec.clockRate)
+      : null;
+    return {
+      mediaIndex,
+      media: describe(description, section, chosen.codec, telephoneEvent),
+    };
+  }
+  throw new SdpNotAcceptableError(
+    sawAudio ? 'no acceptable audio codec or RTP profile offered' : 'no active audio stream in the SDP',
+  );
+}
+
+function chooseCodec(
+  formats: readonly OfferedFormat[],
+  codecs: readonly CodecPreference[],
+  order: 'ours' | 'theirs',
+): { codec: NegotiatedCodec } | null {
+  const wanted = codecs.filter((name): name is AudioCodecName => name !== 'telephone-event');
+  if (order === 'ours') {
+    for (const name of wanted) {
+      const format = formats.find((candidate) => matches(candidate, name));
+      if (format) return { codec: toCodec(format, name) };
+    }
+    return null;
+  }
+  for (const format of formats) {
+    const name = wanted.find((candidate) => matches(format, candidate));
+    if (name) return { codec: toCodec(format, name) };
+  }
+  return null;
+}
+
+function matches(format: OfferedFormat, name: AudioCodecName): boolean {
+  const definition = CODECS[name];
+  if (format.encodingName.toLowerCase() !== definition.encodingName.toLowerCase()) return false;
+  if (format.clockRate !== definition.clockRate) return false;
+  // RFC 7587 requires opus/48000/2, but a bare opus/48000 is common enough to accept.
+  return name === 'opus' ? format.channels === 1 || format.channels === 2 : format.channels === 1;
+}
+
+function toCodec(format: OfferedFormat, name: AudioCodecName): NegotiatedCodec {
+  const definition = CODECS[name];
+  return {
+    name,
+    payloadType: format.payloadType,
+    clockRate: definition.clockRate,
+    channels: definition.channels,
+    opus: name === 'opus' ? opusParameters(format.fmtp) : null,
+  };
+}
+
+function opusParameters(fmtp: string | null): OpusPeerParameters {
+  const parameters = fmtpParameters(fmtp);
+  const numeric = (key: string): number | null => {
+    const value = Number(parameters.get(key));
+    return parameters.has(key) && Number.isFinite(value) ? value : null;
+  };
+  return {
+    useInbandFec: parameters.get('useinbandfec') === '1',
+    stereo: parameters.get('stereo') === '1',
+    spropStereo: parameters.get('sprop-stereo') === '1',
+    minptime: numeric('minptime'),
+    maxAverageBitrate: numeric('maxaveragebitrate'),
+  };
+}
+
+/** RFC 4733 §2.1: telephone-event must run at the audio codec's clock, or timestamps disagree. */
+function chooseTelephoneEvent(
+  formats: readonly OfferedFormat[],
+  clockRate: number,
+): TelephoneEventFormat | null {
+  const format = formats.find(
+    (candidate) =>
+      candidate.encodingName.toLowerCase() === 'telephone-event' && candidate.clockRate === clockRate,
+  );
+  if (!format) return null;
+  return { payloadType: format.payloadType, clockRate, events: format.fmtp?.trim() || TELEPHONE_EVENTS };
+}
+
+function describe(
+  description: SessionDescription,
+  section: MediaDescription,
+  codec: NegotiatedCodec,
+  telephoneEvent: TelephoneEventFormat | null,
+): NegotiatedAudio {
+  const connection = connectionOf(description, section);
+  const holdByAddress = isHoldAddress(connection.ip);
+  const written = section.direction ?? description.direction ?? 'sendrecv';
+  // An all-zeros address means "do not send to me" whatever the direction attribute says.
+  const theirs = holdByAddress ? withoutReceive(written) : written;
+  const rtcpMux = section.rtcpMux === 'rtcp-mux';
+  const remoteRtp = { address: connection.ip, port: section.port };
+  const remoteRtcp = rtcpMux
+    ? remoteRtp
+    : { address: section.rtcp?.address ?? connection.ip, port: section.rtcp?.port ?? section.port + 1 };
+  return {
+    codec,
+    telephoneEvent,
+    ptimeMs: ptimeOf(section),
+    direction: reverseDirection(theirs),
+    remoteRtp,
+    remoteRtcp,
+    rtcpMux,
+    profile: section.protocol as RtpProfile,
+    remoteHoldByAddress: holdByAddress,
+  };
+}
+
+function ptimeOf(section: MediaDescription): number {
+  const ptime = Number(section.ptime);
+  if (!Number.isFinite(ptime) || ptime < MIN_PTIME_MS || ptime > MAX_PTIME_MS) return DEFAULT_PTIME_MS;
+  return Math.round(ptime);
+}
+
+/** The peer's direction seen from our side (RFC 3264 §6.1: sendonly is answered recvonly). */
+export function reverseDirection(direction: MediaDirection): MediaDirection {
+  switch (direction) {
+    case 'sendonly':
+      return 'recvonly';
+    case 'recvonly':
+      return 'sendonly';
+    default:
+      return direction;
+  }
+}
+
+function withoutReceive(direction: MediaDirection): MediaDirection {
+  return direction === 'sendrecv' || direction === 'sendonly' ? 'sendonly' : 'inactive';
+}
+
+/** The directions both sides allow: we send only if both agree we send, and so on. */
+export function intersectDirections(a: MediaDirection, b: MediaDirection): MediaDirection {
+  const send = sends(a) && sends(b);
+  const receive = receives(a) && receives(b);
+  if (send && receive) return 'sendrecv';
+  if (send) return 'sendonly';
+  if (receive) return 'recvonly';
+  return 'inactive';
+}
+
+function sends(direction: MediaDirection): boolean {
+  return direction === 'sendrecv' || direction === 'sendonly';
+}
+
+function receives(direction: MediaDirection): boolean {
+  return direction === 'sendrecv' || direction === 'recvonly';
+}
