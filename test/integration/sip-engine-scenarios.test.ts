@@ -1,0 +1,241 @@
+/**
+ * SIP call flows through the embedded engine process with drachtio-srf apps on one side and sipp
+ * playing XML scenarios on the other: hangup from the app, CANCEL, rejections passed through,
+ * 407 digest, hold/resume re-INVITEs and INFO both ways, OPTIONS, and calls under packet loss.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freeUdpPort } from '../../src/launcher/freePorts.js';
+import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
+import {
+  connectSrf,
+  LOCAL_SDP,
+  runSipp,
+  type SrfApp,
+  type SrfDialog,
+  uasApp,
+  waitForApps,
+  waitForPortBound,
+} from './sipEngineRig.js';
+import { DIGEST, digestScenario, writeScenario, writeScenarios } from './sipEngineScenarios.js';
+
+const withDirection = (direction: string): string => LOCAL_SDP.replace('a=sendrecv', `a=${direction}`);
+
+describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
+  let engine: SipEngineProcess;
+  let scenarios: Record<string, string>;
+  const apps: SrfApp[] = [];
+
+  beforeAll(async () => {
+    engine = await startSipEngine();
+    scenarios = writeScenarios();
+  });
+  afterEach(async () => {
+    for (const srf of apps.splice(0)) srf.disconnect();
+    await engine.waitForCounts((c) => c.apps === 0, 5000);
+  });
+  afterAll(async () => {
+    expect(await engine.stop()).toBe(0);
+  });
+
+  async function app(configure: (srf: SrfApp) => void = () => {}): Promise<SrfApp> {
+    const srf = await connectSrf(engine, configure);
+    apps.push(srf);
+    await waitForApps(engine, 1);
+    return srf;
+  }
+
+  const uac = (name: string, calls: number, extra: string[] = []) =>
+    runSipp([
+      '-sf',
+      scenarios[name] ?? '',
+      '-p',
+      '0',
+      '-m',
+      String(calls),
+      '-r',
+      '10',
+      ...extra,
+      `127.0.0.1:${engine.sipPort}`,
+    ]);
+
+  async function uas(
+    name: string,
+    port?: number,
+    file = scenarios[name] ?? '',
+  ): Promise<{ port: number; done: ReturnType<typeof runSipp> }> {
+    port ??= await freeUdpPort();
+    const done = runSipp(['-sf', file, '-p', String(port), '-m', '1']);
+    // sipp exiting early (a scenario error) must fail the test at once, not after the bind deadline.
+    await Promise.race([
+      waitForPortBound(port, 'udp'),
+      done.then((r) =>
+        Promise.reject(new Error(`sipp exited ${r.code}: ${r.stderr}${r.stdout.slice(-1500)}`)),
+      ),
+    ]);
+    return { port, done };
+  }
+
+  it('inbound call answered, then the app hangs up: sipp gets the BYE', async () => {
+    const stats = new EventEmitter();
+    await app((srf) =>
+      srf.invite((req, res) => {
+        srf.createUAS(req, res, { localSdp: LOCAL_SDP }).then((dialog) => {
+          dialog.on('ack', () => {
+            void dialog.destroy().then(() => stats.emit('hungup'));
+          });
+        });
+      }),
+    );
+    let hungUp = 0;
+    stats.on('hungup', () => hungUp++);
+    const r = await uac('uac-remote-bye', 5);
+    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    expect(hungUp).toBe(5);
+  });
+
+  it('CANCEL before answer: the app sees cancel, sipp gets 200 and 487', async () => {
+    let cancels = 0;
+    await app((srf) =>
+      srf.invite((req, res) => {
+        req.on('cancel', () => cancels++);
+        res.send(180);
+      }),
+    );
+    const r = await uac('uac-cancel', 5);
+    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    expect(cancels).toBe(5);
+  });
+
+  it.each([486, 603, 480])(
+    'an outbound call rejected with %i reaches the app with that code',
+    async (status) => {
+      const srf = await app();
+      const far = await uas(`uas-reject-${status}`);
+      const err = await srf.createUAC(`sip:service@127.0.0.1:${far.port}`, { localSdp: LOCAL_SDP }).then(
+        () => undefined,
+        (e: { status?: number }) => e,
+      );
+      expect(err?.status).toBe(status);
+      expect((await far.done).code).toBe(0);
+    },
+  );
+
+  it.each([486, 603])(
+    'an inbound call the app rejects with %i reaches sipp with that code',
+    async (status) => {
+      await app((srf) => srf.invite((_req, res) => res.send(status)));
+      const r = await runSipp([
+        '-sn',
+        'uac',
+        '-p',
+        '0',
+        '-m',
+        '1',
+        '-recv_timeout',
+        '5000',
+        `127.0.0.1:${engine.sipPort}`,
+      ]);
+      // The built-in uac expects a 200: it fails, and its screen names the unexpected status.
+      expect(r.code).not.toBe(0);
+      expect(r.stdout + r.stderr).toContain(String(status));
+    },
+  );
+
+  it('outbound call through a 407 digest challenge with srf credentials', async () => {
+    const srf = await app();
+    const port = await freeUdpPort();
+    const uri = `sip:service@127.0.0.1:${port}`;
+    const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+    const ha1 = md5(`${DIGEST.username}:${DIGEST.realm}:${DIGEST.password}`);
+    const expected = md5(`${ha1}:${DIGEST.nonce}:${md5(`INVITE:${uri}`)}`);
+    const far = await uas('uas-digest', port, writeScenario('uas-digest', digestScenario(expected)));
+    const dialog = await srf.createUAC(uri, {
+      localSdp: LOCAL_SDP,
+      auth: { username: DIGEST.username, password: DIGEST.password },
+    });
+    expect(dialog.remote.sdp).toContain('v=0');
+    await dialog.destroy();
+    expect((await far.done).code).toBe(0);
+  });
+
+  it('inbound hold (sendonly) and back by re-INVITE, INFO and BYE from sipp reach the app', async () => {
+    const seen: string[] = [];
+    await app((srf) =>
+      srf.invite((req, res) => {
+        srf.createUAS(req, res, { localSdp: LOCAL_SDP }).then((dialog: SrfDialog) => {
+          dialog.on('modify', (mreq: { body: string }, mres: { send(s: number, o: object): void }) => {
+            const held = mreq.body.includes('a=sendonly');
+            seen.push(held ? 'hold' : 'resume');
+            mres.send(200, { body: withDirection(held ? 'recvonly' : 'sendrecv') });
+          });
+          dialog.on('info', (ireq: { get(h: string): string }, ires: { send(s: number): void }) => {
+            seen.push(`info:${ireq.get('Content-Type')}`);
+            ires.send(200);
+          });
+          dialog.on('destroy', () => seen.push('bye'));
+        });
+      }),
+    );
+    const r = await uac('uac-reinvite-info', 1);
+    expect(r.code, r.stdout.slice(-3000)).toBe(0);
+    expect(seen).toEqual(['hold', 'resume', 'info:application/dtmf-relay', 'bye']);
+  });
+
+  it('outbound: the app holds and resumes by re-INVITE, sends INFO and hangs up', async () => {
+    const srf = await app();
+    const far = await uas('uas-reinvite-info');
+    const dialog = await srf.createUAC(`sip:service@127.0.0.1:${far.port}`, { localSdp: LOCAL_SDP });
+    const held = await dialog.modify(withDirection('sendonly'));
+    expect(held).toContain('a=recvonly');
+    const resumed = await dialog.modify(withDirection('sendrecv'));
+    expect(resumed).toContain('a=sendrecv');
+    const info = await dialog.request({
+      method: 'INFO',
+      headers: { 'Content-Type': 'application/dtmf-relay' },
+      body: 'Signal=1\r\nDuration=100\r\n',
+    });
+    expect(info.status).toBe(200);
+    await dialog.destroy();
+    expect((await far.done).code).toBe(0);
+  });
+
+  it('OPTIONS goes to the app routed for it', async () => {
+    let options = 0;
+    await app((srf) =>
+      srf.options((_req, res) => {
+        options++;
+        res.send(200);
+      }),
+    );
+    const r = await uac('uac-options', 3);
+    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    expect(options).toBe(3);
+  });
+
+  it('UDP calls complete under 10% packet loss (retransmissions on both sides)', async () => {
+    const stats = new EventEmitter() as EventEmitter & { answered?: number };
+    await app(uasApp(stats));
+    const r = await runSipp(
+      [
+        '-sn',
+        'uac',
+        '-p',
+        '0',
+        '-m',
+        '30',
+        '-r',
+        '15',
+        '-d',
+        '100',
+        '-lost',
+        '10',
+        `127.0.0.1:${engine.sipPort}`,
+      ],
+      120,
+    );
+    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    expect(stats.answered).toBeGreaterThanOrEqual(30);
+  }, 150_000);
+});
