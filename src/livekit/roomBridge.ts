@@ -1,0 +1,162 @@
+import { EventEmitter } from 'node:events';
+import {
+  AudioFrame,
+  AudioSource,
+  AudioStream,
+  DisconnectReason,
+  LocalAudioTrack,
+  type RemoteParticipant,
+  type RemoteTrack,
+  Room,
+  RoomEvent,
+  TrackKind,
+  TrackPublishOptions,
+  TrackSource,
+} from '@livekit/rtc-node';
+import type { Logger } from 'pino';
+import { PcmFifo } from './pcmFifo.js';
+import type { RoomBridgeEvents, RoomBridgeOptions } from './roomBridgeTypes.js';
+
+/** LiveKit's audio rate; the SIP side resamples to and from it. */
+export const BRIDGE_SAMPLE_RATE = 48_000;
+/** Direct capture (queue 0) takes exactly 10 ms frames. */
+const CAPTURE_FRAME_SAMPLES = BRIDGE_SAMPLE_RATE / 100;
+/** Per-participant buffer: bursts up to 200 ms are smoothed, anything older is dropped. */
+const FIFO_SAMPLES = BRIDGE_SAMPLE_RATE / 5;
+
+/**
+ * One SIP leg's presence in a LiveKit room: a participant that publishes the caller's audio and
+ * hands the SIP side a mix of everyone else (mix-minus by construction: a participant never
+ * subscribes to itself). DTMF goes both ways as LiveKit SIP DTMF.
+ *
+ * The audio source uses direct capture (queue size 0): a queued source costs CPU even when idle,
+ * and the SIP side already paces frames at 20 ms.
+ */
+export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
+  private readonly room = new Room();
+  private readonly source = new AudioSource(BRIDGE_SAMPLE_RATE, 1, 0);
+  private readonly remotes = new Map<string, { fifo: PcmFifo; stream: AudioStream }>();
+  private closing = false;
+
+  constructor(private readonly options: RoomBridgeOptions & { logger: Logger }) {
+    super();
+    this.room.on(RoomEvent.TrackSubscribed, (track, _publication, participant) =>
+      this.onTrack(track, participant),
+    );
+    this.room.on(RoomEvent.TrackUnsubscribed, (_track, _publication, participant) =>
+      this.dropRemote(participant.identity),
+    );
+    this.room.on(RoomEvent.ParticipantConnected, (participant) =>
+      this.emit('participantJoined', participant.identity),
+    );
+    this.room.on(RoomEvent.ParticipantDisconnected, (participant) => {
+      this.dropRemote(participant.identity);
+      this.emit('participantLeft', participant.identity);
+    });
+    this.room.on(RoomEvent.DtmfReceived, (code, digit, participant) =>
+      this.emit('dtmf', { code, digit, from: participant.identity }),
+    );
+    this.room.on(RoomEvent.Disconnected, (reason) => {
+      if (this.closing) return;
+      this.emit('closed', reason === DisconnectReason.ROOM_DELETED ? 'room_deleted' : 'disconnected');
+    });
+  }
+
+  /** Joins the room and publishes the caller's track; resolves once both are done. */
+  async connect(): Promise<void> {
+    await this.room.connect(this.options.url, this.options.token, { autoSubscribe: true, dynacast: false });
+    const track = LocalAudioTrack.createAudioTrack('sip-audio', this.source);
+    const publish = new TrackPublishOptions();
+    publish.source = TrackSource.SOURCE_MICROPHONE;
+    await this.room.localParticipant?.publishTrack(track, publish);
+    for (const participant of this.room.remoteParticipants.values()) {
+      this.emit('participantJoined', participant.identity);
+    }
+  }
+
+  /** Identities of the other participants in the room. */
+  get participants(): string[] {
+    return [...this.room.remoteParticipants.keys()];
+  }
+
+  /**
+   * Sends the caller's audio: 48 kHz mono, a multiple of 10 ms. Each 10 ms frame gets its own
+   * Int16Array because rtc-node hands the whole underlying buffer to the FFI and ignores offsets.
+   */
+  pushCallerAudio(pcm: Int16Array): void {
+    if (this.closing) return;
+    for (let offset = 0; offset + CAPTURE_FRAME_SAMPLES <= pcm.length; offset += CAPTURE_FRAME_SAMPLES) {
+      const samples = pcm.slice(offset, offset + CAPTURE_FRAME_SAMPLES);
+      this.source
+        .captureFrame(new AudioFrame(samples, BRIDGE_SAMPLE_RATE, 1, CAPTURE_FRAME_SAMPLES))
+        .catch((error: unknown) => this.options.logger.debug({ err: error }, 'audio frame not captured'));
+    }
+  }
+
+  /**
+   * Fills `out` (48 kHz mono) with the mix of every other participant and returns how many
+   * participants contributed; `out` is zeroed first, so silence is a valid result.
+   */
+  readMix(out: Int16Array): number {
+    out.fill(0);
+    let contributors = 0;
+    for (const { fifo } of this.remotes.values()) {
+      if (fifo.mixInto(out) > 0) contributors++;
+    }
+    return contributors;
+  }
+
+  async sendDtmf(digit: string): Promise<void> {
+    await this.room.localParticipant?.publishDtmf(dtmfCode(digit), digit);
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    for (const identity of [...this.remotes.keys()]) this.dropRemote(identity);
+    await this.room.disconnect();
+    await this.source.close();
+  }
+
+  private onTrack(track: RemoteTrack, participant: RemoteParticipant): void {
+    if (track.kind !== TrackKind.KIND_AUDIO || this.closing) return;
+    this.dropRemote(participant.identity);
+    const stream = new AudioStream(track, {
+      sampleRate: BRIDGE_SAMPLE_RATE,
+      numChannels: 1,
+      frameSizeMs: 10,
+    });
+    const fifo = new PcmFifo(FIFO_SAMPLES);
+    this.remotes.set(participant.identity, { fifo, stream });
+    void this.pump(participant.identity, stream, fifo);
+  }
+
+  private async pump(identity: string, stream: AudioStream, fifo: PcmFifo): Promise<void> {
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || !value) return;
+        fifo.write(value.data);
+      }
+    } catch (error) {
+      if (!this.closing) this.options.logger.warn({ err: error, identity }, 'remote audio stream failed');
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  private dropRemote(identity: string): void {
+    const remote = this.remotes.get(identity);
+    if (!remote) return;
+    this.remotes.delete(identity);
+    remote.stream.cancel().catch(() => undefined);
+  }
+}
+
+/** RFC 4733 event codes: 0–9, * = 10, # = 11, A–D = 12–15. */
+export function dtmfCode(digit: string): number {
+  const code = '0123456789*#ABCD'.indexOf(digit.toUpperCase());
+  if (code < 0 || digit.length !== 1) throw new Error(`not a DTMF digit: ${JSON.stringify(digit)}`);
+  return code;
+}

@@ -1,0 +1,215 @@
+import { dispose, type Room, RoomEvent } from '@livekit/rtc-node';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LiveKitTokens } from '../../src/livekit/liveKitTokens.js';
+import { BRIDGE_SAMPLE_RATE, RoomBridge } from '../../src/livekit/roomBridge.js';
+import { joinRoom, nextAudioTrack, publishTone, recordAudio } from '../support/livekitParticipant.js';
+import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { analyseTone, rmsDbfs, ToneGenerator } from '../support/tone.js';
+
+let rig: LiveKitRig;
+let roomService: RoomServiceClient;
+const cleanup: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  rig = await startLiveKit();
+  roomService = new RoomServiceClient(rig.server.httpUrl, rig.apiKey, rig.apiSecret);
+});
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+afterAll(async () => {
+  await dispose();
+  await rig?.server.stop();
+});
+
+let rooms = 0;
+async function bridgeInNewRoom(): Promise<{ bridge: RoomBridge; roomName: string }> {
+  const roomName = `bridge-${++rooms}-${Date.now()}`;
+  await roomService.createRoom({ name: roomName });
+  const token = await new LiveKitTokens(rig).participantToken({
+    room: roomName,
+    identity: 'sip_call_test',
+    kind: 'sip',
+    attributes: { 'sip.callId': 'call_test', 'sip.from': '+15550100' },
+    ttlSeconds: 600,
+  });
+  const bridge = new RoomBridge({ url: rig.url, token, logger: pino({ level: 'silent' }) });
+  await bridge.connect();
+  cleanup.push(() => bridge.close());
+  return { bridge, roomName };
+}
+
+async function participant(roomName: string, identity: string): Promise<Room> {
+  const room = await joinRoom(rig, roomName, identity);
+  cleanup.push(() => room.disconnect());
+  return room;
+}
+
+/**
+ * Drives a callback once per 20 ms of wall-clock time, the SIP leg's clock. A plain setInterval
+ * drifts late, which would consume audio slower than LiveKit produces it.
+ */
+function every20ms(tick: () => void): () => void {
+  const start = performance.now();
+  let ticks = 0;
+  let stopped = false;
+  const timer = setInterval(() => {
+    while (!stopped && (performance.now() - start) / 20 >= ticks + 1) {
+      ticks++;
+      tick();
+    }
+  }, 5);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
+
+/** Resolves once `contributors` participants are heard in the bridge's mix. */
+function untilMixHas(bridge: RoomBridge, contributors: number): Promise<void> {
+  const mix = new Int16Array(BRIDGE_SAMPLE_RATE / 50);
+  return new Promise((resolve) => {
+    const stop = every20ms(() => {
+      if (bridge.readMix(mix) >= contributors) {
+        stop();
+        resolve();
+      }
+    });
+  });
+}
+
+describe('RoomBridge (a SIP leg in a LiveKit room)', () => {
+  it('publishes the caller audio: a room participant hears 1000 Hz at the level sent', async () => {
+    const { bridge, roomName } = await bridgeInNewRoom();
+    const listener = await participant(roomName, 'agent');
+    const trackArrived = nextAudioTrack(listener, 'sip_call_test');
+    const tone = new ToneGenerator({ frequencyHz: 1000, sampleRate: BRIDGE_SAMPLE_RATE, amplitude: 0.3 });
+    const stop = every20ms(() => bridge.pushCallerAudio(tone.next(BRIDGE_SAMPLE_RATE / 50)));
+    cleanup.push(async () => stop());
+
+    const audio = await recordAudio(await trackArrived, { durationMs: 1000, settleMs: 300 });
+    const analysis = analyseTone(audio, BRIDGE_SAMPLE_RATE);
+    expect(Math.abs(analysis.frequencyHz - 1000)).toBeLessThanOrEqual(10);
+    expect(analysis.levelDbfs).toBeGreaterThan(20 * Math.log10(0.3 / Math.SQRT2) - 4);
+    expect(analysis.levelDbfs).toBeLessThan(20 * Math.log10(0.3 / Math.SQRT2) + 3);
+    expect(analysis.purity).toBeGreaterThan(0.8);
+  });
+
+  it('mixes the other participants for the caller: 440 Hz from one, 440+660 Hz from two', async () => {
+    const { bridge, roomName } = await bridgeInNewRoom();
+    const joined: string[] = [];
+    bridge.on('participantJoined', (identity) => joined.push(identity));
+    const agent = await participant(roomName, 'agent');
+    const tone = await publishTone(agent, { frequencyHz: 440, amplitude: 0.4 });
+    cleanup.push(() => tone.stop());
+
+    const mix = new Int16Array(BRIDGE_SAMPLE_RATE / 50);
+    const collect = (seconds: number) =>
+      new Promise<Int16Array>((resolve) => {
+        const collected = new Int16Array(BRIDGE_SAMPLE_RATE * seconds);
+        let filled = 0;
+        let heard = false;
+        const stop = every20ms(() => {
+          bridge.readMix(mix);
+          heard ||= rmsDbfs(mix) > -40;
+          if (!heard) return;
+          collected.set(mix.subarray(0, Math.min(mix.length, collected.length - filled)), filled);
+          filled += mix.length;
+          if (filled >= collected.length) {
+            stop();
+            resolve(collected);
+          }
+        });
+      });
+
+    const one = analyseTone(await collect(1), BRIDGE_SAMPLE_RATE);
+    expect(Math.abs(one.frequencyHz - 440)).toBeLessThanOrEqual(5);
+    expect(one.levelDbfs).toBeGreaterThan(-16);
+    expect(joined).toContain('agent');
+
+    const second = await participant(roomName, 'supervisor');
+    const tone2 = await publishTone(second, { frequencyHz: 660, amplitude: 0.4 });
+    cleanup.push(() => tone2.stop());
+    // Wait until the second voice is in the mix, then check both are there.
+    for (;;) {
+      const block = await collect(0.2);
+      if (analyseTone(block, BRIDGE_SAMPLE_RATE, { minHz: 600, maxHz: 700 }).purity > 0.2) break;
+    }
+    const both = await collect(1);
+    const low = analyseTone(both, BRIDGE_SAMPLE_RATE, { minHz: 400, maxHz: 500 });
+    const high = analyseTone(both, BRIDGE_SAMPLE_RATE, { minHz: 600, maxHz: 700 });
+    expect(Math.abs(low.frequencyHz - 440)).toBeLessThanOrEqual(5);
+    expect(Math.abs(high.frequencyHz - 660)).toBeLessThanOrEqual(5);
+    expect(low.purity).toBeGreaterThan(0.3);
+    expect(high.purity).toBeGreaterThan(0.3);
+  });
+
+  it('never returns the caller its own voice', async () => {
+    const { bridge, roomName } = await bridgeInNewRoom();
+    const agent = await participant(roomName, 'agent');
+    const agentTone = await publishTone(agent, { frequencyHz: 440, amplitude: 0.3 });
+    cleanup.push(() => agentTone.stop());
+    await untilMixHas(bridge, 1);
+
+    const callerTone = new ToneGenerator({
+      frequencyHz: 1000,
+      sampleRate: BRIDGE_SAMPLE_RATE,
+      amplitude: 0.5,
+    });
+    const mix = new Int16Array(BRIDGE_SAMPLE_RATE / 50);
+    const heard = new Int16Array(BRIDGE_SAMPLE_RATE);
+    await new Promise<void>((resolve) => {
+      let filled = 0;
+      const stop = every20ms(() => {
+        bridge.pushCallerAudio(callerTone.next(mix.length));
+        bridge.readMix(mix);
+        heard.set(mix, filled);
+        filled += mix.length;
+        if (filled >= heard.length) {
+          stop();
+          resolve();
+        }
+      });
+    });
+    // The agent is in the mix; the caller's own 1000 Hz is not.
+    expect(Math.abs(analyseTone(heard, BRIDGE_SAMPLE_RATE).frequencyHz - 440)).toBeLessThanOrEqual(5);
+    expect(analyseTone(heard, BRIDGE_SAMPLE_RATE, { minHz: 900, maxHz: 1100 }).purity).toBeLessThan(0.01);
+  });
+
+  it('carries DTMF both ways', async () => {
+    const { bridge, roomName } = await bridgeInNewRoom();
+    const agent = await participant(roomName, 'agent');
+    // Data reaches a participant over its subscriber connection, which livekit-server sets up
+    // only once there is media to receive: as in a real call, both sides publish audio first.
+    const tone = await publishTone(agent, { frequencyHz: 440, amplitude: 0.2 });
+    cleanup.push(() => tone.stop());
+    await nextAudioTrack(agent, 'sip_call_test');
+    await untilMixHas(bridge, 1);
+
+    const toRoom = new Promise<[number, string, string]>((resolve) =>
+      agent.once(RoomEvent.DtmfReceived, (code, digit, who) => resolve([code, digit, who.identity])),
+    );
+    await bridge.sendDtmf('#');
+    expect(await toRoom).toEqual([11, '#', 'sip_call_test']);
+
+    const fromRoom = new Promise((resolve) => bridge.once('dtmf', resolve));
+    await agent.localParticipant?.publishDtmf(5, '5');
+    expect(await fromRoom).toEqual({ code: 5, digit: '5', from: 'agent' });
+  });
+
+  it('reports room_deleted when the room is deleted under it', async () => {
+    const { bridge, roomName } = await bridgeInNewRoom();
+    const closed = new Promise((resolve) => bridge.once('closed', resolve));
+    await roomService.deleteRoom(roomName);
+    expect(await closed).toBe('room_deleted');
+  });
+
+  it('joins with its identity, kind and attributes visible to others', async () => {
+    const { roomName } = await bridgeInNewRoom();
+    const agent = await participant(roomName, 'agent');
+    const sip = agent.remoteParticipants.get('sip_call_test');
+    expect(sip?.attributes).toMatchObject({ 'sip.callId': 'call_test', 'sip.from': '+15550100' });
+  });
+});
