@@ -33,4 +33,55 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'calls',
+    sql: `
+      CREATE TABLE calls (
+        id                TEXT PRIMARY KEY,
+        app_id            TEXT NOT NULL,
+        direction         TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+        status            TEXT NOT NULL,
+        from_address      TEXT NOT NULL,
+        to_address        TEXT NOT NULL,
+        from_channel      TEXT NOT NULL,
+        to_channel        TEXT NOT NULL,
+        end_reason        TEXT,
+        sip_status        INTEGER,
+        metadata          TEXT NOT NULL DEFAULT '{}',
+        livekit_room_name TEXT,
+        started_at        TEXT,
+        answered_at       TEXT,
+        ended_at          TEXT,
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX calls_by_app_created ON calls (app_id, created_at DESC, id DESC);
+      -- Live calls are few and looked up on every new call (concurrency limits).
+      CREATE INDEX calls_live_by_app ON calls (app_id) WHERE ended_at IS NULL;
+    `,
+  },
+  {
+    version: 3,
+    name: 'event outbox',
+    sql: `
+      -- Events for the control plane, written in the same transaction as the change they describe.
+      -- seq is the delivery order and the unit of acknowledgement.
+      CREATE TABLE event_outbox (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id   TEXT NOT NULL UNIQUE,
+        event      TEXT NOT NULL,
+        call_id    TEXT,
+        payload    TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        acked_at   TEXT
+      ) STRICT;
+      CREATE INDEX event_outbox_unacked ON event_outbox (seq) WHERE acked_at IS NULL;
+      -- Small durable facts of the event channel (the highest seq the control plane acked).
+      CREATE TABLE event_channel_state (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
