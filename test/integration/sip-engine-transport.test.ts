@@ -187,7 +187,8 @@ describe('stream connections', () => {
     socket.write('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n\r\n');
     const [err, raw] = await error;
     expect(err.reason).toBe('missing Content-Length');
-    expect(raw).toBeUndefined();
+    // The header section comes along, so the request can still be answered with 400.
+    expect(String(raw)).toContain('OPTIONS sip:a@b SIP/2.0');
     await once(socket, 'close');
   });
 

@@ -6,7 +6,11 @@ export type FramedItem =
   | { type: 'message'; data: Buffer }
   /** RFC 5626 4.4.1: a CRLFCRLF ping, to be answered with a single CRLF pong. */
   | { type: 'ping' }
-  | { type: 'error'; error: SipParseError };
+  /**
+   * `head` holds the header section (or its first maxHeaderBytes) when one arrived, so the
+   * receiver can still answer the request with an error response before closing.
+   */
+  | { type: 'error'; error: SipParseError; head?: Buffer };
 
 export interface StreamFramerOptions {
   maxHeaderBytes?: number;
@@ -69,23 +73,27 @@ export class StreamFramer {
     }
     if (this.buffer.length === 0) return undefined;
     const end = findHeaderEnd(this.buffer);
+    const fail = (error: SipParseError, headEnd: number): FramedItem => ({
+      type: 'error',
+      error,
+      head: Buffer.from(this.buffer.subarray(0, Math.min(headEnd, this.maxHeaderBytes))),
+    });
     if (!end) {
       if (this.buffer.length > this.maxHeaderBytes) {
-        return { type: 'error', error: new SipParseError('header section too large', 513) };
+        return fail(new SipParseError('header section too large', 513), this.buffer.length);
       }
       return undefined;
     }
     if (end.headerEnd > this.maxHeaderBytes) {
-      return { type: 'error', error: new SipParseError('header section too large', 513) };
+      return fail(new SipParseError('header section too large', 513), end.headerEnd);
     }
     const head = this.buffer.subarray(0, end.headerEnd).toString('latin1');
     const m = CONTENT_LENGTH_LINE.exec(head);
-    if (!m) return { type: 'error', error: new SipParseError('missing Content-Length') };
+    if (!m) return fail(new SipParseError('missing Content-Length'), end.bodyStart);
     const lengthText = (m[1] ?? '').trim();
-    if (!/^\d{1,10}$/.test(lengthText))
-      return { type: 'error', error: new SipParseError('bad Content-Length') };
+    if (!/^\d{1,10}$/.test(lengthText)) return fail(new SipParseError('bad Content-Length'), end.bodyStart);
     const length = Number(lengthText);
-    if (length > this.maxBodyBytes) return { type: 'error', error: new SipParseError('body too large', 413) };
+    if (length > this.maxBodyBytes) return fail(new SipParseError('body too large', 413), end.bodyStart);
     const total = end.bodyStart + length;
     if (this.buffer.length < total) return undefined;
     const data = Buffer.from(this.buffer.subarray(0, total));

@@ -9,9 +9,13 @@ import type { ConnectionInfo } from './transportTypes.js';
 export interface StreamConnectionEvents {
   /** A complete framed message, not yet parsed. */
   frame: [data: Buffer];
-  framingError: [error: SipParseError];
+  /** `head`: the header section that failed to frame, when there was one (to answer it). */
+  framingError: [error: SipParseError, head: Buffer | undefined];
   close: [];
 }
+
+/** How long a connection that failed framing stays open for the error response to be written. */
+const FRAMING_ERROR_CLOSE_MS = 100;
 
 /** One TCP or TLS connection: frames its byte stream and tracks activity for idle cleanup. */
 export class StreamConnection extends EventEmitter<StreamConnectionEvents> {
@@ -73,9 +77,12 @@ export class StreamConnection extends EventEmitter<StreamConnectionEvents> {
       if (item.type === 'message') this.emit('frame', item.data);
       else if (item.type === 'ping') this.socket.write('\r\n');
       else {
-        this.emit('framingError', item.error);
-        // The stream has no recoverable boundary after a framing error (RFC 3261 18.3).
-        this.close();
+        this.emit('framingError', item.error, item.head);
+        // The stream has no recoverable boundary after a framing error (RFC 3261 18.3). Close once
+        // an error response to the failed request (sent within the next turns) had time to go out.
+        const timer = setTimeout(() => this.close(), FRAMING_ERROR_CLOSE_MS);
+        timer.unref();
+        this.socket.once('close', () => clearTimeout(timer));
       }
     }
   }

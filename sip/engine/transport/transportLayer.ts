@@ -236,7 +236,7 @@ export class TransportLayer extends EventEmitter<TransportEvents> {
       connectionId: conn.info.id,
     });
     conn.on('frame', (data) => this.onFrame(data, source(), true));
-    conn.on('framingError', (err) => this.emit('parseError', err, undefined, source()));
+    conn.on('framingError', (err, head) => this.emit('parseError', err, head, source()));
     conn.once('close', () => {
       this.connections.delete(conn);
       this.emit('connectionClosed', conn.info);

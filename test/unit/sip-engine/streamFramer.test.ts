@@ -45,6 +45,10 @@ describe('StreamFramer', () => {
     const g = new StreamFramer();
     const bad = g.push(sipText([...inviteLines(), 'Content-Length: x']));
     expect(bad[0]?.type === 'error' && bad[0].error.reason).toBe('bad Content-Length');
+    // The failed header section comes with the error, so the request can be answered with 400.
+    expect(bad[0]?.type === 'error' && bad[0].head?.toString('latin1')).toMatch(
+      /^INVITE [\s\S]*Content-Length: x/,
+    );
   });
 
   it('fails when headers grow past the limit without a blank line', () => {
@@ -52,6 +56,7 @@ describe('StreamFramer', () => {
     expect(f.push(Buffer.from(`INVITE sip:a@b SIP/2.0\r\nX: ${'a'.repeat(600)}\r\n`))).toEqual([]);
     const items = f.push(Buffer.from(`Y: ${'b'.repeat(600)}\r\n`));
     expect(items[0]?.type === 'error' && items[0].error.status).toBe(513);
+    expect(items[0]?.type === 'error' && items[0].head?.length).toBe(1024);
   });
 
   it('refuses bodies over the limit', () => {

@@ -1,0 +1,337 @@
+/**
+ * The embedded SIP engine process against hand-written SIP on raw sockets: malformed and
+ * torture-style messages over UDP and TCP (each answered as RFC 3261 says, the engine serving
+ * calls afterwards), 481 for unknown dialogs, and a basic call over TLS from a node:tls client.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { EventEmitter, once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreamFramer } from '../../sip/engine/message/streamFramer.js';
+import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
+import { connectSrf, LOCAL_SDP, runSipp, type SrfApp, uasApp, waitForApps } from './sipEngineRig.js';
+
+const SDP =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n';
+
+interface Peer {
+  transport: 'UDP' | 'TCP' | 'TLS';
+  localPort: number;
+  send(data: string | Buffer): void;
+  /** Next SIP message received (text). */
+  next(timeoutMs?: number): Promise<string>;
+  closed: Promise<unknown>;
+  close(): void;
+}
+
+/** Collects whole SIP messages from a socket as strings. */
+function inbox(): { push(msg: string): void; next(timeoutMs?: number): Promise<string> } {
+  const queue: string[] = [];
+  const events = new EventEmitter();
+  return {
+    push(msg) {
+      queue.push(msg);
+      events.emit('msg');
+    },
+    async next(timeoutMs = 5000) {
+      const deadline = setTimeout(() => events.emit('timeout'), timeoutMs);
+      try {
+        while (queue.length === 0) {
+          const [event] = await Promise.race([
+            once(events, 'msg').then(() => ['msg']),
+            once(events, 'timeout').then(() => ['timeout']),
+          ]);
+          if (event === 'timeout') throw new Error('no SIP message within the deadline');
+        }
+        return queue.shift() as string;
+      } finally {
+        clearTimeout(deadline);
+      }
+    },
+  };
+}
+
+async function udpPeer(port: number): Promise<Peer> {
+  const socket: UdpSocket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  const box = inbox();
+  socket.on('message', (m) => box.push(m.toString('utf8')));
+  return {
+    transport: 'UDP',
+    localPort: socket.address().port,
+    send: (data) => socket.send(typeof data === 'string' ? Buffer.from(data) : data, port, '127.0.0.1'),
+    next: box.next,
+    closed: new Promise(() => {}),
+    close: () => socket.close(),
+  };
+}
+
+async function streamPeer(port: number, tls: boolean): Promise<Peer> {
+  const socket: Socket = tls
+    ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false })
+    : netConnect({ host: '127.0.0.1', port });
+  await once(socket, tls ? 'secureConnect' : 'connect');
+  const box = inbox();
+  const framer = new StreamFramer();
+  socket.on('data', (chunk: Buffer) => {
+    for (const item of framer.push(chunk)) if (item.type === 'message') box.push(item.data.toString('utf8'));
+  });
+  const closed = once(socket, 'close');
+  return {
+    transport: tls ? 'TLS' : 'TCP',
+    localPort: socket.localPort ?? 0,
+    send: (data) => socket.write(data),
+    next: box.next,
+    closed,
+    close: () => socket.destroy(),
+  };
+}
+
+interface ReqOptions {
+  method?: string;
+  uri?: string;
+  callId?: string;
+  toTag?: string;
+  cseq?: number;
+  omit?: string[];
+  extra?: string[];
+  body?: string;
+  contentLength?: string;
+  branch?: string;
+}
+
+function request(peer: Peer, engine: SipEngineProcess, o: ReqOptions = {}): string {
+  const method = o.method ?? 'OPTIONS';
+  const port = peer.transport === 'TLS' ? engine.tlsPort : engine.sipPort;
+  const lines = [
+    `${method} ${o.uri ?? `sip:service@127.0.0.1:${port}`} SIP/2.0`,
+    `Via: SIP/2.0/${peer.transport} 127.0.0.1:${peer.localPort};branch=${o.branch ?? `z9hG4bK${randomBytes(6).toString('hex')}`};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:raw@127.0.0.1:${peer.localPort}>;tag=rawtag`,
+    `To: <sip:service@127.0.0.1:${port}>${o.toTag ? `;tag=${o.toTag}` : ''}`,
+    `Call-ID: ${o.callId ?? randomBytes(8).toString('hex')}`,
+    `CSeq: ${o.cseq ?? 1} ${method}`,
+    `Contact: <sip:raw@127.0.0.1:${peer.localPort};transport=${peer.transport.toLowerCase()}>`,
+    ...(o.extra ?? []),
+  ].filter((l) => !(o.omit ?? []).some((h) => l.toLowerCase().startsWith(`${h.toLowerCase()}:`)));
+  const body = o.body ?? '';
+  lines.push(`Content-Length: ${o.contentLength ?? Buffer.byteLength(body)}`);
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+const statusOf = (msg: string): number => Number(/^SIP\/2\.0 (\d{3})/.exec(msg)?.[1]);
+const reasonOf = (msg: string): string => /^SIP\/2\.0 \d{3} (.*)\r\n/.exec(msg)?.[1] ?? '';
+
+describe('embedded SIP engine on raw sockets', () => {
+  let engine: SipEngineProcess;
+  let srf: SrfApp;
+  const stats = new EventEmitter() as EventEmitter & { answered?: number };
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sip-engine-tls-'));
+    const keyFile = join(dir, 'key.pem');
+    const certFile = join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    engine = await startSipEngine({ tls: { keyFile, certFile } });
+    srf = await connectSrf(engine, (app) => {
+      uasApp(stats)(app);
+      app.options((_req, res) => res.send(200));
+    });
+    await waitForApps(engine, 1);
+  });
+  afterAll(async () => {
+    srf.disconnect();
+    expect(await engine.stop()).toBe(0);
+  });
+
+  describe.each(['UDP', 'TCP'] as const)('malformed requests over %s', (transport) => {
+    const open = (): Promise<Peer> =>
+      transport === 'UDP' ? udpPeer(engine.sipPort) : streamPeer(engine.sipPort, false);
+
+    it.each([
+      ['a SIP version we do not speak', (r: string) => r.replace(' SIP/2.0\r\n', ' SIP/3.0\r\n'), 505],
+      ['a request line with two spaces', (r: string) => r.replace('OPTIONS sip:', 'OPTIONS  sip:'), 400],
+      ['a Request-URI without scheme', (r: string) => r.replace(/^OPTIONS \S+/, 'OPTIONS nowhere'), 400],
+      ['no Call-ID', (r: string) => r.replace(/Call-ID: .*\r\n/, ''), 400],
+      ['no CSeq', (r: string) => r.replace(/CSeq: .*\r\n/, ''), 400],
+      ['no From', (r: string) => r.replace(/From: .*\r\n/, ''), 400],
+      ['no Max-Forwards', (r: string) => r.replace(/Max-Forwards: .*\r\n/, ''), 400],
+      [
+        'a CSeq method that is not the request method',
+        (r: string) => r.replace('1 OPTIONS', '1 INVITE'),
+        400,
+      ],
+      [
+        'a non-numeric Content-Length',
+        (r: string) => r.replace('Content-Length: 0', 'Content-Length: x0'),
+        400,
+      ],
+      [
+        'a 20 kB header section',
+        (r: string) => r.replace('\r\n\r\n', `\r\nX-Huge: ${'a'.repeat(20_000)}\r\n\r\n`),
+        513,
+      ],
+    ])('answers %s', async (_what, mangle, status) => {
+      const peer = await open();
+      try {
+        peer.send(mangle(request(peer, engine)));
+        const reply = await peer.next();
+        expect(statusOf(reply)).toBe(status);
+        expect(reasonOf(reply)).not.toBe('');
+        // A stream whose framing failed has no trustworthy boundary left: answered, then closed.
+        if (
+          transport === 'TCP' &&
+          (status === 513 || /Content-Length: x/.test(mangle('Content-Length: 0')))
+        ) {
+          await peer.closed;
+        }
+      } finally {
+        peer.close();
+      }
+    });
+
+    it('answers a Content-Length beyond the body with 400 (UDP) or waits for the rest (TCP)', async () => {
+      const peer = await open();
+      try {
+        const msg = request(peer, engine, { method: 'INFO', body: 'abc', contentLength: '10' });
+        peer.send(msg);
+        if (transport === 'UDP') {
+          const reply = await peer.next();
+          expect(statusOf(reply)).toBe(400);
+          expect(reasonOf(reply)).toMatch(/Content-Length/);
+        } else {
+          // On a stream the length is the frame boundary: the rest completes it, then it is served.
+          peer.send('defghij');
+          expect(statusOf(await peer.next())).toBe(503); // nobody routed INFO
+        }
+      } finally {
+        peer.close();
+      }
+    });
+
+    it('survives binary garbage and a header line without a colon', async () => {
+      const peer = await open();
+      try {
+        if (transport === 'TCP') {
+          // Garbage ending in a blank line frames as a header section without Content-Length:
+          // nothing in it to answer, and no boundary to trust afterwards, so the engine hangs up.
+          peer.send(
+            Buffer.concat([
+              randomBytes(600).map((b) => (b === 0x0d || b === 0x0a ? 0x20 : b)),
+              Buffer.from('\r\n\r\n'),
+            ]),
+          );
+          await peer.closed;
+          return;
+        }
+        peer.send(randomBytes(600));
+        const broken = request(peer, engine).replace('Max-Forwards: 70', 'this line has no colon');
+        peer.send(broken);
+        expect(statusOf(await peer.next())).toBe(400);
+      } finally {
+        peer.close();
+      }
+    });
+
+    it('answers 481 to a request for a dialog it does not know', async () => {
+      const peer = await open();
+      try {
+        peer.send(request(peer, engine, { method: 'BYE', toTag: 'no-such-dialog', cseq: 2 }));
+        expect(statusOf(await peer.next())).toBe(481);
+      } finally {
+        peer.close();
+      }
+    });
+
+    it('still serves requests after all of that', async () => {
+      const peer = await open();
+      try {
+        peer.send(request(peer, engine));
+        expect(statusOf(await peer.next())).toBe(200);
+      } finally {
+        peer.close();
+      }
+    });
+  });
+
+  it('counts the parse errors and still completes sipp calls afterwards', async () => {
+    const before = await engine.counts();
+    expect(before.parse_errors_total).toBeGreaterThan(10);
+    const answered = stats.answered ?? 0;
+    const r = await runSipp([
+      '-sn',
+      'uac',
+      '-p',
+      '0',
+      '-m',
+      '5',
+      '-r',
+      '10',
+      '-d',
+      '100',
+      `127.0.0.1:${engine.sipPort}`,
+    ]);
+    expect(r.code).toBe(0);
+    expect((stats.answered ?? 0) - answered).toBe(5);
+  });
+
+  it('carries a basic call over TLS: INVITE, 200 with Contact on the TLS listener, ACK, BYE', async () => {
+    const peer = await streamPeer(engine.tlsPort ?? 0, true);
+    try {
+      const answered = stats.answered ?? 0;
+      const callId = `tls-${randomBytes(6).toString('hex')}`;
+      const ended = once(stats, 'ended');
+      peer.send(
+        request(peer, engine, {
+          method: 'INVITE',
+          callId,
+          body: SDP,
+          extra: ['Content-Type: application/sdp'],
+        }),
+      );
+      let ok = await peer.next();
+      while (statusOf(ok) < 200) ok = await peer.next();
+      expect(statusOf(ok)).toBe(200);
+      expect(ok).toContain(`Contact: <sip:127.0.0.1:${engine.tlsPort};transport=tls>`);
+      expect(ok).toContain('Content-Type: application/sdp');
+      expect(ok).toContain(LOCAL_SDP.split('\r\n')[0] ?? 'v=0');
+      const toTag = /^To: .*;tag=([^;\r\n]+)/m.exec(ok)?.[1];
+      expect(toTag).toBeDefined();
+      peer.send(request(peer, engine, { method: 'ACK', callId, toTag: toTag ?? '' }));
+      peer.send(request(peer, engine, { method: 'BYE', callId, toTag: toTag ?? '', cseq: 2 }));
+      const byeOk = await peer.next();
+      expect(statusOf(byeOk)).toBe(200);
+      expect(byeOk).toContain('CSeq: 2 BYE');
+      await ended;
+      expect((stats.answered ?? 0) - answered).toBe(1);
+    } finally {
+      peer.close();
+    }
+  });
+});
