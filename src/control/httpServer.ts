@@ -116,8 +116,9 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
         const rawParams = request.params as Record<string, string>;
         authorize(route.access, principal, rawParams.appId);
         const params = route.params ? parseOrThrow(route.params, rawParams, 'params') : rawParams;
+        const query = route.query ? parseOrThrow(route.query, request.query, 'query') : undefined;
         const body = route.body ? parseOrThrow(route.body, request.body, 'body') : undefined;
-        return route.handler({ params, body, principal, request, reply });
+        return route.handler({ params, body, query, principal, request, reply });
       },
     });
   }

@@ -36,17 +36,22 @@ function collectSchemas(routes: readonly RouteSpec[]) {
   return { ids: inline, components };
 }
 
-function parametersOf(route: RouteSpec): JsonObject[] {
-  if (!route.params) return [];
-  const json = z.toJSONSchema(route.params, { io: 'input' }) as JsonObject & {
+function parametersIn(schema: z.ZodType | undefined, where: 'path' | 'query'): JsonObject[] {
+  if (!schema) return [];
+  const json = z.toJSONSchema(schema, { io: 'input' }) as JsonObject & {
     properties?: Record<string, JsonObject>;
+    required?: string[];
   };
-  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
     name,
-    in: 'path',
-    required: true,
-    schema,
+    in: where,
+    required: where === 'path' || (json.required ?? []).includes(name),
+    schema: property,
   }));
+}
+
+function parametersOf(route: RouteSpec): JsonObject[] {
+  return [...parametersIn(route.params, 'path'), ...parametersIn(route.query, 'query')];
 }
 
 function securityOf(route: RouteSpec): JsonObject[] | undefined {

@@ -12,9 +12,10 @@ export interface ResponseSpec {
   contentType?: string;
 }
 
-export interface RouteContext<P, B> {
+export interface RouteContext<P, B, Q = unknown> {
   params: P;
   body: B;
+  query: Q;
   principal: Principal | undefined;
   request: FastifyRequest;
   reply: FastifyReply;
@@ -24,7 +25,11 @@ export interface RouteContext<P, B> {
  * One API operation, declared once: the server registers it (auth, validation, handler) and the
  * OpenAPI document is generated from the same declaration, so the two cannot drift apart.
  */
-export interface RouteSpec<P extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
+export interface RouteSpec<
+  P extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+> {
   method: HttpMethod;
   /** fastify form: `/v1/organization/apps/:appId/calling`. */
   url: string;
@@ -34,11 +39,15 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, B extends z.ZodType 
   access: Access;
   params?: P;
   body?: B;
+  /** Query string; values arrive as strings, so use z.coerce for numbers. */
+  query?: Q;
   responses: Record<number, ResponseSpec>;
-  handler(context: RouteContext<z.output<P>, z.output<B>>): unknown | Promise<unknown>;
+  handler(context: RouteContext<z.output<P>, z.output<B>, z.output<Q>>): unknown | Promise<unknown>;
 }
 
 /** Keeps the params and body types of a spec tied to its handler's arguments. */
-export function defineRoute<P extends z.ZodType, B extends z.ZodType>(spec: RouteSpec<P, B>): RouteSpec {
+export function defineRoute<P extends z.ZodType, B extends z.ZodType, Q extends z.ZodType = z.ZodType>(
+  spec: RouteSpec<P, B, Q>,
+): RouteSpec {
   return spec as unknown as RouteSpec;
 }

@@ -7,9 +7,10 @@ import type { Principal } from './apiKeys.js';
  * - any: any valid key;
  * - metrics: admin or metrics keys (a scraper needs no power to change anything);
  * - admin: admin keys;
- * - app: the key of the app named in the path (`appId` param), or an admin key.
+ * - app: the key of the app named in the path (`appId` param), or an admin key;
+ * - callReader: any app key or an admin key; the handler checks that the call is the app's own.
  */
-export type Access = 'public' | 'any' | 'metrics' | 'admin' | 'app';
+export type Access = 'public' | 'any' | 'metrics' | 'admin' | 'app' | 'callReader';
 
 export function authorize(access: Access, principal: Principal | undefined, pathAppId?: string): void {
   if (access === 'public') return;
@@ -25,6 +26,9 @@ export function authorize(access: Access, principal: Principal | undefined, path
     case 'admin':
       if (principal.role === 'admin') return;
       throw new ApiError(403, 'forbidden', 'this endpoint needs an admin key');
+    case 'callReader':
+      if (principal.role === 'admin' || principal.role === 'app') return;
+      throw new ApiError(403, 'forbidden', 'this endpoint needs an app or admin key');
     case 'app':
       if (principal.role === 'admin') return;
       if (principal.role === 'app' && (pathAppId === undefined || principal.appId === pathAppId)) return;

@@ -1,0 +1,129 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { newId } from '../store/ids.js';
+import type {
+  CallEventSink,
+  CallServiceEvents,
+  NewCall,
+  TransitionRequest,
+  TransitionResult,
+} from './callServiceTypes.js';
+import { checkTransition } from './callStateMachine.js';
+import type { CallStore } from './callStore.js';
+import { type Call, isFinal, STATUS_EVENTS } from './callTypes.js';
+
+export interface CallServiceDeps {
+  store: CallStore;
+  events: CallEventSink;
+  logger: Logger;
+  now: () => Date;
+}
+
+/**
+ * The one place a call's status changes. Each change is checked against the state machine,
+ * written with its event in one transaction (so the control plane hears of exactly the changes
+ * that happened), and then published in-process as `transition`. Because the read, the check and
+ * the write run in one synchronous SQLite transaction, two racing ends of a call (BYE against a
+ * hangup command, CANCEL against answer) cannot both win: the second is refused and logged.
+ */
+export class CallService extends EventEmitter<CallServiceEvents> {
+  constructor(private readonly deps: CallServiceDeps) {
+    super();
+  }
+
+  get(id: string): Call | undefined {
+    return this.deps.store.get(id);
+  }
+
+  create(input: NewCall): Call {
+    const at = this.deps.now().toISOString();
+    const test = input.appId.startsWith('app_test_');
+    const call: Call = {
+      id: newId(test ? 'call_test_' : 'call_'),
+      appId: input.appId,
+      direction: input.direction,
+      status: 'initiated',
+      fromAddress: input.fromAddress,
+      toAddress: input.toAddress,
+      fromChannel: input.fromChannel,
+      toChannel: input.toChannel,
+      duration: 0,
+      endReason: null,
+      sipStatus: null,
+      metadata: input.metadata ?? {},
+      livekitRoomName: input.livekitRoomName ?? null,
+      startedAt: at,
+      answeredAt: null,
+      endedAt: null,
+      createdAt: at,
+    };
+    this.deps.store.transaction(() => {
+      this.deps.store.insert(call);
+      this.deps.events.append({ event: STATUS_EVENTS.initiated, callId: call.id, data: { call } });
+    });
+    this.deps.logger.info(
+      { callId: call.id, appId: call.appId, direction: call.direction },
+      'call initiated',
+    );
+    this.emit('transition', call, undefined);
+    return call;
+  }
+
+  transition(id: string, request: TransitionRequest): TransitionResult {
+    const at = this.deps.now().toISOString();
+    const outcome = this.deps.store.transaction((): TransitionResult => {
+      const current = this.deps.store.get(id);
+      if (!current) return { ok: false, call: undefined, reason: 'no such call' };
+      const check = checkTransition(current.status, request.to, request.endReason);
+      if (!check.ok) return { ok: false, call: current, reason: check.reason };
+      const next: Call = {
+        ...current,
+        status: request.to,
+        endReason: request.endReason ?? null,
+        sipStatus: request.sipStatus ?? current.sipStatus,
+        answeredAt: request.to === 'in_progress' || request.to === 'voicemail' ? at : current.answeredAt,
+        endedAt: isFinal(request.to) ? at : null,
+      };
+      this.deps.store.saveStatus(next, at);
+      // Read back so derived fields (duration) are exactly what GET will return.
+      const saved = this.deps.store.get(id) ?? next;
+      this.deps.events.append({ event: STATUS_EVENTS[request.to], callId: id, data: { call: saved } });
+      return { ok: true, call: saved, previous: current.status };
+    });
+    const log = { callId: id, to: request.to, endReason: request.endReason };
+    if (!outcome.ok) {
+      this.deps.logger.warn(
+        { ...log, from: outcome.call?.status, reason: outcome.reason },
+        'call transition refused',
+      );
+      return outcome;
+    }
+    this.deps.logger.info({ ...log, from: outcome.previous }, 'call transition');
+    this.emit('transition', outcome.call, outcome.previous);
+    return outcome;
+  }
+
+  /** Live calls of an app, both directions: what maxConcurrentCalls limits. */
+  liveCount(appId: string): number {
+    return this.deps.store.liveCount(appId);
+  }
+
+  /**
+   * Calls still live in storage at start-up were cut off by a crash or kill: nothing carries them
+   * any more, so they end now with `gateway_restart`, and the control plane hears of it.
+   */
+  closeOrphans(): number {
+    let closed = 0;
+    for (const id of this.deps.store.liveIds()) {
+      const call = this.deps.store.get(id);
+      if (!call) continue;
+      const answered = call.status === 'in_progress' || call.status === 'voicemail';
+      const result = this.transition(id, {
+        to: answered ? 'completed' : 'failed',
+        endReason: 'gateway_restart',
+      });
+      if (result.ok) closed++;
+    }
+    return closed;
+  }
+}

@@ -1,0 +1,32 @@
+import type { Call, CallChannel, CallDirection, CallStatus, EndReason } from './callTypes.js';
+
+/** Where call events go: the durable outbox, inside the same transaction as the call's change. */
+export interface CallEventSink {
+  append(event: { event: string; callId: string; data: Record<string, unknown> }): void;
+}
+
+export interface NewCall {
+  appId: string;
+  direction: CallDirection;
+  fromAddress: string;
+  toAddress: string;
+  fromChannel: CallChannel;
+  toChannel: CallChannel;
+  metadata?: Record<string, unknown>;
+  livekitRoomName?: string | null;
+}
+
+export interface TransitionRequest {
+  to: CallStatus;
+  endReason?: EndReason;
+  sipStatus?: number;
+}
+
+export type TransitionResult =
+  | { ok: true; call: Call; previous: CallStatus }
+  | { ok: false; call: Call | undefined; reason: string };
+
+export interface CallServiceEvents {
+  /** After the change is committed: `previous` is undefined for a new call. */
+  transition: [call: Call, previous: CallStatus | undefined];
+}

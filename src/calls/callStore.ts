@@ -1,0 +1,144 @@
+import type { Database } from '../store/database.js';
+import type { Call, CallChannel, CallDirection, CallStatus, EndReason } from './callTypes.js';
+
+interface Row {
+  id: string;
+  app_id: string;
+  direction: string;
+  status: string;
+  from_address: string;
+  to_address: string;
+  from_channel: string;
+  to_channel: string;
+  end_reason: string | null;
+  sip_status: number | null;
+  metadata: string;
+  livekit_room_name: string | null;
+  started_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  created_at: string;
+}
+
+function durationSeconds(answeredAt: string | null, endedAt: string | null): number {
+  if (!answeredAt || !endedAt) return 0;
+  return Math.max(0, Math.ceil((Date.parse(endedAt) - Date.parse(answeredAt)) / 1000));
+}
+
+function fromRow(row: Row): Call {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    direction: row.direction as CallDirection,
+    status: row.status as CallStatus,
+    fromAddress: row.from_address,
+    toAddress: row.to_address,
+    fromChannel: row.from_channel as CallChannel,
+    toChannel: row.to_channel as CallChannel,
+    duration: durationSeconds(row.answered_at, row.ended_at),
+    endReason: row.end_reason as EndReason | null,
+    sipStatus: row.sip_status,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    livekitRoomName: row.livekit_room_name,
+    startedAt: row.started_at,
+    answeredAt: row.answered_at,
+    endedAt: row.ended_at,
+    createdAt: row.created_at,
+  };
+}
+
+export interface CallListQuery {
+  appId?: string;
+  status?: CallStatus;
+  direction?: CallDirection;
+  /** Calls created before this one (the cursor is the last id of the previous page). */
+  startingAfter?: Call;
+  limit: number;
+}
+
+/** Calls in SQLite. Synchronous, so a caller's transaction covers a read-check-write. */
+export class CallStore {
+  private readonly insertStmt;
+  private readonly selectStmt;
+  private readonly updateStmt;
+  private readonly liveCountStmt;
+  private readonly liveIdsStmt;
+
+  constructor(private readonly db: Database) {
+    this.insertStmt = db.sql.prepare(`
+      INSERT INTO calls (id, app_id, direction, status, from_address, to_address, from_channel, to_channel,
+        metadata, livekit_room_name, started_at, created_at, updated_at)
+      VALUES (@id, @appId, @direction, @status, @fromAddress, @toAddress, @fromChannel, @toChannel,
+        @metadata, @livekitRoomName, @startedAt, @createdAt, @createdAt)`);
+    this.selectStmt = db.sql.prepare<[string], Row>('SELECT * FROM calls WHERE id = ?');
+    this.updateStmt = db.sql.prepare(`
+      UPDATE calls SET status = @status, end_reason = @endReason, sip_status = @sipStatus,
+        answered_at = @answeredAt, ended_at = @endedAt, updated_at = @updatedAt
+      WHERE id = @id`);
+    this.liveCountStmt = db.sql.prepare<[string], { n: number }>(
+      'SELECT COUNT(*) AS n FROM calls WHERE app_id = ? AND ended_at IS NULL',
+    );
+    this.liveIdsStmt = db.sql.prepare<[], { id: string }>('SELECT id FROM calls WHERE ended_at IS NULL');
+  }
+
+  insert(call: Call): void {
+    this.insertStmt.run({ ...call, metadata: JSON.stringify(call.metadata) });
+  }
+
+  get(id: string): Call | undefined {
+    const row = this.selectStmt.get(id);
+    return row ? fromRow(row) : undefined;
+  }
+
+  saveStatus(call: Call, updatedAt: string): void {
+    this.updateStmt.run({
+      id: call.id,
+      status: call.status,
+      endReason: call.endReason,
+      sipStatus: call.sipStatus,
+      answeredAt: call.answeredAt,
+      endedAt: call.endedAt,
+      updatedAt,
+    });
+  }
+
+  /** Calls of an app that have not ended, both directions: what maxConcurrentCalls counts. */
+  liveCount(appId: string): number {
+    return this.liveCountStmt.get(appId)?.n ?? 0;
+  }
+
+  liveIds(): string[] {
+    return this.liveIdsStmt.all().map((row) => row.id);
+  }
+
+  /** Newest first; `startingAfter` continues after the given call. */
+  list(query: CallListQuery): Call[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: query.limit };
+    if (query.appId) {
+      where.push('app_id = @appId');
+      params.appId = query.appId;
+    }
+    if (query.status) {
+      where.push('status = @status');
+      params.status = query.status;
+    }
+    if (query.direction) {
+      where.push('direction = @direction');
+      params.direction = query.direction;
+    }
+    if (query.startingAfter) {
+      where.push('(created_at < @cursorAt OR (created_at = @cursorAt AND id < @cursorId))');
+      params.cursorAt = query.startingAfter.createdAt;
+      params.cursorId = query.startingAfter.id;
+    }
+    const sql = `SELECT * FROM calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, id DESC LIMIT @limit`;
+    return this.db.sql.prepare<Record<string, unknown>, Row>(sql).all(params).map(fromRow);
+  }
+
+  /** Runs `work` in one transaction (nested calls become savepoints). */
+  transaction<T>(work: () => T): T {
+    return this.db.sql.transaction(work)();
+  }
+}

@@ -1,0 +1,81 @@
+export type CallDirection = 'inbound' | 'outbound';
+export type CallChannel = 'pstn' | 'whatsapp' | 'webrtc';
+
+export const LIVE_STATUSES = ['initiated', 'ringing', 'in_progress', 'voicemail'] as const;
+export const FINAL_STATUSES = ['completed', 'failed', 'busy', 'no_answer', 'canceled'] as const;
+export type LiveStatus = (typeof LIVE_STATUSES)[number];
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+export type CallStatus = LiveStatus | FinalStatus;
+
+/**
+ * Why a call ended: a closed set, because control planes bill and report from it.
+ * - caller_hangup / callee_hangup: the far end hung up (BYE), named from the gateway's side.
+ * - api_hangup: a hangup command (REST or the event channel).
+ * - canceled: the caller gave up before answer (CANCEL).
+ * - busy, declined, no_answer, ring_timeout: how an unanswered call ended.
+ * - rejected: an inbound call refused by a reject action.
+ * - media_timeout: no RTP for too long; max_duration: the call's time limit.
+ * - room_closed: its LiveKit room was deleted.
+ * - media_error: the media worker carrying it failed.
+ * - trunk_error: the trunk or far end failed the call (4xx/5xx/6xx with its SIP code kept).
+ * - concurrency_limit: refused because the app had maxConcurrentCalls live calls.
+ * - gateway_restart: still live when the gateway stopped unexpectedly; closed at the next start.
+ */
+export const END_REASONS = [
+  'caller_hangup',
+  'callee_hangup',
+  'api_hangup',
+  'canceled',
+  'busy',
+  'declined',
+  'no_answer',
+  'ring_timeout',
+  'rejected',
+  'media_timeout',
+  'max_duration',
+  'room_closed',
+  'media_error',
+  'trunk_error',
+  'concurrency_limit',
+  'gateway_restart',
+] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+export interface Call {
+  id: string;
+  appId: string;
+  direction: CallDirection;
+  status: CallStatus;
+  fromAddress: string;
+  toAddress: string;
+  fromChannel: CallChannel;
+  toChannel: CallChannel;
+  /** Whole seconds from answer to end (rounded up, as carriers bill); 0 when never answered. */
+  duration: number;
+  endReason: EndReason | null;
+  /** The SIP final response code that ended an unanswered call, when there was one. */
+  sipStatus: number | null;
+  metadata: Record<string, unknown>;
+  livekitRoomName: string | null;
+  startedAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  createdAt: string;
+}
+
+/** Event names on the control-plane channel, one per status a call can enter. */
+export const STATUS_EVENTS: Record<CallStatus, string> = {
+  initiated: 'calls.initiated',
+  ringing: 'calls.ringing',
+  in_progress: 'calls.answered',
+  voicemail: 'calls.voicemail',
+  completed: 'calls.completed',
+  failed: 'calls.failed',
+  busy: 'calls.busy',
+  no_answer: 'calls.no_answer',
+  canceled: 'calls.canceled',
+};
+
+export function isFinal(status: CallStatus): status is FinalStatus {
+  return (FINAL_STATUSES as readonly string[]).includes(status);
+}

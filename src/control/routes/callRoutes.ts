@@ -1,0 +1,91 @@
+import type { CallService } from '../../calls/callService.js';
+import type { CallStore } from '../../calls/callStore.js';
+import type { Call } from '../../calls/callTypes.js';
+import { ApiError } from '../apiError.js';
+import type { Principal } from '../auth/apiKeys.js';
+import { defineRoute, type RouteSpec } from '../routeSpec.js';
+import {
+  callIdParamsSchema,
+  callListQuerySchema,
+  callListSchema,
+  callSchema,
+} from '../schemas/callSchemas.js';
+import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
+
+export interface CallRouteDeps {
+  calls: CallService;
+  store: CallStore;
+}
+
+/**
+ * A call is visible to its app's keys and to admin keys. Another app's call answers 404, not
+ * 403: an app must not learn which call ids exist elsewhere.
+ */
+function visible(call: Call | undefined, principal: Principal | undefined): call is Call {
+  if (!call || !principal) return false;
+  return principal.role === 'admin' || (principal.role === 'app' && principal.appId === call.appId);
+}
+
+function appScope(principal: Principal | undefined, requested: string | undefined): string | undefined {
+  if (principal?.role === 'app') {
+    if (requested && requested !== principal.appId) {
+      throw new ApiError(403, 'forbidden', 'an app key lists only its own calls');
+    }
+    return principal.appId;
+  }
+  return requested;
+}
+
+export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/v1/calls/:id',
+      operationId: 'getCall',
+      summary: 'A call',
+      tag: 'calls',
+      access: 'callReader',
+      params: callIdParamsSchema,
+      responses: {
+        200: { description: 'the call', schema: callSchema },
+        400: { description: 'malformed call id', schema: errorBodySchema },
+        ...commonErrors,
+        404: { description: 'no such call for this key', schema: errorBodySchema },
+      },
+      handler: ({ params, principal }) => {
+        const call = deps.calls.get(params.id);
+        if (!visible(call, principal)) throw ApiError.notFound(`no call ${params.id}`);
+        return call;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/calls',
+      operationId: 'listCalls',
+      summary: 'Calls, newest first, filtered and paged',
+      tag: 'calls',
+      access: 'callReader',
+      query: callListQuerySchema,
+      responses: {
+        200: { description: 'a page of calls', schema: callListSchema },
+        400: { description: 'a bad filter', schema: errorBodySchema },
+        ...commonErrors,
+      },
+      handler: ({ query, principal }) => {
+        const appId = appScope(principal, query.appId);
+        const cursor = query.startingAfter ? deps.calls.get(query.startingAfter) : undefined;
+        if (query.startingAfter && !visible(cursor, principal)) {
+          throw ApiError.badRequest([{ field: 'startingAfter', message: 'no such call' }]);
+        }
+        const page = deps.store.list({
+          ...(appId ? { appId } : {}),
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.direction ? { direction: query.direction } : {}),
+          ...(cursor ? { startingAfter: cursor } : {}),
+          limit: query.limit + 1,
+        });
+        return { data: page.slice(0, query.limit), hasMore: page.length > query.limit };
+      },
+    }),
+  ];
+}

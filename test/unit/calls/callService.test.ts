@@ -1,0 +1,180 @@
+import pino from 'pino';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CallService } from '../../../src/calls/callService.js';
+import type { CallEventSink, NewCall } from '../../../src/calls/callServiceTypes.js';
+import { CallStore } from '../../../src/calls/callStore.js';
+import { Database } from '../../../src/store/database.js';
+
+/** Records what the call layer hands to the outbox (the real outbox is tested on its own). */
+class RecordingEventSink implements CallEventSink {
+  readonly events: { event: string; callId: string; data: Record<string, unknown> }[] = [];
+  failNext = false;
+  append(event: { event: string; callId: string; data: Record<string, unknown> }): void {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('outbox write failed');
+    }
+    this.events.push(event);
+  }
+}
+
+const logger = pino({ level: 'silent' });
+const APP = 'app_2ZrQ8mWJvQpO8F0pQd3yZ8uYw1X';
+const inbound: NewCall = {
+  appId: APP,
+  direction: 'inbound',
+  fromAddress: '+15550100',
+  toAddress: '+15550199',
+  fromChannel: 'pstn',
+  toChannel: 'webrtc',
+};
+
+let db: Database;
+let sink: RecordingEventSink;
+let clock: Date;
+let calls: CallService;
+
+function advance(ms: number): void {
+  clock = new Date(clock.getTime() + ms);
+}
+
+beforeEach(() => {
+  db = new Database({ path: ':memory:', synchronous: 'full', logger });
+  sink = new RecordingEventSink();
+  clock = new Date('2026-11-22T10:00:00.000Z');
+  calls = new CallService({ store: new CallStore(db), events: sink, logger, now: () => clock });
+});
+
+describe('CallService', () => {
+  it('creates a call as initiated and writes calls.initiated', () => {
+    const call = calls.create({ ...inbound, metadata: { crm: 42 } });
+    expect(call.id).toMatch(/^call_[0-9A-Za-z]{27}$/);
+    expect(call).toMatchObject({ status: 'initiated', duration: 0, endReason: null, metadata: { crm: 42 } });
+    expect(call.startedAt).toBe('2026-11-22T10:00:00.000Z');
+    expect(sink.events).toEqual([{ event: 'calls.initiated', callId: call.id, data: { call } }]);
+    expect(calls.get(call.id)).toEqual(call);
+  });
+
+  it('gives calls of test apps a call_test_ id', () => {
+    expect(calls.create({ ...inbound, appId: 'app_test_2ZrQ8mWJvQpO8F0pQd3yZ8uYw1X' }).id).toMatch(
+      /^call_test_[0-9A-Za-z]{27}$/,
+    );
+  });
+
+  it('walks initiated → ringing → in_progress → completed with consistent timestamps', () => {
+    const { id } = calls.create(inbound);
+    advance(2000);
+    expect(calls.transition(id, { to: 'ringing' }).ok).toBe(true);
+    advance(3000);
+    const answered = calls.transition(id, { to: 'in_progress' });
+    expect(answered.ok && answered.call.answeredAt).toBe('2026-11-22T10:00:05.000Z');
+    advance(61_200);
+    const ended = calls.transition(id, { to: 'completed', endReason: 'caller_hangup' });
+    expect(ended.ok).toBe(true);
+    expect(calls.get(id)).toMatchObject({
+      status: 'completed',
+      endReason: 'caller_hangup',
+      startedAt: '2026-11-22T10:00:00.000Z',
+      answeredAt: '2026-11-22T10:00:05.000Z',
+      endedAt: '2026-11-22T10:01:06.200Z',
+      duration: 62, // 61.2 s answered, rounded up
+    });
+    expect(sink.events.map((e) => e.event)).toEqual([
+      'calls.initiated',
+      'calls.ringing',
+      'calls.answered',
+      'calls.completed',
+    ]);
+  });
+
+  it('keeps the SIP code of an unanswered call and its zero duration', () => {
+    const { id } = calls.create({ ...inbound, direction: 'outbound' });
+    calls.transition(id, { to: 'ringing' });
+    calls.transition(id, { to: 'busy', endReason: 'busy', sipStatus: 486 });
+    expect(calls.get(id)).toMatchObject({ status: 'busy', sipStatus: 486, duration: 0, answeredAt: null });
+  });
+
+  it.each([
+    ['initiated', 'completed', 'caller_hangup'],
+    ['in_progress', 'busy', 'busy'],
+    ['in_progress', 'ringing', undefined],
+    ['in_progress', 'failed', 'media_error'],
+  ] as const)('refuses %s → %s and changes nothing', (from, to, endReason) => {
+    const { id } = calls.create(inbound);
+    if (from === 'in_progress') calls.transition(id, { to: 'in_progress' });
+    const before = calls.get(id);
+    const eventsBefore = sink.events.length;
+    const result = calls.transition(id, { to, ...(endReason ? { endReason } : {}) });
+    expect(result.ok).toBe(false);
+    expect(calls.get(id)).toEqual(before);
+    expect(sink.events).toHaveLength(eventsBefore);
+  });
+
+  it('needs an end reason exactly for final statuses', () => {
+    const { id } = calls.create(inbound);
+    expect(calls.transition(id, { to: 'ringing', endReason: 'busy' }).ok).toBe(false);
+    expect(calls.transition(id, { to: 'no_answer' }).ok).toBe(false);
+    expect(calls.transition(id, { to: 'no_answer', endReason: 'ring_timeout' }).ok).toBe(true);
+  });
+
+  it('ends a call exactly once when two ends race (BYE against a hangup command)', () => {
+    const { id } = calls.create(inbound);
+    calls.transition(id, { to: 'in_progress' });
+    const bye = calls.transition(id, { to: 'completed', endReason: 'caller_hangup' });
+    const hangup = calls.transition(id, { to: 'completed', endReason: 'api_hangup' });
+    expect([bye.ok, hangup.ok]).toEqual([true, false]);
+    expect(calls.get(id)?.endReason).toBe('caller_hangup');
+    expect(sink.events.filter((e) => e.event === 'calls.completed')).toHaveLength(1);
+  });
+
+  it('refuses answer after cancel', () => {
+    const { id } = calls.create(inbound);
+    calls.transition(id, { to: 'ringing' });
+    expect(calls.transition(id, { to: 'canceled', endReason: 'canceled' }).ok).toBe(true);
+    expect(calls.transition(id, { to: 'in_progress' }).ok).toBe(false);
+    expect(calls.get(id)?.status).toBe('canceled');
+  });
+
+  it('rolls the change back when its event cannot be written', () => {
+    const { id } = calls.create(inbound);
+    sink.failNext = true;
+    expect(() => calls.transition(id, { to: 'ringing' })).toThrow('outbox write failed');
+    expect(calls.get(id)?.status).toBe('initiated');
+    expect(calls.transition(id, { to: 'ringing' }).ok).toBe(true);
+  });
+
+  it('publishes each committed transition in-process with the previous status', () => {
+    const seen: [string, string | undefined][] = [];
+    calls.on('transition', (call, previous) => seen.push([call.status, previous]));
+    const { id } = calls.create(inbound);
+    calls.transition(id, { to: 'ringing' });
+    calls.transition(id, { to: 'in_progress' });
+    calls.transition(id, { to: 'ringing' }); // refused: not published
+    expect(seen).toEqual([
+      ['initiated', undefined],
+      ['ringing', 'initiated'],
+      ['in_progress', 'ringing'],
+    ]);
+  });
+
+  it('counts live calls per app across directions', () => {
+    const a = calls.create(inbound);
+    calls.create({ ...inbound, direction: 'outbound' });
+    calls.create({ ...inbound, appId: 'app_OTHERxxxxxxxxxxxxxxxxxxxxxx' });
+    expect(calls.liveCount(APP)).toBe(2);
+    calls.transition(a.id, { to: 'canceled', endReason: 'canceled' });
+    expect(calls.liveCount(APP)).toBe(1);
+  });
+
+  it('ends calls left live by a crash at the next start, with gateway_restart', () => {
+    const answered = calls.create(inbound);
+    calls.transition(answered.id, { to: 'in_progress' });
+    const ringing = calls.create(inbound);
+    calls.transition(ringing.id, { to: 'ringing' });
+    const restarted = new CallService({ store: new CallStore(db), events: sink, logger, now: () => clock });
+    expect(restarted.closeOrphans()).toBe(2);
+    expect(restarted.get(answered.id)).toMatchObject({ status: 'completed', endReason: 'gateway_restart' });
+    expect(restarted.get(ringing.id)).toMatchObject({ status: 'failed', endReason: 'gateway_restart' });
+    expect(restarted.liveCount(APP)).toBe(0);
+  });
+});
