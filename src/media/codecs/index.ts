@@ -1,0 +1,10 @@
+export type { Codec, CodecName, CodecOptions } from './codecTypes.js';
+export { type CreateCodecOptions, createCodec } from './createCodec.js';
+export { alawToLinear, linearToAlaw, linearToUlaw, ulawToLinear } from './g711.js';
+export { PcmaCodec, PcmuCodec } from './g711Codec.js';
+export { G722Decoder, G722Encoder } from './g722.js';
+export { G722Codec } from './g722Codec.js';
+export { OpusCodec, type OpusCodecOptions } from './opusCodec.js';
+export { Resampler } from './resampler.js';
+export type { ResamplerOptions } from './resamplerTypes.js';
+export { WaveformPlc } from './waveformPlc.js';
