@@ -1,0 +1,13 @@
+export { LOOPBACK_HANG_URL, LoopbackSessionHandler } from './LoopbackSessionHandler.js';
+export { MediaSession } from './MediaSession.js';
+export { MediaWorker } from './MediaWorker.js';
+export type * from './mediaChannelTypes.js';
+export { MediaCommandError } from './mediaCommandError.js';
+export type * from './mediaSessionTypes.js';
+export type * from './mediaWorkerTypes.js';
+export { runMediaWorker } from './runMediaWorker.js';
+export type * from './sessionHandlerTypes.js';
+export { WorkerPool } from './WorkerPool.js';
+export { LOOPBACK_WORKER_ENTRY, workerEntryPath } from './workerEntryPath.js';
+export { DEFAULT_MAX_SESSIONS_PER_WORKER, workerPoolOptionsFromConfig } from './workerPoolConfig.js';
+export type * from './workerPoolTypes.js';

@@ -1,0 +1,339 @@
+/**
+ * The channel between the main process and a media worker process: typed commands
+ * (request/response, correlated by id) and typed events (worker → main).
+ *
+ * Control only: a call's packets never cross it. Measured on rtc-node, per-frame work already
+ * grows with the calls in one process; an IPC message per packet would add a second such cost.
+ * Every message is plain JSON (Node's IPC frames it), so a message is never cut or merged.
+ */
+import type { PortRange } from '../ports/portAllocatorTypes.js';
+import type { SdpErrorCode } from '../sdp/sdpErrors.js';
+import type { CodecPreference, NegotiatedAudio, RtpEndpoint } from '../sdp/sdpTypes.js';
+
+/** Why a session ended; the calls layer maps it onto the call's endReason. */
+export type SessionCloseReason =
+  /** closeSession from the main process (BYE, hangup). */
+  | 'normal'
+  /** No RTP for media.timeoutInitialSeconds before the first packet, or media.timeoutSeconds after. */
+  | 'media_timeout'
+  /** The worker failed the session or died. */
+  | 'media_error'
+  /** The LiveKit room was deleted or the participant removed. */
+  | 'room_closed'
+  /** The pool was closed with the session still up. */
+  | 'shutdown';
+
+/** Failure codes a command can reject with (MediaCommandError.code). */
+export type MediaErrorCode =
+  | SdpErrorCode
+  | 'ports_exhausted'
+  | 'session_not_found'
+  | 'session_exists'
+  | 'bad_request'
+  | 'internal'
+  /** The worker did not answer within the request's timeout. */
+  | 'timeout'
+  /** The worker process died with the request outstanding. */
+  | 'worker_died'
+  /** The pool or worker is shutting down. */
+  | 'worker_closed'
+  /** Every worker is at its session limit, or none is running. */
+  | 'capacity';
+
+export const MEDIA_ERROR_CODES: readonly MediaErrorCode[] = [
+  'sdp_malformed',
+  'sdp_not_acceptable',
+  'sdp_state',
+  'ports_exhausted',
+  'session_not_found',
+  'session_exists',
+  'bad_request',
+  'internal',
+  'timeout',
+  'worker_died',
+  'worker_closed',
+  'capacity',
+];
+
+export interface ChannelError {
+  code: MediaErrorCode;
+  message: string;
+}
+
+// ---- Commands -------------------------------------------------------------------------------
+
+export interface CreateSessionParams {
+  /** Chosen by the main process, so events can be routed before the answer returns. */
+  sessionId: string;
+  /** The peer's SDP offer (inbound call, or an INVITE with SDP); null: we make the offer. */
+  remoteOffer: string | null;
+  /** For the worker's logs. */
+  callId: string | null;
+}
+
+export interface CreateSessionResult {
+  /** Our SDP: the answer to remoteOffer, or our offer when there was none. */
+  localSdp: string;
+  type: 'answer' | 'offer';
+  rtpPort: number;
+  /** The agreed stream when answering; null while our offer awaits its answer. */
+  media: NegotiatedAudio | null;
+}
+
+/** A re-INVITE with SDP: the peer's new offer on an existing session. */
+export interface AnswerOfferParams {
+  sessionId: string;
+  sdp: string;
+}
+
+export interface AnswerOfferResult {
+  localSdp: string;
+  media: NegotiatedAudio;
+}
+
+export interface ApplyRemoteAnswerParams {
+  sessionId: string;
+  sdp: string;
+}
+
+export interface ApplyRemoteAnswerResult {
+  media: NegotiatedAudio;
+}
+
+export interface ConnectRoomParams {
+  sessionId: string;
+  /** livekit-server URL (ws:// or wss://). */
+  url: string;
+  /** A join token minted by the main process for `identity`. */
+  token: string;
+  roomName: string;
+  /** sip_<call id>. */
+  identity: string;
+  /** sip.callId, sip.from, sip.to, sip.trunk… */
+  attributes: Record<string, string>;
+}
+
+export interface ConnectRoomResult {
+  participantSid: string | null;
+}
+
+export type PlaySource =
+  | { kind: 'url'; url: string }
+  | { kind: 'tone'; frequencyHz: number; durationMs: number }
+  | { kind: 'silence'; durationMs: number };
+
+export interface PlayParams {
+  sessionId: string;
+  source: PlaySource;
+  /** Towards the SIP leg, the room, or both. */
+  target: 'sip' | 'room' | 'both';
+  loop: boolean;
+}
+
+/** Returned when playback starts; playbackEnded reports its end. */
+export interface PlayResult {
+  playbackId: string;
+}
+
+export interface SendDtmfParams {
+  sessionId: string;
+  /** 0-9, *, #, A-D. */
+  digits: string;
+  /** Per digit; RFC 4733 end packets follow. Default chosen by the worker. */
+  durationMs: number | null;
+}
+
+export interface HoldParams {
+  sessionId: string;
+  /** true puts the peer on hold (we offer sendonly), false resumes (sendrecv). */
+  hold: boolean;
+}
+
+/** The offer to send in the re-INVITE; its answer goes to applyRemoteAnswer. */
+export interface HoldResult {
+  localSdp: string;
+}
+
+export interface CloseSessionParams {
+  sessionId: string;
+  reason: SessionCloseReason;
+}
+
+export interface CloseSessionResult {
+  /** false when the session was already gone (closing twice is not an error). */
+  closed: boolean;
+  stats: SessionStats | null;
+}
+
+export interface WorkerStatusParams {
+  /** Nothing to say; present so every command has params. */
+  detail?: 'basic';
+}
+
+export interface WorkerStatus {
+  pid: number;
+  workerIndex: number;
+  sessions: number;
+  /** RTP port leases held; 0 once every session is closed, or something leaked. */
+  portsInUse: number;
+  portRange: PortRange;
+  rssBytes: number;
+}
+
+export interface ShutdownParams {
+  reason: 'shutdown';
+}
+
+export interface ShutdownResult {
+  closedSessions: number;
+}
+
+/** Every command: name → [params, result]. */
+export interface MediaCommands {
+  createSession: [CreateSessionParams, CreateSessionResult];
+  answerOffer: [AnswerOfferParams, AnswerOfferResult];
+  applyRemoteAnswer: [ApplyRemoteAnswerParams, ApplyRemoteAnswerResult];
+  connectRoom: [ConnectRoomParams, ConnectRoomResult];
+  play: [PlayParams, PlayResult];
+  sendDtmf: [SendDtmfParams, Record<string, never>];
+  hold: [HoldParams, HoldResult];
+  closeSession: [CloseSessionParams, CloseSessionResult];
+  getWorkerStatus: [WorkerStatusParams, WorkerStatus];
+  shutdown: [ShutdownParams, ShutdownResult];
+}
+
+export type MediaCommandName = keyof MediaCommands;
+export type CommandParams<M extends MediaCommandName> = MediaCommands[M][0];
+export type CommandResult<M extends MediaCommandName> = MediaCommands[M][1];
+
+/** Commands addressed to one session (the SessionHandler implements these). */
+export type SessionCommandName = Exclude<MediaCommandName, 'getWorkerStatus' | 'shutdown'>;
+
+export const MEDIA_COMMAND_NAMES: readonly MediaCommandName[] = [
+  'createSession',
+  'answerOffer',
+  'applyRemoteAnswer',
+  'connectRoom',
+  'play',
+  'sendDtmf',
+  'hold',
+  'closeSession',
+  'getWorkerStatus',
+  'shutdown',
+];
+
+// ---- Events ---------------------------------------------------------------------------------
+
+export interface SessionStats {
+  packetsReceived: number;
+  packetsSent: number;
+  bytesReceived: number;
+  bytesSent: number;
+  packetsLost: number;
+  jitterMs: number;
+  roundTripMs: number | null;
+  /** E-model estimate (1–4.5); null until there is enough to estimate. */
+  mos: number | null;
+}
+
+export interface FirstPacketEvent {
+  sessionId: string;
+  /** Where it came from: symmetric RTP sends back there. */
+  from: RtpEndpoint;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+export interface DtmfEvent {
+  sessionId: string;
+  digit: string;
+  durationMs: number;
+  /** rfc4733: from the SIP peer's RTP; room: a LiveKit participant's SIP DTMF. */
+  source: 'rfc4733' | 'room';
+}
+
+export interface MediaTimeoutEvent {
+  sessionId: string;
+  phase: 'initial' | 'established';
+  silentMs: number;
+}
+
+export interface StatsEvent {
+  sessionId: string;
+  stats: SessionStats;
+}
+
+export interface ParticipantEvent {
+  sessionId: string;
+  identity: string;
+}
+
+export interface PlaybackEndedEvent {
+  sessionId: string;
+  playbackId: string;
+  reason: 'finished' | 'stopped' | 'failed';
+}
+
+/** The worker ended a session on its own (a close command is answered, not evented). */
+export interface SessionClosedEvent {
+  sessionId: string;
+  reason: SessionCloseReason;
+  message: string | null;
+}
+
+/** Every event: name → payload. All are about one session. */
+export interface MediaEvents {
+  firstPacket: FirstPacketEvent;
+  dtmf: DtmfEvent;
+  mediaTimeout: MediaTimeoutEvent;
+  stats: StatsEvent;
+  participantJoined: ParticipantEvent;
+  participantLeft: ParticipantEvent;
+  playbackEnded: PlaybackEndedEvent;
+  sessionClosed: SessionClosedEvent;
+}
+
+export type MediaEventName = keyof MediaEvents;
+
+export const MEDIA_EVENT_NAMES: readonly MediaEventName[] = [
+  'firstPacket',
+  'dtmf',
+  'mediaTimeout',
+  'stats',
+  'participantJoined',
+  'participantLeft',
+  'playbackEnded',
+  'sessionClosed',
+];
+
+// ---- Wire messages --------------------------------------------------------------------------
+
+/** What a worker needs to start; sent once as the first message. */
+export interface WorkerInit {
+  workerIndex: number;
+  /** This worker's slice of media.rtpPortMin..rtpPortMax (see splitPortRange). */
+  portRange: PortRange;
+  /** Local address RTP sockets bind to. */
+  bindAddress: string;
+  /** Address written into SDP c= (what peers send to). */
+  advertisedAddress: string;
+  codecs: CodecPreference[];
+  timeoutInitialSeconds: number;
+  timeoutSeconds: number;
+}
+
+export type RequestMessage = {
+  [M in MediaCommandName]: { type: 'request'; id: number; method: M; params: CommandParams<M> };
+}[MediaCommandName];
+
+export type EventMessage = {
+  [E in MediaEventName]: { type: 'event'; event: E; data: MediaEvents[E] };
+}[MediaEventName];
+
+export type MainToWorkerMessage = { type: 'init'; init: WorkerInit } | RequestMessage;
+
+export type ResponseMessage =
+  | { type: 'response'; id: number; ok: true; result: CommandResult<MediaCommandName> }
+  | { type: 'response'; id: number; ok: false; error: ChannelError };
+
+export type WorkerToMainMessage = { type: 'ready'; pid: number } | ResponseMessage | EventMessage;

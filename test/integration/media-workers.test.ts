@@ -1,0 +1,270 @@
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  LOOPBACK_HANG_URL,
+  LOOPBACK_WORKER_ENTRY,
+  MediaCommandError,
+  type MediaSession,
+  type SessionClosedInfo,
+  WorkerPool,
+  type WorkerPoolOptions,
+  workerEntryPath,
+} from '../../src/media/workers/index.js';
+import { carrierOffer, g729OnlyOffer, reoffer, sippUacOffer } from '../unit/media-sdp/sdpOffers.js';
+
+const pools: WorkerPool[] = [];
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((pool) => pool.close()));
+});
+
+async function startPool(overrides: Partial<WorkerPoolOptions> = {}): Promise<WorkerPool> {
+  const base = 40_000 + Math.floor(Math.random() * 100) * 200;
+  const pool = new WorkerPool({
+    entryFile: workerEntryPath(LOOPBACK_WORKER_ENTRY),
+    workers: 2,
+    portRange: { min: base, max: base + 199 },
+    bindAddress: '127.0.0.1',
+    advertisedAddress: '127.0.0.1',
+    codecs: ['opus', 'G722', 'PCMU', 'PCMA', 'telephone-event'],
+    timeoutInitialSeconds: 30,
+    timeoutSeconds: 15,
+    maxSessionsPerWorker: 3,
+    requestTimeoutMs: 5_000,
+    ...overrides,
+  });
+  pools.push(pool);
+  await pool.start();
+  return pool;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<MediaCommandError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(MediaCommandError);
+    return error as MediaCommandError;
+  }
+  throw new Error('expected a rejection');
+}
+
+function closedOf(session: MediaSession): Promise<SessionClosedInfo> {
+  const info = session.closeInfo;
+  if (info) return Promise.resolve(info);
+  return once(session, 'closed').then(([closed]) => closed as SessionClosedInfo);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('WorkerPool over real worker processes', () => {
+  it('places sessions on the least-loaded worker, answers with negotiated SDP, and frees every port', async () => {
+    const pool = await startPool();
+    const workers = pool.workers();
+    expect(workers.map((w) => w.state)).toEqual(['ready', 'ready']);
+    expect(workers[0]?.portRange.max).toBe((workers[1]?.portRange.min ?? 0) - 1);
+
+    const sessions: MediaSession[] = [];
+    const indexes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const created = await pool.createSession({ remoteOffer: carrierOffer, callId: `call-${i}` });
+      sessions.push(created.session);
+      indexes.push(created.session.workerIndex);
+      expect(created.type).toBe('answer');
+      expect(created.media?.codec).toMatchObject({ name: 'PCMU', payloadType: 0 });
+      expect(created.localSdp).toContain(`m=audio ${created.rtpPort} RTP/AVP 0 101`);
+      const range = workers[created.session.workerIndex]?.portRange;
+      expect(created.rtpPort).toBeGreaterThanOrEqual(range?.min ?? Number.NaN);
+      expect(created.rtpPort).toBeLessThanOrEqual(range?.max ?? Number.NaN);
+    }
+    expect(indexes).toEqual([0, 1, 0, 1]);
+    const statuses = await pool.workerStatuses();
+    expect(statuses.map((s) => [s.workerIndex, s.sessions, s.portsInUse])).toEqual([
+      [0, 2, 2],
+      [1, 2, 2],
+    ]);
+
+    // The room freed on worker 1 is where the next session goes.
+    await sessions[1]?.close();
+    const next = await pool.createSession({ remoteOffer: sippUacOffer });
+    expect(next.session.workerIndex).toBe(1);
+    sessions.push(next.session);
+
+    // Bounded at three per worker here.
+    for (let i = 0; i < 2; i++)
+      sessions.push((await pool.createSession({ remoteOffer: carrierOffer })).session);
+    expect(pool.sessionCount).toBe(6);
+    expect((await rejection(pool.createSession({ remoteOffer: carrierOffer }))).code).toBe('capacity');
+
+    await Promise.all(sessions.map((s) => s.close()));
+    expect(pool.sessionCount).toBe(0);
+    for (const status of await pool.workerStatuses()) {
+      expect(status).toMatchObject({ sessions: 0, portsInUse: 0 });
+    }
+  });
+
+  it('refuses unacceptable and malformed offers with typed errors, leaking no port', async () => {
+    const pool = await startPool({ workers: 1 });
+    const refused = await rejection(pool.createSession({ remoteOffer: g729OnlyOffer }));
+    expect(refused.code).toBe('sdp_not_acceptable');
+    expect(refused.method).toBe('createSession');
+    expect((await rejection(pool.createSession({ remoteOffer: 'v=0\r\nnonsense' }))).code).toBe(
+      'sdp_malformed',
+    );
+    expect(pool.sessionCount).toBe(0);
+    expect(await pool.workerStatuses()).toMatchObject([{ sessions: 0, portsInUse: 0 }]);
+  });
+
+  it('carries commands and events: RTP echo and firstPacket, re-INVITE hold, DTMF, playback, outbound offer/answer', async () => {
+    const pool = await startPool({ workers: 1 });
+    const { session, rtpPort } = await pool.createSession({ remoteOffer: carrierOffer });
+
+    const peer = createSocket('udp4');
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    const firstPacket = once(session, 'firstPacket');
+    const echo = once(peer, 'message');
+    peer.send(Buffer.from([0x80, 0x00, 0x00, 0x01]), rtpPort, '127.0.0.1');
+    const [event] = await firstPacket;
+    expect(event).toMatchObject({
+      sessionId: session.id,
+      from: { address: '127.0.0.1', port: peer.address().port },
+    });
+    const [echoed] = await echo;
+    expect([...(echoed as Buffer)]).toEqual([0x80, 0x00, 0x00, 0x01]);
+    peer.close();
+
+    const held = await session.answerOffer(reoffer(carrierOffer, 2, 'sendonly'));
+    expect(held.media.direction).toBe('recvonly');
+    expect(held.localSdp).toContain(`m=audio ${rtpPort} `);
+    expect(held.localSdp).toMatch(/^o=- \d+ 2 IN IP4 127\.0\.0\.1/m);
+
+    const ourHold = await session.hold(true);
+    expect(ourHold.localSdp).toContain('a=sendonly');
+    const applied = await session.applyRemoteAnswer(reoffer(carrierOffer, 3, 'recvonly'));
+    expect(applied.media.direction).toBe('sendonly');
+
+    const digits: string[] = [];
+    session.on('dtmf', (dtmf) => digits.push(dtmf.digit));
+    const lastDigit = once(session, 'dtmf');
+    await session.sendDtmf('1');
+    await lastDigit;
+    expect(digits).toEqual(['1']);
+
+    const ended = once(session, 'playbackEnded');
+    const { playbackId } = await session.play({
+      source: { kind: 'tone', frequencyHz: 440, durationMs: 100 },
+      target: 'sip',
+      loop: false,
+    });
+    expect((await ended)[0]).toMatchObject({ playbackId, reason: 'finished' });
+
+    await expect(
+      session.connectRoom({
+        url: 'ws://127.0.0.1:7880',
+        token: 't',
+        roomName: 'r',
+        identity: 'sip_x',
+        attributes: {},
+      }),
+    ).resolves.toEqual({ participantSid: null });
+
+    const outbound = await pool.createSession({ remoteOffer: null });
+    expect(outbound.type).toBe('offer');
+    expect(outbound.media).toBeNull();
+    const media = await outbound.session.applyRemoteAnswer(sippUacOffer);
+    expect(media.media.codec.name).toBe('PCMU');
+    expect((await rejection(outbound.session.applyRemoteAnswer(sippUacOffer))).code).toBe('sdp_state');
+
+    await session.close();
+    await outbound.session.close();
+    expect((await rejection(session.hold(false))).code).toBe('session_not_found');
+    expect(await pool.workerStatuses()).toMatchObject([{ sessions: 0, portsInUse: 0 }]);
+  });
+
+  it('times a request out when the worker does not answer, and the session carries on', async () => {
+    const pool = await startPool({ workers: 1, requestTimeoutMs: 300 });
+    const { session } = await pool.createSession({ remoteOffer: carrierOffer });
+    const started = Date.now();
+    const error = await rejection(
+      session.play({ source: { kind: 'url', url: LOOPBACK_HANG_URL }, target: 'sip', loop: false }),
+    );
+    expect(error.code).toBe('timeout');
+    expect(error.method).toBe('play');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    const again = await session.answerOffer(reoffer(carrierOffer, 2, 'sendrecv'));
+    expect(again.media.direction).toBe('sendrecv');
+    await session.close();
+  });
+
+  it('kill -9 of a worker ends only its sessions with media_error; the other keeps working; a replacement starts', async () => {
+    const pool = await startPool();
+    const sessions: MediaSession[] = [];
+    for (let i = 0; i < 4; i++)
+      sessions.push((await pool.createSession({ remoteOffer: carrierOffer })).session);
+    const onDead = sessions.filter((s) => s.workerIndex === 0);
+    const onLive = sessions.filter((s) => s.workerIndex === 1);
+    expect(onDead).toHaveLength(2);
+    const deadPid = pool.workers()[0]?.pid ?? -1;
+    const poolClosed: string[] = [];
+    pool.on('sessionClosed', (event) => poolClosed.push(`${event.sessionId}:${event.reason}`));
+
+    // A request in flight when the worker dies is rejected, not left hanging.
+    const inFlight = rejection(
+      onDead[0]?.play({ source: { kind: 'url', url: LOOPBACK_HANG_URL }, target: 'sip', loop: false }) ??
+        Promise.resolve(),
+    );
+    const died = once(pool, 'workerDied');
+    const replaced = once(pool, 'workerStarted');
+    const closed = Promise.all(onDead.map(closedOf));
+    process.kill(deadPid, 'SIGKILL');
+
+    const [diedEvent] = await died;
+    expect(diedEvent).toMatchObject({ index: 0, pid: deadPid, signal: 'SIGKILL' });
+    expect([...diedEvent.sessionIds].sort()).toEqual(onDead.map((s) => s.id).sort());
+    for (const info of await closed) expect(info.reason).toBe('media_error');
+    expect(poolClosed.sort()).toEqual(onDead.map((s) => `${s.id}:media_error`).sort());
+    expect((await inFlight).code).toBe('worker_died');
+
+    // The other worker's sessions carry on.
+    for (const session of onLive) {
+      expect(session.closed).toBe(false);
+      const { media } = await session.answerOffer(reoffer(carrierOffer, 2, 'sendonly'));
+      expect(media.direction).toBe('recvonly');
+    }
+
+    const [started] = await replaced;
+    expect(started.index).toBe(0);
+    expect(started.pid).not.toBe(deadPid);
+    expect(isAlive(deadPid)).toBe(false);
+    // The replacement is empty, so it is the least loaded, and it owns the same port slice.
+    const fresh = await pool.createSession({ remoteOffer: carrierOffer });
+    expect(fresh.session.workerIndex).toBe(0);
+    expect(await pool.workerStatuses()).toMatchObject([
+      { workerIndex: 0, pid: started.pid, sessions: 1, portsInUse: 1 },
+      { workerIndex: 1, sessions: 2, portsInUse: 2 },
+    ]);
+
+    await Promise.all([...onLive, fresh.session].map((s) => s.close()));
+    for (const status of await pool.workerStatuses())
+      expect(status).toMatchObject({ sessions: 0, portsInUse: 0 });
+  });
+
+  it('closes gracefully: open sessions end with shutdown and every worker process exits', async () => {
+    const pool = await startPool();
+    const a = (await pool.createSession({ remoteOffer: carrierOffer })).session;
+    const b = (await pool.createSession({ remoteOffer: carrierOffer })).session;
+    const pids = pool.workers().map((w) => w.pid ?? -1);
+    const closed = Promise.all([closedOf(a), closedOf(b)]);
+    await pool.close();
+    expect((await closed).map((info) => info.reason)).toEqual(['shutdown', 'shutdown']);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect(pool.workers().map((w) => w.state)).toEqual(['restarting', 'restarting']);
+    expect((await rejection(pool.createSession({ remoteOffer: carrierOffer }))).code).toBe('worker_closed');
+  });
+});
