@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { APP_ID_PATTERN } from './appIds.js';
+import { sipSchema } from './sipSchema.js';
 
 /**
  * The gateway's configuration. Every value the process reads from outside comes through here,
@@ -6,7 +8,7 @@ import { z } from 'zod';
  * Objects are strict: an unknown key is a mistake (usually a typo), not something to ignore.
  */
 
-export const APP_ID_PATTERN = /^app_(test_)?[0-9A-Za-z]{27}$/;
+export { APP_ID_PATTERN } from './appIds.js';
 
 /** API keys are long random secrets; a short one is a configuration mistake, not a convenience. */
 const MIN_KEY_LENGTH = 32;
@@ -71,16 +73,7 @@ export const configSchema = z.strictObject({
      */
     synchronous: z.enum(['full', 'normal']),
   }),
-  sip: z.strictObject({
-    engine: z.enum(['embedded', 'external']),
-    drachtio: z.strictObject({
-      host: z.string().min(1),
-      port,
-      secret: z.string().min(1),
-    }),
-    /** SIP listen addresses, drachtio-server --contact form. */
-    contacts: z.array(z.string().regex(/^sips?:/, 'a sip: or sips: uri')).min(1),
-  }),
+  sip: sipSchema,
   media: z
     .strictObject({
       rtpPortMin: port,
@@ -100,10 +93,33 @@ export const configSchema = z.strictObject({
     apiKey: z.string().min(1),
     apiSecret: z.string().min(32, 'livekit-server requires secrets of at least 32 characters'),
   }),
-  control: z.strictObject({
-    url: z.url({ protocol: /^wss?$/ }).nullable(),
-    token: z.string().min(1).nullable(),
-  }),
+  control: z
+    .strictObject({
+      /** The control plane's WebSocket; null turns the event channel off (the outbox still records). */
+      url: z.url({ protocol: /^wss?$/ }).nullable(),
+      /** Sent as `Authorization: Bearer <token>` when dialling `url`. */
+      token: z.string().min(1).nullable(),
+      /** Reconnect delay after a failed or lost connection: doubles from min up to max, with jitter. */
+      reconnectMinMs: z.int().min(10).max(60_000),
+      reconnectMaxMs: z.int().min(10).max(600_000),
+      /** Events sent but not yet acked, at most: bounds what a slow control plane has in flight. */
+      sendWindow: z.int().min(1).max(100_000),
+      /** How long acked events stay in the outbox (for inspection and replay) before pruning. */
+      ackedRetentionSeconds: z
+        .int()
+        .min(0)
+        .max(30 * 86_400),
+      /** Unacked events at which new calls are refused rather than dropping events. */
+      outboxMaxDepth: z.int().min(1).max(10_000_000),
+    })
+    .refine((c) => c.reconnectMinMs <= c.reconnectMaxMs, {
+      message: 'reconnectMinMs must not exceed reconnectMaxMs',
+      path: ['reconnectMaxMs'],
+    })
+    .refine((c) => c.url === null || c.token !== null, {
+      message: 'a control plane url needs a token',
+      path: ['token'],
+    }),
   recording: z.strictObject({
     dir: z.string().min(1),
   }),
