@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   LOOPBACK_HANG_URL,
@@ -266,5 +268,57 @@ describe('WorkerPool over real worker processes', () => {
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(pool.workers().map((w) => w.state)).toEqual(['restarting', 'restarting']);
     expect((await rejection(pool.createSession({ remoteOffer: carrierOffer }))).code).toBe('worker_closed');
+  });
+
+  it('spreads concurrent creates across workers before any answer returns', async () => {
+    const pool = await startPool({ maxSessionsPerWorker: 2 });
+    const created = await Promise.all(
+      Array.from({ length: 4 }, () => pool.createSession({ remoteOffer: carrierOffer })),
+    );
+    expect(created.map((c) => c.session.workerIndex).sort()).toEqual([0, 0, 1, 1]);
+    expect(new Set(created.map((c) => c.rtpPort)).size).toBe(4);
+    await Promise.all(created.map((c) => c.session.close()));
+  });
+
+  it('fails to start, leaving no process behind, when the entry file is missing', async () => {
+    const pool = new WorkerPool({
+      entryFile: workerEntryPath('noSuchWorkerEntry.js'),
+      workers: 2,
+      portRange: { min: 47000, max: 47099 },
+      bindAddress: '127.0.0.1',
+      advertisedAddress: '127.0.0.1',
+      codecs: ['PCMU'],
+      timeoutInitialSeconds: 30,
+      timeoutSeconds: 15,
+      maxSessionsPerWorker: 1,
+    });
+    await expect(pool.start()).rejects.toMatchObject({ code: 'internal' });
+    expect(pool.workers().map((w) => w.pid)).toEqual([null, null]);
+  });
+
+  it('a worker whose main process is killed closes its sessions and exits', async () => {
+    const poolModule = pathToFileURL(workerEntryPath('WorkerPool.js')).href;
+    const entry = workerEntryPath(LOOPBACK_WORKER_ENTRY);
+    const script = `
+      const { WorkerPool } = await import(${JSON.stringify(poolModule)});
+      const pool = new WorkerPool({ entryFile: ${JSON.stringify(entry)}, workers: 1,
+        portRange: { min: 47100, max: 47199 }, bindAddress: '127.0.0.1', advertisedAddress: '127.0.0.1',
+        codecs: ['PCMU'], timeoutInitialSeconds: 30, timeoutSeconds: 15, maxSessionsPerWorker: 5 });
+      await pool.start();
+      await pool.createSession({ remoteOffer: null });
+      process.stdout.write(JSON.stringify({ worker: pool.workers()[0].pid }) + '\\n');
+    `;
+    const main = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(main.stdout, 'data')) as [Buffer];
+    const { worker } = JSON.parse(line.toString()) as { worker: number };
+    expect(isAlive(worker)).toBe(true);
+    main.kill('SIGKILL');
+    await once(main, 'exit');
+    // Not our child, so no exit event to wait on: watch the pid until it is gone.
+    const deadline = Date.now() + 5_000;
+    while (isAlive(worker) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(isAlive(worker)).toBe(false);
   });
 });

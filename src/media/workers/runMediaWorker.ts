@@ -29,5 +29,8 @@ export function runMediaWorker(createHandler: SessionHandlerFactory): void {
       });
     },
   };
+  // Ctrl-C in a terminal signals the whole process group; the main process decides when its
+  // workers stop (closing their calls first), so a worker must not die of it on its own.
+  process.on('SIGINT', () => {});
   new WorkerRuntime(port, createHandler).start();
 }
