@@ -18,7 +18,13 @@ import {
   waitForApps,
   waitForPortBound,
 } from './sipEngineRig.js';
-import { DIGEST, digestScenario, writeScenario, writeScenarios } from './sipEngineScenarios.js';
+import {
+  DIGEST,
+  digestScenario,
+  UAS_REINVITE_CANCELED_BY_BYE,
+  writeScenario,
+  writeScenarios,
+} from './sipEngineScenarios.js';
 
 const withDirection = (direction: string): string => LOCAL_SDP.replace('a=sendrecv', `a=${direction}`);
 
@@ -199,6 +205,47 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
     expect(info.status).toBe(200);
     await dialog.destroy();
     expect((await far.done).code).toBe(0);
+  });
+
+  it('a BYE from the app while its re-INVITE is pending cancels the re-INVITE first', async () => {
+    const srf = await app();
+    const port = await freeUdpPort();
+    const far = await uas(
+      'uas-reinvite-bye',
+      port,
+      writeScenario('uas-reinvite-bye', UAS_REINVITE_CANCELED_BY_BYE),
+    );
+    const dialog = await srf.createUAC(`sip:service@127.0.0.1:${far.port}`, { localSdp: LOCAL_SDP });
+    const trying = 'messages_total{direction="in",kind="response",name="100"}';
+    const before = (await engine.counts())[trying] ?? 0;
+    const modified = dialog.modify(withDirection('sendonly')).then(
+      () => 'answered',
+      (err: { status?: number }) => err.status,
+    );
+    // Hang up once sipp's 100 to the re-INVITE is in, so the engine must CANCEL before its BYE.
+    const seen = await engine.waitForCounts((c) => (c[trying] ?? 0) > before, 5000);
+    expect(seen[trying]).toBeGreaterThan(before);
+    await dialog.destroy();
+    const r = await far.done;
+    expect(r.code, r.stdout.slice(-3000)).toBe(0);
+    expect(await modified).toBe(487);
+  });
+
+  it('reports cdr:attempt, cdr:start and cdr:stop to an app that routed them', async () => {
+    const cdrs: string[] = [];
+    const stats = new EventEmitter() as EventEmitter & { answered?: number };
+    await app((srf) => {
+      uasApp(stats)(srf);
+      for (const event of ['attempt', 'start', 'stop']) {
+        srf.on(`cdr:${event}`, (source: string, _time: string, detail: unknown) =>
+          cdrs.push(`${event}:${source}${typeof detail === 'string' ? `:${detail}` : ''}`),
+        );
+      }
+    });
+    const r = await runSipp(['-sn', 'uac', '-p', '0', '-m', '1', '-d', '100', `127.0.0.1:${engine.sipPort}`]);
+    expect(r.code).toBe(0);
+    await engine.waitForCounts((c) => c.dialogs === 0, 5000);
+    expect(cdrs).toEqual(['attempt:network', 'start:application:uas', 'stop:network:normal-release']);
   });
 
   it('OPTIONS goes to the app routed for it', async () => {

@@ -216,6 +216,34 @@ export function writeScenario(name: string, xml: string): string {
   return file;
 }
 
+/**
+ * UAS: answers the call, leaves the app's re-INVITE pending (100 only), and expects the engine to
+ * CANCEL it (200 + 487) before the BYE. The re-INVITE is the engine's second request in the
+ * dialog, so its CSeq is 2.
+ */
+export const UAS_REINVITE_CANCELED_BY_BYE = scenario('uas-reinvite-bye', [
+  '<recv request="INVITE"/>',
+  reply('200 OK', '', SDP_OFFER('sendrecv')),
+  '<recv request="ACK"/>',
+  '<recv request="INVITE"/>',
+  reply('100 Trying'),
+  '<recv request="CANCEL"/>',
+  reply('200 OK'),
+  `<send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: 2 INVITE
+Content-Length: 0
+
+]]></send>`,
+  '<recv request="ACK" optional="true"/>',
+  '<recv request="BYE"/>',
+  reply('200 OK'),
+]);
+
 /** Writes every scenario to a fresh temp dir; returns name → file path. */
 export function writeScenarios(): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'sip-engine-sipp-'));

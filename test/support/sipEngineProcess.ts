@@ -59,7 +59,8 @@ async function freeSipPort(): Promise<number> {
 function parseMetrics(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const m = /^sip_engine_([a-z_]+) (\S+)$/.exec(line);
+    // Labelled series keep their labels in the key: messages_total{direction="in",kind="response",name="100"}.
+    const m = /^sip_engine_([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
     if (m?.[1] && m[2]) out[m[1]] = Number(m[2]);
   }
   return out;

@@ -175,9 +175,12 @@ export class DialogRequests implements DialogHooks {
     const method = message.method;
     if (method === 'BYE' && dialog.pendingReinvite) {
       // A BYE while our re-INVITE is unanswered: cancel the re-INVITE first, as drachtio-server does.
+      // After a provisional the CANCEL goes out at once, ahead of the BYE; before one, RFC 3261 9.1
+      // makes the CANCEL wait, and the BYE does not wait with it.
       const reinvite = dialog.pendingReinvite;
       reinvite.canceled = true;
-      void ctx.deps.transactions.sendCancel(reinvite.transaction);
+      const cancel = ctx.deps.transactions.sendCancel(reinvite.transaction);
+      if (reinvite.transaction.state === 'proceeding') await cancel;
     }
     const cseq = ++dialog.localCseq;
     const built = this.build(dialog, method, message, cseq);
