@@ -111,7 +111,8 @@ export class SdpSession {
    */
   createOffer(options: LocalOfferOptions = {}): LocalDescription {
     if (this.pendingOffer) throw new SdpStateError('an offer of ours is already waiting for its answer');
-    const direction = options.direction ?? 'sendrecv';
+    // Without a direction the offer keeps what we have (a session refresh must not end our hold).
+    const direction = options.direction ?? this.localDirection;
     const current = this.current;
     const formats: LocalFormat[] = [];
     const codecs: CodecPreference[] = [];

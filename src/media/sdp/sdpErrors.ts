@@ -1,7 +1,8 @@
 /**
  * Failures of offer/answer, typed so the SIP layer picks the response without parsing messages:
  * sdp_malformed and sdp_not_acceptable become 488 Not Acceptable Here (RFC 3261 §13.3.1.3 asks
- * for 488 when the offer cannot be accepted), sdp_state is a bug in the caller's sequencing.
+ * for 488 when the offer cannot be accepted), sdp_state is an exchange out of order: an offer
+ * arriving while ours is outstanding is glare, answered 491 Request Pending (RFC 3261 §14.2).
  */
 export type SdpErrorCode = 'sdp_malformed' | 'sdp_not_acceptable' | 'sdp_state';
 
@@ -25,9 +26,9 @@ export class SdpNotAcceptableError extends SdpError {
   readonly sipStatus = 488;
 }
 
-/** An answer arrived with no offer of ours outstanding, or the like. */
+/** An offer while ours is outstanding (glare), an answer with no offer of ours, and the like. */
 export class SdpStateError extends SdpError {
   override readonly name = 'SdpStateError';
   readonly code = 'sdp_state';
-  readonly sipStatus = 500;
+  readonly sipStatus = 491;
 }

@@ -82,7 +82,7 @@ export interface SdpSessionOptions {
 
 /** Options of an offer we make (an outbound call, or hold/resume by re-INVITE). */
 export interface LocalOfferOptions {
-  /** sendonly puts the peer on hold; sendrecv resumes. Default sendrecv. */
+  /** sendonly puts the peer on hold; sendrecv resumes. Default: as the last exchange left it. */
   direction?: MediaDirection;
 }
 

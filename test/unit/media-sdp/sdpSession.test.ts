@@ -276,6 +276,18 @@ describe('SdpSession offers and answers for outbound calls', () => {
     expect(call.applyAnswer(reoffer(carrierOffer, 7, 'sendrecv')).direction).toBe('sendrecv');
   });
 
+  it('a refresh offer keeps our hold; a peer offer during ours is glare (491)', () => {
+    const call = session();
+    call.answerOffer(carrierOffer);
+    call.createOffer({ direction: 'sendonly' });
+    const glare = errorOf(() => call.answerOffer(reoffer(carrierOffer, 9, 'sendrecv')));
+    expect(glare).toBeInstanceOf(SdpStateError);
+    expect(glare).toMatchObject({ code: 'sdp_state', sipStatus: 491 });
+    call.applyAnswer(reoffer(carrierOffer, 10, 'recvonly'));
+    const refresh = call.createOffer();
+    expect(audioOf(refresh.sdp).direction).toBe('sendonly');
+  });
+
   it('refuses an answer without an offer, and an answer that rejects the stream', () => {
     const call = session();
     expect(errorOf(() => call.applyAnswer(carrierOffer))).toBeInstanceOf(SdpStateError);
