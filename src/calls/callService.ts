@@ -35,6 +35,16 @@ export class CallService extends EventEmitter<CallServiceEvents> {
     return this.deps.store.get(id);
   }
 
+  /**
+   * Creates the call only if its app has fewer than `maxLive` live calls; the count and the insert
+   * share one transaction, so two INVITEs arriving together cannot both take the last slot.
+   */
+  createWithin(input: NewCall, maxLive: number): Call | undefined {
+    return this.deps.store.transaction(() =>
+      this.deps.store.liveCount(input.appId) < maxLive ? this.create(input) : undefined,
+    );
+  }
+
   create(input: NewCall): Call {
     const at = this.deps.now().toISOString();
     const test = input.appId.startsWith('app_test_');

@@ -20,6 +20,7 @@ export type CallStatus = LiveStatus | FinalStatus;
  * - trunk_error: the trunk or far end failed the call (4xx/5xx/6xx with its SIP code kept).
  * - concurrency_limit: refused because the app had maxConcurrentCalls live calls.
  * - gateway_restart: still live when the gateway stopped unexpectedly; closed at the next start.
+ * - gateway_shutdown: not yet answered when the gateway was asked to stop.
  */
 export const END_REASONS = [
   'caller_hangup',
@@ -38,6 +39,7 @@ export const END_REASONS = [
   'trunk_error',
   'concurrency_limit',
   'gateway_restart',
+  'gateway_shutdown',
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 

@@ -1,0 +1,119 @@
+import type { Logger } from 'pino';
+import type { AdmissionGate } from '../../calls/admission.js';
+import type { CallService } from '../../calls/callService.js';
+import type { TrunkConfig } from '../../config/sipSchema.js';
+import { type CallingConfigStore, DEFAULT_CALLING_SETTINGS } from '../../store/callingConfigStore.js';
+import type { InboundRequest, InboundResponse } from '../srfTypes.js';
+import type { DigestAuthenticator } from './digestAuth.js';
+import { calledNumber, type NumberRouter } from './numberRouter.js';
+import type { PendingDecisions } from './pendingDecisions.js';
+import { RingingCall } from './ringingCall.js';
+import { refuse } from './sipRefusal.js';
+import type { TrunkMatcher } from './trunkMatcher.js';
+
+export interface InboundInviteDeps {
+  trunks: TrunkMatcher;
+  numbers: NumberRouter;
+  digest: DigestAuthenticator;
+  callingConfigs: CallingConfigStore;
+  calls: CallService;
+  admission: AdmissionGate;
+  decisions: PendingDecisions;
+  ringTimeoutMs: number;
+  logger: Logger;
+}
+
+/**
+ * The inbound INVITE pipeline: which trunk (source address, TLS for WhatsApp), is it who it says
+ * (digest, where the trunk has credentials), which app (called number), may the app take it
+ * (WhatsApp enabled, below maxConcurrentCalls, gateway able to record its events), then the call
+ * exists and rings. Each refusal is one final response with a Reason header, and a log line.
+ */
+export class InboundInvites {
+  constructor(private readonly deps: InboundInviteDeps) {}
+
+  handle(req: InboundRequest, res: InboundResponse): void {
+    const log = this.deps.logger.child({ sipCallId: req.callId, source: req.source_address });
+    const trunk = this.identify(req, res);
+    if (!trunk) return;
+    if (!this.authenticate(trunk, req, res)) return;
+
+    const number = calledNumber(req.uri);
+    const appId = number ? this.deps.numbers.appFor(number) : undefined;
+    if (!number || !appId) {
+      log.info({ uri: req.uri }, 'INVITE for a number no app takes');
+      return refuse(res, 404, 'no app for this number');
+    }
+
+    const settings = this.deps.callingConfigs.get(appId) ?? DEFAULT_CALLING_SETTINGS;
+    if (trunk.kind === 'whatsapp' && !settings.whatsappCallingEnabled) {
+      return refuse(res, 403, 'WhatsApp calling is not enabled for this app');
+    }
+    if (!this.deps.admission.canAcceptWork()) {
+      log.warn('refusing a call: the gateway cannot record more events right now');
+      return refuse(res, 503, 'gateway overloaded', { 'Retry-After': '30' });
+    }
+    const call = this.deps.calls.createWithin(
+      {
+        appId,
+        direction: 'inbound',
+        fromAddress: callerOf(req) ?? 'anonymous',
+        toAddress: number,
+        fromChannel: trunk.kind,
+        toChannel: 'webrtc',
+        metadata: { trunk: trunk.name },
+      },
+      settings.maxConcurrentCalls,
+    );
+    if (!call) {
+      log.info({ appId, limit: settings.maxConcurrentCalls }, 'refusing a call: app at maxConcurrentCalls');
+      return refuse(res, 486, 'app reached maxConcurrentCalls');
+    }
+    log.info({ callId: call.id, appId, trunk: trunk.name }, 'inbound call');
+    new RingingCall(call, req, res, {
+      calls: this.deps.calls,
+      decisions: this.deps.decisions,
+      ringTimeoutMs: this.deps.ringTimeoutMs,
+      logger: log,
+    }).start();
+  }
+
+  private identify(req: InboundRequest, res: InboundResponse): TrunkConfig | undefined {
+    const trunk = this.deps.trunks.match(req.source_address);
+    if (!trunk) {
+      this.deps.logger.warn({ source: req.source_address }, 'INVITE from an address no trunk lists');
+      refuse(res, 403, 'unknown source');
+      return undefined;
+    }
+    if (trunk.kind === 'whatsapp' && req.protocol !== 'tls') {
+      refuse(res, 403, 'WhatsApp trunks must use TLS');
+      return undefined;
+    }
+    return trunk;
+  }
+
+  private authenticate(trunk: TrunkConfig, req: InboundRequest, res: InboundResponse): boolean {
+    const credentials = trunk.inboundAuth;
+    if (!credentials) return true;
+    const verdict = this.deps.digest.verify(req.get('Authorization'), 'INVITE', credentials);
+    if (verdict === 'ok') return true;
+    if (verdict === 'invalid') {
+      this.deps.logger.warn(
+        { trunk: trunk.name, source: req.source_address },
+        'INVITE with wrong credentials',
+      );
+      refuse(res, 403, 'wrong credentials');
+      return false;
+    }
+    res.send(401, undefined, {
+      headers: { 'WWW-Authenticate': this.deps.digest.challenge(credentials.realm, verdict === 'stale') },
+    });
+    return false;
+  }
+}
+
+/** The caller's number or user from the From header, for the Call's fromAddress. */
+function callerOf(req: InboundRequest): string | undefined {
+  const from = req.get('From') ?? '';
+  return /<?(?:sips?|tel):([^@;>]+)/i.exec(from)?.[1];
+}

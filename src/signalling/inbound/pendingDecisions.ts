@@ -1,0 +1,34 @@
+/** What an inbound call waiting for an action can be told to do. */
+export interface AwaitingDecision {
+  reject(status: number): void;
+  /** The gateway is stopping: end the call now rather than leave it ringing. */
+  shutdown(): void;
+}
+
+/**
+ * Inbound calls that ring and wait for an accept/reject action (defaultAnswerBehavior: webhook),
+ * by call id. The actions API finds them here; a call leaves the moment it stops waiting.
+ */
+export class PendingDecisions {
+  private readonly waiting = new Map<string, AwaitingDecision>();
+
+  add(callId: string, call: AwaitingDecision): void {
+    this.waiting.set(callId, call);
+  }
+
+  remove(callId: string): void {
+    this.waiting.delete(callId);
+  }
+
+  get(callId: string): AwaitingDecision | undefined {
+    return this.waiting.get(callId);
+  }
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  all(): AwaitingDecision[] {
+    return [...this.waiting.values()];
+  }
+}

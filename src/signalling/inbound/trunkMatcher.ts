@@ -1,0 +1,25 @@
+import { BlockList, isIPv6 } from 'node:net';
+import type { TrunkConfig } from '../../config/sipSchema.js';
+
+/** Finds the trunk an INVITE came from by its source address (first match in config order). */
+export class TrunkMatcher {
+  private readonly lists: { trunk: TrunkConfig; allowed: BlockList }[];
+
+  constructor(trunks: readonly TrunkConfig[]) {
+    this.lists = trunks.map((trunk) => {
+      const allowed = new BlockList();
+      for (const entry of trunk.sourceAddresses) {
+        const [address = '', prefix] = entry.split('/');
+        const family = isIPv6(address) ? 'ipv6' : 'ipv4';
+        if (prefix === undefined) allowed.addAddress(address, family);
+        else allowed.addSubnet(address, Number(prefix), family);
+      }
+      return { trunk, allowed };
+    });
+  }
+
+  match(sourceAddress: string): TrunkConfig | undefined {
+    const family = isIPv6(sourceAddress) ? 'ipv6' : 'ipv4';
+    return this.lists.find(({ allowed }) => allowed.check(sourceAddress, family))?.trunk;
+  }
+}
