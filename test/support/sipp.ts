@@ -295,6 +295,13 @@ class SippProcess {
         liveChildren.delete(child);
         resolve({ code, signal });
       });
+      // A binary that cannot be spawned never closes: report it as an exit with the reason in stderr.
+      child.once('error', (error) => {
+        this.stderr += `${SIPP_BIN}: ${error.message}\n`;
+        if (child.pid !== undefined) return;
+        liveChildren.delete(child);
+        resolve({ code: null, signal: null });
+      });
     });
     child.stdout?.on('data', (chunk: Buffer) => {
       this.stdout += chunk.toString('utf8');
@@ -309,10 +316,6 @@ class SippProcess {
     // uac_pcap (and scenarios written like it) play "pcap/<file>" relative to the cwd.
     await symlink(PCAP_DIR, join(workDir, 'pcap'));
     const child = spawn(SIPP_BIN, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    // A missing binary surfaces as 'error' then 'close' (code -2 → null); the result reports it.
-    child.once('error', (error) => {
-      child.stderr?.emit('data', Buffer.from(`spawn ${SIPP_BIN} failed: ${error.message}\n`));
-    });
     const keepFiles = options.keepFiles ?? process.env.SIPP_KEEP_FILES === '1';
     return new SippProcess(child, workDir, [SIPP_BIN, ...args], keepFiles);
   }

@@ -96,10 +96,11 @@ export type SippStats = Readonly<Record<string, string>>;
 
 export interface SippResult {
   /**
-   * sipp's exit status: 0 every call succeeded, 1 at least one failed, 97 stopped by an internal
-   * command or by `-timeout` with no successful call, 99 normal exit without calls, 255 fatal error
-   * (sipp's -1, e.g. a bad scenario or missing -key), 254 could not bind (sipp's -2). Null if a
-   * signal ended it.
+   * sipp's exit status: 0 every call succeeded; 1 at least one failed, and also a scenario sipp
+   * could not load (bad XML, a `[key]` without its -key: 0 calls, the reason in stderr); 97 stopped
+   * by an internal command, or by `-timeout` with no successful call; 99 normal exit without calls;
+   * 255 a fatal error once running (sipp's -1, e.g. `-timeout_error`); 254 it could not bind its
+   * port (sipp's -2). Null if a signal ended it.
    */
   exitCode: number | null;
   signal: NodeJS.Signals | null;
