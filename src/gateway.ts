@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
+import { NotImplementedCommandHandler } from './control/events/commandHandler.js';
+import { ControlPlaneEvents } from './control/events/controlPlaneEvents.js';
+import { eventSchemaRoutes } from './control/events/eventSchemaRoutes.js';
 import { createHttpServer } from './control/httpServer.js';
 import { callingConfigRoutes } from './control/routes/callingConfigRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
@@ -31,6 +34,8 @@ export class Gateway {
   readonly readiness = new Readiness();
   readonly http: FastifyInstance;
   readonly sip: DrachtioConnection;
+  /** The control-plane event channel; the call layer appends to `events.outbox` and checks `events.canAcceptWork()`. */
+  readonly events: ControlPlaneEvents;
   private readonly logger: Logger;
   private readonly config: GatewayConfig;
   private stopping: Promise<void> | undefined;
@@ -55,6 +60,16 @@ export class Gateway {
       Number(this.sip.isConnected),
     );
 
+    // Not a readiness probe on purpose: calls go on while the control plane is away; events wait.
+    this.events = new ControlPlaneEvents({
+      config: config.control,
+      database: this.database,
+      metrics: this.metrics,
+      logger: logger.child({ component: 'events' }),
+      version: deps.version,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+
     const callingConfigs = new CallingConfigStore(this.database);
     this.http = createHttpServer({
       logger,
@@ -70,6 +85,7 @@ export class Gateway {
           organizationId: config.organization.id,
           now: deps.now ?? (() => new Date()),
         }),
+        ...eventSchemaRoutes(),
       ],
     });
   }
@@ -78,6 +94,8 @@ export class Gateway {
   async start(): Promise<string> {
     const { host, port } = this.config.http;
     this.sip.start();
+    // Until the call layer provides its handler, commands are answered as not implemented.
+    this.events.start(new NotImplementedCommandHandler());
     const address = await this.http.listen({ host, port });
     this.logger.info({ address, schemaVersion: this.database.schemaVersion }, 'gateway listening');
     return address;
@@ -106,6 +124,7 @@ export class Gateway {
     } finally {
       this.sip.stop();
       clearTimeout(deadline);
+      await this.events.stop();
       this.database.close();
     }
     this.logger.info('gateway stopped');

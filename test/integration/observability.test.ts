@@ -77,7 +77,14 @@ describe('openapi.json', () => {
     expect(update.properties.recordingFormat.enum).toEqual(['mp4', 'ogg', 'webm']);
     expect(doc.components.schemas.CallingConfig.required).toContain('organizationId');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/organization/apps/{appId}/calling'].sort(),
+      [
+        '/healthz',
+        '/metrics',
+        '/openapi.json',
+        '/readyz',
+        '/v1/events/schema',
+        '/v1/organization/apps/{appId}/calling',
+      ].sort(),
     );
     expect(doc.paths['/healthz'].get.security).toEqual([]);
   });

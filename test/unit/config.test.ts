@@ -131,3 +131,40 @@ describe('configFileFrom', () => {
     expect(() => configFileFrom(['--config'], {})).toThrow(ConfigError);
   });
 });
+
+describe('control section (event channel)', () => {
+  it('defaults to no control plane, with bounded reconnects, window, retention and outbox depth', () => {
+    expect(loadConfig({ env: {} }).control).toEqual({
+      url: null,
+      token: null,
+      reconnectMinMs: 500,
+      reconnectMaxMs: 30000,
+      sendWindow: 500,
+      ackedRetentionSeconds: 86400,
+      outboxMaxDepth: 100000,
+    });
+  });
+
+  it.each([
+    [{ GATEWAY_CONTROL__URL: 'http://cp.example' }, /^control\.url: /],
+    [
+      { GATEWAY_CONTROL__URL: 'wss://cp.example/gateway' },
+      /^control\.token: a control plane url needs a token$/,
+    ],
+    [
+      { GATEWAY_CONTROL__RECONNECT_MIN_MS: '60000' },
+      /^control\.reconnectMaxMs: reconnectMinMs must not exceed/,
+    ],
+    [{ GATEWAY_CONTROL__SEND_WINDOW: '0' }, /^control\.sendWindow: /],
+    [{ GATEWAY_CONTROL__OUTBOX_MAX_DEPTH: '0' }, /^control\.outboxMaxDepth: /],
+  ])('stops on %j with one line naming the key', (env, pattern) => {
+    expect(errorOf(() => loadConfig({ env }))).toMatch(pattern);
+  });
+
+  it('takes a wss url with its token', () => {
+    const control = loadConfig({
+      env: { GATEWAY_CONTROL__URL: 'wss://cp.example/gateway', GATEWAY_CONTROL__TOKEN: 'secret-token' },
+    }).control;
+    expect(control).toMatchObject({ url: 'wss://cp.example/gateway', token: 'secret-token' });
+  });
+});
