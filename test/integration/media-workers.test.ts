@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  LOOPBACK_BLOCK_URL,
   LOOPBACK_HANG_URL,
   LOOPBACK_WORKER_ENTRY,
   MediaCommandError,
@@ -227,7 +228,7 @@ describe('WorkerPool over real worker processes', () => {
     process.kill(deadPid, 'SIGKILL');
 
     const [diedEvent] = await died;
-    expect(diedEvent).toMatchObject({ index: 0, pid: deadPid, signal: 'SIGKILL' });
+    expect(diedEvent).toMatchObject({ index: 0, pid: deadPid, cause: 'crashed', signal: 'SIGKILL' });
     expect([...diedEvent.sessionIds].sort()).toEqual(onDead.map((s) => s.id).sort());
     for (const info of await closed) expect(info.reason).toBe('media_error');
     expect(poolClosed.sort()).toEqual(onDead.map((s) => `${s.id}:media_error`).sort());
@@ -320,5 +321,30 @@ describe('WorkerPool over real worker processes', () => {
     const deadline = Date.now() + 5_000;
     while (isAlive(worker) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(isAlive(worker)).toBe(false);
+  });
+
+  it('kills a worker that stops answering health checks and ends its sessions with media_error', async () => {
+    const pool = await startPool({ healthCheck: { intervalMs: 100, timeoutMs: 200 } });
+    const stuck = (await pool.createSession({ remoteOffer: carrierOffer })).session;
+    const healthy = (await pool.createSession({ remoteOffer: carrierOffer })).session;
+    expect([stuck.workerIndex, healthy.workerIndex]).toEqual([0, 1]);
+    const died = once(pool, 'workerDied');
+    const replaced = once(pool, 'workerStarted');
+    const closed = closedOf(stuck);
+    await stuck.play({ source: { kind: 'url', url: LOOPBACK_BLOCK_URL }, target: 'sip', loop: false });
+    const [event] = await died;
+    expect(event).toMatchObject({
+      index: 0,
+      cause: 'unresponsive',
+      signal: 'SIGKILL',
+      sessionIds: [stuck.id],
+    });
+    expect(await closed).toMatchObject({ reason: 'media_error' });
+    expect(healthy.closed).toBe(false);
+    expect((await healthy.answerOffer(reoffer(carrierOffer, 2, 'inactive'))).media.direction).toBe(
+      'inactive',
+    );
+    expect((await replaced)[0].index).toBe(0);
+    await healthy.close();
   });
 });

@@ -29,6 +29,9 @@ import type { SessionHandler, WorkerContext } from './sessionHandlerTypes.js';
  */
 export const LOOPBACK_HANG_URL = 'loopback:never-answer';
 
+/** Playing this URL blocks the worker's event loop for good: a stuck worker, for health-check tests. */
+export const LOOPBACK_BLOCK_URL = 'loopback:block-event-loop';
+
 interface LoopbackSession {
   id: string;
   lease: RtpPortLease;
@@ -116,6 +119,14 @@ export class LoopbackSessionHandler implements SessionHandler {
   play(params: PlayParams): Promise<PlayResult> {
     const session = this.session(params.sessionId);
     if (params.source.kind === 'url' && params.source.url === LOOPBACK_HANG_URL) return new Promise(() => {});
+    if (params.source.kind === 'url' && params.source.url === LOOPBACK_BLOCK_URL) {
+      // Answer first, so the test sees the worker get stuck after a normal exchange.
+      setImmediate(() => {
+        for (;;) {
+          // Spin until killed.
+        }
+      });
+    }
     const playbackId = randomUUID();
     setImmediate(() => {
       if (this.sessions.get(session.id) !== session) return;

@@ -91,6 +91,11 @@ export class MediaWorker extends EventEmitter<MediaWorkerEvents> {
     return this.channel.request(method, params, timeoutMs);
   }
 
+  /** Ends the process at once (a stuck worker); 'exit' follows as for a crash. */
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+
   /**
    * Asks the worker to close its sessions and exit; kills it if it has not exited within
    * `graceMs`. Resolves once the process is gone.

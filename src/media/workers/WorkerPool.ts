@@ -21,6 +21,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 const DEFAULT_START_TIMEOUT_MS = 10_000;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 const DEFAULT_BACKOFF = { initial: 250, max: 10_000 };
+const DEFAULT_HEALTH_CHECK = { intervalMs: 5_000, timeoutMs: 3_000 };
 /** A worker that lived this long before dying is restarted at once, not backed off. */
 const STABLE_AFTER_MS = 30_000;
 
@@ -33,6 +34,9 @@ interface Slot {
   /** Deaths in a row of workers that did not live STABLE_AFTER_MS. */
   quickDeaths: number;
   startedAt: number;
+  healthTimer: NodeJS.Timeout | null;
+  /** Set when the health check killed the worker, so its death is reported as such. */
+  unresponsive: boolean;
 }
 
 /**
@@ -59,6 +63,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       restartTimer: null,
       quickDeaths: 0,
       startedAt: 0,
+      healthTimer: null,
+      unresponsive: false,
     }));
   }
 
@@ -159,6 +165,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     for (const slot of this.slots) {
       if (slot.restartTimer) clearTimeout(slot.restartTimer);
       slot.restartTimer = null;
+      this.stopHealthCheck(slot);
     }
     await Promise.all(this.slots.map((slot) => slot.starting?.catch(() => {})));
     const grace = this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
@@ -205,6 +212,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     worker.on('exit', (exit) => this.onExit(slot, worker, exit));
     slot.worker = worker;
     slot.startedAt = Date.now();
+    slot.unresponsive = false;
+    this.startHealthCheck(slot, worker);
     this.options.logger?.info(
       { worker: slot.index, pid: worker.pid, ports: slot.range },
       'media worker started',
@@ -219,12 +228,49 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.sessions.get(message.data.sessionId)?.handleEvent(message);
   }
 
+  private startHealthCheck(slot: Slot, worker: MediaWorker): void {
+    const { intervalMs, timeoutMs } = this.options.healthCheck ?? DEFAULT_HEALTH_CHECK;
+    if (intervalMs <= 0) return;
+    let probing = false;
+    slot.healthTimer = setInterval(() => {
+      if (probing || worker.state !== 'ready') return;
+      probing = true;
+      worker
+        .request('getWorkerStatus', {}, timeoutMs)
+        .catch((error: unknown) => {
+          if (!(error instanceof MediaCommandError) || error.code !== 'timeout' || worker.state !== 'ready')
+            return;
+          this.options.logger?.error(
+            { worker: slot.index, pid: worker.pid, timeoutMs },
+            'media worker missed its health check; killing it',
+          );
+          slot.unresponsive = true;
+          worker.kill();
+        })
+        .finally(() => {
+          probing = false;
+        });
+    }, intervalMs);
+    // The pool's children keep the process alive; the probe alone should not.
+    slot.healthTimer.unref();
+  }
+
+  private stopHealthCheck(slot: Slot): void {
+    if (slot.healthTimer) clearInterval(slot.healthTimer);
+    slot.healthTimer = null;
+  }
+
   private onExit(slot: Slot, worker: MediaWorker, exit: WorkerExit): void {
-    if (slot.worker === worker) slot.worker = null;
+    if (slot.worker === worker) {
+      slot.worker = null;
+      this.stopHealthCheck(slot);
+    }
     const reason = exit.expected ? 'shutdown' : 'media_error';
     const message = exit.expected
       ? 'media worker closed'
-      : `media worker ${exit.index} (pid ${exit.pid}) died (${exit.signal ?? `exit code ${exit.code}`})`;
+      : slot.unresponsive
+        ? `media worker ${exit.index} (pid ${exit.pid}) stopped answering and was killed`
+        : `media worker ${exit.index} (pid ${exit.pid}) died (${exit.signal ?? `exit code ${exit.code}`})`;
     const sessionIds = [...worker.sessions].filter((id) => !this.creating.has(id));
     for (const id of sessionIds) this.sessions.get(id)?.markClosed({ reason, message });
     if (exit.expected || this.closing) return;
@@ -241,6 +287,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.emit('workerDied', {
       index: exit.index,
       pid: exit.pid,
+      cause: slot.unresponsive ? 'unresponsive' : 'crashed',
       code: exit.code,
       signal: exit.signal,
       sessionIds,

@@ -1,4 +1,4 @@
-export { LOOPBACK_HANG_URL, LoopbackSessionHandler } from './LoopbackSessionHandler.js';
+export { LOOPBACK_BLOCK_URL, LOOPBACK_HANG_URL, LoopbackSessionHandler } from './LoopbackSessionHandler.js';
 export { MediaSession } from './MediaSession.js';
 export { MediaWorker } from './MediaWorker.js';
 export type * from './mediaChannelTypes.js';

@@ -28,6 +28,12 @@ export interface WorkerPoolOptions {
   startTimeoutMs?: number;
   /** How long close() lets workers end their sessions before killing them. */
   shutdownTimeoutMs?: number;
+  /**
+   * Liveness probe: every intervalMs each worker must answer getWorkerStatus within timeoutMs,
+   * or it is killed and handled as a crash. A worker whose event loop is stuck would otherwise
+   * keep its calls hostage, answering nothing. intervalMs 0 turns it off.
+   */
+  healthCheck?: { intervalMs: number; timeoutMs: number };
   /** Delay before restarting a worker that keeps dying: doubles from initial up to max. */
   restartBackoffMs?: { initial: number; max: number };
   env?: NodeJS.ProcessEnv;
@@ -63,6 +69,8 @@ export interface WorkerStartedEvent {
 export interface WorkerDiedEvent {
   index: number;
   pid: number;
+  /** crashed: it exited; unresponsive: it missed a health check and was killed. */
+  cause: 'crashed' | 'unresponsive';
   code: number | null;
   signal: NodeJS.Signals | null;
   /** Sessions it held; each has been closed with reason media_error. */
