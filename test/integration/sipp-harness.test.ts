@@ -136,6 +136,7 @@ describe.concurrent('sipp harness over loopback', () => {
       // A failed check marks the call failed but lets it run to its end.
       assertAllCallsSucceeded(client, 1);
       expect(server.failedCalls, formatSippResult(server)).toBe(1);
+      expect(server.failures).toEqual({ FailedRegexpDoesntMatch: 1 });
       expect(server.stderr).toContain('Failed regexp match');
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -243,6 +244,17 @@ describe.concurrent('sipp harness over loopback', () => {
   test('uac_pcap plays g711a.pcap from the linked pcap folder', async () => {
     const result = await pair('u1', { scenario: 'uas' }, { scenario: 'uac_pcap' });
     expectBothSucceeded(result);
+  });
+
+  test('a server started with `calls` exits by itself once they are done', async () => {
+    const server = await startSippServer({ scenario: 'uas-options', calls: 2 });
+    const client = await runSipp({ scenario: 'uac-options', target: server.address, calls: 2, rate: 20 });
+    assertAllCallsSucceeded(client, 2);
+    const result = await server.exited;
+    assertAllCallsSucceeded(result, 2);
+    expect(result.stdout).toContain('Test Terminated');
+    // Stopping it afterwards only hands back the same result.
+    expect(await server.stop()).toBe(result);
   });
 
   test('a hung peer: the hard timeout kills sipp and rejects with its logs', async () => {
