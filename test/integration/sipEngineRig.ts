@@ -96,12 +96,13 @@ export interface SippResult {
  * Runs sipp to completion. Every run gets -nostdin, -i 127.0.0.1, an overall timeout, and a stat
  * file from which the successful/failed call counts are read.
  */
-export function runSipp(args: string[], timeoutS = 90): Promise<SippResult> {
+export function runSipp(args: string[], timeoutS = 90, signal?: AbortSignal): Promise<SippResult> {
   const child = spawn(
     'sipp',
     [...args, '-nostdin', '-i', '127.0.0.1', '-timeout', `${timeoutS}s`, '-timeout_error'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(signal !== undefined ? { signal } : {}),
     },
   );
   let stdout = '';
@@ -112,6 +113,8 @@ export function runSipp(args: string[], timeoutS = 90): Promise<SippResult> {
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
+  // An aborted run (signal) still resolves, with the exit code null.
+  child.on('error', () => {});
   return new Promise((resolve) =>
     child.on('exit', (code) => {
       const result: SippResult = { code, stdout, stderr };

@@ -10,7 +10,18 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freeTcpPort, freeUdpPort } from '../../src/launcher/freePorts.js';
 
-export const ENGINE_MAIN = resolve(import.meta.dirname, '../../dist/sip/engine/main.js');
+/** The repository root: the nearest directory above this file holding package.json (works from dist/ too). */
+function repoRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(resolve(dir, 'package.json'))) {
+    const up = resolve(dir, '..');
+    if (up === dir) throw new Error('package.json not found above test/support');
+    dir = up;
+  }
+  return dir;
+}
+
+export const ENGINE_MAIN = resolve(repoRoot(import.meta.dirname), 'dist/sip/engine/main.js');
 
 export interface SipEngineProcessOptions {
   /** Transports on the SIP port (default udp and tcp). */
@@ -23,6 +34,8 @@ export interface SipEngineProcessOptions {
 }
 
 export interface SipEngineProcess {
+  /** Process id of the engine (benchmarks read its CPU time and RSS from /proc). */
+  pid: number;
   sipPort: number;
   tlsPort?: number;
   adminPort: number;
@@ -121,6 +134,7 @@ export async function startSipEngine(options: SipEngineProcessOptions = {}): Pro
   const counts = async (): Promise<Record<string, number>> =>
     parseMetrics(await (await fetch(metricsUrl)).text());
   const engine: SipEngineProcess = {
+    pid: child.pid ?? 0,
     sipPort,
     adminPort,
     secret,
