@@ -1,18 +1,29 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { CallService } from './calls/callService.js';
+import { CallStore } from './calls/callStore.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
 import { NotImplementedCommandHandler } from './control/events/commandHandler.js';
 import { ControlPlaneEvents } from './control/events/controlPlaneEvents.js';
 import { eventSchemaRoutes } from './control/events/eventSchemaRoutes.js';
+import type { AppendInput } from './control/events/outboxTypes.js';
 import { createHttpServer } from './control/httpServer.js';
+import { callActionRoutes } from './control/routes/callActionRoutes.js';
 import { callingConfigRoutes } from './control/routes/callingConfigRoutes.js';
+import { callRoutes } from './control/routes/callRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
 import { metricsRoutes } from './control/routes/metricsRoutes.js';
 import { livekitProbe } from './livekit/livekitProbe.js';
 import { Metrics } from './observability/metricsRegistry.js';
 import { Readiness } from './observability/readiness.js';
 import { DrachtioConnection } from './signalling/drachtioConnection.js';
+import { DigestAuthenticator } from './signalling/inbound/digestAuth.js';
+import { InboundInvites } from './signalling/inbound/inboundInvites.js';
+import { NumberRouter } from './signalling/inbound/numberRouter.js';
+import { PendingDecisions } from './signalling/inbound/pendingDecisions.js';
+import { TrunkMatcher } from './signalling/inbound/trunkMatcher.js';
+import type { InboundRequest, InboundResponse } from './signalling/srfTypes.js';
 import { CallingConfigStore } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 
@@ -36,6 +47,9 @@ export class Gateway {
   readonly sip: DrachtioConnection;
   /** The control-plane event channel; the call layer appends to `events.outbox` and checks `events.canAcceptWork()`. */
   readonly events: ControlPlaneEvents;
+  readonly calls: CallService;
+  /** Inbound calls ringing while they wait for an accept/reject action. */
+  readonly decisions = new PendingDecisions();
   private readonly logger: Logger;
   private readonly config: GatewayConfig;
   private stopping: Promise<void> | undefined;
@@ -70,7 +84,31 @@ export class Gateway {
       ...(deps.now ? { now: deps.now } : {}),
     });
 
+    const now = deps.now ?? (() => new Date());
     const callingConfigs = new CallingConfigStore(this.database);
+    const callStore = new CallStore(this.database);
+    this.calls = new CallService({
+      store: callStore,
+      // The outbox types its event names; the call layer emits exactly those (STATUS_EVENTS).
+      events: { append: (event) => this.events.outbox.append(event as AppendInput) },
+      logger: logger.child({ component: 'calls' }),
+      now,
+    });
+    const inbound = new InboundInvites({
+      trunks: new TrunkMatcher(config.sip.trunks),
+      numbers: new NumberRouter(config.sip.numbers),
+      digest: new DigestAuthenticator(),
+      callingConfigs,
+      calls: this.calls,
+      admission: this.events,
+      decisions: this.decisions,
+      ringTimeoutMs: config.sip.ringTimeoutSeconds * 1000,
+      logger: logger.child({ component: 'inbound' }),
+    });
+    this.sip.srf.invite((req, res) =>
+      inbound.handle(req as unknown as InboundRequest, res as unknown as InboundResponse),
+    );
+
     this.http = createHttpServer({
       logger,
       keys,
@@ -83,8 +121,10 @@ export class Gateway {
         ...callingConfigRoutes({
           store: callingConfigs,
           organizationId: config.organization.id,
-          now: deps.now ?? (() => new Date()),
+          now,
         }),
+        ...callRoutes({ calls: this.calls, store: callStore }),
+        ...callActionRoutes({ calls: this.calls, decisions: this.decisions }),
         ...eventSchemaRoutes(),
       ],
     });
@@ -93,6 +133,8 @@ export class Gateway {
   /** Starts listening; resolves to the base URL actually bound (port 0 picks a free one). */
   async start(): Promise<string> {
     const { host, port } = this.config.http;
+    const orphans = this.calls.closeOrphans();
+    if (orphans > 0) this.logger.warn({ calls: orphans }, 'ended calls left live by an unclean stop');
     this.sip.start();
     // Until the call layer provides its handler, commands are answered as not implemented.
     this.events.start(new NotImplementedCommandHandler());
@@ -112,6 +154,7 @@ export class Gateway {
 
   private async shutdown(): Promise<void> {
     this.readiness.startDraining();
+    for (const ringing of this.decisions.all()) ringing.shutdown();
     const deadline = setTimeout(() => {
       this.logger.warn(
         { timeoutMs: this.config.http.shutdownTimeoutMs },

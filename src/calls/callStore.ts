@@ -128,12 +128,12 @@ export class CallStore {
       params.direction = query.direction;
     }
     if (query.startingAfter) {
-      where.push('(created_at < @cursorAt OR (created_at = @cursorAt AND id < @cursorId))');
-      params.cursorAt = query.startingAfter.createdAt;
+      // rowid breaks ties between calls created in the same millisecond, in insertion order.
+      where.push('(created_at, rowid) < (SELECT created_at, rowid FROM calls WHERE id = @cursorId)');
       params.cursorId = query.startingAfter.id;
     }
     const sql = `SELECT * FROM calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY created_at DESC, id DESC LIMIT @limit`;
+      ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
     return this.db.sql.prepare<Record<string, unknown>, Row>(sql).all(params).map(fromRow);
   }
 

@@ -56,7 +56,7 @@ export const migrations: readonly Migration[] = [
         created_at        TEXT NOT NULL,
         updated_at        TEXT NOT NULL
       ) STRICT;
-      CREATE INDEX calls_by_app_created ON calls (app_id, created_at DESC, id DESC);
+      CREATE INDEX calls_by_app_created ON calls (app_id, created_at DESC);
       -- Live calls are few and looked up on every new call (concurrency limits).
       CREATE INDEX calls_live_by_app ON calls (app_id) WHERE ended_at IS NULL;
     `,

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewCall } from '../../src/calls/callServiceTypes.js';
+import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import { bearer, KEYS, OTHER_APP_ID, TEST_APP_ID } from '../support/testKeys.js';
+
+let running: RunningGateway;
+const mine: string[] = [];
+let theirs: string;
+
+const base: NewCall = {
+  appId: TEST_APP_ID,
+  direction: 'inbound',
+  fromAddress: '+15550100',
+  toAddress: '+15550199',
+  fromChannel: 'pstn',
+  toChannel: 'webrtc',
+};
+
+beforeAll(async () => {
+  running = await startInProcessGateway();
+  // Calls are made through the call service, as the SIP layer makes them.
+  for (let i = 0; i < 5; i++) {
+    const call = running.gateway.calls.create({ ...base, direction: i % 2 ? 'outbound' : 'inbound' });
+    mine.push(call.id);
+  }
+  running.gateway.calls.transition(mine[0] as string, { to: 'canceled', endReason: 'canceled' });
+  theirs = running.gateway.calls.create({ ...base, appId: OTHER_APP_ID }).id;
+});
+afterAll(async () => {
+  await running.stop();
+});
+
+async function get(path: string, key: string = KEYS.app): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${running.url}${path}`, { headers: bearer(key) });
+  return { status: response.status, json: await response.json() };
+}
+
+describe('GET /v1/calls/{id}', () => {
+  it("returns the app's own call", async () => {
+    const { status, json } = await get(`/v1/calls/${mine[0]}`);
+    expect(status).toBe(200);
+    expect(json).toMatchObject({
+      id: mine[0],
+      appId: TEST_APP_ID,
+      status: 'canceled',
+      endReason: 'canceled',
+    });
+  });
+
+  it("answers 404 for another app's call, so ids elsewhere stay unknown", async () => {
+    expect((await get(`/v1/calls/${theirs}`)).status).toBe(404);
+    expect((await get(`/v1/calls/${theirs}`, KEYS.admin)).status).toBe(200);
+  });
+
+  it('answers 400 naming id for a malformed id, and 403 for a metrics key', async () => {
+    const { status, json } = await get('/v1/calls/call_nope');
+    expect(status).toBe(400);
+    expect(json.error.details[0].field).toBe('id');
+    expect((await get(`/v1/calls/${mine[0]}`, KEYS.metrics)).status).toBe(403);
+  });
+});
+
+describe('GET /v1/calls', () => {
+  it('lists only the key’s app, newest first, in pages', async () => {
+    const first = await get('/v1/calls?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.json.hasMore).toBe(true);
+    const second = await get(`/v1/calls?limit=2&startingAfter=${first.json.data[1].id}`);
+    const third = await get(`/v1/calls?limit=2&startingAfter=${second.json.data[1].id}`);
+    expect(third.json.hasMore).toBe(false);
+    const ids = [...first.json.data, ...second.json.data, ...third.json.data].map((c: any) => c.id);
+    expect(ids).toEqual([...mine].reverse());
+  });
+
+  it('filters by status and direction', async () => {
+    expect((await get('/v1/calls?status=canceled')).json.data.map((c: any) => c.id)).toEqual([mine[0]]);
+    expect((await get('/v1/calls?direction=outbound')).json.data).toHaveLength(2);
+  });
+
+  it('lets admin keys list any app and app keys only their own', async () => {
+    expect(
+      (await get(`/v1/calls?appId=${OTHER_APP_ID}`, KEYS.admin)).json.data.map((c: any) => c.id),
+    ).toEqual([theirs]);
+    expect((await get(`/v1/calls?appId=${OTHER_APP_ID}`)).status).toBe(403);
+  });
+
+  it.each([
+    ['limit=0', 'limit'],
+    ['limit=101', 'limit'],
+    ['status=ringingish', 'status'],
+    ['direction=sideways', 'direction'],
+    ['startingAfter=call_x', 'startingAfter'],
+    ['colour=blue', 'colour'],
+  ])('refuses %s naming %s', async (query, field) => {
+    const { status, json } = await get(`/v1/calls?${query}`);
+    expect(status).toBe(400);
+    expect(json.error.details.map((d: any) => d.field)).toEqual([field]);
+  });
+});

@@ -1,0 +1,238 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
+import { assertAllCallsSucceeded, formatSippResult, runSipp } from '../support/sipp.js';
+import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
+
+const ROUTED = '+15550199';
+let engine: SipEngineProcess;
+
+beforeAll(async () => {
+  engine = await startSipEngine();
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+let running: RunningGateway | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+async function gateway(sip: Record<string, unknown> = {}): Promise<RunningGateway> {
+  running = await startInProcessGateway({
+    sip: {
+      drachtio: { host: '127.0.0.1', port: engine.adminPort, secret: engine.secret },
+      trunks: [{ name: 'local', kind: 'pstn', sourceAddresses: ['127.0.0.1/32'] }],
+      numbers: [{ number: ROUTED, appId: TEST_APP_ID }],
+      ringTimeoutSeconds: 30,
+      ...sip,
+    },
+  });
+  await until(async () => ((await json(running as RunningGateway, '/readyz')) as any).parts.sip.ok === true);
+  return running;
+}
+
+async function json(gw: RunningGateway, path: string, init: RequestInit = {}): Promise<any> {
+  const response = await fetch(`${gw.url}${path}`, {
+    ...init,
+    headers: { ...bearer(KEYS.admin), ...init.headers },
+  });
+  return response.json();
+}
+
+/** Polls `condition` with growing pauses until it holds; fails after `deadlineMs`. */
+async function until(condition: () => Promise<boolean>, deadlineMs = 10_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  let delay = 10;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 200);
+  }
+}
+
+function expectFinal(service: string, expected: number) {
+  return runSipp({
+    scenario: 'uac-expect-final',
+    target: { host: '127.0.0.1', port: engine.sipPort },
+    transport: 'u1',
+    service,
+    keys: { expected },
+    calls: 1,
+  });
+}
+
+async function callsOf(gw: RunningGateway, status?: string): Promise<any[]> {
+  return (await json(gw, `/v1/calls?appId=${TEST_APP_ID}${status ? `&status=${status}` : ''}`)).data;
+}
+
+async function theRingingCall(gw: RunningGateway): Promise<any> {
+  let ringing: any[] = [];
+  await until(async () => {
+    ringing = await callsOf(gw, 'ringing');
+    return ringing.length === 1;
+  });
+  return ringing[0];
+}
+
+describe('inbound calls', () => {
+  it('refuses a number no app takes with 404 and creates no call', async () => {
+    const gw = await gateway();
+    const result = await expectFinal('+15550100', 404);
+    assertAllCallsSucceeded(result, 1);
+    expect(await callsOf(gw)).toEqual([]);
+  });
+
+  it('refuses a source address no trunk lists with 403', async () => {
+    const gw = await gateway({
+      trunks: [{ name: 'carrier', kind: 'pstn', sourceAddresses: ['192.0.2.0/24'] }],
+    });
+    assertAllCallsSucceeded(await expectFinal(ROUTED, 403), 1);
+    expect(await callsOf(gw)).toEqual([]);
+  });
+
+  it('rings, then ends unanswered at the ring timeout with 480 and no_answer', async () => {
+    const gw = await gateway({ ringTimeoutSeconds: 1 });
+    const result = await expectFinal(ROUTED, 480);
+    assertAllCallsSucceeded(result, 1);
+    const [call] = await callsOf(gw);
+    expect(call).toMatchObject({
+      direction: 'inbound',
+      status: 'no_answer',
+      endReason: 'ring_timeout',
+      sipStatus: 480,
+      toAddress: ROUTED,
+      fromAddress: 'sipp',
+      fromChannel: 'pstn',
+      duration: 0,
+      answeredAt: null,
+    });
+    expect(Date.parse(call.endedAt) - Date.parse(call.startedAt)).toBeGreaterThanOrEqual(1000);
+    // Exactly one event per status, in order, each carrying the call as it was then.
+    const events = gw.gateway.events.outbox.unackedAfter(0, 100).filter((e) => e.callId === call.id);
+    expect(events.map((e) => [e.event, (e.data as any).call.status])).toEqual([
+      ['calls.initiated', 'initiated'],
+      ['calls.ringing', 'ringing'],
+      ['calls.no_answer', 'no_answer'],
+    ]);
+  });
+
+  it('records a caller CANCEL as canceled (the caller gets 487)', async () => {
+    const gw = await gateway();
+    const sipp = runSipp({
+      scenario: 'uac-cancel',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      transport: 'u1',
+      service: ROUTED,
+      pauseMs: 300,
+      calls: 1,
+    });
+    const result = await sipp;
+    assertAllCallsSucceeded(result, 1);
+    let calls: any[] = [];
+    await until(async () => {
+      calls = await callsOf(gw);
+      return calls[0]?.status === 'canceled';
+    });
+    expect(calls[0]).toMatchObject({ status: 'canceled', endReason: 'canceled', sipStatus: 487 });
+  });
+
+  it('rejects a ringing call through the actions API with the code given', async () => {
+    const gw = await gateway();
+    const sipp = expectFinal(ROUTED, 486);
+    const ringing = await theRingingCall(gw);
+    expect(ringing.livekitRoomName).toBeNull();
+
+    const accept = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      headers: bearer(KEYS.admin),
+      body: JSON.stringify({ action: 'accept' }),
+    });
+    expect(accept.status).toBe(501);
+
+    const rejected = await json(gw, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: JSON.stringify({ action: 'reject', code: 486 }),
+    });
+    expect(rejected).toMatchObject({ id: ringing.id, status: 'busy', endReason: 'busy', sipStatus: 486 });
+    const result = await sipp;
+    assertAllCallsSucceeded(result, 1);
+
+    const again = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      headers: bearer(KEYS.admin),
+      body: JSON.stringify({ action: 'reject' }),
+    });
+    expect(again.status).toBe(409);
+  });
+
+  it('refuses a call over maxConcurrentCalls with 486 and a Reason header', async () => {
+    const gw = await gateway({ ringTimeoutSeconds: 5 });
+    await json(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
+      method: 'PUT',
+      body: JSON.stringify({ maxConcurrentCalls: 1 }),
+    });
+    const first = expectFinal(ROUTED, 603);
+    const ringing = await theRingingCall(gw);
+
+    const second = await runSipp({
+      scenario: 'uac-expect-final',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      transport: 'u1',
+      service: ROUTED,
+      keys: { expected: 486 },
+      calls: 1,
+      traceMessages: true,
+    });
+    assertAllCallsSucceeded(second, 1);
+    expect(second.messageLog).toMatch(/Reason: SIP;cause=486;text="app reached maxConcurrentCalls"/);
+
+    await json(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"reject"}' });
+    assertAllCallsSucceeded(await first, 1);
+    expect((await callsOf(gw)).map((c) => c.status).sort()).toEqual(['failed']);
+  });
+
+  it('challenges a trunk with credentials and takes the call once they are right', async () => {
+    const gw = await gateway({
+      ringTimeoutSeconds: 1,
+      trunks: [
+        {
+          name: 'secured',
+          kind: 'pstn',
+          sourceAddresses: ['127.0.0.1'],
+          inboundAuth: { realm: 'gateway', username: 'carrier', password: 'correct-horse' },
+        },
+      ],
+    });
+    const wrong = await expectFinal(ROUTED, 401);
+    assertAllCallsSucceeded(wrong, 1);
+    expect(await callsOf(gw)).toEqual([]);
+
+    const right = await runSipp({
+      scenario: 'uac-auth-unanswered',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      transport: 'u1',
+      service: ROUTED,
+      authUser: 'carrier',
+      authPassword: 'correct-horse',
+      calls: 1,
+    });
+    assertAllCallsSucceeded(right, 1);
+    const [call] = await callsOf(gw);
+    expect(call).toMatchObject({ status: 'no_answer', metadata: { trunk: 'secured' } });
+
+    const badPassword = await runSipp({
+      scenario: 'uac-auth-unanswered',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      transport: 'u1',
+      service: ROUTED,
+      authUser: 'carrier',
+      authPassword: 'wrong-horse',
+      calls: 1,
+    });
+    expect(badPassword.failedCalls, formatSippResult(badPassword)).toBe(1);
+    expect(await callsOf(gw)).toHaveLength(1);
+  });
+});
