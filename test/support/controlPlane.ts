@@ -33,6 +33,8 @@ export class ControlPlane {
   readonly received: Received[] = [];
   autoAck: boolean;
   connections = 0;
+  /** Close codes of ended connections, in order (1001: the gateway went away cleanly; 1006: cut). */
+  readonly closeCodes: number[] = [];
   private readonly sockets = new Set<WebSocket>();
   private current: WebSocket | undefined;
   private readonly waiters: Waiter[] = [];
@@ -157,9 +159,11 @@ export class ControlPlane {
     const connection = this.connections;
     this.sockets.add(socket);
     this.current = socket;
-    socket.on('close', () => {
+    socket.on('close', (code) => {
       this.sockets.delete(socket);
       if (this.current === socket) this.current = undefined;
+      this.closeCodes.push(code);
+      this.settle();
     });
     socket.on('message', (data) => {
       let message: any;

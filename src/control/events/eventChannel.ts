@@ -22,6 +22,12 @@ const MAX_INBOUND_BYTES = 1024 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long stop() waits for the close handshake before dropping the socket. */
 const CLOSE_TIMEOUT_MS = 2000;
+/**
+ * Acks are written at most this often. An ack is one fsynced transaction; a control plane that
+ * acks every event would otherwise double the disk's work per event. An ack lost to a crash in
+ * this window only means those events are sent again, which at-least-once allows.
+ */
+const ACK_FLUSH_MS = 50;
 
 function toEventMessage(event: OutboxEvent): EventMessage {
   return {
@@ -61,6 +67,9 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
   private openedAt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private ackTimer: NodeJS.Timeout | undefined;
+  /** The highest seq acked by the control plane and not yet written to the outbox; 0 when none. */
+  private pendingAck = 0;
   private unsubscribe: (() => void) | undefined;
   /** Highest seq sent on the current connection (starts at the last acked seq on each). */
   private lastSentSeq = 0;
@@ -93,6 +102,7 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pollTimer);
     this.unsubscribe?.();
+    this.flushAck();
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
@@ -125,6 +135,7 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     this.openedAt = Date.now();
     this.connections += 1;
     if (this.connections > 1) this.options.metrics.reconnects.inc();
+    this.flushAck();
     const lastAckedSeq = this.options.outbox.lastAckedSeq();
     this.lastSentSeq = lastAckedSeq;
     this.inFlight = [];
@@ -242,18 +253,31 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
       });
       return;
     }
+    if (seq > this.pendingAck) {
+      this.pendingAck = seq;
+      this.attempt = 0;
+      this.ackTimer ??= setTimeout(() => this.flushAck(), ACK_FLUSH_MS);
+    }
+    // The window frees at once: the ack is known, only its write is deferred.
+    while (this.inFlight.length > 0 && (this.inFlight[0] as number) <= seq) this.inFlight.shift();
+    this.pump();
+  }
+
+  /** Writes the pending ack to the outbox (cumulative, so one write covers every ack since the last). */
+  private flushAck(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const seq = this.pendingAck;
+    if (seq === 0) return;
+    this.pendingAck = 0;
     try {
-      if (seq > this.options.outbox.lastAckedSeq()) {
+      if (seq > this.options.outbox.lastAckedSeq())
         this.options.metrics.acked.inc(this.options.outbox.ack(seq));
-        this.attempt = 0;
-      }
     } catch (error) {
       this.logger.error({ err: error, seq }, 'could not record an ack');
       return;
     }
-    while (this.inFlight.length > 0 && (this.inFlight[0] as number) <= seq) this.inFlight.shift();
     this.emit('acked', seq);
-    this.pump();
   }
 
   private async onCommand(ws: WebSocket, message: CommandMessage): Promise<void> {
