@@ -293,7 +293,9 @@ describe('WorkerPool over real worker processes', () => {
       timeoutSeconds: 15,
       maxSessionsPerWorker: 1,
     });
-    await expect(pool.start()).rejects.toMatchObject({ code: 'internal' });
+    const error = await rejection(pool.start());
+    expect(error.code).toBe('internal');
+    expect(error.message).toMatch(/noSuchWorkerEntry\.js does not exist/);
     expect(pool.workers().map((w) => w.pid)).toEqual([null, null]);
   });
 

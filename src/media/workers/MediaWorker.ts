@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { isWorkerToMainMessage } from './channelMessages.js';
 import type { CommandParams, CommandResult, MediaCommandName } from './mediaChannelTypes.js';
 import { MediaCommandError } from './mediaCommandError.js';
@@ -58,6 +59,13 @@ export class MediaWorker extends EventEmitter<MediaWorkerEvents> {
 
   /** Forks the entry file and resolves once the worker has taken its init and said ready. */
   static async start(options: MediaWorkerOptions): Promise<MediaWorker> {
+    // Said plainly here rather than as a child's module-not-found stack trace.
+    if (!existsSync(options.entryFile)) {
+      throw new MediaCommandError(
+        'internal',
+        `media worker entry ${options.entryFile} does not exist (is the project built? npm run build)`,
+      );
+    }
     const child = fork(options.entryFile, [], {
       // JSON IPC: control messages only, and Node frames each one whole.
       serialization: 'json',

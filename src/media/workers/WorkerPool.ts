@@ -102,8 +102,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   /** Places a new session on the least-loaded worker and returns it with our SDP. */
   async createSession(request: CreateSessionRequest): Promise<CreatedSession> {
-    if (this.closing)
+    if (this.closing) {
       throw new MediaCommandError('worker_closed', 'the media worker pool is closed', 'createSession');
+    }
     const worker = this.leastLoaded();
     if (!worker) {
       throw new MediaCommandError(
