@@ -144,6 +144,24 @@ describe('event channel (events appended through the outbox directly; calls do n
     expect(await metric(running, 'gateway_event_outbox_depth')).toBe(0);
   });
 
+  it('never sends an event whose transaction rolled back', async () => {
+    const plane = await controlPlane();
+    const running = await gateway(plane);
+    await plane.waitForConnection(1);
+    const { outbox } = running.gateway.events;
+    const [initiated, ringing] = callLife('call_rb');
+    expect(() =>
+      running.gateway.database.sql.transaction(() => {
+        outbox.append(initiated as AppendInput);
+        throw new Error('the call change failed');
+      })(),
+    ).toThrow('the call change failed');
+    append(running, [ringing as AppendInput]);
+    await plane.waitForEvents(1);
+    await gatewaySide(running, 'ack recorded', () => outbox.depth() === 0);
+    expect(plane.events.map((e) => e.event)).toEqual(['calls.ringing']);
+  });
+
   it('loses nothing when the control plane goes away mid-stream and comes back: every event, in order', async () => {
     const plane = await controlPlane({ autoAck: false });
     const running = await gateway(plane);

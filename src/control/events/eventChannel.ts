@@ -65,6 +65,8 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
   private attempt = 0;
   private connections = 0;
   private openedAt = 0;
+  /** Whether the current run of failed dials was logged: the first at warn, the rest at debug. */
+  private failureLogged = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
@@ -126,12 +128,20 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     ws.on('message', (data, isBinary) => this.onMessage(ws, data, isBinary));
     ws.on('close', (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`.trim()));
     // Always followed by 'close', which reconnects; without a listener it would be thrown.
-    ws.on('error', (error) => this.logger.debug({ err: error.message, url }, 'control plane socket error'));
+    ws.on('error', (error) => {
+      const level = this.failureLogged ? 'debug' : 'warn';
+      this.failureLogged = true;
+      this.logger[level](
+        { err: error.message, url },
+        'control plane connection failed; retrying with backoff',
+      );
+    });
   }
 
   private onOpen(ws: WebSocket): void {
     if (ws !== this.ws) return;
     this.connected = true;
+    this.failureLogged = false;
     this.openedAt = Date.now();
     this.connections += 1;
     if (this.connections > 1) this.options.metrics.reconnects.inc();
