@@ -349,4 +349,26 @@ describe('WorkerPool over real worker processes', () => {
     expect((await replaced)[0].index).toBe(0);
     await healthy.close();
   });
+
+  it('restarts a slot at once after a first death, and backs off when replacements keep dying', async () => {
+    const pool = await startPool({ workers: 1, restartBackoffMs: { initial: 300, max: 1_000 } });
+    const first = pool.workers()[0]?.pid ?? -1;
+    let died = once(pool, 'workerDied');
+    let started = once(pool, 'workerStarted');
+    process.kill(first, 'SIGKILL');
+    await died;
+    const [second] = await started;
+    // The replacement died young, so the next one waits for the backoff.
+    died = once(pool, 'workerDied');
+    started = once(pool, 'workerStarted');
+    process.kill(second.pid, 'SIGKILL');
+    await died;
+    const diedAt = Date.now();
+    const [third] = await started;
+    expect(Date.now() - diedAt).toBeGreaterThanOrEqual(290);
+    expect(third.pid).not.toBe(second.pid);
+    const { session } = await pool.createSession({ remoteOffer: carrierOffer });
+    expect(session.workerIndex).toBe(0);
+    await session.close();
+  });
 });

@@ -138,6 +138,15 @@ describe('SdpSession answering offers', () => {
     expect(String(audioOf(sdp).payloads)).toBe('0');
   });
 
+  it('sends RTCP where a=rtcp says, and reads codec names in any case', () => {
+    const offer = carrierOffer
+      .replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:0 pcmu/8000')
+      .replace('a=sendrecv', 'a=sendrecv\r\na=rtcp:17000 IN IP4 203.0.113.11');
+    const { media } = session(['PCMU', 'telephone-event']).answerOffer(offer);
+    expect(media.codec.name).toBe('PCMU');
+    expect(media.remoteRtcp).toEqual({ address: '203.0.113.11', port: 17000 });
+  });
+
   it('answers each direction by its mirror', () => {
     const cases = [
       ['sendonly', 'recvonly'],
