@@ -46,6 +46,7 @@ export class AppConnection extends EventEmitter<AppConnectionEvents> {
   private readonly logger: AppsLogger;
   private closeReason: AppCloseReason = 'peer-closed';
   private closeTimer: NodeJS.Timeout | undefined;
+  private corked = false;
 
   constructor(private readonly options: AppConnectionOptions) {
     super();
@@ -149,6 +150,16 @@ export class AppConnection extends EventEmitter<AppConnectionEvents> {
 
   private write(body: string): boolean {
     if (this.stateValue === 'closed' || this.socket.destroyed || this.socket.writableEnded) return false;
+    // Under load many messages go to one app per event-loop turn; corking until the turn ends turns
+    // them into one write instead of one system call each.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
     this.socket.write(encodeFrame(body));
     return true;
   }
