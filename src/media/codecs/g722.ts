@@ -22,7 +22,7 @@ export class G722Encoder {
     let written = 0;
     for (let j = 0; j + 1 < pcm.length; j += 2) {
       // Transmit QMF: shift two samples in, keep every other filter output.
-      x.copyWithin(0, 2);
+      for (let i = 0; i < 22; i++) x[i] = x[i + 2] as number;
       x[22] = pcm[j] as number;
       x[23] = pcm[j + 1] as number;
       let sumOdd = 0;
@@ -37,7 +37,7 @@ export class G722Encoder {
 
       // Low band: SUBTRA, QUANTL
       const el = saturate16(xLow - low.s);
-      const magnitude = el >= 0 ? el : -(el + 1);
+      const magnitude = el >= 0 ? el : -(el + 1) | 0;
       let interval = 1;
       for (; interval < 30; interval++) {
         if (magnitude < ((Q6[interval] as number) * low.det) >> 12) break;
@@ -51,7 +51,7 @@ export class G722Encoder {
 
       // High band: SUBTRA, QUANTH
       const eh = saturate16(xHigh - high.s);
-      const highMagnitude = eh >= 0 ? eh : -(eh + 1);
+      const highMagnitude = eh >= 0 ? eh : -(eh + 1) | 0;
       const mih = highMagnitude >= (564 * high.det) >> 12 ? 2 : 1;
       const ihigh = eh < 0 ? (IHN[mih] as number) : (IHP[mih] as number);
       const dhigh = (high.det * (QM2[ihigh] as number)) >> 15;
@@ -100,7 +100,7 @@ export class G722Decoder {
       high.update(dhigh);
 
       // Receive QMF: two output samples per code.
-      x.copyWithin(0, 2);
+      for (let i = 0; i < 22; i++) x[i] = x[i + 2] as number;
       x[22] = rlow + rhigh;
       x[23] = rlow - rhigh;
       let out1 = 0;

@@ -60,7 +60,8 @@ export class G722Band {
     const sg1 = (p[1] as number) >> 15;
     const sg2 = (p[2] as number) >> 15;
     const wd1 = saturate16((a[1] as number) << 2);
-    let wd2 = sg0 === sg1 ? -wd1 : wd1;
+    // `| 0` keeps every value a small integer: a -0 from negating 0 would push V8 to doubles.
+    let wd2 = sg0 === sg1 ? -wd1 | 0 : wd1;
     if (wd2 > 32767) wd2 = 32767;
     let wd3 = (wd2 >> 7) + (sg0 === sg2 ? 128 : -128);
     wd3 += ((a[2] as number) * 32512) >> 15;
@@ -73,14 +74,14 @@ export class G722Band {
     let ap1 = saturate16(poleStep + (((a[1] as number) * 32640) >> 15));
     const limit = saturate16(15360 - (ap[2] as number));
     if (ap1 > limit) ap1 = limit;
-    else if (ap1 < -limit) ap1 = -limit;
+    else if (ap1 < -limit) ap1 = -limit | 0;
     ap[1] = ap1;
 
     // UPZERO
     const zeroStep = dx === 0 ? 0 : 128;
     const sgd = dx >> 15;
     for (let i = 1; i < 7; i++) {
-      const step = (d[i] as number) >> 15 === sgd ? zeroStep : -zeroStep;
+      const step = (d[i] as number) >> 15 === sgd ? zeroStep : -zeroStep | 0;
       bp[i] = saturate16(step + (((b[i] as number) * 32640) >> 15));
     }
 

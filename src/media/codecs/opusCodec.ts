@@ -50,7 +50,7 @@ export class OpusCodec implements Codec {
   private readonly codec: InstanceType<typeof OpusEncoder>;
   private readonly decoded: Int16Array;
   private readonly silence: Int16Array;
-  /** TOC byte of the last good packet with the frame-count code cleared: the PLC request. */
+  /** TOC byte of the last good packet, rewritten to one 20 ms frame: the PLC request. */
   private readonly plcPacket = Buffer.alloc(1);
   private havePacket = false;
   private closed = false;
@@ -88,7 +88,7 @@ export class OpusCodec implements Codec {
       this.decodeErrors++;
       return this.conceal();
     }
-    this.plcPacket[0] = (payload[0] as number) & 0xfc;
+    this.plcPacket[0] = twentyMsToc(payload[0] as number);
     this.havePacket = true;
     return this.copyOut(pcm);
   }
@@ -124,4 +124,18 @@ export class OpusCodec implements Codec {
     }
     return this.decoded.subarray(0, samples);
   }
+}
+
+/**
+ * The TOC byte (RFC 6716 §3.1) of the last packet, changed to describe a single 20 ms frame of the
+ * same mode, bandwidth and channel count, so concealment always covers exactly one 20 ms tick.
+ * Configs 0–11 (SILK) come in groups of 10/20/40/60 ms, 12–15 (hybrid) in pairs of 10/20 ms,
+ * 16–31 (CELT) in groups of 2.5/5/10/20 ms.
+ */
+function twentyMsToc(toc: number): number {
+  let config = toc >> 3;
+  if (config < 12) config = (config & ~3) | 1;
+  else if (config < 16) config |= 1;
+  else config |= 3;
+  return (config << 3) | (toc & 0x04);
 }

@@ -233,8 +233,7 @@ export class AdaptiveJitterBuffer {
 
   /** Forget everything buffered (hold, re-INVITE with a new stream); statistics are kept. */
   flush(): void {
-    this.resync();
-    this.stats.resyncs--;
+    this.resync(false);
   }
 
   private play(slot: number): JitterFrame {
@@ -332,7 +331,7 @@ export class AdaptiveJitterBuffer {
     this.heldSlot = -1;
   }
 
-  private resync(): void {
+  private resync(counted = true): void {
     this.releaseHeld();
     while (this.queued > 0) this.releaseAt(0);
     this.sequences.reset();
@@ -344,7 +343,7 @@ export class AdaptiveJitterBuffer {
     this.lastTransit = undefined;
     this.jitterSamples = 0;
     this.recentPlayed.fill(Number.NaN);
-    this.stats.resyncs++;
+    if (counted) this.stats.resyncs++;
   }
 
   private enqueue(slot: number, timestamp: number): void {

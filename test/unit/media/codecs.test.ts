@@ -184,6 +184,13 @@ describe('Opus', () => {
     expect(Math.abs(analyseTone(concealed, 48000).frequencyHz - 440)).toBeLessThanOrEqual(30);
   });
 
+  it('conceals exactly 20 ms even after 40 ms packets', () => {
+    const codec = new OpusCodec({ payloadType: 111, channels: 1 });
+    const tone = new ToneGenerator({ frequencyHz: 440, sampleRate: 48000, amplitude: 0.5 });
+    for (let i = 0; i < 10; i++) expect(codec.decode(codec.encode(tone.next(1920))).length).toBe(1920);
+    expect(codec.conceal().length).toBe(960);
+  });
+
   it('conceals instead of throwing on a corrupt packet', () => {
     const codec = new OpusCodec({ payloadType: 111, channels: 1 });
     roundTrip(codec, 440, 0.5, 0.1);

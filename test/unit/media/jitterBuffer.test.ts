@@ -222,6 +222,16 @@ describe('AdaptiveJitterBuffer', () => {
     expect(buffer.getStats().resyncs).toBe(2);
   });
 
+  it('flushes on request without counting a resync, and refills', () => {
+    const buffer = makeBuffer();
+    for (let i = 0; i < 5; i++) buffer.insert(packet(i), i * 20);
+    buffer.flush();
+    expect(buffer.pop().kind).toBe('empty');
+    for (let i = 100; i < 104; i++) buffer.insert(packet(i), i * 20);
+    expect(frameIndex(buffer.pop().payload)).toBe(100);
+    expect(buffer.getStats().resyncs).toBe(0);
+  });
+
   it('follows sequence numbers and timestamps across their wrap', () => {
     const buffer = makeBuffer();
     const out: number[] = [];
