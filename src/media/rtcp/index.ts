@@ -5,6 +5,8 @@ export { RtpReceiverStatistics, roundTripTimeMs } from './receiverStatistics.js'
 export type { ReceiverStatisticsOptions, ReceiverStatisticsSnapshot } from './receiverStatisticsTypes.js';
 export { RtcpParseError } from './rtcpErrors.js';
 export { buildRtcpCompound, parseRtcpCompound } from './rtcpPacket.js';
+export { buildRtcpReport, nextRtcpIntervalMs } from './rtcpReportBuilder.js';
+export type { RtcpReportInput } from './rtcpReportBuilderTypes.js';
 export {
   type Goodbye,
   type OtherRtcpPacket,

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildRtcpCompound,
+  buildRtcpReport,
   CODEC_IMPAIRMENTS,
   estimateMos,
+  nextRtcpIntervalMs,
   ntpFromUnixMs,
   ntpMiddle32,
   parseRtcpCompound,
@@ -284,5 +286,59 @@ describe('E-model MOS', () => {
     expect(rToMos(50)).toBeCloseTo(2.575, 3);
     expect(rToMos(93.2)).toBeCloseTo(4.41, 2);
     expect(rToMos(120)).toBe(4.5);
+  });
+});
+
+describe('our periodic report', () => {
+  it('is an RR with CNAME while we have sent nothing, and an SR once we have', () => {
+    const receiver = new RtpReceiverStatistics({ clockRate: 8000 });
+    for (let i = 0; i < 50; i++) if (i !== 10) receiver.update(0xbeef, i, i * 160, i * 20);
+    const rr = parseRtcpCompound(
+      buildRtcpReport({
+        ssrc: 0x1111,
+        cname: 'call-1@gw',
+        receiver,
+        nowUnixMs: 1_700_000_000_000,
+        nowMs: 1000,
+      }),
+    );
+    expect(rr.map((p) => p.type)).toEqual(['rr', 'sdes']);
+    expect(rr[0]).toMatchObject({ type: 'rr', ssrc: 0x1111, reports: [{ ssrc: 0xbeef, cumulativeLost: 1 }] });
+    expect(rr[1]).toEqual({
+      type: 'sdes',
+      chunks: [{ ssrc: 0x1111, items: [{ type: SDES_CNAME, text: 'call-1@gw' }] }],
+    });
+
+    const sr = parseRtcpCompound(
+      buildRtcpReport({
+        ssrc: 0x1111,
+        cname: 'call-1@gw',
+        sender: {
+          stats: { packetsSent: 250, octetsSent: 40_000, lastTimestamp: 1000 },
+          rtpTimestampNow: 1160,
+        },
+        receiver,
+        nowUnixMs: 1_700_000_000_000,
+        nowMs: 6000,
+        bye: { reason: 'hangup' },
+      }),
+    );
+    expect(sr.map((p) => p.type)).toEqual(['sr', 'sdes', 'bye']);
+    const ntp = ntpFromUnixMs(1_700_000_000_000);
+    expect(sr[0]).toMatchObject({
+      type: 'sr',
+      ntpSeconds: ntp.seconds,
+      ntpFraction: ntp.fraction,
+      rtpTimestamp: 1160,
+      packetCount: 250,
+      octetCount: 40_000,
+      reports: [{ ssrc: 0xbeef, fractionLost: 0 }],
+    });
+    expect(sr[2]).toEqual({ type: 'bye', ssrcs: [0x1111], reason: 'hangup' });
+  });
+
+  it('spreads report intervals over 2.5–7.5 s', () => {
+    expect(nextRtcpIntervalMs(() => 0)).toBe(2500);
+    expect(nextRtcpIntervalMs(() => 0.999999)).toBeCloseTo(7500, 0);
   });
 });
