@@ -371,4 +371,20 @@ describe('WorkerPool over real worker processes', () => {
     expect(session.workerIndex).toBe(0);
     await session.close();
   });
+
+  it('a session the worker ends itself (media timeout) is reported closed once, with its port freed', async () => {
+    const pool = await startPool({ workers: 1, timeoutInitialSeconds: 1 });
+    const { session } = await pool.createSession({ remoteOffer: carrierOffer });
+    const timeout = once(session, 'mediaTimeout');
+    const poolClosed = once(pool, 'sessionClosed');
+    const closed = closedOf(session);
+    const [event] = await timeout;
+    expect(event).toMatchObject({ sessionId: session.id, phase: 'initial' });
+    expect(event.silentMs).toBeGreaterThanOrEqual(1000);
+    expect(await closed).toMatchObject({ reason: 'media_timeout', message: 'no RTP for 1 s' });
+    expect((await poolClosed)[0]).toMatchObject({ sessionId: session.id, reason: 'media_timeout' });
+    expect(pool.sessionCount).toBe(0);
+    expect(await pool.workerStatuses()).toMatchObject([{ sessions: 0, portsInUse: 0 }]);
+    await expect(session.close()).resolves.toBeNull();
+  });
 });

@@ -38,6 +38,9 @@ interface LoopbackSession {
   sdp: SdpSession;
   stats: SessionStats;
   sawFirstPacket: boolean;
+  /** When RTP last arrived (or the session started, or we stopped expecting RTP). */
+  lastActivityAt: number;
+  timeoutTimer: NodeJS.Timeout | null;
   room: ConnectRoomParams | null;
 }
 
@@ -45,8 +48,9 @@ interface LoopbackSession {
  * STAND-IN session handler for tests of the worker layer; not the media bridge.
  *
  * It does the real parts the worker layer is responsible for (an RTP port lease bound in this
- * worker's slice, SDP offer/answer through SdpSession) and fakes the rest: RTP is echoed back
- * to its source, the room is not joined, DTMF sent comes straight back as received digits.
+ * worker's slice, SDP offer/answer through SdpSession, the media timeout that ends a session
+ * from inside the worker) and fakes the rest: RTP is echoed back to its source, the room is
+ * not joined, DTMF sent comes straight back as received digits.
  */
 export class LoopbackSessionHandler implements SessionHandler {
   private readonly sessions = new Map<string, LoopbackSession>();
@@ -86,9 +90,12 @@ export class LoopbackSessionHandler implements SessionHandler {
         sdp,
         stats: emptyStats(),
         sawFirstPacket: false,
+        lastActivityAt: Date.now(),
+        timeoutTimer: null,
         room: null,
       };
       this.listen(session);
+      this.watchTimeout(session);
       this.sessions.set(session.id, session);
       return {
         localSdp: local?.sdp ?? offer?.sdp ?? '',
@@ -181,6 +188,7 @@ export class LoopbackSessionHandler implements SessionHandler {
   private listen(session: LoopbackSession): void {
     const socket = session.lease.rtpSocket;
     socket.on('message', (packet, from) => {
+      session.lastActivityAt = Date.now();
       session.stats.packetsReceived += 1;
       session.stats.bytesReceived += packet.length;
       if (!session.sawFirstPacket) {
@@ -206,8 +214,36 @@ export class LoopbackSessionHandler implements SessionHandler {
     });
   }
 
+  /**
+   * Media timeout without a timer reset per packet: the timer fires at the earliest moment the
+   * limit could be reached and re-arms itself for the remainder if RTP arrived meanwhile.
+   * While we expect no RTP (the peer holds us: sendonly or inactive on our side) the clock stands.
+   */
+  private watchTimeout(session: LoopbackSession): void {
+    const { timeoutInitialSeconds, timeoutSeconds } = this.context.init;
+    const limitMs = (session.sawFirstPacket ? timeoutSeconds : timeoutInitialSeconds) * 1000;
+    const direction = session.sdp.media?.direction;
+    const now = Date.now();
+    if (direction === 'sendonly' || direction === 'inactive') session.lastActivityAt = now;
+    const silentMs = now - session.lastActivityAt;
+    if (silentMs < limitMs) {
+      session.timeoutTimer = setTimeout(() => this.watchTimeout(session), limitMs - silentMs);
+      return;
+    }
+    const phase = session.sawFirstPacket ? 'established' : 'initial';
+    this.end(session);
+    this.context.events.emit('mediaTimeout', { sessionId: session.id, phase, silentMs });
+    this.context.events.emit('sessionClosed', {
+      sessionId: session.id,
+      reason: 'media_timeout',
+      message: `no RTP for ${Math.round(silentMs / 1000)} s`,
+    });
+  }
+
   private end(session: LoopbackSession): void {
     this.sessions.delete(session.id);
+    if (session.timeoutTimer) clearTimeout(session.timeoutTimer);
+    session.timeoutTimer = null;
     session.lease.release();
   }
 }
