@@ -32,6 +32,10 @@ interface Waiter {
 export class ControlPlane {
   readonly received: Received[] = [];
   autoAck: boolean;
+  /** Answer the gateway's pings; false plays a control plane that vanished without closing. */
+  answerPings = true;
+  /** Pings received from the gateway (its heartbeat). */
+  pings = 0;
   connections = 0;
   /** Close codes of ended connections, in order (1001: the gateway went away cleanly; 1006: cut). */
   readonly closeCodes: number[] = [];
@@ -49,6 +53,7 @@ export class ControlPlane {
     this.server = new WebSocketServer({
       host: '127.0.0.1',
       port: options.port ?? 0,
+      autoPong: false,
       verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number) => void) => {
         const authorization = info.req.headers.authorization;
         this.handshakes.push(authorization);
@@ -163,6 +168,11 @@ export class ControlPlane {
       this.sockets.delete(socket);
       if (this.current === socket) this.current = undefined;
       this.closeCodes.push(code);
+      this.settle();
+    });
+    socket.on('ping', (data) => {
+      this.pings += 1;
+      if (this.answerPings) socket.pong(data);
       this.settle();
     });
     socket.on('message', (data) => {

@@ -28,6 +28,12 @@ const CLOSE_TIMEOUT_MS = 2000;
  * this window only means those events are sent again, which at-least-once allows.
  */
 const ACK_FLUSH_MS = 50;
+/**
+ * A control plane that vanished without closing (host down, half-open TCP) would otherwise look
+ * connected forever, with events waiting on acks that never come. A ping every interval that
+ * gets no pong (or any message) by the next one ends the connection, and reconnecting resends.
+ */
+const DEFAULT_HEARTBEAT_MS = 15_000;
 
 function toEventMessage(event: OutboxEvent): EventMessage {
   return {
@@ -70,6 +76,9 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** A ping is out and nothing has come back from the control plane since. */
+  private awaitingPong = false;
   /** The highest seq acked by the control plane and not yet written to the outbox; 0 when none. */
   private pendingAck = 0;
   private unsubscribe: (() => void) | undefined;
@@ -103,6 +112,7 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pollTimer);
+    clearInterval(this.heartbeatTimer);
     this.unsubscribe?.();
     this.flushAck();
     const ws = this.ws;
@@ -126,6 +136,9 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     this.ws = ws;
     ws.on('open', () => this.onOpen(ws));
     ws.on('message', (data, isBinary) => this.onMessage(ws, data, isBinary));
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
     ws.on('close', (code, reason) => this.onClose(ws, `${code} ${reason.toString()}`.trim()));
     // Always followed by 'close', which reconnects; without a listener it would be thrown.
     ws.on('error', (error) => {
@@ -149,6 +162,7 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     const lastAckedSeq = this.options.outbox.lastAckedSeq();
     this.lastSentSeq = lastAckedSeq;
     this.inFlight = [];
+    this.startHeartbeat(ws);
     this.send(ws, {
       type: 'hello',
       gatewayId: this.options.gatewayId,
@@ -163,6 +177,7 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
   private onClose(ws: WebSocket, reason: string): void {
     if (ws !== this.ws) return;
     this.ws = undefined;
+    clearInterval(this.heartbeatTimer);
     const wasConnected = this.connected;
     this.connected = false;
     this.inFlight = [];
@@ -208,8 +223,24 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     }
   }
 
+  private startHeartbeat(ws: WebSocket): void {
+    this.awaitingPong = false;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      if (this.awaitingPong) {
+        this.logger.warn('the control plane stopped answering pings; reconnecting');
+        ws.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      ws.ping();
+    }, this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+    this.heartbeatTimer.unref();
+  }
+
   private onMessage(ws: WebSocket, data: RawData, isBinary: boolean): void {
     if (ws !== this.ws) return;
+    this.awaitingPong = false;
     if (isBinary) {
       this.reject(ws, { code: 'invalid_message', message: 'messages are JSON text frames' });
       return;

@@ -23,6 +23,8 @@ export interface EventChannelOptions {
    * in-process notification.
    */
   pollIntervalMs?: number;
+  /** Ping interval; a connection with no pong (or message) by the next ping is dropped. */
+  heartbeatMs?: number;
   random?: () => number;
 }
 
