@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AppConnection } from '../apps/AppConnection.js';
 import type { SipMessage } from '../message/messageTypes.js';
-import { parseMessage } from '../message/parseMessage.js';
 import type { SipParseError } from '../message/sipParseError.js';
 import { TransactionLayer } from '../transaction/transactionLayer.js';
 import type { MessageSource } from '../transport/transportTypes.js';
@@ -14,6 +13,7 @@ import type { EngineCounts, MessageTotals } from './coreTypes.js';
 import { DialogRequests } from './dialogRequests.js';
 import type { SipEngineOptions } from './engineTypes.js';
 import { InboundRequests } from './inboundRequests.js';
+import { parseAppSip } from './parseAppSip.js';
 
 /**
  * The engine core: joins the SIP transport and transaction layers to the drachtio apps. Network
@@ -145,7 +145,7 @@ export class SipEngine {
   private onAppSip(app: AppConnection, command: SipCommand): void {
     let message: SipMessage;
     try {
-      message = parseMessage(Buffer.from(command.rawSip, 'utf8'), { partial: true });
+      message = parseAppSip(command.rawSip);
     } catch (err) {
       app.reject(command.msgId, `invalid SIP message: ${(err as Error).message}`);
       return;
