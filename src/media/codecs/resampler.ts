@@ -47,11 +47,14 @@ export class Resampler {
   readonly channels: number;
   private readonly up: number;
   private readonly down: number;
-  /** Per phase p, its taps in reverse time order: phases[p][k] multiplies x[n - k]. */
-  private readonly phases: Float32Array[];
+  /**
+   * Per phase p, its taps reversed to run forward over the input: phases[p][j] multiplies
+   * x[n - (taps - 1 - j)]. Float64 and forward order let V8 keep the inner loop tight.
+   */
+  private readonly phases: Float64Array[];
   private readonly tapsPerPhase: number;
   /** Per channel: the last tapsPerPhase-1 inputs (history) followed by the current input. */
-  private work: Float32Array[];
+  private work: Float64Array[];
   private output: Int16Array;
   /** Decimation phase carried across calls (which input sample the next output aligns to). */
   private decimationOffset = 0;
@@ -73,21 +76,23 @@ export class Resampler {
     const ratio = Math.max(this.up, this.down);
     const lowRate = Math.min(inputRate, outputRate);
     const highRate = lowRate * ratio;
-    this.tapsPerPhase = ratio === 1 ? 1 : (options.tapsPerPhase ?? DEFAULT_TAPS_PER_PHASE);
+    // A multiple of 4: the inner loops are unrolled by four.
+    this.tapsPerPhase = ratio === 1 ? 4 : Math.ceil((options.tapsPerPhase ?? DEFAULT_TAPS_PER_PHASE) / 4) * 4;
     const length = this.tapsPerPhase * (this.up > 1 ? this.up : 1) * (this.down > 1 ? this.down : 1);
     const cutoff = (0.45 * lowRate) / highRate;
     // Upsampling inserts up-1 zeros per sample, so the filter needs a gain of `up` to keep level.
-    const prototype = ratio === 1 ? Float64Array.of(1) : designLowPass(length, cutoff, this.up);
+    const prototype = ratio === 1 ? Float64Array.of(1, 0, 0, 0) : designLowPass(length, cutoff, this.up);
     this.phases = [];
     if (this.up > 1) {
+      const taps = this.tapsPerPhase;
       for (let p = 0; p < this.up; p++) {
-        const phase = new Float32Array(this.tapsPerPhase);
-        for (let k = 0; k < this.tapsPerPhase; k++) phase[k] = prototype[p + k * this.up] as number;
+        const phase = new Float64Array(taps);
+        for (let k = 0; k < taps; k++) phase[taps - 1 - k] = prototype[p + k * this.up] as number;
         this.phases.push(phase);
       }
     } else {
-      const taps = new Float32Array(length);
-      for (let k = 0; k < length; k++) taps[k] = prototype[k] as number;
+      const taps = new Float64Array(length);
+      for (let k = 0; k < length; k++) taps[length - 1 - k] = prototype[k] as number;
       this.phases.push(taps);
     }
     this.work = [];
@@ -109,7 +114,7 @@ export class Resampler {
     this.ensureBuffers(frames, history);
     let produced = 0;
     for (let c = 0; c < channels; c++) {
-      const work = this.work[c] as Float32Array;
+      const work = this.work[c] as Float64Array;
       for (let i = 0; i < frames; i++) work[history + i] = input[i * channels + c] as number;
       produced = this.up > 1 ? this.interpolate(work, frames, c) : this.decimate(work, frames, c);
       // Keep the newest `history` inputs for the next call.
@@ -125,17 +130,17 @@ export class Resampler {
   }
 
   private historyLength(): number {
-    const taps = (this.phases[0] as Float32Array).length;
+    const taps = (this.phases[0] as Float64Array).length;
     return taps - 1;
   }
 
   private ensureBuffers(frames: number, history: number): void {
     const needed = history + frames;
-    if (this.work.length !== this.channels || (this.work[0] as Float32Array).length < needed) {
+    if (this.work.length !== this.channels || (this.work[0] as Float64Array).length < needed) {
       const previous = this.work;
       this.work = [];
       for (let c = 0; c < this.channels; c++) {
-        const work = new Float32Array(needed);
+        const work = new Float64Array(needed);
         const old = previous[c];
         if (old) work.set(old.subarray(0, history));
         this.work.push(work);
@@ -145,45 +150,53 @@ export class Resampler {
     if (this.output.length < outputLength) this.output = new Int16Array(outputLength);
   }
 
-  private interpolate(work: Float32Array, frames: number, channel: number): number {
+  private interpolate(work: Float64Array, frames: number, channel: number): number {
     const up = this.up;
     const taps = this.tapsPerPhase;
-    const history = taps - 1;
     const out = this.output;
     const channels = this.channels;
     let o = 0;
     for (let i = 0; i < frames; i++) {
-      const newest = history + i;
+      // work[i .. i + taps - 1] are the inputs this output depends on, oldest first.
       for (let p = 0; p < up; p++) {
-        const phase = this.phases[p] as Float32Array;
-        let acc = 0;
-        for (let k = 0; k < taps; k++) acc += (phase[k] as number) * (work[newest - k] as number);
-        out[o * channels + channel] = clamp16(acc);
+        out[o * channels + channel] = clamp16(dot(this.phases[p] as Float64Array, work, i, taps));
         o++;
       }
     }
     return o;
   }
 
-  private decimate(work: Float32Array, frames: number, channel: number): number {
+  private decimate(work: Float64Array, frames: number, channel: number): number {
     const down = this.down;
-    const taps = this.phases[0] as Float32Array;
+    const taps = this.phases[0] as Float64Array;
     const length = taps.length;
-    const history = length - 1;
     const out = this.output;
     const channels = this.channels;
     let o = 0;
     // The first input of this call that lands on an output instant.
     const first = (down - this.decimationOffset) % down;
     for (let i = first; i < frames; i += down) {
-      const newest = history + i;
-      let acc = 0;
-      for (let k = 0; k < length; k++) acc += (taps[k] as number) * (work[newest - k] as number);
-      out[o * channels + channel] = clamp16(acc);
+      out[o * channels + channel] = clamp16(dot(taps, work, i, length));
       o++;
     }
     return o;
   }
+}
+
+/** Σ taps[j]·work[start + j] for j < length (a multiple of 4), with four running sums. */
+function dot(taps: Float64Array, work: Float64Array, start: number, length: number): number {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  for (let j = 0; j < length; j += 4) {
+    const w = start + j;
+    a0 += (taps[j] as number) * (work[w] as number);
+    a1 += (taps[j + 1] as number) * (work[w + 1] as number);
+    a2 += (taps[j + 2] as number) * (work[w + 2] as number);
+    a3 += (taps[j + 3] as number) * (work[w + 3] as number);
+  }
+  return a0 + a1 + a2 + a3;
 }
 
 function clamp16(value: number): number {
