@@ -387,4 +387,20 @@ describe('WorkerPool over real worker processes', () => {
     expect(await pool.workerStatuses()).toMatchObject([{ sessions: 0, portsInUse: 0 }]);
     await expect(session.close()).resolves.toBeNull();
   });
+
+  it("one session's throwing listener does not stop the others closing or the worker restarting", async () => {
+    const pool = await startPool({ workers: 1 });
+    const faulty = (await pool.createSession({ remoteOffer: carrierOffer })).session;
+    const other = (await pool.createSession({ remoteOffer: carrierOffer })).session;
+    faulty.on('closed', () => {
+      throw new Error('listener bug');
+    });
+    const closed = closedOf(other);
+    const replaced = once(pool, 'workerStarted');
+    process.kill(pool.workers()[0]?.pid ?? -1, 'SIGKILL');
+    expect(await closed).toMatchObject({ reason: 'media_error' });
+    expect(faulty.closed).toBe(true);
+    await replaced;
+    expect(pool.sessionCount).toBe(0);
+  });
 });

@@ -226,7 +226,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   private route(worker: MediaWorker, message: EventMessage): void {
     if (!worker.sessions.has(message.data.sessionId)) return;
-    this.sessions.get(message.data.sessionId)?.handleEvent(message);
+    const session = this.sessions.get(message.data.sessionId);
+    if (session) this.isolate(session.id, () => session.handleEvent(message));
   }
 
   private startHealthCheck(slot: Slot, worker: MediaWorker): void {
@@ -273,7 +274,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         ? `media worker ${exit.index} (pid ${exit.pid}) stopped answering and was killed`
         : `media worker ${exit.index} (pid ${exit.pid}) died (${exit.signal ?? `exit code ${exit.code}`})`;
     const sessionIds = [...worker.sessions].filter((id) => !this.creating.has(id));
-    for (const id of sessionIds) this.sessions.get(id)?.markClosed({ reason, message });
+    for (const id of sessionIds)
+      this.isolate(id, () => this.sessions.get(id)?.markClosed({ reason, message }));
     if (exit.expected || this.closing) return;
     this.options.logger?.error(
       {
@@ -294,6 +296,18 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       sessionIds,
     });
     this.scheduleRestart(slot);
+  }
+
+  /**
+   * Runs a session's listeners so that one call's throwing listener cannot stop the pool from
+   * closing the other calls of a dead worker or restarting it, nor crash the main process.
+   */
+  private isolate(sessionId: string, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.options.logger?.error({ err: error, sessionId }, 'media session listener threw');
+    }
   }
 
   private scheduleRestart(slot: Slot): void {
