@@ -60,6 +60,8 @@ export class AdaptiveJitterBuffer {
   /** Next timestamp to play (extended); undefined until the first playout. */
   private playoutTimestamp: number | undefined;
   private underrunFrames = 0;
+  /** Consecutive ticks held at a gap waiting for a late packet. */
+  private gapHolds = 0;
   private aboveTargetPops = 0;
   private readonly recentPlayed = new Float64Array(RECENT_PLAYED).fill(Number.NaN);
   private recentIndex = 0;
@@ -188,15 +190,19 @@ export class AdaptiveJitterBuffer {
       const slot = this.queue[0] as number;
       const timestamp = this.slotTimestamp[slot] as number;
       if (timestamp < cursor + this.frameTicks) return this.play(slot);
-      if (this.bufferedTicks() < this.ticksFor(this.targetDelayMs())) {
+      const target = this.ticksFor(this.targetDelayMs());
+      if (this.bufferedTicks() < target && this.gapHolds * this.frameTicks < target) {
         // A gap while below target: the packet may only be late. Conceal and hold the cursor,
-        // which is how the delay grows toward a target that jitter has raised.
+        // which is how the delay grows toward a target that jitter has raised. Holds are bounded
+        // by the target so a stream that stops behind a gap still moves on.
+        this.gapHolds++;
         this.stats.concealed++;
         frame.kind = 'lost';
         frame.timestamp = cursor;
         return frame;
       }
       // A gap with enough audio buffered behind it: this frame is lost.
+      this.gapHolds = 0;
       this.stats.lost++;
       this.stats.concealed++;
       this.underrunFrames = 0;
@@ -247,6 +253,7 @@ export class AdaptiveJitterBuffer {
     this.playoutTimestamp = frame.timestamp + frame.durationTicks;
     this.rememberPlayed(frame.sequenceNumber);
     this.underrunFrames = 0;
+    this.gapHolds = 0;
     // Out of the queue, but not yet free: the payload view must survive inserts until the next pop.
     this.queue.copyWithin(0, 1, this.queued);
     this.queued--;
@@ -339,6 +346,7 @@ export class AdaptiveJitterBuffer {
     this.playing = false;
     this.playoutTimestamp = undefined;
     this.underrunFrames = 0;
+    this.gapHolds = 0;
     this.aboveTargetPops = 0;
     this.lastTransit = undefined;
     this.jitterSamples = 0;

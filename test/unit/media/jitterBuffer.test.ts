@@ -277,3 +277,21 @@ describe('AdaptiveJitterBuffer', () => {
     expect(frameIndex(frame.payload)).toBe(before);
   });
 });
+
+describe('AdaptiveJitterBuffer at a gap when the stream stops', () => {
+  it('waits a bounded time for the missing packet, then plays what it has', () => {
+    const buffer = new AdaptiveJitterBuffer({ clockRate: 8000, ticksPerFrame: 160, initialDelayMs: 200 });
+    // Packets 0-9 start playout; 10 never comes, 11 does, and then the stream stops.
+    const kinds: string[] = [];
+    for (let i = 0; i < 12; i++) if (i !== 10) buffer.insert(packet(i), i * 20);
+    for (let tick = 0; tick < 30; tick++) {
+      const frame = buffer.pop();
+      kinds.push(frame.kind === 'packet' ? String(frameIndex(frame.payload)) : frame.kind);
+    }
+    const eleven = kinds.indexOf('11');
+    expect(eleven).toBeGreaterThan(kinds.indexOf('9'));
+    // Between 9 and 11: held frames (at most the 200 ms target) and then one declared loss.
+    expect(eleven - kinds.indexOf('9') - 1).toBeLessThanOrEqual(200 / 20 + 1);
+    expect(buffer.getStats().lost).toBe(1);
+  });
+});
