@@ -122,7 +122,7 @@ const sha256 = (bytes: Uint8Array | Int16Array) =>
     .digest('hex');
 
 describe('G.722', () => {
-  it('is bit-exact with FFmpeg 5.1 (adpcm_g722, an ITU-conformant implementation) both ways', () => {
+  it('is bit-exact with the adpcm_g722 codec of FFmpeg 5.1 (an independent implementation) both ways', () => {
     // Expected digests: `ffmpeg -f s16le -ar 16000 -ac 1 -i signal.raw -c:a g722 -f g722 out.g722` and
     // its decode back to s16le, for the signal below. Equal bytes mean equal arithmetic throughout.
     const signal = g722TestSignal();
