@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { CallCommands } from './calls/callCommands.js';
 import { CallService } from './calls/callService.js';
 import { CallStore } from './calls/callStore.js';
 import type { GatewayConfig } from './config/schema.js';
@@ -9,7 +10,7 @@ import { ControlPlaneEvents } from './control/events/controlPlaneEvents.js';
 import { eventSchemaRoutes } from './control/events/eventSchemaRoutes.js';
 import type { AppendInput } from './control/events/outboxTypes.js';
 import { createHttpServer } from './control/httpServer.js';
-import { callActionRoutes } from './control/routes/callActionRoutes.js';
+import { callCommandRoutes } from './control/routes/callCommandRoutes.js';
 import { callingConfigRoutes } from './control/routes/callingConfigRoutes.js';
 import { callRoutes } from './control/routes/callRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
@@ -94,6 +95,7 @@ export class Gateway {
       logger: logger.child({ component: 'calls' }),
       now,
     });
+    const commands = new CallCommands(this.calls, this.decisions);
     const inbound = new InboundInvites({
       trunks: new TrunkMatcher(config.sip.trunks),
       numbers: new NumberRouter(config.sip.numbers),
@@ -124,7 +126,7 @@ export class Gateway {
           now,
         }),
         ...callRoutes({ calls: this.calls, store: callStore }),
-        ...callActionRoutes({ calls: this.calls, decisions: this.decisions }),
+        ...callCommandRoutes({ calls: this.calls, commands }),
         ...eventSchemaRoutes(),
       ],
     });
@@ -136,7 +138,6 @@ export class Gateway {
     const orphans = this.calls.closeOrphans();
     if (orphans > 0) this.logger.warn({ calls: orphans }, 'ended calls left live by an unclean stop');
     this.sip.start();
-    // Until the call layer provides its handler, commands are answered as not implemented.
     this.events.start(new NotImplementedCommandHandler());
     const address = await this.http.listen({ host, port });
     this.logger.info({ address, schemaVersion: this.database.schemaVersion }, 'gateway listening');

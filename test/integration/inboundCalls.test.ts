@@ -236,3 +236,37 @@ describe('inbound calls', () => {
     expect(await callsOf(gw)).toHaveLength(1);
   });
 });
+
+describe('hanging up a ringing inbound call', () => {
+  it('PATCH status completed refuses the caller with 480 and records api_hangup', async () => {
+    const gw = await gateway();
+    const sipp = expectFinal(ROUTED, 480);
+    const ringing = await theRingingCall(gw);
+    const flow = await fetch(`${gw.url}/v1/calls/${ringing.id}`, {
+      method: 'PATCH',
+      headers: bearer(KEYS.admin),
+      body: JSON.stringify({ callFlow: [{ command: 'say', text: 'hello' }] }),
+    });
+    expect(flow.status).toBe(501);
+    const both = await fetch(`${gw.url}/v1/calls/${ringing.id}`, {
+      method: 'PATCH',
+      headers: bearer(KEYS.admin),
+      body: JSON.stringify({ status: 'completed', callFlow: [{ command: 'hangup' }] }),
+    });
+    expect(both.status).toBe(400);
+
+    const hung = await json(gw, `/v1/calls/${ringing.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ status: 'completed' }),
+    });
+    expect(hung).toMatchObject({ status: 'failed', endReason: 'api_hangup', sipStatus: 480 });
+    assertAllCallsSucceeded(await sipp, 1);
+
+    const again = await fetch(`${gw.url}/v1/calls/${ringing.id}`, {
+      method: 'PATCH',
+      headers: bearer(KEYS.admin),
+      body: JSON.stringify({ status: 'completed' }),
+    });
+    expect(again.status).toBe(409);
+  });
+});

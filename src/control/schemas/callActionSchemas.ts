@@ -14,3 +14,21 @@ export const callActionSchema = z
   .meta({ id: 'CallAction' });
 
 export type CallAction = z.output<typeof callActionSchema>;
+
+/** PATCH body: exactly one of a hangup (`status: completed`) or a new call flow. */
+export const callUpdateSchema = z
+  .strictObject({
+    status: z
+      .literal('completed')
+      .optional()
+      .meta({ description: 'Hang up: BYE, or a refusal while ringing.' }),
+    callFlow: z
+      .array(z.looseObject({ command: z.string() }))
+      .min(1)
+      .optional(),
+  })
+  .refine((body) => (body.status === undefined) !== (body.callFlow === undefined), {
+    message: 'give either status or callFlow',
+    path: ['status'],
+  })
+  .meta({ id: 'CallUpdate' });

@@ -68,6 +68,13 @@ export class RingingCall implements AwaitingDecision {
     );
   }
 
+  hangup(): void {
+    this.end(
+      { status: 'failed', endReason: 'api_hangup', sip: { code: 480, why: 'hung up before answer' } },
+      'hung up by command',
+    );
+  }
+
   /** The gateway is stopping: a call nobody answered yet is refused rather than left ringing. */
   shutdown(): void {
     this.end(

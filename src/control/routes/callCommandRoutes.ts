@@ -1,0 +1,72 @@
+import type { CallCommands } from '../../calls/callCommands.js';
+import type { CallService } from '../../calls/callService.js';
+import type { Call } from '../../calls/callTypes.js';
+import { ApiError } from '../apiError.js';
+import type { Principal } from '../auth/apiKeys.js';
+import { asApiErrors } from '../callCommandErrors.js';
+import { defineRoute, type RouteSpec } from '../routeSpec.js';
+import { callActionSchema, callUpdateSchema } from '../schemas/callActionSchemas.js';
+import { callIdParamsSchema, callSchema } from '../schemas/callSchemas.js';
+import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
+
+export interface CallCommandRouteDeps {
+  calls: CallService;
+  commands: CallCommands;
+}
+
+/** The call if this key may act on it; another app's call is "not found" (ids elsewhere stay unknown). */
+export function ownCall(calls: CallService, id: string, principal: Principal | undefined): Call {
+  const call = calls.get(id);
+  const mine = principal?.role === 'admin' || (principal?.role === 'app' && principal.appId === call?.appId);
+  if (!call || !mine) throw ApiError.notFound(`no call ${id}`);
+  return call;
+}
+
+const commandErrors = {
+  400: { description: 'a bad field', schema: errorBodySchema },
+  ...commonErrors,
+  404: { description: 'no such call for this key', schema: errorBodySchema },
+  409: { description: 'the call is not in a state where this applies', schema: errorBodySchema },
+  501: { description: 'needs the media plane, not in this build yet', schema: errorBodySchema },
+};
+
+export function callCommandRoutes(deps: CallCommandRouteDeps): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/v1/calls/:id/actions',
+      operationId: 'callAction',
+      summary: 'Decide an inbound call that rings waiting for a decision (defaultAnswerBehavior webhook)',
+      tag: 'calls',
+      access: 'callReader',
+      params: callIdParamsSchema,
+      body: callActionSchema,
+      responses: { 200: { description: 'the call after the action', schema: callSchema }, ...commandErrors },
+      handler: ({ params, body, principal }) =>
+        asApiErrors(() => deps.commands.decide(ownCall(deps.calls, params.id, principal), body)),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/v1/calls/:id',
+      operationId: 'updateCall',
+      summary: 'Hang up a call ({"status":"completed"}) or replace its call flow',
+      tag: 'calls',
+      access: 'callReader',
+      params: callIdParamsSchema,
+      body: callUpdateSchema,
+      responses: { 200: { description: 'the call after the change', schema: callSchema }, ...commandErrors },
+      handler: ({ params, body, principal }) =>
+        asApiErrors(() => {
+          const call = ownCall(deps.calls, params.id, principal);
+          if (body.callFlow) {
+            throw new ApiError(
+              501,
+              'not_implemented',
+              'call flows need the media plane; this build can only hang up',
+            );
+          }
+          return deps.commands.hangup(call);
+        }),
+    }),
+  ];
+}
