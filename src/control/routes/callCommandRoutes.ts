@@ -1,9 +1,8 @@
 import type { CallCommands } from '../../calls/callCommands.js';
 import type { CallService } from '../../calls/callService.js';
-import type { Call } from '../../calls/callTypes.js';
 import { ApiError } from '../apiError.js';
-import type { Principal } from '../auth/apiKeys.js';
 import { asApiErrors } from '../callCommandErrors.js';
+import { ownCall } from '../callVisibility.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
 import { callActionSchema, callUpdateSchema } from '../schemas/callActionSchemas.js';
 import { callIdParamsSchema, callSchema } from '../schemas/callSchemas.js';
@@ -12,14 +11,6 @@ import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
 export interface CallCommandRouteDeps {
   calls: CallService;
   commands: CallCommands;
-}
-
-/** The call if this key may act on it; another app's call is "not found" (ids elsewhere stay unknown). */
-export function ownCall(calls: CallService, id: string, principal: Principal | undefined): Call {
-  const call = calls.get(id);
-  const mine = principal?.role === 'admin' || (principal?.role === 'app' && principal.appId === call?.appId);
-  if (!call || !mine) throw ApiError.notFound(`no call ${id}`);
-  return call;
 }
 
 const commandErrors = {

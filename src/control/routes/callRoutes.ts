@@ -1,8 +1,8 @@
 import type { CallService } from '../../calls/callService.js';
 import type { CallStore } from '../../calls/callStore.js';
-import type { Call } from '../../calls/callTypes.js';
 import { ApiError } from '../apiError.js';
 import type { Principal } from '../auth/apiKeys.js';
+import { isVisible, ownCall } from '../callVisibility.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
 import {
   callIdParamsSchema,
@@ -15,15 +15,6 @@ import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
 export interface CallRouteDeps {
   calls: CallService;
   store: CallStore;
-}
-
-/**
- * A call is visible to its app's keys and to admin keys. Another app's call answers 404, not
- * 403: an app must not learn which call ids exist elsewhere.
- */
-function visible(call: Call | undefined, principal: Principal | undefined): call is Call {
-  if (!call || !principal) return false;
-  return principal.role === 'admin' || (principal.role === 'app' && principal.appId === call.appId);
 }
 
 function appScope(principal: Principal | undefined, requested: string | undefined): string | undefined {
@@ -53,9 +44,7 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
         404: { description: 'no such call for this key', schema: errorBodySchema },
       },
       handler: ({ params, principal }) => {
-        const call = deps.calls.get(params.id);
-        if (!visible(call, principal)) throw ApiError.notFound(`no call ${params.id}`);
-        return call;
+        return ownCall(deps.calls, params.id, principal);
       },
     }),
     defineRoute({
@@ -74,7 +63,7 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
       handler: ({ query, principal }) => {
         const appId = appScope(principal, query.appId);
         const cursor = query.startingAfter ? deps.calls.get(query.startingAfter) : undefined;
-        if (query.startingAfter && !visible(cursor, principal)) {
+        if (query.startingAfter && !isVisible(cursor, principal)) {
           throw ApiError.badRequest([{ field: 'startingAfter', message: 'no such call' }]);
         }
         const page = deps.store.list({

@@ -1,0 +1,20 @@
+import type { CallService } from '../calls/callService.js';
+import type { Call } from '../calls/callTypes.js';
+import { ApiError } from './apiError.js';
+import type { Principal } from './auth/apiKeys.js';
+
+/** A call is visible to its app's keys and to admin keys. */
+export function isVisible(call: Call | undefined, principal: Principal | undefined): call is Call {
+  if (!call || !principal) return false;
+  return principal.role === 'admin' || (principal.role === 'app' && principal.appId === call.appId);
+}
+
+/**
+ * The call if this key may see it. Another app's call answers 404, not 403: an app must not
+ * learn which call ids exist elsewhere.
+ */
+export function ownCall(calls: CallService, id: string, principal: Principal | undefined): Call {
+  const call = calls.get(id);
+  if (!isVisible(call, principal)) throw ApiError.notFound(`no call ${id}`);
+  return call;
+}
