@@ -95,9 +95,15 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
       }),
     );
     let hungUp = 0;
-    stats.on('hungup', () => hungUp++);
+    // srf learns the BYE was answered just after sipp, having answered it, exits.
+    const allHungUp = new Promise<void>((resolve) =>
+      stats.on('hungup', () => {
+        if (++hungUp === 5) resolve();
+      }),
+    );
     const r = await uac('uac-remote-bye', 5);
     expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    await allHungUp;
     expect(hungUp).toBe(5);
   });
 
@@ -227,7 +233,7 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
     expect(seen[trying]).toBeGreaterThan(before);
     await dialog.destroy();
     const r = await far.done;
-    expect(r.code, r.stdout.slice(-3000)).toBe(0);
+    expect(r.code, r.stderr + r.stdout.slice(-300)).toBe(0);
     expect(await modified).toBe(487);
   });
 

@@ -1,6 +1,7 @@
 import type { AppConnection } from '../apps/AppConnection.js';
-import type { SipRequest } from '../message/messageTypes.js';
+import type { SipRequest, SipResponse } from '../message/messageTypes.js';
 import { SipHeaders } from '../message/sipHeaders.js';
+import type { ClientTransaction } from '../transaction/clientTransaction.js';
 import { generateBranch } from '../transaction/requestBuilders.js';
 import { addTopVia } from '../transport/outgoingHeaders.js';
 import type { Destination } from '../transport/transportTypes.js';
@@ -13,6 +14,27 @@ import type { CoreContext } from './coreContext.js';
 import type { PendingClientRequest, PendingInvite } from './coreTypes.js';
 import type { Dialog } from './dialogTypes.js';
 import { destinationForUri, inDialogNextHop } from './nextHop.js';
+
+/** Resolves when the transaction gets a final response or ends, or after `ms`; leaves nothing behind. */
+function finalOrTimeout(txn: ClientTransaction, ms: number): Promise<void> {
+  if (txn.state === 'completed' || txn.state === 'accepted' || txn.state === 'terminated') {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      txn.off('response', onResponse);
+      txn.off('terminated', done);
+      resolve();
+    };
+    const onResponse = (res: SipResponse): void => {
+      if (res.status >= 200) done();
+    };
+    const timer = setTimeout(done, ms);
+    txn.on('response', onResponse);
+    txn.on('terminated', done);
+  });
+}
 
 /** Headers the dialog decides for requests sent inside it; the app's values are ignored. */
 const DIALOG_OWNED = ['From', 'To', 'Call-ID', 'CSeq', 'Route', 'Max-Forwards'];
@@ -180,7 +202,12 @@ export class DialogRequests implements DialogHooks {
       const reinvite = dialog.pendingReinvite;
       reinvite.canceled = true;
       const cancel = ctx.deps.transactions.sendCancel(reinvite.transaction);
-      if (reinvite.transaction.state === 'proceeding') await cancel;
+      if (reinvite.transaction.state === 'proceeding') {
+        await cancel;
+        // Let the re-INVITE end (487) before the BYE, so the peer never sees a BYE racing its own
+        // answer to the CANCEL; a peer that never answers delays the BYE by at most T2.
+        await finalOrTimeout(reinvite.transaction, ctx.deps.transactions.timers.T2);
+      }
     }
     const cseq = ++dialog.localCseq;
     const built = this.build(dialog, method, message, cseq);
