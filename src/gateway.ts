@@ -5,7 +5,7 @@ import { CallService } from './calls/callService.js';
 import { CallStore } from './calls/callStore.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
-import { NotImplementedCommandHandler } from './control/events/commandHandler.js';
+import { CallCommandHandler } from './control/events/callCommandHandler.js';
 import { ControlPlaneEvents } from './control/events/controlPlaneEvents.js';
 import { eventSchemaRoutes } from './control/events/eventSchemaRoutes.js';
 import type { AppendInput } from './control/events/outboxTypes.js';
@@ -49,6 +49,7 @@ export class Gateway {
   /** The control-plane event channel; the call layer appends to `events.outbox` and checks `events.canAcceptWork()`. */
   readonly events: ControlPlaneEvents;
   readonly calls: CallService;
+  private readonly commandHandler: CallCommandHandler;
   /** Inbound calls ringing while they wait for an accept/reject action. */
   readonly decisions = new PendingDecisions();
   private readonly logger: Logger;
@@ -96,6 +97,7 @@ export class Gateway {
       now,
     });
     const commands = new CallCommands(this.calls, this.decisions);
+    this.commandHandler = new CallCommandHandler(this.calls, commands);
     const inbound = new InboundInvites({
       trunks: new TrunkMatcher(config.sip.trunks),
       numbers: new NumberRouter(config.sip.numbers),
@@ -138,7 +140,7 @@ export class Gateway {
     const orphans = this.calls.closeOrphans();
     if (orphans > 0) this.logger.warn({ calls: orphans }, 'ended calls left live by an unclean stop');
     this.sip.start();
-    this.events.start(new NotImplementedCommandHandler());
+    this.events.start(this.commandHandler);
     const address = await this.http.listen({ host, port });
     this.logger.info({ address, schemaVersion: this.database.schemaVersion }, 'gateway listening');
     return address;

@@ -300,24 +300,44 @@ describe('event channel (events appended through the outbox directly; calls do n
     expect(await metric(running, 'gateway_event_channel_rejected_messages_total{code="forbidden"}')).toBe(3);
   });
 
-  it('answers a command with a result under its id: not_implemented until the call layer handles commands', async () => {
+  it('answers a command with a result under its id, with the REST error for a call it cannot act on', async () => {
     const plane = await controlPlane();
     const running = await gateway(plane);
     await plane.waitForConnection(1);
-    plane.send({ type: 'command', id: 'cmd-42', callId: 'call_x', action: 'hangup' });
-    const result = await plane.nextMessage('result');
+    plane.send({ type: 'command', id: 'cmd-41', callId: 'call_x', action: 'hangup' });
+    const malformed = await plane.nextMessage('result');
+    expect(malformed).toEqual({
+      type: 'result',
+      id: 'cmd-41',
+      ok: false,
+      error: {
+        code: 'invalid_request',
+        message: expect.any(String),
+        details: [{ field: 'callId', message: expect.any(String) }],
+      },
+    });
+
+    const ended = running.gateway.calls.create({
+      appId: 'app_2ZrQ8mWJvQpO8F0pQd3yZ8uYw1X',
+      direction: 'inbound',
+      fromAddress: '+15550100',
+      toAddress: '+15550199',
+      fromChannel: 'pstn',
+      toChannel: 'webrtc',
+    });
+    running.gateway.calls.transition(ended.id, { to: 'canceled', endReason: 'canceled' });
+    const after = plane.received.length;
+    plane.send({ type: 'command', id: 'cmd-42', callId: ended.id, action: 'hangup' });
+    const result = await plane.nextMessage('result', after);
     expect(result).toEqual({
       type: 'result',
       id: 'cmd-42',
       ok: false,
-      error: { code: 'not_implemented', message: expect.stringContaining('"hangup"') },
+      error: { code: 'conflict', message: expect.stringContaining('already ended as canceled') },
     });
     expect(gatewayMessageSchema.safeParse(result).success).toBe(true);
     expect(
-      await metric(
-        running,
-        'gateway_event_channel_commands_total{action="hangup",outcome="not_implemented"}',
-      ),
+      await metric(running, 'gateway_event_channel_commands_total{action="hangup",outcome="conflict"}'),
     ).toBe(1);
   });
 

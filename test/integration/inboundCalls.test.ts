@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CONTROL_TOKEN, ControlPlane } from '../support/controlPlane.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, formatSippResult, runSipp } from '../support/sipp.js';
@@ -20,8 +21,12 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function gateway(sip: Record<string, unknown> = {}): Promise<RunningGateway> {
+async function gateway(
+  sip: Record<string, unknown> = {},
+  more: Record<string, unknown> = {},
+): Promise<RunningGateway> {
   running = await startInProcessGateway({
+    ...more,
     sip: {
       drachtio: { host: '127.0.0.1', port: engine.adminPort, secret: engine.secret },
       trunks: [{ name: 'local', kind: 'pstn', sourceAddresses: ['127.0.0.1/32'] }],
@@ -268,5 +273,33 @@ describe('hanging up a ringing inbound call', () => {
       body: JSON.stringify({ status: 'completed' }),
     });
     expect(again.status).toBe(409);
+  });
+
+  it('a hangup command on the control-plane socket does the same, and the events say so', async () => {
+    const plane = await ControlPlane.start();
+    try {
+      const gw = await gateway({}, { control: { url: plane.url, token: CONTROL_TOKEN } });
+      await plane.waitForConnection(1);
+      const sipp = expectFinal(ROUTED, 480);
+      const ringing = await theRingingCall(gw);
+      const after = plane.received.length;
+      plane.send({ type: 'command', id: 'hangup-1', callId: ringing.id, action: 'hangup' });
+      const result = await plane.nextMessage('result', after);
+      expect(result).toMatchObject({
+        id: 'hangup-1',
+        ok: true,
+        result: { id: ringing.id, status: 'failed', endReason: 'api_hangup' },
+      });
+      assertAllCallsSucceeded(await sipp, 1);
+      await plane.waitFor('the final event', () =>
+        plane.distinctEvents().some((e: any) => e.event === 'calls.failed' && e.data.call.id === ringing.id),
+      );
+      const forCall = plane.distinctEvents().filter((e: any) => e.data.call.id === ringing.id);
+      expect(forCall.map((e: any) => e.event)).toEqual(['calls.initiated', 'calls.ringing', 'calls.failed']);
+    } finally {
+      await running?.stop();
+      running = undefined;
+      await plane.stop();
+    }
   });
 });
