@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import { connectSrf, runSipp, type SrfApp, uasApp, waitForApps } from './sipEngineRig.js';
+import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
+import { connectSrf, type SrfApp, uasApp, waitForApps } from './sipEngineRig.js';
 
 const SETTLED = [
   'transactions',
@@ -32,30 +33,24 @@ describe('embedded SIP engine under 200 concurrent calls', () => {
     expect(await engine.stop()).toBe(0);
   });
 
-  it.each(['t1', 'u1'])(
+  it.each(['t1', 'u1'] as const)(
     'completes 200 simultaneous calls over %s and leaks nothing',
-    async (mode) => {
+    async (transport) => {
       const answered = stats.answered ?? 0;
       const ended = stats.ended ?? 0;
       // 200 calls started within a second, each held 2 s: all 200 are up at the same time.
-      const r = await runSipp([
-        '-sn',
-        'uac',
-        '-t',
-        mode,
-        '-p',
-        '0',
-        '-m',
-        '200',
-        '-l',
-        '200',
-        '-r',
-        '200',
-        '-d',
-        '2000',
-        `127.0.0.1:${engine.sipPort}`,
-      ]);
-      expect(r.code, r.stdout.slice(-2000)).toBe(0);
+      const result = await runSipp({
+        scenario: 'uac',
+        transport,
+        target: { host: '127.0.0.1', port: engine.sipPort },
+        calls: 200,
+        rate: 200,
+        maxConcurrent: 200,
+        pauseMs: 2000,
+        traceMessages: false,
+        hardTimeoutMs: 60_000,
+      });
+      assertAllCallsSucceeded(result, 200);
       expect((stats.answered ?? 0) - answered).toBe(200);
       expect((stats.ended ?? 0) - ended).toBe(200);
       const settled = await engine.waitForCounts((c) => SETTLED.every((k) => c[k] === 0), 60_000);
