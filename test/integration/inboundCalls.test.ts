@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayMessageSchema } from '../../src/control/events/eventMessages.js';
 import { CONTROL_TOKEN, ControlPlane } from '../support/controlPlane.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
@@ -296,6 +297,52 @@ describe('hanging up a ringing inbound call', () => {
       );
       const forCall = plane.distinctEvents().filter((e: any) => e.data.call.id === ringing.id);
       expect(forCall.map((e: any) => e.event)).toEqual(['calls.initiated', 'calls.ringing', 'calls.failed']);
+      for (const event of forCall) expect(gatewayMessageSchema.safeParse(event).success).toBe(true);
+      expect(forCall.map((e: any) => e.seq)).toEqual(
+        [...forCall.map((e: any) => e.seq)].sort((a, b) => a - b),
+      );
+    } finally {
+      await running?.stop();
+      running = undefined;
+      await plane.stop();
+    }
+  });
+
+  it('refuses new calls with 503 while the outbox is full, and loses no event', async () => {
+    const plane = await ControlPlane.start({ autoAck: false });
+    try {
+      const gw = await gateway(
+        { ringTimeoutSeconds: 1 },
+        { control: { url: plane.url, token: CONTROL_TOKEN, outboxMaxDepth: 3 } },
+      );
+      await plane.waitForConnection(1);
+      // One unanswered call writes initiated, ringing and no_answer: the outbox is then full.
+      assertAllCallsSucceeded(await expectFinal(ROUTED, 480), 1);
+      await plane.waitForEvents(3);
+      const refused = await runSipp({
+        scenario: 'uac-expect-final',
+        target: { host: '127.0.0.1', port: engine.sipPort },
+        transport: 'u1',
+        service: ROUTED,
+        keys: { expected: 503 },
+        calls: 1,
+      });
+      assertAllCallsSucceeded(refused, 1);
+      expect(await callsOf(gw)).toHaveLength(1);
+
+      plane.ack(plane.distinctEvents().at(-1).seq);
+      await until(async () => gw.gateway.events.canAcceptWork());
+      assertAllCallsSucceeded(await expectFinal(ROUTED, 480), 1);
+      expect(await callsOf(gw)).toHaveLength(2);
+      await plane.waitForEvents(6);
+      expect(plane.distinctEvents().map((e: any) => e.event)).toEqual([
+        'calls.initiated',
+        'calls.ringing',
+        'calls.no_answer',
+        'calls.initiated',
+        'calls.ringing',
+        'calls.no_answer',
+      ]);
     } finally {
       await running?.stop();
       running = undefined;
