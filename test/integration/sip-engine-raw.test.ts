@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import { connectSrf, LOCAL_SDP, runSipp, type SrfApp, uasApp, waitForApps } from './sipEngineRig.js';
+import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
+import { connectSrf, LOCAL_SDP, type SrfApp, uasApp, waitForApps } from './sipEngineRig.js';
 import { type Peer, reasonOf, request, SDP, statusOf, streamPeer, udpPeer } from './sipRawPeer.js';
 
 describe('embedded SIP engine on raw sockets', () => {
@@ -170,20 +171,13 @@ describe('embedded SIP engine on raw sockets', () => {
     const before = await engine.counts();
     expect(before.parse_errors_total).toBeGreaterThan(10);
     const answered = stats.answered ?? 0;
-    const r = await runSipp([
-      '-sn',
-      'uac',
-      '-p',
-      '0',
-      '-m',
-      '5',
-      '-r',
-      '10',
-      '-d',
-      '100',
-      `127.0.0.1:${engine.sipPort}`,
-    ]);
-    expect(r.code).toBe(0);
+    const result = await runSipp({
+      scenario: 'uac',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      calls: 5,
+      pauseMs: 100,
+    });
+    assertAllCallsSucceeded(result, 5);
     expect((stats.answered ?? 0) - answered).toBe(5);
   });
 

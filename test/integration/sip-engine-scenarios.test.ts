@@ -8,16 +8,8 @@ import { EventEmitter } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import {
-  connectSrf,
-  LOCAL_SDP,
-  runSipp,
-  type SrfApp,
-  type SrfDialog,
-  uasApp,
-  waitForApps,
-  waitForPortBound,
-} from './sipEngineRig.js';
+import { assertAllCallsSucceeded, runSipp, type SippResult, startSippServer } from '../support/sipp.js';
+import { connectSrf, LOCAL_SDP, type SrfApp, type SrfDialog, uasApp, waitForApps } from './sipEngineRig.js';
 import {
   DIGEST,
   digestScenario,
@@ -52,35 +44,26 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
     return srf;
   }
 
-  const uac = (name: string, calls: number, extra: string[] = []) =>
-    runSipp([
-      '-sf',
-      scenarios[name] ?? '',
-      '-p',
-      '0',
-      '-m',
-      String(calls),
-      '-r',
-      '10',
-      ...extra,
-      `127.0.0.1:${engine.sipPort}`,
-    ]);
+  /** Runs a UAC scenario of ours against the engine; every call must succeed. */
+  async function uac(name: string, calls: number): Promise<SippResult> {
+    const result = await runSipp({
+      scenario: scenarios[name] ?? name,
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      calls,
+      rate: 10,
+    });
+    assertAllCallsSucceeded(result, calls);
+    return result;
+  }
 
-  async function uas(
-    name: string,
-    port?: number,
-    file = scenarios[name] ?? '',
-  ): Promise<{ port: number; done: ReturnType<typeof runSipp> }> {
-    port ??= await freeUdpPort();
-    const done = runSipp(['-sf', file, '-p', String(port), '-m', '1']);
-    // sipp exiting early (a scenario error) must fail the test at once, not after the bind deadline.
-    await Promise.race([
-      waitForPortBound(port, 'udp'),
-      done.then((r) =>
-        Promise.reject(new Error(`sipp exited ${r.code}: ${r.stderr}${r.stdout.slice(-1500)}`)),
-      ),
-    ]);
-    return { port, done };
+  /** Starts a one-call UAS scenario of ours, on `port` when the scenario depends on it. */
+  async function uas(name: string, port?: number, file = scenarios[name] ?? name) {
+    const server = await startSippServer({
+      scenario: file,
+      calls: 1,
+      ...(port !== undefined ? { localPort: port } : {}),
+    });
+    return { port: server.port, done: server.exited };
   }
 
   it('inbound call answered, then the app hangs up: sipp gets the BYE', async () => {
@@ -101,8 +84,7 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
         if (++hungUp === 5) resolve();
       }),
     );
-    const r = await uac('uac-remote-bye', 5);
-    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    await uac('uac-remote-bye', 5);
     await allHungUp;
     expect(hungUp).toBe(5);
   });
@@ -115,8 +97,7 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
         res.send(180);
       }),
     );
-    const r = await uac('uac-cancel', 5);
-    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    await uac('uac-cancel', 5);
     expect(cancels).toBe(5);
   });
 
@@ -130,7 +111,7 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
         (e: { status?: number }) => e,
       );
       expect(err?.status).toBe(status);
-      expect((await far.done).code).toBe(0);
+      assertAllCallsSucceeded(await far.done, 1);
     },
   );
 
@@ -138,20 +119,11 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
     'an inbound call the app rejects with %i reaches sipp with that code',
     async (status) => {
       await app((srf) => srf.invite((_req, res) => res.send(status)));
-      const r = await runSipp([
-        '-sn',
-        'uac',
-        '-p',
-        '0',
-        '-m',
-        '1',
-        '-recv_timeout',
-        '5000',
-        `127.0.0.1:${engine.sipPort}`,
-      ]);
-      // The built-in uac expects a 200: it fails, and its screen names the unexpected status.
-      expect(r.code).not.toBe(0);
-      expect(r.stdout + r.stderr).toContain(String(status));
+      const r = await runSipp({ scenario: 'uac', target: { host: '127.0.0.1', port: engine.sipPort } });
+      // The built-in uac expects a 200: the call fails, on the status the app chose.
+      expect(r.exitCode).toBe(1);
+      expect(r.failedCalls).toBe(1);
+      expect(r.messageLog).toMatch(new RegExp(`^SIP/2.0 ${status} `, 'm'));
     },
   );
 
@@ -169,7 +141,7 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
     });
     expect(dialog.remote.sdp).toContain('v=0');
     await dialog.destroy();
-    expect((await far.done).code).toBe(0);
+    assertAllCallsSucceeded(await far.done, 1);
   });
 
   it('inbound hold (sendonly) and back by re-INVITE, INFO and BYE from sipp reach the app', async () => {
@@ -190,8 +162,7 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
         });
       }),
     );
-    const r = await uac('uac-reinvite-info', 1);
-    expect(r.code, r.stdout.slice(-3000)).toBe(0);
+    await uac('uac-reinvite-info', 1);
     expect(seen).toEqual(['hold', 'resume', 'info:application/dtmf-relay', 'bye']);
   });
 
@@ -210,7 +181,7 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
     });
     expect(info.status).toBe(200);
     await dialog.destroy();
-    expect((await far.done).code).toBe(0);
+    assertAllCallsSucceeded(await far.done, 1);
   });
 
   it('a BYE from the app while its re-INVITE is pending cancels the re-INVITE first', async () => {
@@ -232,8 +203,7 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
     const seen = await engine.waitForCounts((c) => (c[trying] ?? 0) > before, 5000);
     expect(seen[trying]).toBeGreaterThan(before);
     await dialog.destroy();
-    const r = await far.done;
-    expect(r.code, r.stderr + r.stdout.slice(-300)).toBe(0);
+    assertAllCallsSucceeded(await far.done, 1);
     expect(await modified).toBe(487);
   });
 
@@ -248,8 +218,10 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
         );
       }
     });
-    const r = await runSipp(['-sn', 'uac', '-p', '0', '-m', '1', '-d', '100', `127.0.0.1:${engine.sipPort}`]);
-    expect(r.code).toBe(0);
+    assertAllCallsSucceeded(
+      await runSipp({ scenario: 'uac', target: { host: '127.0.0.1', port: engine.sipPort }, pauseMs: 100 }),
+      1,
+    );
     await engine.waitForCounts((c) => c.dialogs === 0, 5000);
     expect(cdrs).toEqual(['attempt:network', 'start:application:uas', 'stop:network:normal-release']);
   });
@@ -262,33 +234,23 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
         res.send(200);
       }),
     );
-    const r = await uac('uac-options', 3);
-    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    await uac('uac-options', 3);
     expect(options).toBe(3);
   });
 
   it('UDP calls complete under 10% packet loss (retransmissions on both sides)', async () => {
     const stats = new EventEmitter() as EventEmitter & { answered?: number };
     await app(uasApp(stats));
-    const r = await runSipp(
-      [
-        '-sn',
-        'uac',
-        '-p',
-        '0',
-        '-m',
-        '30',
-        '-r',
-        '15',
-        '-d',
-        '100',
-        '-lost',
-        '10',
-        `127.0.0.1:${engine.sipPort}`,
-      ],
-      120,
-    );
-    expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    const result = await runSipp({
+      scenario: 'uac',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      calls: 30,
+      rate: 15,
+      pauseMs: 100,
+      lossPercent: 10,
+      hardTimeoutMs: 120_000,
+    });
+    assertAllCallsSucceeded(result, 30);
     expect(stats.answered).toBeGreaterThanOrEqual(30);
   }, 150_000);
 });

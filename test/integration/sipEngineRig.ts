@@ -93,8 +93,9 @@ export interface SippResult {
 }
 
 /**
- * Runs sipp to completion. Every run gets -nostdin, -i 127.0.0.1, an overall timeout, and a stat
- * file from which the successful/failed call counts are read.
+ * Runs sipp to completion with raw arguments, for the benchmark (tests use test/support/sipp.ts).
+ * Every run gets -nostdin, -i 127.0.0.1 and an overall timeout; call counts are read from the final
+ * screen sipp prints on exit.
  */
 export function runSipp(args: string[], timeoutS = 90, signal?: AbortSignal): Promise<SippResult> {
   const child = spawn(
@@ -145,29 +146,6 @@ export function uasApp(stats: EventEmitter & { answered?: number; ended?: number
         (err: unknown) => stats.emit('failed', err),
       );
     });
-}
-
-/** Resolves once something (sipp) has bound `port` on 127.0.0.1 for `proto`: a bind of ours then fails. */
-export async function waitForPortBound(port: number, proto: 'udp' | 'tcp', deadlineMs = 5000): Promise<void> {
-  const { createSocket } = await import('node:dgram');
-  const { createServer } = await import('node:net');
-  const taken = (): Promise<boolean> =>
-    new Promise((resolve) => {
-      if (proto === 'udp') {
-        const s = createSocket('udp4');
-        s.once('error', () => resolve(true));
-        s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
-      } else {
-        const s = createServer();
-        s.once('error', () => resolve(true));
-        s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
-      }
-    });
-  const deadline = Date.now() + deadlineMs;
-  while (!(await taken())) {
-    if (Date.now() > deadline) throw new Error(`nothing bound ${proto} port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export const nextEvent = <T extends unknown[]>(emitter: EventEmitter, event: string): Promise<T> =>
