@@ -192,7 +192,10 @@ describe('embedded SIP engine on raw sockets', () => {
           method: 'INVITE',
           callId,
           body: SDP,
-          extra: ['Content-Type: application/sdp'],
+          extra: [
+            'Content-Type: application/sdp',
+            `Record-Route: <sip:127.0.0.1:${peer.localPort};transport=tls;lr>`,
+          ],
         }),
       );
       let ok = await peer.next();
@@ -200,6 +203,7 @@ describe('embedded SIP engine on raw sockets', () => {
       expect(statusOf(ok)).toBe(200);
       expect(ok).toContain(`Contact: <sip:127.0.0.1:${engine.tlsPort};transport=tls>`);
       expect(ok).toContain('Content-Type: application/sdp');
+      expect(ok).toContain(`Record-Route: <sip:127.0.0.1:${peer.localPort};transport=tls;lr>`);
       expect(ok).toContain(LOCAL_SDP.split('\r\n')[0] ?? 'v=0');
       const toTag = /^To: .*;tag=([^;\r\n]+)/m.exec(ok)?.[1];
       expect(toTag).toBeDefined();

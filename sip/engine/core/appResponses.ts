@@ -51,6 +51,12 @@ export class AppResponses {
     });
     copyAppHeaders(message, response.headers, RESPONSE_OWNED);
     const method = request.method;
+    // RFC 3261 12.1.1: a dialog-creating response echoes the Record-Route of the request, so the
+    // proxies that asked to stay in the path see the UAC's later requests.
+    if ((method === 'INVITE' || method === 'SUBSCRIBE') && status > 100 && status < 300) {
+      for (const rr of request.headers.lineValues('Record-Route'))
+        response.headers.append('Record-Route', rr);
+    }
     if ((method === 'INVITE' || method === 'SUBSCRIBE') && status > 100 && status < 300) {
       if (!response.headers.has('Contact')) {
         try {
