@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ActiveCalls } from './calls/activeCalls.js';
 import { CallCommands } from './calls/callCommands.js';
 import { CallService } from './calls/callService.js';
 import { CallStore } from './calls/callStore.js';
+import { InboundAnswer } from './calls/inboundAnswer.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
 import { CallCommandHandler } from './control/events/callCommandHandler.js';
@@ -15,7 +17,10 @@ import { callingConfigRoutes } from './control/routes/callingConfigRoutes.js';
 import { callRoutes } from './control/routes/callRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
 import { metricsRoutes } from './control/routes/metricsRoutes.js';
+import { CallRooms } from './livekit/callRooms.js';
 import { livekitProbe } from './livekit/livekitProbe.js';
+import { WorkerPool } from './media/workers/WorkerPool.js';
+import { workerPoolOptionsFromConfig } from './media/workers/workerPoolConfig.js';
 import { Metrics } from './observability/metricsRegistry.js';
 import { Readiness } from './observability/readiness.js';
 import { DrachtioConnection } from './signalling/drachtioConnection.js';
@@ -24,7 +29,7 @@ import { InboundInvites } from './signalling/inbound/inboundInvites.js';
 import { NumberRouter } from './signalling/inbound/numberRouter.js';
 import { PendingDecisions } from './signalling/inbound/pendingDecisions.js';
 import { TrunkMatcher } from './signalling/inbound/trunkMatcher.js';
-import type { InboundRequest, InboundResponse } from './signalling/srfTypes.js';
+import type { InboundRequest, InboundResponse, SipDialog } from './signalling/srfTypes.js';
 import { CallingConfigStore } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 
@@ -33,6 +38,11 @@ export interface GatewayDeps {
   logger: Logger;
   version: string;
   now?: () => Date;
+  /**
+   * The compiled media worker entry. Without one the gateway runs no media plane: calls ring and
+   * can be rejected or hung up, and answering them answers 501.
+   */
+  mediaWorkerEntry?: string;
 }
 
 /**
@@ -52,6 +62,10 @@ export class Gateway {
   private readonly commandHandler: CallCommandHandler;
   /** Inbound calls ringing while they wait for an accept/reject action. */
   readonly decisions = new PendingDecisions();
+  /** Answered calls, for hangup commands. */
+  readonly active = new ActiveCalls();
+  /** The media worker pool, when this gateway runs a media plane. */
+  readonly media: WorkerPool | undefined;
   private readonly logger: Logger;
   private readonly config: GatewayConfig;
   private stopping: Promise<void> | undefined;
@@ -96,7 +110,28 @@ export class Gateway {
       logger: logger.child({ component: 'calls' }),
       now,
     });
-    const commands = new CallCommands(this.calls, this.decisions);
+    this.media = deps.mediaWorkerEntry
+      ? new WorkerPool(
+          workerPoolOptionsFromConfig(config.media, {
+            entryFile: deps.mediaWorkerEntry,
+            bindAddress: config.media.bindAddress,
+            advertisedAddress: config.media.advertisedAddress,
+            logger: logger.child({ component: 'media' }),
+          }),
+        )
+      : undefined;
+    const answer = this.media
+      ? new InboundAnswer({
+          calls: this.calls,
+          media: this.media,
+          rooms: new CallRooms(config.livekit),
+          answer: (req, res, localSdp) =>
+            this.sip.srf.createUAS(req as never, res as never, { localSdp }) as unknown as Promise<SipDialog>,
+          active: this.active,
+          logger: logger.child({ component: 'answer' }),
+        })
+      : undefined;
+    const commands = new CallCommands(this.calls, this.decisions, this.active);
     this.commandHandler = new CallCommandHandler(this.calls, commands);
     const inbound = new InboundInvites({
       trunks: new TrunkMatcher(config.sip.trunks),
@@ -108,6 +143,7 @@ export class Gateway {
       decisions: this.decisions,
       ringTimeoutMs: config.sip.ringTimeoutSeconds * 1000,
       logger: logger.child({ component: 'inbound' }),
+      answer,
     });
     this.sip.srf.invite((req, res) =>
       inbound.handle(req as unknown as InboundRequest, res as unknown as InboundResponse),
@@ -139,6 +175,7 @@ export class Gateway {
     const { host, port } = this.config.http;
     const orphans = this.calls.closeOrphans();
     if (orphans > 0) this.logger.warn({ calls: orphans }, 'ended calls left live by an unclean stop');
+    await this.media?.start();
     this.sip.start();
     this.events.start(this.commandHandler);
     const address = await this.http.listen({ host, port });
@@ -170,6 +207,7 @@ export class Gateway {
     } finally {
       this.sip.stop();
       clearTimeout(deadline);
+      await this.media?.close();
       await this.events.stop();
       this.database.close();
     }

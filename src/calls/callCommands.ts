@@ -1,4 +1,6 @@
 import type { PendingDecisions } from '../signalling/inbound/pendingDecisions.js';
+import { NotAnswerable } from '../signalling/inbound/ringingCall.js';
+import type { ActiveCalls } from './activeCalls.js';
 import type { CallService } from './callService.js';
 import type { Call } from './callTypes.js';
 
@@ -6,7 +8,7 @@ import type { Call } from './callTypes.js';
 export class CallCommandError extends Error {
   override readonly name = 'CallCommandError';
   constructor(
-    readonly kind: 'not_found' | 'conflict' | 'not_implemented',
+    readonly kind: 'not_found' | 'conflict' | 'not_implemented' | 'answer_failed',
     message: string,
   ) {
     super(message);
@@ -25,39 +27,51 @@ export class CallCommands {
   constructor(
     private readonly calls: CallService,
     private readonly decisions: PendingDecisions,
+    private readonly active: ActiveCalls,
   ) {}
 
   /** Decides an inbound call that rings waiting for an action. */
-  decide(call: Call, decision: DecisionAction): Call {
+  async decide(call: Call, decision: DecisionAction): Promise<Call> {
     const waiting = this.decisions.get(call.id);
-    if (!waiting)
+    if (!waiting) {
       throw new CallCommandError(
         'conflict',
         `call ${call.id} is ${call.status} and not waiting for a decision`,
       );
-    if (decision.action !== 'reject') {
-      throw new CallCommandError(
-        'not_implemented',
-        `${decision.action} answers the call, which needs the media plane; this build can only reject or hang up`,
-      );
     }
-    waiting.reject(decision.code);
+    switch (decision.action) {
+      case 'reject':
+        waiting.reject(decision.code);
+        break;
+      case 'pre_accept':
+        throw new CallCommandError(
+          'not_implemented',
+          'pre_accept (early media) is not in this build; use accept',
+        );
+      default:
+        try {
+          await waiting.accept();
+        } catch (error) {
+          if (error instanceof NotAnswerable) throw new CallCommandError(error.kind, error.message);
+          throw new CallCommandError('answer_failed', (error as Error).message);
+        }
+    }
     return this.current(call.id);
   }
 
-  /** Ends a call: a ringing inbound call is refused (480) and recorded as failed with api_hangup. */
+  /** Ends a call: BYE for an answered one; a ringing inbound call is refused (480). */
   hangup(call: Call): Call {
+    const active = this.active.get(call.id);
+    if (active) {
+      active.hangup();
+      return this.current(call.id);
+    }
     const waiting = this.decisions.get(call.id);
     if (waiting) {
       waiting.hangup();
       return this.current(call.id);
     }
-    if (call.endedAt)
-      throw new CallCommandError('conflict', `call ${call.id} already ended as ${call.status}`);
-    throw new CallCommandError(
-      'not_implemented',
-      `call ${call.id} is ${call.status}; hanging up answered calls needs the media plane`,
-    );
+    throw new CallCommandError('conflict', `call ${call.id} is ${call.status} and cannot be hung up now`);
   }
 
   private current(id: string): Call {

@@ -113,6 +113,11 @@ export class CallService extends EventEmitter<CallServiceEvents> {
     return outcome;
   }
 
+  /** Records the LiveKit room a call is bridged into; later events carry it with the call. */
+  attachRoom(id: string, roomName: string): void {
+    this.deps.store.setRoom(id, roomName, this.deps.now().toISOString());
+  }
+
   /** Live calls of an app, both directions: what maxConcurrentCalls limits. */
   liveCount(appId: string): number {
     return this.deps.store.liveCount(appId);

@@ -63,6 +63,7 @@ export class CallStore {
   private readonly updateStmt;
   private readonly liveCountStmt;
   private readonly liveIdsStmt;
+  private readonly roomStmt;
 
   constructor(private readonly db: Database) {
     this.insertStmt = db.sql.prepare(`
@@ -79,6 +80,7 @@ export class CallStore {
       'SELECT COUNT(*) AS n FROM calls WHERE app_id = ? AND ended_at IS NULL',
     );
     this.liveIdsStmt = db.sql.prepare<[], { id: string }>('SELECT id FROM calls WHERE ended_at IS NULL');
+    this.roomStmt = db.sql.prepare('UPDATE calls SET livekit_room_name = ?, updated_at = ? WHERE id = ?');
   }
 
   insert(call: Call): void {
@@ -100,6 +102,10 @@ export class CallStore {
       endedAt: call.endedAt,
       updatedAt,
     });
+  }
+
+  setRoom(id: string, roomName: string, updatedAt: string): void {
+    this.roomStmt.run(roomName, updatedAt, id);
   }
 
   /** Calls of an app that have not ended, both directions: what maxConcurrentCalls counts. */

@@ -83,6 +83,9 @@ export const configSchema = z.strictObject({
       codecs: z.array(z.enum(['PCMU', 'PCMA', 'G722', 'opus', 'telephone-event'])).min(1),
       timeoutInitialSeconds: z.int().min(1).max(3600),
       timeoutSeconds: z.int().min(1).max(3600),
+      /** Where RTP sockets bind, and the address put in our SDP (what callers send media to). */
+      bindAddress: z.union([z.ipv4(), z.ipv6()]),
+      advertisedAddress: z.union([z.ipv4(), z.ipv6()]),
     })
     .refine((m) => m.rtpPortMin < m.rtpPortMax, {
       message: 'rtpPortMin must be below rtpPortMax',

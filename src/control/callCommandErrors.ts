@@ -1,14 +1,19 @@
 import { CallCommandError } from '../calls/callCommands.js';
 import { ApiError } from './apiError.js';
 
-const STATUS = { not_found: 404, conflict: 409, not_implemented: 501 } as const;
+const STATUS = { not_found: 404, conflict: 409, not_implemented: 501, answer_failed: 502 } as const;
+
+function toApiError(error: unknown): unknown {
+  return error instanceof CallCommandError
+    ? new ApiError(STATUS[error.kind], error.kind, error.message)
+    : error;
+}
 
 /** Runs a call command, turning its refusals into the API's errors. */
-export function asApiErrors<T>(run: () => T): T {
+export async function asApiErrors<T>(run: () => T | Promise<T>): Promise<T> {
   try {
-    return run();
+    return await run();
   } catch (error) {
-    if (error instanceof CallCommandError) throw new ApiError(STATUS[error.kind], error.kind, error.message);
-    throw error;
+    throw toApiError(error);
   }
 }

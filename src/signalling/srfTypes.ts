@@ -10,11 +10,28 @@ export interface InboundRequest {
   source_port: number;
   /** 'udp' | 'tcp' | 'tls' | 'wss' as the SIP server saw it. */
   protocol: string;
+  /** The message body (SDP for an INVITE with an offer). */
+  body: string;
   get(header: string): string | undefined;
   on(event: 'cancel', listener: () => void): void;
 }
 
 export interface InboundResponse {
   readonly finalResponseSent: boolean;
-  send(status: number, reason?: string, options?: { headers?: Record<string, string> }): void;
+  send(status: number, reason?: string, options?: { headers?: Record<string, string>; body?: string }): void;
 }
+
+/** An established SIP dialog (srf's Dialog), as the gateway uses it. */
+export interface SipDialog {
+  readonly id: string;
+  on(event: 'destroy', listener: () => void): void;
+  on(event: 'modify', listener: (req: InboundRequest & { body: string }, res: InboundResponse) => void): void;
+  destroy(): Promise<unknown> | void;
+}
+
+/** Answers an INVITE with 200 OK and this SDP; resolves once the dialog exists. */
+export type AnswerInvite = (
+  req: InboundRequest,
+  res: InboundResponse,
+  localSdp: string,
+) => Promise<SipDialog>;

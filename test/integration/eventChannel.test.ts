@@ -333,7 +333,7 @@ describe('event channel (events appended through the outbox directly; calls do n
       type: 'result',
       id: 'cmd-42',
       ok: false,
-      error: { code: 'conflict', message: expect.stringContaining('already ended as canceled') },
+      error: { code: 'conflict', message: expect.stringContaining('is canceled and cannot be hung up') },
     });
     expect(gatewayMessageSchema.safeParse(result).success).toBe(true);
     expect(

@@ -20,6 +20,7 @@ export interface RunningGateway {
  */
 export async function startInProcessGateway(
   overrides: Record<string, unknown> = {},
+  extra: { mediaWorkerEntry?: string } = {},
 ): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   const base = mergeConfig(loadConfig({ env: {} }) as unknown as Record<string, unknown>, {
@@ -27,9 +28,11 @@ export async function startInProcessGateway(
     log: { level: 'silent' },
     store: { path: join(dir, 'gateway.db') },
     auth: { keys: AUTH_KEYS },
+    // One media worker is plenty for a test, and forks quicker than one per core.
+    media: { workers: 1 },
   });
   const config = configSchema.parse(mergeConfig(base, overrides));
-  const gateway = new Gateway({ config, logger: pino({ level: 'silent' }), version: '0.0.0-test' });
+  const gateway = new Gateway({ config, logger: pino({ level: 'silent' }), version: '0.0.0-test', ...extra });
   const url = await gateway.start();
   return {
     gateway,

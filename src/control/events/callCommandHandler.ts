@@ -20,14 +20,14 @@ export class CallCommandHandler implements CommandHandler {
 
   async handle(command: ChannelCommand): Promise<CommandOutcome> {
     try {
-      return { ok: true, result: this.run(command) };
+      return { ok: true, result: await this.run(command) };
     } catch (error) {
       if (error instanceof ApiError) return { ok: false, error: error.toBody().error };
       throw error;
     }
   }
 
-  private run(command: ChannelCommand): unknown {
+  private run(command: ChannelCommand): Promise<unknown> {
     if (!CALL_ID_PATTERN.test(command.callId)) {
       throw ApiError.badRequest([
         { field: 'callId', message: 'must be call_ or call_test_ and 27 letters or digits' },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AdmissionGate } from '../../calls/admission.js';
 import type { CallService } from '../../calls/callService.js';
+import type { InboundAnswer } from '../../calls/inboundAnswer.js';
 import type { TrunkConfig } from '../../config/sipSchema.js';
 import { type CallingConfigStore, DEFAULT_CALLING_SETTINGS } from '../../store/callingConfigStore.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
@@ -21,6 +22,8 @@ export interface InboundInviteDeps {
   decisions: PendingDecisions;
   ringTimeoutMs: number;
   logger: Logger;
+  /** Answers accepted calls into their rooms; absent where no media plane runs. */
+  answer: InboundAnswer | undefined;
 }
 
 /**
@@ -75,6 +78,7 @@ export class InboundInvites {
       decisions: this.deps.decisions,
       ringTimeoutMs: this.deps.ringTimeoutMs,
       logger: log,
+      answer: this.deps.answer,
     }).start();
   }
 

@@ -1,6 +1,8 @@
 /** What an inbound call waiting for an action can be told to do. */
 export interface AwaitingDecision {
   reject(status: number): void;
+  /** Answers the call into its room; resolves once it is in progress. */
+  accept(): Promise<void>;
   /** A hangup command before answer: the caller is refused, the call recorded as hung up. */
   hangup(): void;
   /** The gateway is stopping: end the call now rather than leave it ringing. */

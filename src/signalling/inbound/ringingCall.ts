@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CallService } from '../../calls/callService.js';
 import type { Call, EndReason, FinalStatus } from '../../calls/callTypes.js';
+import { AnswerCanceled, AnswerFailed, type InboundAnswer } from '../../calls/inboundAnswer.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
 import type { AwaitingDecision, PendingDecisions } from './pendingDecisions.js';
 import { refuse } from './sipRefusal.js';
@@ -10,6 +11,19 @@ export interface RingingCallDeps {
   decisions: PendingDecisions;
   ringTimeoutMs: number;
   logger: Logger;
+  /** Answers the call into its room; absent where this gateway runs no media plane. */
+  answer: InboundAnswer | undefined;
+}
+
+/** The call is not waiting any more (answered, ended) or cannot be answered here. */
+export class NotAnswerable extends Error {
+  override readonly name = 'NotAnswerable';
+  constructor(
+    readonly kind: 'conflict' | 'not_implemented',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 interface Ending {
@@ -28,6 +42,8 @@ interface Ending {
 export class RingingCall implements AwaitingDecision {
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** Set by CANCEL at any time, also while an answer is under way (which then stops). */
+  private canceled = false;
 
   constructor(
     private readonly call: Call,
@@ -37,7 +53,10 @@ export class RingingCall implements AwaitingDecision {
   ) {}
 
   start(): void {
-    this.req.on('cancel', () => this.end({ status: 'canceled', endReason: 'canceled' }, 'caller canceled'));
+    this.req.on('cancel', () => {
+      this.canceled = true;
+      this.end({ status: 'canceled', endReason: 'canceled' }, 'caller canceled');
+    });
     this.res.send(180);
     this.deps.calls.transition(this.call.id, { to: 'ringing' });
     this.deps.decisions.add(this.call.id, this);
@@ -53,6 +72,35 @@ export class RingingCall implements AwaitingDecision {
         ),
       this.deps.ringTimeoutMs,
     );
+  }
+
+  /**
+   * An accept/connect action: stops ringing and answers into the room. A CANCEL during the answer
+   * ends the call as canceled; a failure refuses the caller and records media_error.
+   */
+  async accept(): Promise<void> {
+    const answer = this.deps.answer;
+    if (!answer)
+      throw new NotAnswerable('not_implemented', 'this gateway runs no media plane to answer calls');
+    if (this.ended) throw new NotAnswerable('conflict', `call ${this.call.id} is no longer ringing`);
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.deps.decisions.remove(this.call.id);
+    try {
+      await answer.answer(this.call, this.req, this.res, () => this.canceled);
+    } catch (error) {
+      if (error instanceof AnswerCanceled || this.canceled) {
+        this.record({ status: 'canceled', endReason: 'canceled' }, 'canceled while answering');
+        return;
+      }
+      const status = error instanceof AnswerFailed ? error.sipStatus : 500;
+      refuse(this.res, status, (error as Error).message);
+      this.record(
+        { status: 'failed', endReason: 'media_error', sip: { code: status, why: '' } },
+        'answer failed',
+      );
+      throw error;
+    }
   }
 
   /** An app's reject action: 486/600 read as busy, anything else as a refusal. */
@@ -89,6 +137,10 @@ export class RingingCall implements AwaitingDecision {
     clearTimeout(this.timer);
     this.deps.decisions.remove(this.call.id);
     if (ending.sip) refuse(this.res, ending.sip.code, ending.sip.why);
+    this.record(ending, what);
+  }
+
+  private record(ending: Ending, what: string): void {
     const result = this.deps.calls.transition(this.call.id, {
       to: ending.status,
       endReason: ending.endReason,

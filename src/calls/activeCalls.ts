@@ -1,0 +1,25 @@
+/** An answered call the API can still act on. */
+export interface ActiveCall {
+  hangup(): void;
+}
+
+/** Answered calls by call id, from 200 OK until they end. */
+export class ActiveCalls {
+  private readonly calls = new Map<string, ActiveCall>();
+
+  add(callId: string, call: ActiveCall): void {
+    this.calls.set(callId, call);
+  }
+
+  remove(callId: string): void {
+    this.calls.delete(callId);
+  }
+
+  get(callId: string): ActiveCall | undefined {
+    return this.calls.get(callId);
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+}

@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import type { MediaSession } from '../media/workers/MediaSession.js';
+import type { SessionCloseReason } from '../media/workers/mediaChannelTypes.js';
+import type { SipDialog } from '../signalling/srfTypes.js';
+import type { ActiveCall, ActiveCalls } from './activeCalls.js';
+import type { CallService } from './callService.js';
+import type { EndReason } from './callTypes.js';
+
+export interface BridgedCallDeps {
+  calls: CallService;
+  active: ActiveCalls;
+  logger: Logger;
+}
+
+/** Why the media side ended a call, as the call records it. */
+const MEDIA_END: Record<SessionCloseReason, EndReason | undefined> = {
+  normal: undefined,
+  media_timeout: 'media_timeout',
+  room_closed: 'room_closed',
+  media_error: 'media_error',
+  shutdown: 'gateway_shutdown',
+};
+
+/**
+ * An answered call: a SIP dialog and a media session bridged into the call's room. It ends once,
+ * whichever side ends it (BYE from the caller, a hangup command, the media session closing for
+ * media timeout, room deletion or a worker crash): the other side is torn down, the call recorded
+ * as completed with the reason.
+ */
+export class BridgedCall implements ActiveCall {
+  private ended = false;
+
+  constructor(
+    private readonly callId: string,
+    private readonly dialog: SipDialog,
+    private readonly session: MediaSession,
+    private readonly deps: BridgedCallDeps,
+  ) {}
+
+  start(): void {
+    this.deps.active.add(this.callId, this);
+    this.dialog.on('destroy', () => this.end('caller_hangup'));
+    this.dialog.on('modify', (req, res) => {
+      // A re-INVITE (hold, resume, codec change): the media session answers it.
+      this.session.answerOffer(req.body).then(
+        ({ localSdp }) => res.send(200, undefined, { body: localSdp }),
+        (error: unknown) => {
+          this.deps.logger.warn({ callId: this.callId, err: error }, 're-INVITE not acceptable');
+          res.send(488);
+        },
+      );
+    });
+    this.session.on('closed', (info) => {
+      const reason = MEDIA_END[info.reason];
+      if (reason) this.end(reason);
+    });
+    if (this.session.closed)
+      this.end(MEDIA_END[this.session.closeInfo?.reason ?? 'media_error'] ?? 'media_error');
+  }
+
+  hangup(): void {
+    this.end('api_hangup');
+  }
+
+  private end(reason: EndReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.deps.active.remove(this.callId);
+    if (reason !== 'caller_hangup') {
+      Promise.resolve(this.dialog.destroy()).catch((error: unknown) =>
+        this.deps.logger.warn({ callId: this.callId, err: error }, 'BYE failed'),
+      );
+    }
+    if (!this.session.closed) void this.session.close('normal');
+    const result = this.deps.calls.transition(this.callId, { to: 'completed', endReason: reason });
+    this.deps.logger.info({ callId: this.callId, endReason: reason, recorded: result.ok }, 'call ended');
+  }
+}
