@@ -29,6 +29,54 @@ async function main(): Promise<void> {
   await waitForApps(engine, 1);
   const target = `127.0.0.1:${engine.sipPort}`;
   console.log(`engine pid ${engine.pid}, SIP udp ${engine.sipPort}`);
+  // Memory per idle dialog: hold IDLE_DIALOGS calls open and compare the engine's live heap with
+  // the settled baseline. Heap use swings with garbage collection, so each figure is the lowest of
+  // several samples (the heap just after a collection).
+  const lowestHeap = async (samples: number): Promise<number> => {
+    let low = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < samples; i++) {
+      low = Math.min(low, (await engine.counts()).nodejs_heap_size_used_bytes ?? Number.NaN);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return low;
+  };
+  // Measured first, on a fresh engine, so no garbage from earlier runs blurs the baseline.
+  const heap0 = await lowestHeap(10);
+  const rss0 = rssBytes(engine.pid);
+  const stopHolding = new AbortController();
+  const held = runSipp(
+    [
+      '-sn',
+      'uac',
+      '-p',
+      '0',
+      '-m',
+      String(IDLE_DIALOGS),
+      '-l',
+      String(IDLE_DIALOGS),
+      '-r',
+      '500',
+      '-d',
+      '600000',
+      target,
+    ],
+    900,
+    stopHolding.signal,
+  );
+  const up = await engine.waitForCounts((c) => (c.dialogs ?? 0) >= IDLE_DIALOGS, 120_000);
+  // Let the INVITE transactions of the setup end (64*T1) so only dialogs remain.
+  const idle = await engine.waitForCounts((c) => c.transactions === 0, 60_000);
+  const heap1 = await lowestHeap(10);
+  const rss1 = rssBytes(engine.pid);
+  const dialogs = Math.max(idle.dialogs ?? 1, 1);
+  console.log(
+    `idle dialogs ${idle.dialogs} (reached ${up.dialogs}); heap ${(heap0 / 1e6).toFixed(1)} -> ${(heap1 / 1e6).toFixed(1)} MB = ` +
+      `${((heap1 - heap0) / dialogs / 1024).toFixed(2)} KiB per idle dialog; RSS ${(rss0 / 1e6).toFixed(1)} -> ${(rss1 / 1e6).toFixed(1)} MB`,
+  );
+  stopHolding.abort();
+  await held;
+  await engine.waitForCounts((c) => c.transactions === 0, 60_000);
+
   console.log('rate(cps)  calls  failed  wall(s)  engine-cpu%  SIP msgs/s  msgs per engine CPU s');
 
   for (const rate of RATES) {
@@ -68,39 +116,6 @@ async function main(): Promise<void> {
     );
   }
 
-  // Memory per idle dialog: hold IDLE_DIALOGS calls open, compare RSS with the settled baseline.
-  await engine.waitForCounts((c) => c.transactions === 0, 60_000);
-  const rss0 = rssBytes(engine.pid);
-  const stopHolding = new AbortController();
-  const held = runSipp(
-    [
-      '-sn',
-      'uac',
-      '-p',
-      '0',
-      '-m',
-      String(IDLE_DIALOGS),
-      '-l',
-      String(IDLE_DIALOGS),
-      '-r',
-      '500',
-      '-d',
-      '600000',
-      target,
-    ],
-    900,
-    stopHolding.signal,
-  );
-  const up = await engine.waitForCounts((c) => (c.dialogs ?? 0) >= IDLE_DIALOGS, 120_000);
-  // Let the INVITE transactions of the setup end (64*T1) so only dialogs remain.
-  const idle = await engine.waitForCounts((c) => c.transactions === 0, 60_000);
-  const rss1 = rssBytes(engine.pid);
-  console.log(
-    `idle dialogs ${idle.dialogs} (reached ${up.dialogs}); RSS ${(rss0 / 1e6).toFixed(1)} MB -> ${(rss1 / 1e6).toFixed(1)} MB; ` +
-      `${((rss1 - rss0) / Math.max(idle.dialogs ?? 1, 1) / 1024).toFixed(2)} KiB per idle dialog (RSS delta / dialogs)`,
-  );
-  stopHolding.abort();
-  await held;
   srf.disconnect();
   await engine.stop();
 }

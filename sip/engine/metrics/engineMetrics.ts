@@ -1,4 +1,4 @@
-import { Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { EngineCounts, MessageTotals } from '../core/coreTypes.js';
 
 /** What the metrics read; the engine provides it. */
@@ -14,6 +14,8 @@ export interface MetricsSource {
  */
 export function createEngineMetrics(source: MetricsSource): Registry {
   const registry = new Registry();
+  // Process CPU, memory, event-loop lag and GC, prefixed so they sit beside the engine's own series.
+  collectDefaultMetrics({ register: registry, prefix: 'sip_engine_' });
   const gauge = (name: string, help: string, pick: (c: EngineCounts) => number): void => {
     new Gauge({
       name,
