@@ -1,0 +1,473 @@
+import { randomBytes } from 'node:crypto';
+import type { RemoteInfo, Socket } from 'node:dgram';
+import type { ReceivedDtmf } from '../dtmf/dtmfTypes.js';
+import { CODEC_IMPAIRMENTS, estimateMos } from '../rtcp/eModel.js';
+import { roundTripTimeMs } from '../rtcp/receiverStatistics.js';
+import { parseRtcpCompound } from '../rtcp/rtcpPacket.js';
+import { buildRtcpReport, nextRtcpIntervalMs } from '../rtcp/rtcpReportBuilder.js';
+import type { ReportBlock } from '../rtcp/rtcpTypes.js';
+import { looksLikeRtcp, parseRtpPacket } from '../rtp/rtpPacket.js';
+import type { NegotiatedAudio, RtpEndpoint } from '../sdp/sdpTypes.js';
+import type {
+  AnswerOfferResult,
+  ApplyRemoteAnswerResult,
+  ConnectRoomParams,
+  ConnectRoomResult,
+  HoldResult,
+  SessionCloseReason,
+  SessionStats,
+} from '../workers/mediaChannelTypes.js';
+import { MediaCommandError } from '../workers/mediaCommandError.js';
+import { MediaPipeline } from './mediaPipeline.js';
+import { BRIDGE_FRAME_SAMPLES } from './mediaPipelineTypes.js';
+import { PacketRing } from './packetRing.js';
+import type { RtpMediaSessionOptions, SessionRoomBridge } from './rtpMediaSessionTypes.js';
+
+/** Digits from the room carry no duration; this is what the peer gets (RFC 4733 typical). */
+const ROOM_DTMF_DURATION_MS = 100;
+/** Digits sent by command without a duration. */
+const DEFAULT_DTMF_DURATION_MS = 100;
+/** Leaving the room must not hold a hangup hostage. */
+const BRIDGE_CLOSE_TIMEOUT_MS = 3_000;
+/** Received packets before a MOS estimate means anything (one second of 20 ms audio). */
+const MOS_MIN_PACKETS = 50;
+const DTMF_DIGITS = /^[0-9*#A-D]+$/;
+
+/**
+ * One call's media inside a worker: its RTP/RTCP sockets, the negotiated codec pipeline, the
+ * LiveKit participant, DTMF both ways, RTCP and the media timeout. Driven by the worker's shared
+ * 20 ms clock (tick), the sockets (receive) and the handler's commands.
+ *
+ * Symmetric RTP: until the first packet arrives we send where the SDP says; then we latch to the
+ * packet's source (a NATed peer's SDP address is often unreachable) and ignore other sources,
+ * until a re-INVITE moves the stream.
+ */
+export class RtpMediaSession {
+  readonly id: string;
+  private readonly ssrc = randomBytes(4).readUInt32BE(0);
+  private readonly cname = `gw-${randomBytes(6).toString('hex')}`;
+  private readonly random: () => number;
+  private readonly ring = new PacketRing();
+  private readonly mix48k = new Int16Array(BRIDGE_FRAME_SAMPLES);
+  private readonly silence48k = new Int16Array(BRIDGE_FRAME_SAMPLES);
+  private readonly tickListener = (nowMs: number): void => this.tick(nowMs);
+  private readonly onSent = (): void => {
+    // A send error (peer unreachable) is not a reason to end the call; the media timeout is.
+  };
+  private media: NegotiatedAudio | null = null;
+  private pipeline: MediaPipeline | null = null;
+  /** Where the SDP says to send; replaced by the latched source once RTP arrives. */
+  private latched: RtpEndpoint | null = null;
+  private rtcpLatched: RtpEndpoint | null = null;
+  private sawFirstPacket = false;
+  private lastRtpAt: number;
+  private nextRtcpAt: number;
+  private roundTripMs: number | null = null;
+  private bridge: SessionRoomBridge | null = null;
+  private bridgeReady = false;
+  private closing: Promise<SessionStats> | null = null;
+  private readonly counters = { packetsReceived: 0, packetsSent: 0, bytesReceived: 0, bytesSent: 0 };
+
+  constructor(private readonly options: RtpMediaSessionOptions) {
+    this.id = options.id;
+    this.random = options.random ?? Math.random;
+    const now = performance.now();
+    this.lastRtpAt = now;
+    // The first report goes out after half an interval (RFC 3550 §6.2's initial half).
+    this.nextRtcpAt = now + nextRtcpIntervalMs(this.random, options.rtcpIntervalMs) / 2;
+  }
+
+  get closed(): boolean {
+    return this.closing !== null;
+  }
+
+  /** Starts receiving and ticking; `media` is null while our offer waits for its answer. */
+  start(media: NegotiatedAudio | null): void {
+    if (media) this.applyMedia(media);
+    const { rtpSocket, rtcpSocket } = this.options.lease;
+    rtpSocket.on('message', (data, from) => this.onRtpDatagram(data, from));
+    rtcpSocket.on('message', (data, from) => this.onRtcp(data, from));
+    const onError = (error: Error): void => this.end('media_error', `RTP socket failed: ${error.message}`);
+    rtpSocket.on('error', onError);
+    rtcpSocket.on('error', onError);
+    this.options.clock.add(this.tickListener);
+  }
+
+  answerOffer(sdp: string): AnswerOfferResult {
+    const answer = this.options.sdp.answerOffer(sdp);
+    this.applyMedia(answer.media);
+    return { localSdp: answer.sdp, media: answer.media };
+  }
+
+  applyRemoteAnswer(sdp: string): ApplyRemoteAnswerResult {
+    const media = this.options.sdp.applyAnswer(sdp);
+    this.applyMedia(media);
+    return { media };
+  }
+
+  /** Our re-INVITE offer: sendonly holds the peer, sendrecv resumes. Applied with its answer. */
+  hold(hold: boolean): HoldResult {
+    return { localSdp: this.options.sdp.createOffer({ direction: hold ? 'sendonly' : 'sendrecv' }).sdp };
+  }
+
+  sendDtmf(digits: string, durationMs: number | null): void {
+    const upper = digits.toUpperCase();
+    if (!DTMF_DIGITS.test(upper))
+      throw new MediaCommandError('bad_request', `not DTMF digits: ${JSON.stringify(digits)}`, 'sendDtmf');
+    const pipeline = this.pipeline;
+    if (!pipeline?.canSendDtmf)
+      throw new MediaCommandError('bad_request', 'the peer did not agree to telephone-event', 'sendDtmf');
+    for (const digit of upper) pipeline.queueDtmf(digit, durationMs ?? DEFAULT_DTMF_DURATION_MS);
+  }
+
+  /** Joins the LiveKit room as this call's participant; audio flows from the next tick. */
+  async connectRoom(params: ConnectRoomParams): Promise<ConnectRoomResult> {
+    if (this.bridge)
+      throw new MediaCommandError('bad_request', `session ${this.id} is already in a room`, 'connectRoom');
+    const bridge = this.options.bridges.create({ url: params.url, token: params.token });
+    this.bridge = bridge;
+    const { events } = this.options;
+    bridge.on('participantJoined', (identity) => {
+      if (!this.closed) events.emit('participantJoined', { sessionId: this.id, identity });
+    });
+    bridge.on('participantLeft', (identity) => {
+      if (!this.closed) events.emit('participantLeft', { sessionId: this.id, identity });
+    });
+    bridge.on('dtmf', ({ digit }) => this.onRoomDtmf(digit));
+    bridge.on('closed', (reason) =>
+      this.end(
+        'room_closed',
+        reason === 'room_deleted'
+          ? `LiveKit room ${params.roomName} was deleted`
+          : `disconnected from LiveKit room ${params.roomName}`,
+      ),
+    );
+    try {
+      await bridge.connect();
+    } catch (error) {
+      if (this.bridge === bridge) this.bridge = null;
+      await bridge.close().catch(() => undefined);
+      throw new MediaCommandError(
+        'internal',
+        `could not join LiveKit room ${params.roomName}: ${(error as Error).message}`,
+        'connectRoom',
+      );
+    }
+    if (this.closed) {
+      throw new MediaCommandError(
+        'session_not_found',
+        `session ${this.id} closed while joining`,
+        'connectRoom',
+      );
+    }
+    this.bridgeReady = true;
+    this.options.logger.info(
+      { sessionId: this.id, callId: this.options.callId, room: params.roomName, identity: params.identity },
+      'media session joined its room',
+    );
+    return { participantSid: null };
+  }
+
+  /**
+   * Frees everything: clock, sockets and port (released at once), codec, room (left in the
+   * background of the returned promise, bounded). Idempotent; resolves with the final stats.
+   */
+  close(): Promise<SessionStats> {
+    if (this.closing) return this.closing;
+    const stats = this.stats();
+    this.options.clock.delete(this.tickListener);
+    this.options.lease.release();
+    this.pipeline?.close();
+    this.pipeline = null;
+    this.bridgeReady = false;
+    const bridge = this.bridge;
+    this.bridge = null;
+    this.closing = bridge
+      ? leaveRoom(bridge, this.options.logger, this.id).then(() => stats)
+      : Promise.resolve(stats);
+    return this.closing;
+  }
+
+  stats(): SessionStats {
+    const pipeline = this.pipeline;
+    const snapshot = pipeline?.statistics.snapshot();
+    return {
+      ...this.counters,
+      packetsLost: Math.max(0, snapshot?.cumulativeLost ?? 0),
+      jitterMs: round(snapshot?.jitterMs ?? 0),
+      roundTripMs: this.roundTripMs === null ? null : round(this.roundTripMs),
+      mos: this.mos(),
+    };
+  }
+
+  private applyMedia(media: NegotiatedAudio): void {
+    const previous = this.media;
+    this.media = media;
+    if (previous && !sameEndpoint(previous.remoteRtp, media.remoteRtp)) {
+      // The peer moved its stream: latch again to wherever its packets now come from.
+      this.latched = null;
+      this.rtcpLatched = null;
+    }
+    const old = this.pipeline;
+    if (
+      !old ||
+      old.media.codec.name !== media.codec.name ||
+      old.media.codec.payloadType !== media.codec.payloadType ||
+      old.media.telephoneEvent?.payloadType !== media.telephoneEvent?.payloadType ||
+      old.media.ptimeMs !== media.ptimeMs
+    ) {
+      this.pipeline = new MediaPipeline(media, {
+        ssrc: this.ssrc,
+        initialSequenceNumber: old?.sender.nextSequenceNumber ?? randomBytes(2).readUInt16BE(0),
+        initialTimestamp: old?.sender.nextTimestamp ?? randomBytes(4).readUInt32BE(0),
+      });
+      old?.close();
+    }
+    // Resuming or not: the media clock restarts from now, not from before the hold.
+    this.lastRtpAt = performance.now();
+  }
+
+  private get sending(): boolean {
+    const direction = this.media?.direction;
+    return direction === 'sendrecv' || direction === 'sendonly';
+  }
+
+  private get expectingRtp(): boolean {
+    const direction = this.media?.direction;
+    return direction === 'sendrecv' || direction === 'recvonly';
+  }
+
+  private target(): RtpEndpoint | null {
+    const endpoint = this.latched ?? this.media?.remoteRtp ?? null;
+    if (!endpoint || endpoint.port === 0 || endpoint.address === '0.0.0.0') return null;
+    return endpoint;
+  }
+
+  private tick(nowMs: number): void {
+    if (this.closed) return;
+    try {
+      if (this.timedOut(nowMs)) return;
+      const pipeline = this.pipeline;
+      if (pipeline) for (const digit of pipeline.pollDtmf(nowMs)) this.onSipDtmf(digit);
+      // Caller → room: one frame per tick, concealed or silent when nothing came.
+      const caller = pipeline ? pipeline.playout48k() : this.silence48k;
+      const bridge = this.bridgeReady ? this.bridge : null;
+      if (bridge) {
+        bridge.pushCallerAudio(caller);
+        // Room → caller: the mix is zeroed when nobody talks, which we send as encoded silence
+        // so NAT bindings and the peer's own media timers stay alive.
+        bridge.readMix(this.mix48k);
+      }
+      if (pipeline) {
+        const target = this.sending ? this.target() : null;
+        if (target) {
+          const packet = pipeline.nextPacket(this.mix48k);
+          if (packet) this.send(this.options.lease.rtpSocket, packet, target);
+        } else {
+          pipeline.skipFrame();
+        }
+      }
+      if (nowMs >= this.nextRtcpAt) this.report(nowMs);
+    } catch (error) {
+      this.options.logger.error({ err: error, sessionId: this.id }, 'media session tick failed');
+      this.end('media_error', `media processing failed: ${(error as Error).message}`);
+    }
+  }
+
+  private send(socket: Socket, packet: Uint8Array, to: RtpEndpoint): void {
+    socket.send(this.ring.copy(packet), to.port, to.address, this.onSent);
+    this.counters.packetsSent++;
+    this.counters.bytesSent += packet.length;
+  }
+
+  private onRtpDatagram(data: Buffer, from: RemoteInfo): void {
+    if (this.closed) return;
+    if (looksLikeRtcp(data)) {
+      this.onRtcp(data, from);
+      return;
+    }
+    const latched = this.latched;
+    if (latched && (latched.port !== from.port || latched.address !== from.address)) return;
+    let packet: ReturnType<typeof parseRtpPacket>;
+    try {
+      packet = parseRtpPacket(data);
+    } catch {
+      return;
+    }
+    const now = performance.now();
+    if (!latched) this.latched = { address: from.address, port: from.port };
+    if (!this.sawFirstPacket) {
+      this.sawFirstPacket = true;
+      this.options.events.emit('firstPacket', {
+        sessionId: this.id,
+        from: { address: from.address, port: from.port },
+        at: Date.now(),
+      });
+    }
+    this.lastRtpAt = now;
+    this.counters.packetsReceived++;
+    this.counters.bytesReceived += data.length;
+    const digits = this.pipeline?.receive(packet, now);
+    if (digits) for (const digit of digits) this.onSipDtmf(digit);
+  }
+
+  private onRtcp(data: Buffer, from: RemoteInfo): void {
+    if (this.closed) return;
+    let packets: ReturnType<typeof parseRtcpCompound>;
+    try {
+      packets = parseRtcpCompound(data);
+    } catch {
+      return;
+    }
+    if (!this.media?.rtcpMux) this.rtcpLatched ??= { address: from.address, port: from.port };
+    const arrivalUnixMs = Date.now();
+    for (const packet of packets) {
+      if (packet.type === 'sr') {
+        this.pipeline?.statistics.onSenderReport(packet.ntpSeconds, packet.ntpFraction, performance.now());
+        this.readBlocks(packet.reports, arrivalUnixMs);
+      } else if (packet.type === 'rr') {
+        this.readBlocks(packet.reports, arrivalUnixMs);
+      }
+    }
+  }
+
+  private readBlocks(blocks: readonly ReportBlock[], arrivalUnixMs: number): void {
+    for (const block of blocks) {
+      if (block.ssrc !== this.ssrc) continue;
+      const rtt = roundTripTimeMs(block, arrivalUnixMs);
+      if (rtt !== undefined) this.roundTripMs = rtt;
+    }
+  }
+
+  /** Our RR/SR on RTP + 1 (or the RTP port under rtcp-mux), then the stats event. */
+  private report(nowMs: number): void {
+    this.nextRtcpAt = nowMs + nextRtcpIntervalMs(this.random, this.options.rtcpIntervalMs);
+    const pipeline = this.pipeline;
+    const media = this.media;
+    if (!pipeline || !media) return;
+    const senderStats = pipeline.sender.getStats();
+    const report = buildRtcpReport({
+      ssrc: this.ssrc,
+      cname: this.cname,
+      ...(senderStats.packetsSent > 0
+        ? { sender: { stats: senderStats, rtpTimestampNow: pipeline.sender.nextTimestamp } }
+        : {}),
+      receiver: pipeline.statistics,
+      nowUnixMs: Date.now(),
+      nowMs,
+    });
+    const { rtpSocket, rtcpSocket } = this.options.lease;
+    const to = media.rtcpMux ? this.target() : (this.rtcpLatched ?? media.remoteRtcp);
+    if (to && to.port !== 0) {
+      (media.rtcpMux ? rtpSocket : rtcpSocket).send(report, to.port, to.address, this.onSent);
+    }
+    this.options.events.emit('stats', { sessionId: this.id, stats: this.stats() });
+  }
+
+  /** No RTP for the limit while we expect some ends the session; a hold stops the clock. */
+  private timedOut(nowMs: number): boolean {
+    if (!this.expectingRtp) {
+      this.lastRtpAt = nowMs;
+      return false;
+    }
+    const { initialMs, establishedMs } = this.options.timeouts;
+    const limit = this.sawFirstPacket ? establishedMs : initialMs;
+    const silentMs = nowMs - this.lastRtpAt;
+    if (silentMs < limit) return false;
+    this.options.events.emit('mediaTimeout', {
+      sessionId: this.id,
+      phase: this.sawFirstPacket ? 'established' : 'initial',
+      silentMs: Math.round(silentMs),
+    });
+    this.end('media_timeout', `no RTP for ${(silentMs / 1000).toFixed(1)} s`);
+    return true;
+  }
+
+  private onSipDtmf(received: ReceivedDtmf): void {
+    this.options.events.emit('dtmf', {
+      sessionId: this.id,
+      digit: received.digit,
+      durationMs: received.durationMs,
+      source: 'rfc4733',
+    });
+    const bridge = this.bridgeReady ? this.bridge : null;
+    bridge
+      ?.sendDtmf(received.digit)
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error, sessionId: this.id }, 'DTMF not delivered to the room'),
+      );
+  }
+
+  private onRoomDtmf(digit: string): void {
+    if (this.closed) return;
+    this.options.events.emit('dtmf', {
+      sessionId: this.id,
+      digit,
+      durationMs: ROOM_DTMF_DURATION_MS,
+      source: 'room',
+    });
+    const pipeline = this.pipeline;
+    if (!pipeline?.canSendDtmf) return;
+    try {
+      pipeline.queueDtmf(digit, ROOM_DTMF_DURATION_MS);
+    } catch {
+      // A code the SIP side cannot carry (LiveKit allows any); nothing to send.
+    }
+  }
+
+  /** The session ends on its own: free everything, then let the handler report it once. */
+  private end(reason: SessionCloseReason, message: string): void {
+    if (this.closed) return;
+    void this.close();
+    this.options.onEnded(this, reason, message);
+  }
+
+  private mos(): number | null {
+    const pipeline = this.pipeline;
+    if (!pipeline) return null;
+    const snapshot = pipeline.statistics.snapshot();
+    if (snapshot.received < MOS_MIN_PACKETS || snapshot.expected <= 0) return null;
+    const jitter = pipeline.jitter.getStats();
+    // Late packets are lost to the listener too.
+    const lost = Math.max(0, snapshot.cumulativeLost) + jitter.late;
+    const estimate = estimateMos({
+      impairment: CODEC_IMPAIRMENTS[pipeline.codec.name],
+      packetLossPercent: (100 * lost) / snapshot.expected,
+      oneWayDelayMs: (this.roundTripMs ?? 0) / 2 + jitter.currentDelayMs,
+    });
+    return round(estimate.mos);
+  }
+}
+
+function sameEndpoint(a: RtpEndpoint, b: RtpEndpoint): boolean {
+  return a.address === b.address && a.port === b.port;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** Leaves the room, bounded: a hung disconnect must not keep a closed call's command open. */
+async function leaveRoom(
+  bridge: SessionRoomBridge,
+  logger: RtpMediaSessionOptions['logger'],
+  sessionId: string,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn({ sessionId }, 'leaving the LiveKit room timed out');
+      resolve();
+    }, BRIDGE_CLOSE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([
+      bridge
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error, sessionId }, 'leaving the room failed')),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,11 @@
+export { FrameClock } from './frameClock.js';
+export type { FrameClockOptions, FrameListener } from './frameClockTypes.js';
+export { LiveKitBridgeFactory } from './liveKitBridgeFactory.js';
+export { MediaPipeline } from './mediaPipeline.js';
+export { BRIDGE_FRAME_SAMPLES, BRIDGE_SAMPLE_RATE, type MediaPipelineOptions } from './mediaPipelineTypes.js';
+export { PacketRing } from './packetRing.js';
+export { RtpMediaSession } from './RtpMediaSession.js';
+export { RtpSessionHandler } from './RtpSessionHandler.js';
+export type * from './rtpMediaSessionTypes.js';
+export type { RtpSessionHandlerOptions } from './rtpSessionHandlerTypes.js';
+export { RTP_WORKER_ENTRY } from './rtpWorkerEntryName.js';

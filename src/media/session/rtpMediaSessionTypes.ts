@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import type { RoomBridge } from '../../livekit/roomBridge.js';
+import type { RtpPortLease } from '../ports/portAllocatorTypes.js';
+import type { SdpSession } from '../sdp/SdpSession.js';
+import type { SessionCloseReason } from '../workers/mediaChannelTypes.js';
+import type { SessionEventSink } from '../workers/sessionHandlerTypes.js';
+import type { FrameClock } from './frameClock.js';
+
+/** What a session needs of its LiveKit participant (RoomBridge; a fake in unit tests). */
+export type SessionRoomBridge = Pick<
+  RoomBridge,
+  'connect' | 'pushCallerAudio' | 'readMix' | 'sendDtmf' | 'close' | 'on'
+>;
+
+/** Makes the room participants of one worker's sessions. */
+export interface RoomBridgeFactory {
+  create(options: { url: string; token: string }): SessionRoomBridge;
+  /** Frees what the bridges share in this process (rtc-node's FFI); called once, at shutdown. */
+  dispose(): Promise<void>;
+}
+
+export interface MediaTimeouts {
+  /** No RTP this long before the first packet ends the session (media.timeoutInitialSeconds). */
+  initialMs: number;
+  /** No RTP this long after it (media.timeoutSeconds). */
+  establishedMs: number;
+}
+
+export interface RtpMediaSessionOptions {
+  id: string;
+  callId: string | null;
+  lease: RtpPortLease;
+  sdp: SdpSession;
+  /** The worker's shared 20 ms clock. */
+  clock: FrameClock;
+  events: SessionEventSink;
+  bridges: RoomBridgeFactory;
+  timeouts: MediaTimeouts;
+  /** RTCP report interval before randomisation (RFC 3550 §6.3.1: 5 s minimum). */
+  rtcpIntervalMs: number;
+  logger: Logger;
+  /**
+   * The session ended on its own (media timeout, room gone, socket failure). Called once, after
+   * its resources are released (the room is left in the background); the handler forgets the
+   * session and reports sessionClosed.
+   */
+  onEnded: (session: { id: string }, reason: SessionCloseReason, message: string) => void;
+  /** Injected so tests are deterministic; Math.random by default. */
+  random?: () => number;
+}
