@@ -238,6 +238,19 @@ describe('embedded SIP engine call flows (srf ⇄ engine ⇄ sipp)', () => {
     expect(options).toBe(3);
   });
 
+  it('an OPTIONS the app sends reaches sipp and its 200 comes back to the app', async () => {
+    const srf = await app();
+    const far = await startSippServer({ scenario: 'uas-options', calls: 1 });
+    const status = await new Promise<number>((resolve, reject) => {
+      srf.request(`sip:ping@${far.address}`, { method: 'OPTIONS' }, (err, req) => {
+        if (err) return reject(err);
+        req.on('response', (res: { status: number }) => resolve(res.status));
+      });
+    });
+    expect(status).toBe(200);
+    assertAllCallsSucceeded(await far.exited, 1);
+  });
+
   it('UDP calls complete under 10% packet loss (retransmissions on both sides)', async () => {
     const stats = new EventEmitter() as EventEmitter & { answered?: number };
     await app(uasApp(stats));
