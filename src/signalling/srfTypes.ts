@@ -26,7 +26,8 @@ export interface SipDialog {
   readonly id: string;
   on(event: 'destroy', listener: () => void): void;
   on(event: 'modify', listener: (req: InboundRequest & { body: string }, res: InboundResponse) => void): void;
-  destroy(): Promise<unknown> | void;
+  /** Sends BYE; srf returns a promise, which callers may await or ignore. */
+  destroy(): unknown;
 }
 
 /** Answers an INVITE with 200 OK and this SDP; resolves once the dialog exists. */

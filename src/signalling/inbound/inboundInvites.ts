@@ -45,16 +45,19 @@ export class InboundInvites {
     const appId = number ? this.deps.numbers.appFor(number) : undefined;
     if (!number || !appId) {
       log.info({ uri: req.uri }, 'INVITE for a number no app takes');
-      return refuse(res, 404, 'no app for this number');
+      refuse(res, 404, 'no app for this number');
+      return;
     }
 
     const settings = this.deps.callingConfigs.get(appId) ?? DEFAULT_CALLING_SETTINGS;
     if (trunk.kind === 'whatsapp' && !settings.whatsappCallingEnabled) {
-      return refuse(res, 403, 'WhatsApp calling is not enabled for this app');
+      refuse(res, 403, 'WhatsApp calling is not enabled for this app');
+      return;
     }
     if (!this.deps.admission.canAcceptWork()) {
       log.warn('refusing a call: the gateway cannot record more events right now');
-      return refuse(res, 503, 'gateway overloaded', { 'Retry-After': '30' });
+      refuse(res, 503, 'gateway overloaded', { 'Retry-After': '30' });
+      return;
     }
     const call = this.deps.calls.createWithin(
       {
@@ -70,7 +73,8 @@ export class InboundInvites {
     );
     if (!call) {
       log.info({ appId, limit: settings.maxConcurrentCalls }, 'refusing a call: app at maxConcurrentCalls');
-      return refuse(res, 486, 'app reached maxConcurrentCalls');
+      refuse(res, 486, 'app reached maxConcurrentCalls');
+      return;
     }
     log.info({ callId: call.id, appId, trunk: trunk.name }, 'inbound call');
     new RingingCall(call, req, res, {
