@@ -56,6 +56,7 @@ export class RtpPeer {
     return this.sender.ssrc;
   }
   audioPacketsReceived = 0;
+  lastAudioPayloadSize = 0;
   lastAudioAt = 0;
 
   private constructor(
@@ -94,7 +95,7 @@ export class RtpPeer {
   offer(
     direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive' = 'sendrecv',
     version = 1,
-    options: { rtcpMux?: boolean } = {},
+    options: { rtcpMux?: boolean; ptimeMs?: number } = {},
   ): string {
     const { payloadType, rtpmap, clockRate } = RTPMAP[this.codecName];
     const lines = [
@@ -108,7 +109,7 @@ export class RtpPeer {
       ...(this.codecName === 'opus' ? [`a=fmtp:${payloadType} useinbandfec=1`] : []),
       `a=rtpmap:${EVENT_PAYLOAD_TYPE} telephone-event/${clockRate}`,
       `a=fmtp:${EVENT_PAYLOAD_TYPE} 0-16`,
-      'a=ptime:20',
+      `a=ptime:${options.ptimeMs ?? 20}`,
       ...(options.rtcpMux ? ['a=rtcp-mux'] : []),
       `a=${direction}`,
     ];
@@ -281,6 +282,7 @@ export class RtpPeer {
     }
     if (packet.payloadType !== this.receiveCodec.payloadType) return;
     this.audioPacketsReceived++;
+    this.lastAudioPayloadSize = packet.payload.length;
     this.lastAudioAt = performance.now();
     const frame = this.receiveCodec.decode(packet.payload);
     for (let i = this.frameListeners.length - 1; i >= 0; i--) {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RoomBridge } from '../../livekit/roomBridge.js';
+import type { RoomBridgeEvents } from '../../livekit/roomBridgeTypes.js';
 import type { RtpPortLease } from '../ports/portAllocatorTypes.js';
 import type { SdpSession } from '../sdp/SdpSession.js';
 import type { SessionCloseReason } from '../workers/mediaChannelTypes.js';
@@ -7,10 +7,14 @@ import type { SessionEventSink } from '../workers/sessionHandlerTypes.js';
 import type { FrameClock } from './frameClock.js';
 
 /** What a session needs of its LiveKit participant (RoomBridge; a fake in unit tests). */
-export type SessionRoomBridge = Pick<
-  RoomBridge,
-  'connect' | 'pushCallerAudio' | 'readMix' | 'sendDtmf' | 'close' | 'on'
->;
+export interface SessionRoomBridge {
+  connect(): Promise<void>;
+  pushCallerAudio(pcm: Int16Array): void;
+  readMix(out: Int16Array): number;
+  sendDtmf(digit: string): Promise<void>;
+  close(): Promise<void>;
+  on<E extends keyof RoomBridgeEvents>(event: E, listener: (...args: RoomBridgeEvents[E]) => void): unknown;
+}
 
 /** Makes the room participants of one worker's sessions. */
 export interface RoomBridgeFactory {
