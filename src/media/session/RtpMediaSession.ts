@@ -249,19 +249,21 @@ export class RtpMediaSession {
       if (this.timedOut(nowMs)) return;
       const pipeline = this.pipeline;
       if (pipeline) for (const digit of pipeline.pollDtmf(nowMs)) this.onSipDtmf(digit);
-      // Caller → room: one frame per tick, concealed or silent when nothing came.
-      const caller = pipeline ? pipeline.playout48k() : this.silence48k;
       const bridge = this.bridgeReady ? this.bridge : null;
+      let talking = 0;
       if (bridge) {
-        bridge.pushCallerAudio(caller);
-        // Room → caller: the mix is zeroed when nobody talks, which we send as encoded silence
-        // so NAT bindings and the peer's own media timers stay alive.
-        bridge.readMix(this.mix48k);
+        // Caller → room: one frame per tick, concealed or silent when nothing came.
+        bridge.pushCallerAudio(pipeline ? pipeline.playout48k() : this.silence48k);
+        talking = bridge.readMix(this.mix48k);
+      } else {
+        pipeline?.drainPlayout();
       }
       if (pipeline) {
         const target = this.sending ? this.target() : null;
         if (target) {
-          const packet = pipeline.nextPacket(this.mix48k);
+          // Room → caller. Nobody talking is still sent, as encoded silence, so NAT bindings and
+          // the peer's own media timers stay alive.
+          const packet = pipeline.nextPacket(talking > 0 ? this.mix48k : null);
           if (packet) this.send(this.options.lease.rtpSocket, packet, target);
         } else {
           pipeline.skipFrame();

@@ -39,6 +39,9 @@ export class MediaPipeline {
   private readonly framesPerPacket: number;
   private readonly pending: Int16Array;
   private pendingFrames = 0;
+  /** The resamplers skip silence (a third of a call's media CPU); these say when they did. */
+  private downsamplerIdle = false;
+  private upsamplerIdle = false;
   /** Reused per packet: the jitter buffer copies the payload, not this object. */
   private readonly scratch: JitterPacket = {
     ssrc: 0,
@@ -116,7 +119,15 @@ export class MediaPipeline {
 
   /** The caller's next 20 ms at 48 kHz: decoded, concealed or silent. A reused view. */
   playout48k(): Int16Array {
+    if (this.upsamplerIdle) this.upsampler.reset();
+    this.upsamplerIdle = false;
     return this.upsampler.process(this.playout.next());
+  }
+
+  /** Plays out one frame nobody listens to (no room yet): keeps the jitter buffer moving, unresampled. */
+  drainPlayout(): void {
+    this.playout.next();
+    this.upsamplerIdle = true;
   }
 
   /** Queues digits for RFC 4733; throws RangeError for a non-digit. */
@@ -126,11 +137,12 @@ export class MediaPipeline {
   }
 
   /**
-   * This tick's outgoing packet from 20 ms of the room's mix at 48 kHz: an RFC 4733 packet while
-   * a digit is being sent, else audio once a packet's worth of frames is gathered; null when
-   * this tick completes no packet. The result is the sender's reused buffer.
+   * This tick's outgoing packet from 20 ms of the room's mix at 48 kHz (null: nobody talks, send
+   * silence without resampling it): an RFC 4733 packet while a digit is being sent, else audio once
+   * a packet's worth of frames is gathered; null when this tick completes no packet. The result is
+   * the sender's reused buffer.
    */
-  nextPacket(mix48k: Int16Array): Uint8Array | null {
+  nextPacket(mix48k: Int16Array | null): Uint8Array | null {
     const dtmf = this.dtmfSender;
     if (dtmf?.busy) {
       // Audio gathered for a longer ptime gives way to the digit; its time passes unsent.
@@ -148,8 +160,16 @@ export class MediaPipeline {
         return packet;
       }
     }
-    const pcm = this.downsampler.process(mix48k);
-    this.pending.set(pcm, this.pendingFrames * this.codec.samplesPerFrame);
+    const offset = this.pendingFrames * this.codec.samplesPerFrame;
+    if (mix48k) {
+      // Silence skipped the filter, so its history is zeros again, as if it had run on silence.
+      if (this.downsamplerIdle) this.downsampler.reset();
+      this.downsamplerIdle = false;
+      this.pending.set(this.downsampler.process(mix48k), offset);
+    } else {
+      this.downsamplerIdle = true;
+      this.pending.fill(0, offset, offset + this.codec.samplesPerFrame);
+    }
     this.pendingFrames++;
     if (this.pendingFrames < this.framesPerPacket) return null;
     const frames = this.pendingFrames;
