@@ -360,7 +360,7 @@ export class RtpMediaSession {
     });
     const { rtpSocket, rtcpSocket } = this.options.lease;
     const to = media.rtcpMux ? this.target() : (this.rtcpLatched ?? media.remoteRtcp);
-    if (to && to.port !== 0) {
+    if (to && to.port !== 0 && to.address !== '0.0.0.0') {
       (media.rtcpMux ? rtpSocket : rtcpSocket).send(report, to.port, to.address, this.onSent);
     }
     this.options.events.emit('stats', { sessionId: this.id, stats: this.stats() });
