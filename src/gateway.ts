@@ -120,6 +120,14 @@ export class Gateway {
           }),
         )
       : undefined;
+    const pool = this.media;
+    if (pool) {
+      this.readiness.add({
+        name: 'media',
+        check: () =>
+          pool.workers().some((worker) => worker.state === 'ready') || 'no media worker is running',
+      });
+    }
     const answer = this.media
       ? new InboundAnswer({
           calls: this.calls,

@@ -4,6 +4,7 @@ import { ConfigError } from './config/configError.js';
 import { configFileFrom, loadConfig } from './config/loadConfig.js';
 import type { GatewayConfig } from './config/schema.js';
 import { Gateway } from './gateway.js';
+import { RTP_WORKER_ENTRY, workerEntryPath } from './media/workers/workerEntryPath.js';
 import { createLogger } from './observability/logger.js';
 
 /** Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration (retrying will not help). */
@@ -56,7 +57,12 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, 'uncaught exception');
     process.exit(EXIT_FAILURE);
   });
-  const gateway = new Gateway({ config, logger, version: packageVersion() });
+  const gateway = new Gateway({
+    config,
+    logger,
+    version: packageVersion(),
+    mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY),
+  });
   handleSignals(gateway, logger);
   await gateway.start();
 }

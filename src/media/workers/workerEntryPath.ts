@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 
 /** File name of the worker entry that runs the LoopbackSessionHandler stand-in. */
 export const LOOPBACK_WORKER_ENTRY = 'loopbackWorkerEntry.js';
+/** The real media bridge: RTP ⇄ LiveKit (RtpSessionHandler). */
+export const RTP_WORKER_ENTRY = 'rtpWorkerEntry.js';
 
 /**
  * Absolute path of a compiled worker entry file in this directory.

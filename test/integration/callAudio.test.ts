@@ -1,0 +1,105 @@
+import { dispose, type Room } from '@livekit/rtc-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import { joinRoom, nextAudioTrack, recordAudio } from '../support/livekitParticipant.js';
+import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
+import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
+import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
+import { rmsDbfs } from '../support/tone.js';
+
+/**
+ * A phone call through the whole gateway: sipp calls over SIP (through the embedded SIP server),
+ * the call is accepted by API, answered into its LiveKit room by a real media worker, and sipp's
+ * recorded G.711 A-law audio (its pcap) is heard by a participant in that room.
+ */
+const ROUTED = '+15550199';
+let engine: SipEngineProcess;
+let rig: LiveKitRig;
+let running: RunningGateway;
+let agent: Room | undefined;
+
+beforeAll(async () => {
+  [engine, rig] = await Promise.all([startSipEngine(), startLiveKit()]);
+  running = await startInProcessGateway(
+    {
+      sip: {
+        drachtio: { host: '127.0.0.1', port: engine.adminPort, secret: engine.secret },
+        trunks: [{ name: 'local', kind: 'pstn', sourceAddresses: ['127.0.0.1/32'] }],
+        numbers: [{ number: ROUTED, appId: TEST_APP_ID }],
+      },
+      livekit: { url: rig.url, apiKey: rig.apiKey, apiSecret: rig.apiSecret },
+    },
+    { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
+  );
+});
+afterAll(async () => {
+  await agent?.disconnect();
+  await running?.stop();
+  await dispose();
+  await Promise.all([engine?.stop(), rig?.server.stop()]);
+});
+
+async function api(path: string, init: RequestInit = {}): Promise<any> {
+  const response = await fetch(`${running.url}${path}`, {
+    ...init,
+    headers: { ...bearer(KEYS.admin), ...init.headers },
+  });
+  return response.json();
+}
+
+async function until(condition: () => Promise<boolean>, deadlineMs = 20_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  let delay = 10;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 200);
+  }
+}
+
+describe('a phone call heard in its LiveKit room', () => {
+  it("carries the caller's audio from sipp's pcap to a room participant, then ends on the caller's BYE", async () => {
+    await until(async () => (await api('/readyz')).ready === true);
+    const sipp = runSipp({
+      scenario: 'uac_pcap',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      transport: 'u1',
+      service: ROUTED,
+      calls: 1,
+      hardTimeoutMs: 60_000,
+    });
+    let ringing: any;
+    await until(async () => {
+      ringing = (await api(`/v1/calls?status=ringing&appId=${TEST_APP_ID}`)).data[0];
+      return ringing !== undefined;
+    });
+    const answered = await api(`/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    expect(answered.status).toBe('in_progress');
+
+    agent = await joinRoom(rig, answered.livekitRoomName, 'agent');
+    const track = await nextAudioTrack(agent, `sip_${ringing.id}`);
+    const audio = await recordAudio(track, { durationMs: 1500, settleMs: 100, silenceBelowDbfs: -55 });
+    // The pcap is recorded speech: judge it by level in 100 ms blocks, most of which must carry sound.
+    const blocks = Array.from({ length: 15 }, (_, i) => rmsDbfs(audio.subarray(i * 4800, (i + 1) * 4800)));
+    expect(rmsDbfs(audio)).toBeGreaterThan(-40);
+    expect(blocks.filter((level) => level > -55).length).toBeGreaterThanOrEqual(10);
+
+    assertAllCallsSucceeded(await sipp, 1);
+    let ended: any;
+    await until(async () => {
+      ended = await api(`/v1/calls/${ringing.id}`);
+      return ended.status === 'completed';
+    });
+    expect(ended).toMatchObject({ endReason: 'caller_hangup' });
+    expect(ended.duration).toBeGreaterThanOrEqual(8);
+    await until(async () => {
+      const statuses = (await running.gateway.media?.workerStatuses()) ?? [];
+      return statuses.every((status) => status.portsInUse === 0 && status.sessions === 0);
+    });
+  });
+});
