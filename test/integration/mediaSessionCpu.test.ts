@@ -31,7 +31,7 @@ describe.runIf(enabled)('media worker CPU per call', () => {
     pool = new WorkerPool({
       entryFile: workerEntryPath(RTP_WORKER_ENTRY),
       workers: 1,
-      portRange: { min: 36_000, max: 36_999 },
+      portRange: { min: 29_000, max: 29_999 },
       bindAddress: '127.0.0.1',
       advertisedAddress: '127.0.0.1',
       codecs: ['PCMU', 'telephone-event'],

@@ -24,7 +24,8 @@ afterEach(async () => {
 let sessions = 0;
 
 function handler(options: { timeoutSeconds?: number; mixToneHz?: number | null } = {}) {
-  const base = 20_000 + Math.floor(Math.random() * 400) * 20;
+  // Below the kernel's ephemeral ports and the other media tests' blocks.
+  const base = 20_000 + Math.floor(Math.random() * 150) * 20;
   const init: WorkerInit = {
     workerIndex: 0,
     portRange: { min: base, max: base + 19 },
