@@ -204,6 +204,30 @@ describe('RtpSessionHandler (in process, a fake room)', () => {
     expect(Math.abs(heard.frequencyHz - 440)).toBeLessThanOrEqual(5);
   });
 
+  it('follows a re-INVITE that moves the stream and changes the codec', async () => {
+    const { handler: h } = await handler();
+    const before = await peer('PCMU');
+    const after = await peer('PCMA');
+    const sessionId = `s${++sessions}`;
+    const created = await h.createSession({ sessionId, remoteOffer: before.offer(), callId: null });
+    await h.connectRoom({ ...room, sessionId });
+    before.useRemoteSdp(created.localSdp);
+    before.start({ frequencyHz: 1000, amplitude: 0.3 });
+    await before.untilAudioPackets(5);
+    const reanswer = await h.answerOffer({ sessionId, sdp: after.offer('sendrecv', 2) });
+    expect(reanswer.media.codec.name).toBe('PCMA');
+    expect(reanswer.localSdp).toContain(`m=audio ${created.rtpPort} `);
+    before.stop();
+    after.useRemoteSdp(reanswer.localSdp);
+    after.start({ frequencyHz: 1000, amplitude: 0.3 });
+    const heard = analyseTone(await after.recordAudible({ durationMs: 500, settleMs: 100 }), 8000);
+    expect(Math.abs(heard.frequencyHz - 440)).toBeLessThanOrEqual(5);
+    // The stream moved: the old endpoint gets nothing more.
+    const stale = before.audioPacketsReceived;
+    await after.untilAudioPackets(10);
+    expect(before.audioPacketsReceived).toBeLessThanOrEqual(stale + 1);
+  });
+
   it('packs 40 ms per packet when the offer asks for ptime 40', async () => {
     const { handler: h } = await handler();
     const p = await peer('PCMU');
