@@ -15,9 +15,11 @@ import { createHttpServer } from './control/httpServer.js';
 import { callCommandRoutes } from './control/routes/callCommandRoutes.js';
 import { callingConfigRoutes } from './control/routes/callingConfigRoutes.js';
 import { callRoutes } from './control/routes/callRoutes.js';
+import { callTokenRoutes } from './control/routes/callTokenRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
 import { metricsRoutes } from './control/routes/metricsRoutes.js';
 import { CallRooms } from './livekit/callRooms.js';
+import { LiveKitTokens } from './livekit/liveKitTokens.js';
 import { livekitProbe } from './livekit/livekitProbe.js';
 import { WorkerPool } from './media/workers/WorkerPool.js';
 import { workerPoolOptionsFromConfig } from './media/workers/workerPoolConfig.js';
@@ -173,6 +175,12 @@ export class Gateway {
         }),
         ...callRoutes({ calls: this.calls, store: callStore }),
         ...callCommandRoutes({ calls: this.calls, commands }),
+        ...callTokenRoutes({
+          calls: this.calls,
+          tokens: new LiveKitTokens(config.livekit),
+          livekitUrl: config.livekit.url,
+          now,
+        }),
         ...eventSchemaRoutes(),
       ],
     });

@@ -2,7 +2,7 @@ import { dispose, type Room } from '@livekit/rtc-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
-import { joinRoom, nextAudioTrack, recordAudio } from '../support/livekitParticipant.js';
+import { joinRoomWithToken, nextAudioTrack, recordAudio } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
@@ -81,7 +81,13 @@ describe('a phone call heard in its LiveKit room', () => {
     });
     expect(answered.status).toBe('in_progress');
 
-    agent = await joinRoom(rig, answered.livekitRoomName, 'agent');
+    // A browser would join with a token from the API; the test participant does the same.
+    const grant = await api(`/v1/calls/${ringing.id}/tokens`, {
+      method: 'POST',
+      body: '{"identity":"agent"}',
+    });
+    expect(grant).toMatchObject({ url: rig.url, roomName: answered.livekitRoomName, identity: 'agent' });
+    agent = await joinRoomWithToken(grant.url, grant.token);
     const track = await nextAudioTrack(agent, `sip_${ringing.id}`);
     const audio = await recordAudio(track, { durationMs: 1500, settleMs: 100, silenceBelowDbfs: -55 });
     // The pcap is recorded speech: judge it by level in 100 ms blocks, most of which must carry sound.
@@ -97,6 +103,12 @@ describe('a phone call heard in its LiveKit room', () => {
     });
     expect(ended).toMatchObject({ endReason: 'caller_hangup' });
     expect(ended.duration).toBeGreaterThanOrEqual(8);
+    const late = await fetch(`${running.url}/v1/calls/${ringing.id}/tokens`, {
+      method: 'POST',
+      headers: bearer(KEYS.admin),
+      body: '{"identity":"latecomer"}',
+    });
+    expect(late.status).toBe(409);
     await until(async () => {
       const statuses = (await running.gateway.media?.workerStatuses()) ?? [];
       return statuses.every((status) => status.portsInUse === 0 && status.sessions === 0);

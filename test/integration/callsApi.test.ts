@@ -97,3 +97,36 @@ describe('GET /v1/calls', () => {
     expect(json.error.details.map((d: any) => d.field)).toEqual([field]);
   });
 });
+
+describe('POST /v1/calls/{id}/tokens', () => {
+  async function post(
+    id: string,
+    body: unknown,
+    key: string = KEYS.app,
+  ): Promise<{ status: number; json: any }> {
+    const response = await fetch(`${running.url}/v1/calls/${id}/tokens`, {
+      method: 'POST',
+      headers: bearer(key),
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, json: await response.json() };
+  }
+
+  it('is refused while the call has no room, for another app, and for a bad identity', async () => {
+    expect((await post(mine[1] as string, { identity: 'agent-1' })).status).toBe(409);
+    expect((await post(theirs, { identity: 'agent-1' })).status).toBe(404);
+    const bad = await post(mine[1] as string, { identity: 'sip_spoof' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details.map((d: any) => d.field)).toEqual(['identity']);
+  });
+
+  it('mints a token for the room of a call that has one', async () => {
+    running.gateway.calls.attachRoom(mine[2] as string, `call-${mine[2]}`);
+    const { status, json } = await post(mine[2] as string, { identity: 'agent-1', ttlSeconds: 120 });
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ roomName: `call-${mine[2]}`, identity: 'agent-1' });
+    const claims = JSON.parse(Buffer.from(json.token.split('.')[1], 'base64url').toString());
+    expect(claims).toMatchObject({ sub: 'agent-1', video: { room: `call-${mine[2]}`, roomJoin: true } });
+    expect(claims.exp - claims.nbf).toBe(120);
+  });
+});

@@ -23,6 +23,13 @@ export async function joinRoom(rig: LiveKitRig, roomName: string, identity: stri
   return room;
 }
 
+/** Joins with a token minted elsewhere (the gateway's token endpoint, as a browser would). */
+export async function joinRoomWithToken(url: string, token: string): Promise<Room> {
+  const room = new Room();
+  await room.connect(url, token, { autoSubscribe: true, dynacast: false });
+  return room;
+}
+
 /** Publishes a tone as a microphone track until `stop()`; frames are paced by the source's queue. */
 export async function publishTone(
   room: Room,
