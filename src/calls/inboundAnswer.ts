@@ -8,6 +8,8 @@ import { BridgedCall } from './bridgedCall.js';
 import type { CallService } from './callService.js';
 import type { Call } from './callTypes.js';
 
+const ROOM_JOIN_TIMEOUT_MS = 20_000;
+
 /** Where media sessions come from (the worker pool). */
 export interface MediaSessions {
   createSession(request: CreateSessionRequest): Promise<CreatedSession>;
@@ -79,13 +81,12 @@ export class InboundAnswer {
         attributes,
         ttlSeconds: 600,
       });
-      await created.session.connectRoom({
-        url: this.deps.rooms.connection.url,
-        token,
-        roomName,
-        identity,
-        attributes,
-      });
+      await created.session.connectRoom(
+        { url: this.deps.rooms.connection.url, token, roomName, identity, attributes },
+        // Joining a room is a WebRTC handshake; many at once on a busy host take seconds, and the
+        // caller keeps hearing ringback meanwhile, so wait well past the command default.
+        ROOM_JOIN_TIMEOUT_MS,
+      );
       stopIfCanceled();
       const dialog = await this.deps.answer(req, res, created.localSdp);
       const answered = this.deps.calls.transition(call.id, { to: 'in_progress' });

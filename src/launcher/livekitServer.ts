@@ -111,7 +111,25 @@ export class LiveKitServer {
     return this.url.replace(/^ws:/, 'http:');
   }
 
+  /**
+   * Starts on the configured ports, or on free ones. A free port can be taken by another process
+   * between the pick and livekit-server's bind (parallel tests pick ports too), so a start that
+   * fails on a taken port is tried again with fresh ports.
+   */
   async start(): Promise<void> {
+    const fixed = Boolean(this.options.port && this.options.rtcTcpPort && this.options.rtcUdpPort);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (error) {
+        const taken = /address already in use/.test((error as Error).message);
+        if (fixed || !taken || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     this.ports = {
       http: this.options.port || (await freeTcpPort()),
       rtcTcp: this.options.rtcTcpPort || (await freeTcpPort()),

@@ -18,7 +18,9 @@ let rig: LiveKitRig;
 let running: RunningGateway | undefined;
 
 beforeAll(async () => {
-  [engine, rig] = await Promise.all([startSipEngine(), startLiveKit()]);
+  // One after the other: both pick free ports, and two pickers at once can be handed the same one.
+  engine = await startSipEngine();
+  rig = await startLiveKit();
 });
 afterAll(async () => {
   await Promise.all([engine?.stop(), rig?.server.stop()]);

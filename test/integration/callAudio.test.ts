@@ -21,7 +21,9 @@ let running: RunningGateway;
 let agent: Room | undefined;
 
 beforeAll(async () => {
-  [engine, rig] = await Promise.all([startSipEngine(), startLiveKit()]);
+  // One after the other: both pick free ports, and two pickers at once can be handed the same one.
+  engine = await startSipEngine();
+  rig = await startLiveKit();
   running = await startInProcessGateway(
     {
       sip: {
