@@ -14,6 +14,8 @@ import type {
   ConnectRoomParams,
   ConnectRoomResult,
   HoldResult,
+  PlayParams,
+  PlayResult,
   SessionCloseReason,
   SessionStats,
 } from '../workers/mediaChannelTypes.js';
@@ -21,6 +23,7 @@ import { MediaCommandError } from '../workers/mediaCommandError.js';
 import { MediaPipeline } from './mediaPipeline.js';
 import { BRIDGE_FRAME_SAMPLES } from './mediaPipelineTypes.js';
 import { PacketRing } from './packetRing.js';
+import { mixInto, Playback } from './playback.js';
 import type { RtpMediaSessionOptions, SessionRoomBridge } from './rtpMediaSessionTypes.js';
 
 /** Digits from the room carry no duration; this is what the peer gets (RFC 4733 typical). */
@@ -52,6 +55,8 @@ export class RtpMediaSession {
   private readonly ring = new PacketRing();
   private readonly mix48k = new Int16Array(BRIDGE_FRAME_SAMPLES);
   private readonly silence48k = new Int16Array(BRIDGE_FRAME_SAMPLES);
+  private readonly playFrame48k = new Int16Array(BRIDGE_FRAME_SAMPLES);
+  private playback: Playback | null = null;
   private readonly tickListener = (nowMs: number): void => this.tick(nowMs);
   private readonly onSent = (): void => {
     // A send error (peer unreachable) is not a reason to end the call; the media timeout is.
@@ -61,6 +66,8 @@ export class RtpMediaSession {
   /** Where the SDP says to send; replaced by the latched source once RTP arrives. */
   private latched: RtpEndpoint | null = null;
   private rtcpLatched: RtpEndpoint | null = null;
+  /** The latch is the SDP's own endpoint (nothing can be more authoritative). */
+  private latchedToSignalled = false;
   private sawFirstPacket = false;
   private lastRtpAt: number;
   private nextRtcpAt: number;
@@ -255,13 +262,26 @@ export class RtpMediaSession {
       const pipeline = this.pipeline;
       if (pipeline) for (const digit of pipeline.pollDtmf(nowMs)) this.onSipDtmf(digit);
       const bridge = this.bridgeReady ? this.bridge : null;
+      const played = this.playback ? this.nextPlaybackFrame() : null;
       let talking = 0;
       if (bridge) {
         // Caller → room: one frame per tick, concealed or silent when nothing came.
-        bridge.pushCallerAudio(pipeline ? pipeline.playout48k() : this.silence48k);
+        let caller = pipeline ? pipeline.playout48k() : this.silence48k;
+        if (played && this.playback?.toRoom) {
+          // Our own frame: the playout's is a reused view we may not write to.
+          this.playFrame48k.set(caller);
+          mixInto(this.playFrame48k, played);
+          caller = this.playFrame48k;
+        }
+        bridge.pushCallerAudio(caller);
         talking = this.readMix(bridge);
       } else {
         pipeline?.drainPlayout();
+      }
+      if (played && this.playback?.toSip) {
+        if (talking === 0) this.mix48k.fill(0);
+        mixInto(this.mix48k, played);
+        talking = 1;
       }
       if (pipeline) {
         const target = this.sending ? this.target() : null;
@@ -279,6 +299,30 @@ export class RtpMediaSession {
       this.options.logger.error({ err: error, sessionId: this.id }, 'media session tick failed');
       this.end('media_error', `media processing failed: ${(error as Error).message}`);
     }
+  }
+
+  /** Starts playing a tone or silence (replacing one in progress); playbackEnded reports its end. */
+  play(params: PlayParams): PlayResult {
+    const { source } = params;
+    if (source.kind === 'url')
+      throw new MediaCommandError('bad_request', 'playing a URL is not supported yet', 'play');
+    if (this.playback) this.endPlayback('stopped');
+    const playbackId = `pb_${randomBytes(8).toString('hex')}`;
+    this.playback = new Playback(playbackId, source, params.target, params.loop);
+    return { playbackId };
+  }
+
+  private nextPlaybackFrame(): Int16Array | null {
+    const frame = this.playback?.next() ?? null;
+    if (!frame) this.endPlayback('finished');
+    return frame;
+  }
+
+  private endPlayback(reason: 'finished' | 'stopped'): void {
+    const playback = this.playback;
+    if (!playback) return;
+    this.playback = null;
+    this.options.events.emit('playbackEnded', { sessionId: this.id, playbackId: playback.id, reason });
   }
 
   /**
@@ -316,7 +360,19 @@ export class RtpMediaSession {
       return;
     }
     const latched = this.latched;
-    if (latched && (latched.port !== from.port || latched.address !== from.address)) return;
+    if (latched && (latched.port !== from.port || latched.address !== from.address)) {
+      // Only a packet from exactly the signalled endpoint may take over a latch learnt elsewhere:
+      // after a re-INVITE moves the stream, a late packet of the old one must not keep it.
+      const signalled = this.media?.remoteRtp;
+      if (
+        this.latchedToSignalled ||
+        !signalled ||
+        signalled.port !== from.port ||
+        signalled.address !== from.address
+      )
+        return;
+      this.latched = null;
+    }
     let packet: ReturnType<typeof parseRtpPacket>;
     try {
       packet = parseRtpPacket(data);
@@ -324,7 +380,11 @@ export class RtpMediaSession {
       return;
     }
     const now = performance.now();
-    if (!latched) this.latched = { address: from.address, port: from.port };
+    if (!this.latched) {
+      this.latched = { address: from.address, port: from.port };
+      const signalled = this.media?.remoteRtp;
+      this.latchedToSignalled = signalled?.port === from.port && signalled.address === from.address;
+    }
     if (!this.sawFirstPacket) {
       this.sawFirstPacket = true;
       this.options.events.emit('firstPacket', {

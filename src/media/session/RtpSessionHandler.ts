@@ -107,12 +107,7 @@ export class RtpSessionHandler implements SessionHandler {
   }
 
   async play(params: PlayParams): Promise<PlayResult> {
-    this.session(params.sessionId);
-    throw new MediaCommandError(
-      'bad_request',
-      'playback is not supported by the RTP media worker yet',
-      'play',
-    );
+    return this.session(params.sessionId).play(params);
   }
 
   async sendDtmf(params: SendDtmfParams): Promise<Record<string, never>> {

@@ -228,6 +228,43 @@ describe('RtpSessionHandler (in process, a fake room)', () => {
     expect(before.audioPacketsReceived).toBeLessThanOrEqual(stale + 1);
   });
 
+  it('plays a tone to the peer and another to the room, then reports each playback ended', async () => {
+    const { handler: h, bridges, nextEvent } = await handler({ mixToneHz: null });
+    const p = await peer('PCMU');
+    const sessionId = `s${++sessions}`;
+    const created = await h.createSession({ sessionId, remoteOffer: p.offer(), callId: null });
+    await h.connectRoom({ ...room, sessionId });
+    p.useRemoteSdp(created.localSdp);
+    p.start(null);
+    const toSip = await h.play({
+      sessionId,
+      source: { kind: 'tone', frequencyHz: 800, durationMs: 1000 },
+      target: 'sip',
+      loop: false,
+    });
+    const heard = analyseTone(await p.recordAudible({ durationMs: 400, settleMs: 40 }), 8000);
+    expect(Math.abs(heard.frequencyHz - 800)).toBeLessThanOrEqual(5);
+    // A new playback stops the one in progress.
+    const stopped = nextEvent('playbackEnded');
+    const toRoom = await h.play({
+      sessionId,
+      source: { kind: 'tone', frequencyHz: 600, durationMs: 300 },
+      target: 'room',
+      loop: false,
+    });
+    expect(await stopped).toEqual({ sessionId, playbackId: toSip.playbackId, reason: 'stopped' });
+    expect(await nextEvent('playbackEnded')).toEqual({
+      sessionId,
+      playbackId: toRoom.playbackId,
+      reason: 'finished',
+    });
+    const caller = (bridges.bridges[0]?.callerAudio ?? []).slice(-14_400 - 4800, -4800);
+    expect(Math.abs(analyseTone(caller, 48_000).frequencyHz - 600)).toBeLessThanOrEqual(5);
+    await expect(
+      h.play({ sessionId, source: { kind: 'url', url: 'http://x/a.wav' }, target: 'sip', loop: false }),
+    ).rejects.toMatchObject({ code: 'bad_request' });
+  });
+
   it('packs 40 ms per packet when the offer asks for ptime 40', async () => {
     const { handler: h } = await handler();
     const p = await peer('PCMU');
