@@ -119,6 +119,8 @@ export class Gateway {
             bindAddress: config.media.bindAddress,
             advertisedAddress: config.media.advertisedAddress,
             logger: logger.child({ component: 'media' }),
+            // rtc-node logs at debug level unless NODE_ENV is production: keep workers at info.
+            env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
           }),
         )
       : undefined;
