@@ -132,18 +132,25 @@ describe('RoomBridge (a SIP leg in a LiveKit room)', () => {
     const second = await participant(roomName, 'supervisor');
     const tone2 = await publishTone(second, { frequencyHz: 660, amplitude: 0.4 });
     cleanup.push(() => tone2.stop());
-    // Wait until the second voice is in the mix, then check both are there.
+    // Until both voices are in the mix together: each must carry a clear share of a half-second
+    // block. A loaded machine can starve one stream for a moment, so blocks are taken until one
+    // shows both, within a deadline; a mix that drops either voice never gets there.
+    const deadline = Date.now() + 15_000;
+    let last = { low: 0, high: 0 };
     for (;;) {
-      const block = await collect(0.2);
-      if (analyseTone(block, BRIDGE_SAMPLE_RATE, { minHz: 600, maxHz: 700 }).purity > 0.2) break;
+      const block = await collect(0.5);
+      const low = analyseTone(block, BRIDGE_SAMPLE_RATE, { minHz: 400, maxHz: 500 });
+      const high = analyseTone(block, BRIDGE_SAMPLE_RATE, { minHz: 600, maxHz: 700 });
+      last = { low: low.purity, high: high.purity };
+      const bothHeard =
+        Math.abs(low.frequencyHz - 440) <= 5 &&
+        Math.abs(high.frequencyHz - 660) <= 5 &&
+        low.purity > 0.3 &&
+        high.purity > 0.3;
+      if (bothHeard) break;
+      if (Date.now() > deadline)
+        throw new Error(`the mix never carried both voices: ${JSON.stringify(last)}`);
     }
-    const both = await collect(1);
-    const low = analyseTone(both, BRIDGE_SAMPLE_RATE, { minHz: 400, maxHz: 500 });
-    const high = analyseTone(both, BRIDGE_SAMPLE_RATE, { minHz: 600, maxHz: 700 });
-    expect(Math.abs(low.frequencyHz - 440)).toBeLessThanOrEqual(5);
-    expect(Math.abs(high.frequencyHz - 660)).toBeLessThanOrEqual(5);
-    expect(low.purity).toBeGreaterThan(0.3);
-    expect(high.purity).toBeGreaterThan(0.3);
   });
 
   it('never returns the caller its own voice', async () => {
