@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { api, theRingingCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
@@ -58,33 +59,6 @@ async function gateway(more: Record<string, unknown> = {}): Promise<RunningGatew
   return running;
 }
 
-async function api(gw: RunningGateway, path: string, init: RequestInit = {}): Promise<any> {
-  const response = await fetch(`${gw.url}${path}`, {
-    ...init,
-    headers: { ...bearer(KEYS.admin), ...init.headers },
-  });
-  return response.json();
-}
-
-async function until(condition: () => Promise<boolean>, deadlineMs = 15_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  let delay = 10;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 200);
-  }
-}
-
-async function ringingCall(gw: RunningGateway): Promise<any> {
-  let found: any;
-  await until(async () => {
-    found = (await api(gw, `/v1/calls?status=ringing&appId=${TEST_APP_ID}`)).data[0];
-    return found !== undefined;
-  });
-  return found;
-}
-
 async function portsInUse(gw: RunningGateway): Promise<number> {
   const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
   return statuses.reduce((sum, status) => sum + status.portsInUse, 0);
@@ -101,7 +75,7 @@ describe('answering inbound calls', () => {
       pauseMs: 1200,
       calls: 1,
     });
-    const ringing = await ringingCall(gw);
+    const ringing = await theRingingCall(gw);
     const answered = await api(gw, `/v1/calls/${ringing.id}/actions`, {
       method: 'POST',
       body: JSON.stringify({ action: 'accept' }),
@@ -134,7 +108,7 @@ describe('answering inbound calls', () => {
       service: ROUTED,
       calls: 1,
     });
-    const ringing = await ringingCall(gw);
+    const ringing = await theRingingCall(gw);
     await api(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"connect"}' });
     const hung = await api(gw, `/v1/calls/${ringing.id}`, {
       method: 'PATCH',
@@ -148,7 +122,7 @@ describe('answering inbound calls', () => {
   it('refuses an offer with no codec it can use with 488 and records media_error', async () => {
     const gw = await gateway({ media: { codecs: ['opus', 'telephone-event'] } });
     const sipp = expectFinal(488); // sipp offers PCMU only
-    const ringing = await ringingCall(gw);
+    const ringing = await theRingingCall(gw);
     const response = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
       method: 'POST',
       headers: bearer(KEYS.admin),
@@ -167,7 +141,7 @@ describe('answering inbound calls', () => {
   it('when the media plane is gone the caller gets 503 and the call fails with media_error', async () => {
     const gw = await gateway();
     const sipp = expectFinal(503);
-    const ringing = await ringingCall(gw);
+    const ringing = await theRingingCall(gw);
     await gw.gateway.media?.close();
     const response = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
       method: 'POST',

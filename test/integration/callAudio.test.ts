@@ -1,6 +1,7 @@
 import { dispose, type Room } from '@livekit/rtc-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { api, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { joinRoomWithToken, nextAudioTrack, recordAudio } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
@@ -43,27 +44,9 @@ afterAll(async () => {
   await Promise.all([engine?.stop(), rig?.server.stop()]);
 });
 
-async function api(path: string, init: RequestInit = {}): Promise<any> {
-  const response = await fetch(`${running.url}${path}`, {
-    ...init,
-    headers: { ...bearer(KEYS.admin), ...init.headers },
-  });
-  return response.json();
-}
-
-async function until(condition: () => Promise<boolean>, deadlineMs = 20_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  let delay = 10;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 200);
-  }
-}
-
 describe('a phone call heard in its LiveKit room', () => {
   it("carries the caller's audio from sipp's pcap to a room participant, then ends on the caller's BYE", async () => {
-    await until(async () => (await api('/readyz')).ready === true);
+    await until(async () => (await api(running, '/readyz')).ready === true);
     const sipp = runSipp({
       scenario: 'uac_pcap',
       target: { host: '127.0.0.1', port: engine.sipPort },
@@ -74,17 +57,17 @@ describe('a phone call heard in its LiveKit room', () => {
     });
     let ringing: any;
     await until(async () => {
-      ringing = (await api(`/v1/calls?status=ringing&appId=${TEST_APP_ID}`)).data[0];
+      ringing = (await api(running, `/v1/calls?status=ringing&appId=${TEST_APP_ID}`)).data[0];
       return ringing !== undefined;
     });
-    const answered = await api(`/v1/calls/${ringing.id}/actions`, {
+    const answered = await api(running, `/v1/calls/${ringing.id}/actions`, {
       method: 'POST',
       body: '{"action":"accept"}',
     });
     expect(answered.status).toBe('in_progress');
 
     // A browser would join with a token from the API; the test participant does the same.
-    const grant = await api(`/v1/calls/${ringing.id}/tokens`, {
+    const grant = await api(running, `/v1/calls/${ringing.id}/tokens`, {
       method: 'POST',
       body: '{"identity":"agent"}',
     });
@@ -100,7 +83,7 @@ describe('a phone call heard in its LiveKit room', () => {
     assertAllCallsSucceeded(await sipp, 1);
     let ended: any;
     await until(async () => {
-      ended = await api(`/v1/calls/${ringing.id}`);
+      ended = await api(running, `/v1/calls/${ringing.id}`);
       return ended.status === 'completed';
     });
     expect(ended).toMatchObject({ endReason: 'caller_hangup' });

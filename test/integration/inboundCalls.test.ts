@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayMessageSchema } from '../../src/control/events/eventMessages.js';
 import { CONTROL_TOKEN, ControlPlane } from '../support/controlPlane.js';
+import { api, callsOf, theRingingCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, formatSippResult, runSipp } from '../support/sipp.js';
@@ -36,27 +37,8 @@ async function gateway(
       ...sip,
     },
   });
-  await until(async () => ((await json(running as RunningGateway, '/readyz')) as any).parts.sip.ok === true);
+  await until(async () => ((await api(running as RunningGateway, '/readyz')) as any).parts.sip.ok === true);
   return running;
-}
-
-async function json(gw: RunningGateway, path: string, init: RequestInit = {}): Promise<any> {
-  const response = await fetch(`${gw.url}${path}`, {
-    ...init,
-    headers: { ...bearer(KEYS.admin), ...init.headers },
-  });
-  return response.json();
-}
-
-/** Polls `condition` with growing pauses until it holds; fails after `deadlineMs`. */
-async function until(condition: () => Promise<boolean>, deadlineMs = 10_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  let delay = 10;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 200);
-  }
 }
 
 function expectFinal(service: string, expected: number) {
@@ -68,19 +50,6 @@ function expectFinal(service: string, expected: number) {
     keys: { expected },
     calls: 1,
   });
-}
-
-async function callsOf(gw: RunningGateway, status?: string): Promise<any[]> {
-  return (await json(gw, `/v1/calls?appId=${TEST_APP_ID}${status ? `&status=${status}` : ''}`)).data;
-}
-
-async function theRingingCall(gw: RunningGateway): Promise<any> {
-  let ringing: any[] = [];
-  await until(async () => {
-    ringing = await callsOf(gw, 'ringing');
-    return ringing.length === 1;
-  });
-  return ringing[0];
 }
 
 describe('inbound calls', () => {
@@ -158,7 +127,7 @@ describe('inbound calls', () => {
     });
     expect(accept.status).toBe(501);
 
-    const rejected = await json(gw, `/v1/calls/${ringing.id}/actions`, {
+    const rejected = await api(gw, `/v1/calls/${ringing.id}/actions`, {
       method: 'POST',
       body: JSON.stringify({ action: 'reject', code: 486 }),
     });
@@ -176,7 +145,7 @@ describe('inbound calls', () => {
 
   it('refuses a call over maxConcurrentCalls with 486 and a Reason header', async () => {
     const gw = await gateway({ ringTimeoutSeconds: 5 });
-    await json(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
+    await api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
       method: 'PUT',
       body: JSON.stringify({ maxConcurrentCalls: 1 }),
     });
@@ -195,7 +164,7 @@ describe('inbound calls', () => {
     assertAllCallsSucceeded(second, 1);
     expect(second.messageLog).toMatch(/Reason: SIP;cause=486;text="app reached maxConcurrentCalls"/);
 
-    await json(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"reject"}' });
+    await api(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"reject"}' });
     assertAllCallsSucceeded(await first, 1);
     expect((await callsOf(gw)).map((c) => c.status).sort()).toEqual(['failed']);
   });
@@ -261,7 +230,7 @@ describe('hanging up a ringing inbound call', () => {
     });
     expect(both.status).toBe(400);
 
-    const hung = await json(gw, `/v1/calls/${ringing.id}`, {
+    const hung = await api(gw, `/v1/calls/${ringing.id}`, {
       method: 'PATCH',
       body: JSON.stringify({ status: 'completed' }),
     });

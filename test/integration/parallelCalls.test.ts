@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { api } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
-import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
+import { TEST_APP_ID } from '../support/testKeys.js';
 
 /**
  * Twenty calls at once through the whole gateway (sipp with recorded audio, embedded SIP server,
@@ -39,18 +40,10 @@ afterAll(async () => {
   await Promise.all([engine?.stop(), rig?.server.stop()]);
 });
 
-async function api(path: string, init: RequestInit = {}): Promise<any> {
-  const response = await fetch(`${running.url}${path}`, {
-    ...init,
-    headers: { ...bearer(KEYS.admin), ...init.headers },
-  });
-  return response.json();
-}
-
 describe('parallel calls', () => {
   it(`answers ${CALLS} concurrent calls, completes each on BYE and releases everything`, async () => {
     const deadline = Date.now() + 60_000;
-    while ((await api('/readyz')).ready !== true) {
+    while ((await api(running, '/readyz')).ready !== true) {
       if (Date.now() > deadline) throw new Error('gateway not ready');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -72,23 +65,28 @@ describe('parallel calls', () => {
       done = true;
     });
     while (!done && accepted.size < CALLS) {
-      const ringing = (await api(`/v1/calls?status=ringing&appId=${TEST_APP_ID}&limit=100`)).data as any[];
+      const ringing = (await api(running, `/v1/calls?status=ringing&appId=${TEST_APP_ID}&limit=100`))
+        .data as any[];
       await Promise.all(
         ringing
           .filter((call) => !accepted.has(call.id))
           .map(async (call) => {
             accepted.add(call.id);
-            await api(`/v1/calls/${call.id}/actions`, { method: 'POST', body: '{"action":"accept"}' });
+            await api(running, `/v1/calls/${call.id}/actions`, {
+              method: 'POST',
+              body: '{"action":"accept"}',
+            });
           }),
       );
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     assertAllCallsSucceeded(await sipp, CALLS);
 
-    const calls = (await api(`/v1/calls?appId=${TEST_APP_ID}&limit=100`)).data as any[];
+    const calls = (await api(running, `/v1/calls?appId=${TEST_APP_ID}&limit=100`)).data as any[];
     await expect
       .poll(
-        async () => (await api(`/v1/calls?appId=${TEST_APP_ID}&status=completed&limit=100`)).data.length,
+        async () =>
+          (await api(running, `/v1/calls?appId=${TEST_APP_ID}&status=completed&limit=100`)).data.length,
         {
           timeout: 15_000,
         },
@@ -99,7 +97,8 @@ describe('parallel calls', () => {
     expect(statuses.map((status) => status.sessions)).toEqual([0, 0]);
     expect(statuses.every((status) => status.portsInUse === 0)).toBe(true);
     expect(running.gateway.active.size).toBe(0);
-    const completed = (await api(`/v1/calls?appId=${TEST_APP_ID}&status=completed&limit=100`)).data as any[];
+    const completed = (await api(running, `/v1/calls?appId=${TEST_APP_ID}&status=completed&limit=100`))
+      .data as any[];
     expect(new Set(completed.map((call) => call.endReason))).toEqual(new Set(['caller_hangup']));
   });
 });
