@@ -213,6 +213,13 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     this.readiness.startDraining();
     for (const ringing of this.decisions.all()) ringing.shutdown();
+    // Answered calls get their BYE while the SIP connection is still up, then media stops.
+    // A far end that never answers its BYE must not hold the stop past the grace period.
+    await Promise.race([
+      Promise.all(this.active.all().map((call) => call.shutdown())),
+      new Promise((resolve) => setTimeout(resolve, this.config.http.shutdownTimeoutMs).unref()),
+    ]);
+    await this.media?.close();
     const deadline = setTimeout(() => {
       this.logger.warn(
         { timeoutMs: this.config.http.shutdownTimeoutMs },
@@ -225,7 +232,6 @@ export class Gateway {
     } finally {
       this.sip.stop();
       clearTimeout(deadline);
-      await this.media?.close();
       await this.events.stop();
       this.database.close();
     }

@@ -1,6 +1,8 @@
 /** An answered call the API can still act on. */
 export interface ActiveCall {
   hangup(): void;
+  /** The gateway is stopping: BYE to the caller; resolves once the BYE went out (or failed). */
+  shutdown(): Promise<void>;
 }
 
 /** Answered calls by call id, from 200 OK until they end. */
@@ -17,6 +19,10 @@ export class ActiveCalls {
 
   get(callId: string): ActiveCall | undefined {
     return this.calls.get(callId);
+  }
+
+  all(): ActiveCall[] {
+    return [...this.calls.values()];
   }
 
   get size(): number {

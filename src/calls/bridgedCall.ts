@@ -39,7 +39,7 @@ export class BridgedCall implements ActiveCall {
 
   start(): void {
     this.deps.active.add(this.callId, this);
-    this.dialog.on('destroy', () => this.end('caller_hangup'));
+    this.dialog.on('destroy', () => void this.end('caller_hangup'));
     this.dialog.on('modify', (req, res) => {
       // A re-INVITE (hold, resume, codec change): the media session answers it.
       this.session.answerOffer(req.body).then(
@@ -52,27 +52,35 @@ export class BridgedCall implements ActiveCall {
     });
     this.session.on('closed', (info) => {
       const reason = MEDIA_END[info.reason];
-      if (reason) this.end(reason);
+      if (reason) void this.end(reason);
     });
     if (this.session.closed)
-      this.end(MEDIA_END[this.session.closeInfo?.reason ?? 'media_error'] ?? 'media_error');
+      void this.end(MEDIA_END[this.session.closeInfo?.reason ?? 'media_error'] ?? 'media_error');
   }
 
   hangup(): void {
-    this.end('api_hangup');
+    void this.end('api_hangup');
   }
 
-  private end(reason: EndReason): void {
-    if (this.ended) return;
+  shutdown(): Promise<void> {
+    return this.end('gateway_shutdown');
+  }
+
+  /** Ends the call once; resolves when the BYE (if this side sends one) has gone out or failed. */
+  private end(reason: EndReason): Promise<void> {
+    if (this.ended) return Promise.resolve();
     this.ended = true;
     this.deps.active.remove(this.callId);
-    if (reason !== 'caller_hangup') {
-      Promise.resolve(this.dialog.destroy()).catch((error: unknown) =>
-        this.deps.logger.warn({ callId: this.callId, err: error }, 'BYE failed'),
-      );
-    }
+    const bye =
+      reason === 'caller_hangup'
+        ? Promise.resolve()
+        : Promise.resolve(this.dialog.destroy()).then(
+            () => undefined,
+            (error: unknown) => this.deps.logger.warn({ callId: this.callId, err: error }, 'BYE failed'),
+          );
     if (!this.session.closed) void this.session.close('normal');
     const result = this.deps.calls.transition(this.callId, { to: 'completed', endReason: reason });
     this.deps.logger.info({ callId: this.callId, endReason: reason, recorded: result.ok }, 'call ended');
+    return bye;
   }
 }

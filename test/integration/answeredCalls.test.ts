@@ -119,6 +119,28 @@ describe('answering inbound calls', () => {
     await until(async () => (await portsInUse(gw)) === 0);
   });
 
+  it('stopping the gateway sends BYE to an answered caller and records gateway_shutdown', async () => {
+    const gw = await gateway();
+    const sipp = runSipp({
+      scenario: 'uac-wait-bye',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      transport: 'u1',
+      service: ROUTED,
+      calls: 1,
+    });
+    const ringing = await theRingingCall(gw);
+    await api(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"accept"}' });
+    const ended = new Promise((resolve) =>
+      gw.gateway.calls.on('transition', (call) => {
+        if (call.id === ringing.id && call.endedAt) resolve(call);
+      }),
+    );
+    await gw.stop();
+    running = undefined;
+    expect(await ended).toMatchObject({ status: 'completed', endReason: 'gateway_shutdown' });
+    assertAllCallsSucceeded(await sipp, 1);
+  });
+
   it('refuses an offer with no codec it can use with 488 and records media_error', async () => {
     const gw = await gateway({ media: { codecs: ['opus', 'telephone-event'] } });
     const sipp = expectFinal(488); // sipp offers PCMU only
