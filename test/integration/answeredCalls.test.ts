@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { api, theRingingCall, until } from '../support/gatewayApi.js';
+import { api, callGatewayConfig, ROUTED_NUMBER, theRingingCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
-import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
+import { bearer, KEYS } from '../support/testKeys.js';
 
 /**
  * The answer path end to end with real SIP (sipp through the embedded engine), a real
@@ -13,7 +13,7 @@ import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
  * session handler (real ports and SDP; RTP echoed, no room audio): these tests are about
  * signalling, call state and resources, not audio.
  */
-const ROUTED = '+15550199';
+const ROUTED = ROUTED_NUMBER;
 let engine: SipEngineProcess;
 let rig: LiveKitRig;
 let running: RunningGateway | undefined;
@@ -43,18 +43,9 @@ function expectFinal(expected: number) {
 }
 
 async function gateway(more: Record<string, unknown> = {}): Promise<RunningGateway> {
-  running = await startInProcessGateway(
-    {
-      ...more,
-      sip: {
-        drachtio: { host: '127.0.0.1', port: engine.adminPort, secret: engine.secret },
-        trunks: [{ name: 'local', kind: 'pstn', sourceAddresses: ['127.0.0.1/32'] }],
-        numbers: [{ number: ROUTED, appId: TEST_APP_ID }],
-      },
-      livekit: { url: rig.url, apiKey: rig.apiKey, apiSecret: rig.apiSecret },
-    },
-    { mediaWorkerEntry: workerEntryPath(LOOPBACK_WORKER_ENTRY) },
-  );
+  running = await startInProcessGateway(callGatewayConfig(engine, rig, more), {
+    mediaWorkerEntry: workerEntryPath(LOOPBACK_WORKER_ENTRY),
+  });
   await until(async () => (await api(running as RunningGateway, '/readyz')).ready === true);
   return running;
 }

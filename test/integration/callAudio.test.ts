@@ -1,7 +1,7 @@
 import { dispose, type Room } from '@livekit/rtc-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { api, until } from '../support/gatewayApi.js';
+import { api, callGatewayConfig, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { joinRoomWithToken, nextAudioTrack, recordAudio } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
@@ -15,7 +15,7 @@ import { rmsDbfs } from '../support/tone.js';
  * the call is accepted by API, answered into its LiveKit room by a real media worker, and sipp's
  * recorded G.711 A-law audio (its pcap) is heard by a participant in that room.
  */
-const ROUTED = '+15550199';
+const ROUTED = ROUTED_NUMBER;
 let engine: SipEngineProcess;
 let rig: LiveKitRig;
 let running: RunningGateway;
@@ -25,17 +25,9 @@ beforeAll(async () => {
   // One after the other: both pick free ports, and two pickers at once can be handed the same one.
   engine = await startSipEngine();
   rig = await startLiveKit();
-  running = await startInProcessGateway(
-    {
-      sip: {
-        drachtio: { host: '127.0.0.1', port: engine.adminPort, secret: engine.secret },
-        trunks: [{ name: 'local', kind: 'pstn', sourceAddresses: ['127.0.0.1/32'] }],
-        numbers: [{ number: ROUTED, appId: TEST_APP_ID }],
-      },
-      livekit: { url: rig.url, apiKey: rig.apiKey, apiSecret: rig.apiSecret },
-    },
-    { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
-  );
+  running = await startInProcessGateway(callGatewayConfig(engine, rig), {
+    mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY),
+  });
 });
 afterAll(async () => {
   await agent?.disconnect();

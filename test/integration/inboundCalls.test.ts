@@ -1,13 +1,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayMessageSchema } from '../../src/control/events/eventMessages.js';
 import { CONTROL_TOKEN, ControlPlane } from '../support/controlPlane.js';
-import { api, callsOf, theRingingCall, until } from '../support/gatewayApi.js';
+import {
+  api,
+  callGatewayConfig,
+  callsOf,
+  ROUTED_NUMBER,
+  theRingingCall,
+  until,
+} from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, formatSippResult, runSipp } from '../support/sipp.js';
 import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
 
-const ROUTED = '+15550199';
+const ROUTED = ROUTED_NUMBER;
 let engine: SipEngineProcess;
 
 beforeAll(async () => {
@@ -27,16 +34,9 @@ async function gateway(
   sip: Record<string, unknown> = {},
   more: Record<string, unknown> = {},
 ): Promise<RunningGateway> {
-  running = await startInProcessGateway({
-    ...more,
-    sip: {
-      drachtio: { host: '127.0.0.1', port: engine.adminPort, secret: engine.secret },
-      trunks: [{ name: 'local', kind: 'pstn', sourceAddresses: ['127.0.0.1/32'] }],
-      numbers: [{ number: ROUTED, appId: TEST_APP_ID }],
-      ringTimeoutSeconds: 30,
-      ...sip,
-    },
-  });
+  running = await startInProcessGateway(
+    callGatewayConfig(engine, undefined, { ...more, sip: { ringTimeoutSeconds: 30, ...sip } }),
+  );
   await until(async () => ((await api(running as RunningGateway, '/readyz')) as any).parts.sip.ok === true);
   return running;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { api } from '../support/gatewayApi.js';
+import { api, callGatewayConfig, ROUTED_NUMBER } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
@@ -12,7 +12,7 @@ import { TEST_APP_ID } from '../support/testKeys.js';
  * two media workers, a real livekit-server), each accepted by API as a control plane would. Every
  * call must complete on its caller's BYE, and afterwards no port, session or active call remains.
  */
-const ROUTED = '+15550199';
+const ROUTED = ROUTED_NUMBER;
 const CALLS = 20;
 let engine: SipEngineProcess;
 let rig: LiveKitRig;
@@ -22,18 +22,9 @@ beforeAll(async () => {
   // One after the other: both pick free ports, and two pickers at once can be handed the same one.
   engine = await startSipEngine();
   rig = await startLiveKit();
-  running = await startInProcessGateway(
-    {
-      sip: {
-        drachtio: { host: '127.0.0.1', port: engine.adminPort, secret: engine.secret },
-        trunks: [{ name: 'local', kind: 'pstn', sourceAddresses: ['127.0.0.1/32'] }],
-        numbers: [{ number: ROUTED, appId: TEST_APP_ID }],
-      },
-      livekit: { url: rig.url, apiKey: rig.apiKey, apiSecret: rig.apiSecret },
-      media: { workers: 2 },
-    },
-    { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
-  );
+  running = await startInProcessGateway(callGatewayConfig(engine, rig, { media: { workers: 2 } }), {
+    mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY),
+  });
 });
 afterAll(async () => {
   await running?.stop();

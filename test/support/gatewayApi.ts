@@ -38,3 +38,29 @@ export async function theRingingCall(gw: RunningGateway): Promise<any> {
   });
   return ringing[0];
 }
+
+/** The called number the call tests route to the test app. */
+export const ROUTED_NUMBER = '+15550199';
+
+/**
+ * Config overrides for a gateway that takes calls from 127.0.0.1 through `engine`, routes
+ * ROUTED_NUMBER to the test app and bridges into `livekit`; `more` is merged on top.
+ */
+export function callGatewayConfig(
+  engine: { adminPort: number; secret: string },
+  livekit: { url: string; apiKey: string; apiSecret: string } | undefined,
+  more: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    ...more,
+    sip: {
+      drachtio: { host: '127.0.0.1', port: engine.adminPort, secret: engine.secret },
+      trunks: [{ name: 'local', kind: 'pstn', sourceAddresses: ['127.0.0.1/32'] }],
+      numbers: [{ number: ROUTED_NUMBER, appId: TEST_APP_ID }],
+      ...((more.sip as Record<string, unknown> | undefined) ?? {}),
+    },
+    ...(livekit
+      ? { livekit: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret } }
+      : {}),
+  };
+}
