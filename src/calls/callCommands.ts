@@ -39,22 +39,16 @@ export class CallCommands {
         `call ${call.id} is ${call.status} and not waiting for a decision`,
       );
     }
-    switch (decision.action) {
-      case 'reject':
-        waiting.reject(decision.code);
-        break;
-      case 'pre_accept':
-        throw new CallCommandError(
-          'not_implemented',
-          'pre_accept (early media) is not in this build; use accept',
-        );
-      default:
-        try {
-          await waiting.accept();
-        } catch (error) {
-          if (error instanceof NotAnswerable) throw new CallCommandError(error.kind, error.message);
-          throw new CallCommandError('answer_failed', (error as Error).message);
-        }
+    if (decision.action === 'reject') {
+      waiting.reject(decision.code);
+      return this.current(call.id);
+    }
+    try {
+      if (decision.action === 'pre_accept') await waiting.preAccept();
+      else await waiting.accept();
+    } catch (error) {
+      if (error instanceof NotAnswerable) throw new CallCommandError(error.kind, error.message);
+      throw new CallCommandError('answer_failed', (error as Error).message);
     }
     return this.current(call.id);
   }

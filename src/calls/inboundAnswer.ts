@@ -41,6 +41,18 @@ export class AnswerFailed extends Error {
 }
 
 /**
+ * A call whose media is ready (session created from the caller's offer, joined to the room) but
+ * which has no 200 OK yet. Early media (pre_accept) sends `localSdp` in a 183 and holds this
+ * until the accept; a plain accept goes straight on to `complete`.
+ */
+export interface PreparedAnswer {
+  readonly created: CreatedSession;
+  readonly localSdp: string;
+  /** Closes the media session when the call ends before it is answered. */
+  release(): void;
+}
+
+/**
  * Answers a ringing inbound call into its LiveKit room: room, media session from the caller's
  * offer, the session joins the room as `sip_<call id>`, then 200 OK with the session's answer.
  * After every await it checks whether the caller cancelled meanwhile; whatever was set up by
@@ -55,6 +67,12 @@ export class InboundAnswer {
     res: InboundResponse,
     canceled: () => boolean,
   ): Promise<Call> {
+    const prepared = await this.prepare(call, req, canceled);
+    return this.complete(call, prepared, req, res, canceled);
+  }
+
+  /** Sets up the media side of the answer: room, media session, room join. */
+  async prepare(call: Call, req: InboundRequest, canceled: () => boolean): Promise<PreparedAnswer> {
     const roomName = this.deps.rooms.roomNameFor(call.id);
     const identity = `sip_${call.id}`;
     let created: CreatedSession | undefined;
@@ -88,26 +106,59 @@ export class InboundAnswer {
         ROOM_JOIN_TIMEOUT_MS,
       );
       stopIfCanceled();
-      const dialog = await this.deps.answer(req, res, created.localSdp);
+      const session = created.session;
+      let released = false;
+      return {
+        created,
+        localSdp: created.localSdp,
+        release: () => {
+          if (released || session.closed) return;
+          released = true;
+          void session.close('normal');
+        },
+      };
+    } catch (error) {
+      if (created && !created.session.closed) void created.session.close('normal');
+      throw this.failure(call, error);
+    }
+  }
+
+  /** Sends 200 OK with the prepared answer and hands the call over to its bridge. */
+  async complete(
+    call: Call,
+    prepared: PreparedAnswer,
+    req: InboundRequest,
+    res: InboundResponse,
+    canceled: () => boolean,
+  ): Promise<Call> {
+    try {
+      if (canceled()) throw new AnswerCanceled(`call ${call.id} was canceled while answering`);
+      if (prepared.created.session.closed)
+        throw new AnswerFailed(503, `the media session of call ${call.id} ended before the answer`);
+      const dialog = await this.deps.answer(req, res, prepared.localSdp);
       const answered = this.deps.calls.transition(call.id, { to: 'in_progress' });
       if (!answered.ok) {
         void dialog.destroy();
         throw new AnswerFailed(500, answered.reason);
       }
-      new BridgedCall(call.id, dialog, created.session, {
+      new BridgedCall(call.id, dialog, prepared.created.session, {
         calls: this.deps.calls,
         active: this.deps.active,
         logger: this.deps.logger,
       }).start();
       return answered.call;
     } catch (error) {
-      if (created && !created.session.closed) void created.session.close('normal');
-      if (error instanceof AnswerCanceled || error instanceof AnswerFailed) throw error;
-      if (error instanceof MediaCommandError && error.code.startsWith('sdp_')) {
-        throw new AnswerFailed(488, `the caller's offer is not acceptable: ${error.message}`);
-      }
-      this.deps.logger.error({ callId: call.id, err: error }, 'answering failed');
-      throw new AnswerFailed(503, `answering failed: ${(error as Error).message}`);
+      prepared.release();
+      throw this.failure(call, error);
     }
+  }
+
+  private failure(call: Call, error: unknown): Error {
+    if (error instanceof AnswerCanceled || error instanceof AnswerFailed) return error;
+    if (error instanceof MediaCommandError && error.code.startsWith('sdp_')) {
+      return new AnswerFailed(488, `the caller's offer is not acceptable: ${error.message}`);
+    }
+    this.deps.logger.error({ callId: call.id, err: error }, 'answering failed');
+    return new AnswerFailed(503, `answering failed: ${(error as Error).message}`);
   }
 }

@@ -3,6 +3,8 @@ export interface AwaitingDecision {
   reject(status: number): void;
   /** Answers the call into its room; resolves once it is in progress. */
   accept(): Promise<void>;
+  /** Early media: media and room set up, 183 with SDP sent; the call keeps ringing. */
+  preAccept(): Promise<void>;
   /** A hangup command before answer: the caller is refused, the call recorded as hung up. */
   hangup(): void;
   /** The gateway is stopping: end the call now rather than leave it ringing. */

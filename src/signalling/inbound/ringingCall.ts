@@ -1,7 +1,12 @@
 import type { Logger } from 'pino';
 import type { CallService } from '../../calls/callService.js';
 import type { Call, EndReason, FinalStatus } from '../../calls/callTypes.js';
-import { AnswerCanceled, AnswerFailed, type InboundAnswer } from '../../calls/inboundAnswer.js';
+import {
+  AnswerCanceled,
+  AnswerFailed,
+  type InboundAnswer,
+  type PreparedAnswer,
+} from '../../calls/inboundAnswer.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
 import type { AwaitingDecision, PendingDecisions } from './pendingDecisions.js';
 import { refuse } from './sipRefusal.js';
@@ -44,6 +49,10 @@ export class RingingCall implements AwaitingDecision {
   private ended = false;
   /** Set by CANCEL at any time, also while an answer is under way (which then stops). */
   private canceled = false;
+  /** Media set up by pre_accept (early media), kept until the accept or the end of the call. */
+  private early: Promise<PreparedAnswer> | undefined;
+  /** Ended without an answer (as opposed to `ended` by an accept taking the call over). */
+  private endedUnanswered = false;
 
   constructor(
     private readonly call: Call,
@@ -75,19 +84,54 @@ export class RingingCall implements AwaitingDecision {
   }
 
   /**
-   * An accept/connect action: stops ringing and answers into the room. A CANCEL during the answer
-   * ends the call as canceled; a failure refuses the caller and records media_error.
+   * A pre_accept action: the media side is set up now and its answer goes out in a 183 Session
+   * Progress, so audio flows both ways before the 200 OK and nothing the caller says after the
+   * accept is clipped by room-join time. The call keeps ringing (and its ring timeout) until an
+   * accept or another way out.
+   */
+  async preAccept(): Promise<void> {
+    const answer = this.answerer();
+    if (this.ended) throw new NotAnswerable('conflict', `call ${this.call.id} is no longer ringing`);
+    if (this.early) {
+      await this.early;
+      return;
+    }
+    const early = answer.prepare(this.call, this.req, () => this.canceled || this.endedUnanswered);
+    this.early = early;
+    let prepared: PreparedAnswer;
+    try {
+      prepared = await early;
+    } catch (error) {
+      this.early = undefined;
+      if (this.endedUnanswered)
+        throw new NotAnswerable('conflict', `call ${this.call.id} ended during pre_accept`);
+      throw error;
+    }
+    if (this.endedUnanswered) {
+      // Ended (cancel, timeout, hangup) just as the media became ready: `end` found nothing to
+      // release then, so release it here.
+      prepared.release();
+      throw new NotAnswerable('conflict', `call ${this.call.id} ended during pre_accept`);
+    }
+    // An accept that started meanwhile sends the 200 OK itself; a 183 after it would be wrong.
+    if (!this.ended) this.res.send(183, undefined, { body: prepared.localSdp });
+  }
+
+  /**
+   * An accept/connect action: stops ringing and answers into the room (reusing the media of a
+   * pre_accept if there was one). A CANCEL during the answer ends the call as canceled; a
+   * failure refuses the caller and records media_error.
    */
   async accept(): Promise<void> {
-    const answer = this.deps.answer;
-    if (!answer)
-      throw new NotAnswerable('not_implemented', 'this gateway runs no media plane to answer calls');
+    const answer = this.answerer();
     if (this.ended) throw new NotAnswerable('conflict', `call ${this.call.id} is no longer ringing`);
     this.ended = true;
     clearTimeout(this.timer);
     this.deps.decisions.remove(this.call.id);
+    const canceled = () => this.canceled;
     try {
-      await answer.answer(this.call, this.req, this.res, () => this.canceled);
+      const prepared = this.early ? await this.early : await answer.prepare(this.call, this.req, canceled);
+      await answer.complete(this.call, prepared, this.req, this.res, canceled);
     } catch (error) {
       if (error instanceof AnswerCanceled || this.canceled) {
         this.record({ status: 'canceled', endReason: 'canceled' }, 'canceled while answering');
@@ -101,6 +145,13 @@ export class RingingCall implements AwaitingDecision {
       );
       throw error;
     }
+  }
+
+  private answerer(): InboundAnswer {
+    const answer = this.deps.answer;
+    if (!answer)
+      throw new NotAnswerable('not_implemented', 'this gateway runs no media plane to answer calls');
+    return answer;
   }
 
   /** An app's reject action: 486/600 read as busy, anything else as a refusal. */
@@ -134,8 +185,15 @@ export class RingingCall implements AwaitingDecision {
   private end(ending: Ending, what: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.endedUnanswered = true;
     clearTimeout(this.timer);
     this.deps.decisions.remove(this.call.id);
+    // Early media set up by pre_accept goes with the call; one still being set up releases
+    // itself when it finds the call ended.
+    void this.early?.then(
+      (prepared) => prepared.release(),
+      () => undefined,
+    );
     if (ending.sip) refuse(this.res, ending.sip.code, ending.sip.why);
     this.record(ending, what);
   }
