@@ -13,7 +13,11 @@ const ROOM_JOIN_TIMEOUT_MS = 20_000;
 /** Where media sessions come from (the worker pool). */
 export interface MediaSessions {
   createSession(request: CreateSessionRequest): Promise<CreatedSession>;
+  /** Whether a session could be created now (a worker is running and below its limit). */
+  hasCapacity(): boolean;
 }
+
+const NO_CAPACITY = 'no media capacity';
 
 export interface InboundAnswerDeps {
   calls: CallService;
@@ -61,6 +65,11 @@ export interface PreparedAnswer {
 export class InboundAnswer {
   constructor(private readonly deps: InboundAnswerDeps) {}
 
+  /** Whether a call accepted now could get a media session; a new INVITE is refused if not. */
+  hasCapacity(): boolean {
+    return this.deps.media.hasCapacity();
+  }
+
   async answer(
     call: Call,
     req: InboundRequest,
@@ -80,6 +89,8 @@ export class InboundAnswer {
       if (canceled()) throw new AnswerCanceled(`call ${call.id} was canceled while answering`);
     };
     try {
+      // Full workers refuse before a room is made for a call that cannot have media.
+      if (!this.deps.media.hasCapacity()) throw new AnswerFailed(503, NO_CAPACITY);
       await this.deps.rooms.ensureRoom(roomName);
       this.deps.calls.attachRoom(call.id, roomName);
       stopIfCanceled();
@@ -157,6 +168,10 @@ export class InboundAnswer {
     if (error instanceof AnswerCanceled || error instanceof AnswerFailed) return error;
     if (error instanceof MediaCommandError && error.code.startsWith('sdp_')) {
       return new AnswerFailed(488, `the caller's offer is not acceptable: ${error.message}`);
+    }
+    if (error instanceof MediaCommandError && error.code === 'capacity') {
+      this.deps.logger.warn({ callId: call.id }, 'answer refused: every media worker is full');
+      return new AnswerFailed(503, NO_CAPACITY);
     }
     this.deps.logger.error({ callId: call.id, err: error }, 'answering failed');
     return new AnswerFailed(503, `answering failed: ${(error as Error).message}`);

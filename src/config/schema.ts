@@ -80,6 +80,11 @@ export const configSchema = z.strictObject({
       rtpPortMax: port,
       /** 0 = one worker per core. */
       workers: z.int().min(0).max(256),
+      /**
+       * Calls one worker carries at most. rtc-node's cost per frame grows with the calls in one
+       * process, so past this a new call is refused (503) rather than degrade the worker's others.
+       */
+      maxSessionsPerWorker: z.int().min(1).max(10_000),
       codecs: z.array(z.enum(['PCMU', 'PCMA', 'G722', 'opus', 'telephone-event'])).min(1),
       timeoutInitialSeconds: z.int().min(1).max(3600),
       timeoutSeconds: z.int().min(1).max(3600),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/configError.js';
 import { configFileFrom, loadConfig } from '../../src/config/loadConfig.js';
+import { workerPoolOptionsFromConfig } from '../../src/media/workers/workerPoolConfig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
 let files = 0;
@@ -166,5 +167,25 @@ describe('control section (event channel)', () => {
       env: { GATEWAY_CONTROL__URL: 'wss://cp.example/gateway', GATEWAY_CONTROL__TOKEN: 'secret-token' },
     }).control;
     expect(control).toMatchObject({ url: 'wss://cp.example/gateway', token: 'secret-token' });
+  });
+});
+
+describe('media section: calls per worker', () => {
+  it('bounds each media worker to 40 calls by default, and the pool takes the bound from config', () => {
+    const media = loadConfig({ env: {} }).media;
+    expect(media.maxSessionsPerWorker).toBe(40);
+    const options = workerPoolOptionsFromConfig(
+      loadConfig({ env: { GATEWAY_MEDIA__MAX_SESSIONS_PER_WORKER: '12' } }).media,
+      { entryFile: 'worker.js', bindAddress: '127.0.0.1', advertisedAddress: '127.0.0.1' },
+    );
+    expect(options).toMatchObject({ maxSessionsPerWorker: 12, workers: 0 });
+  });
+
+  it.each([
+    [{ GATEWAY_MEDIA__MAX_SESSIONS_PER_WORKER: '0' }, /^media\.maxSessionsPerWorker: .*>=1/],
+    [{ GATEWAY_MEDIA__MAX_SESSIONS_PER_WORKER: '2.5' }, /^media\.maxSessionsPerWorker: /],
+    [{ GATEWAY_MEDIA__MAX_SESSIONS_PER_WORKER: 'many' }, /^media\.maxSessionsPerWorker: /],
+  ])('stops on %j with one line naming the key', (env, pattern) => {
+    expect(errorOf(() => loadConfig({ env }))).toMatch(pattern);
   });
 });

@@ -76,6 +76,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.sessions.size;
   }
 
+  /** Whether a createSession now would find a ready worker below its session limit. */
+  hasCapacity(): boolean {
+    return !this.closing && this.leastLoaded() !== null;
+  }
+
   session(id: string): MediaSession | undefined {
     return this.sessions.get(id);
   }

@@ -9,5 +9,5 @@ export { runMediaWorker } from './runMediaWorker.js';
 export type * from './sessionHandlerTypes.js';
 export { WorkerPool } from './WorkerPool.js';
 export { LOOPBACK_WORKER_ENTRY, workerEntryPath } from './workerEntryPath.js';
-export { DEFAULT_MAX_SESSIONS_PER_WORKER, workerPoolOptionsFromConfig } from './workerPoolConfig.js';
+export { workerPoolOptionsFromConfig } from './workerPoolConfig.js';
 export type * from './workerPoolTypes.js';

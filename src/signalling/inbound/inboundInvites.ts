@@ -29,8 +29,9 @@ export interface InboundInviteDeps {
 /**
  * The inbound INVITE pipeline: which trunk (source address, TLS for WhatsApp), is it who it says
  * (digest, where the trunk has credentials), which app (called number), may the app take it
- * (WhatsApp enabled, below maxConcurrentCalls, gateway able to record its events), then the call
- * exists and rings. Each refusal is one final response with a Reason header, and a log line.
+ * (WhatsApp enabled, below maxConcurrentCalls, gateway able to record its events, a media worker
+ * with room), then the call exists and rings. Each refusal is one final response with a Reason
+ * header, and a log line.
  */
 export class InboundInvites {
   constructor(private readonly deps: InboundInviteDeps) {}
@@ -57,6 +58,11 @@ export class InboundInvites {
     if (!this.deps.admission.canAcceptWork()) {
       log.warn('refusing a call: the gateway cannot record more events right now');
       refuse(res, 503, 'gateway overloaded', { 'Retry-After': '30' });
+      return;
+    }
+    if (this.deps.answer && !this.deps.answer.hasCapacity()) {
+      log.warn('refusing a call: every media worker is at media.maxSessionsPerWorker');
+      refuse(res, 503, 'no media capacity', { 'Retry-After': '5' });
       return;
     }
     const call = this.deps.calls.createWithin(
