@@ -1,0 +1,62 @@
+import type { AgentFleet } from './agentFleet.js';
+import { percentile, round } from './audioProbe.js';
+import type { BenchCall } from './benchCall.js';
+
+export interface LatencyFigures {
+  bursts: number;
+  /** One-way latency in ms from a burst's first sample sent to its first sample heard. */
+  sipToRoom: { heard: number; p50: number; p95: number; min: number; max: number };
+  roomToSip: { heard: number; p50: number; p95: number; min: number; max: number };
+}
+
+const BURST_MS = 200;
+/** Quiet between bursts: longer than the detectors' 200 ms quiet rule plus any plausible latency. */
+const GAP_MS = 800;
+
+/**
+ * Tone-burst onsets both ways on one call whose ends send silence: the caller's leg starts a
+ * 1 kHz burst at a known wall-clock time and the room agent notes when its first loud sample
+ * plays out; then the agent bursts and the caller's leg listens. Both ends count a frame's
+ * samples as spanning the frame up to its hand-over, so the harness's own framing cancels out
+ * and what remains is the gateway's path plus livekit-server's.
+ */
+export async function measureLatency(
+  call: BenchCall,
+  fleet: AgentFleet,
+  bursts: number,
+): Promise<LatencyFigures> {
+  const agent = call.sip.callId;
+  const sentToRoom: number[] = [];
+  const sentToSip: number[] = [];
+  for (let i = 0; i < bursts; i++) {
+    sentToRoom.push(await call.leg.burst(BURST_MS));
+    await pause(BURST_MS + GAP_MS);
+    sentToSip.push(await fleet.burst(agent, BURST_MS));
+    await pause(BURST_MS + GAP_MS);
+  }
+  const heardInRoom = (await fleet.read()).onsets[agent] ?? [];
+  return {
+    bursts,
+    sipToRoom: delays(sentToRoom, heardInRoom),
+    roomToSip: delays(sentToSip, call.leg.probe.onsets),
+  };
+}
+
+function delays(sent: number[], heard: number[]): LatencyFigures['sipToRoom'] {
+  const values: number[] = [];
+  for (const at of sent) {
+    const onset = heard.find((h) => h >= at - 5 && h < at + GAP_MS);
+    if (onset !== undefined) values.push(onset - at);
+  }
+  return {
+    heard: values.length,
+    p50: round(percentile(values, 50)),
+    p95: round(percentile(values, 95)),
+    min: round(Math.min(...values)),
+    max: round(Math.max(...values)),
+  };
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,153 @@
+/**
+ * Media benchmark: real calls through the embedded SIP server, the built gateway with its media
+ * workers and a real livekit-server, rising in number until audio degrades. See README.md.
+ *
+ *   npm run build && npx tsc -p bench/media/tsconfig.json && node dist/bench/media/run.js
+ *
+ * Env: CALLS=5,10,20,30,40,50,60 (steps), SECONDS=10 (window per step), BURSTS=10 (latency),
+ * WORKERS=0 (media workers, 0 = one per core), CPS=10 (call set-up rate), OUT=media-bench.json.
+ */
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dispose } from '@livekit/rtc-node';
+import { FrameClock } from '../../src/media/session/frameClock.js';
+import { AgentFleet } from './agentFleet.js';
+import { percentile, round } from './audioProbe.js';
+import { type BenchCall, placeCall } from './benchCall.js';
+import { startBenchStack } from './benchStack.js';
+import { measureLatency } from './latencyProbe.js';
+import { measureWindow, type WindowFigures } from './loadWindow.js';
+import { loadAverage } from './processTree.js';
+import { SipCaller } from './sipCaller.js';
+import { judge, printSummary, slope } from './summary.js';
+
+const STEPS = (process.env.CALLS ?? '5,10,20,30,40,50,60').split(',').map(Number);
+const SECONDS = Number(process.env.SECONDS ?? 10);
+const BURSTS = Number(process.env.BURSTS ?? 10);
+const WORKERS = Number(process.env.WORKERS ?? 0);
+const CPS = Number(process.env.CPS ?? 10);
+const OUT = process.env.OUT ?? 'media-bench.json';
+/** Audio settles (jitter buffers, subscriptions) before a window starts. */
+const SETTLE_MS = 2000;
+
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const loadAtStart = loadAverage();
+  log(`load average ${loadAtStart.join(' ')}; starting livekit-server, SIP server, gateway`);
+  const stack = await startBenchStack({ workers: WORKERS });
+  const fleet = AgentFleet.start();
+  const caller = await SipCaller.open({ host: '127.0.0.1', port: stack.engine.sipPort });
+  const clock = new FrameClock();
+  const calls: BenchCall[] = [];
+  let nextIndex = 0;
+  const place = (signal: 'tone' | 'silence') =>
+    placeCall({ index: nextIndex++, signal, stack, caller, fleet, clock });
+  const steps: (WindowFigures & { verdict: ReturnType<typeof judge>; setup: SetupFigures })[] = [];
+  let latency: Awaited<ReturnType<typeof measureLatency>> | undefined;
+  let latencyLoad: { start: number[]; end: number[] } | undefined;
+  try {
+    log(`workers: ${stack.workerPids().length} (pids ${stack.workerPids().join(', ')})`);
+    // 1. Latency on a single call with silence and bursts, before any load.
+    const start = loadAverage();
+    const probeCall = await place('silence');
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    log(`latency: ${BURSTS} bursts each way`);
+    latency = await measureLatency(probeCall, fleet, BURSTS);
+    latencyLoad = { start, end: loadAverage() };
+    await probeCall.hangup();
+
+    // 2. Rising load: calls are added up to each step's count and kept for the next step.
+    for (const target of STEPS) {
+      const added: Promise<BenchCall>[] = [];
+      while (calls.length + added.length < target) {
+        added.push(place('tone'));
+        await new Promise((resolve) => setTimeout(resolve, 1000 / CPS));
+      }
+      const settled = await Promise.allSettled(added);
+      const fresh = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      calls.push(...fresh);
+      const failed = settled.length - fresh.length;
+      for (const s of settled) if (s.status === 'rejected') log(`call failed: ${String(s.reason)}`);
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      log(`step ${target}: ${calls.length} calls up (${failed} failed to set up); measuring ${SECONDS} s`);
+      const window = await measureWindow(calls, stack, fleet, SECONDS);
+      const verdict = judge(window, failed);
+      steps.push({ ...window, verdict, setup: setupFigures(fresh, failed) });
+      log(
+        `step ${target}: gateway ${window.cpuPct.gatewayTotal}% CPU, ${window.rssMB.gatewayTotal} MB; ` +
+          `${verdict.clean ? 'clean' : `degraded: ${verdict.reasons.join('; ')}`}`,
+      );
+      if (!verdict.clean || failed > 0) break;
+    }
+  } finally {
+    log(`hanging up ${calls.length} calls and stopping`);
+    await Promise.allSettled(calls.map((call) => call.hangup()));
+    clock.stop();
+    caller.close();
+    await fleet.stop();
+    await stack.stop();
+    await dispose();
+  }
+  const clean = steps.filter((s) => s.verdict.clean);
+  const bestClean = clean.at(-1);
+  const allCalls = steps.flatMap((s) => s.setup.samples);
+  const result = {
+    startedAt,
+    command: 'npm run build && npx tsc -p bench/media/tsconfig.json && node dist/bench/media/run.js',
+    settings: { steps: STEPS, seconds: SECONDS, bursts: BURSTS, workers: WORKERS, cps: CPS },
+    machine: { cores: availableParallelism(), loadAverageStart: loadAtStart, loadAverageEnd: loadAverage() },
+    cleanCalls: bestClean?.calls ?? 0,
+    callsPerCore: bestClean ? round(bestClean.calls / availableParallelism()) : 0,
+    callsPerGatewayCore: bestClean ? round(bestClean.calls / (bestClean.cpuPct.gatewayTotal / 100)) : 0,
+    perCall: {
+      gatewayCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.gatewayTotal])),
+      mediaWorkersCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.mediaWorkers])),
+      gatewayMainCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.gatewayMain])),
+      sipEngineCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.sipEngine])),
+      gatewayRssMB: slope(steps.map((s) => [s.calls, s.rssMB.gatewayTotal])),
+      livekitServerCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.livekitServer])),
+      harnessCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.harnessCallers + s.cpuPct.harnessAgents])),
+    },
+    setup: {
+      calls: allCalls.length,
+      inviteToRingingMs: spread(allCalls.map((c) => c.inviteToRinging)),
+      inviteToOkMs: spread(allCalls.map((c) => c.inviteToOk)),
+      acceptToOkMs: spread(allCalls.map((c) => c.acceptToOk)),
+    },
+    latency: latency ? { ...latency, loadAverage: latencyLoad } : undefined,
+    steps: steps.map(({ setup: { samples: _samples, ...setup }, ...s }) => ({ ...s, setup })),
+  };
+  writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+  printSummary(result);
+  log(`figures written to ${OUT}`);
+}
+
+interface SetupFigures {
+  failed: number;
+  inviteToOkMs: { p50: number; p95: number };
+  acceptToOkMs: { p50: number; p95: number };
+  samples: BenchCall[];
+}
+
+function setupFigures(calls: BenchCall[], failed: number): SetupFigures {
+  return {
+    failed,
+    inviteToOkMs: spread(calls.map((c) => c.inviteToOk)),
+    acceptToOkMs: spread(calls.map((c) => c.acceptToOk)),
+    samples: calls,
+  };
+}
+
+function spread(values: number[]): { p50: number; p95: number } {
+  return { p50: round(percentile(values, 50)), p95: round(percentile(values, 95)) };
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
