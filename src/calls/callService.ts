@@ -68,7 +68,7 @@ export class CallService extends EventEmitter<CallServiceEvents> {
       createdAt: at,
     };
     this.deps.store.transaction(() => {
-      this.deps.store.insert(call);
+      this.deps.store.insert(call, input.sipCallId ?? null);
       this.deps.events.append({ event: STATUS_EVENTS.initiated, callId: call.id, data: { call } });
     });
     this.deps.logger.info(
@@ -95,6 +95,7 @@ export class CallService extends EventEmitter<CallServiceEvents> {
         endedAt: isFinal(request.to) ? at : null,
       };
       this.deps.store.saveStatus(next, at);
+      if (request.to === 'voicemail') this.deps.store.markVoicemail(id, at);
       // Read back so derived fields (duration) are exactly what GET will return.
       const saved = this.deps.store.get(id) ?? next;
       this.deps.events.append({ event: STATUS_EVENTS[request.to], callId: id, data: { call: saved } });
@@ -113,9 +114,48 @@ export class CallService extends EventEmitter<CallServiceEvents> {
     return outcome;
   }
 
+  /**
+   * Appends an event about a call that is not a status change (a gather result): `data` is the
+   * call as it is now plus `fields`. False when there is no such call.
+   */
+  appendEvent(id: string, event: string, fields: Record<string, unknown>): boolean {
+    return this.deps.store.transaction(() => {
+      const call = this.deps.store.get(id);
+      if (!call) return false;
+      this.deps.events.append({ event, callId: id, data: { ...fields, call } });
+      return true;
+    });
+  }
+
   /** Records the LiveKit room a call is bridged into; later events carry it with the call. */
   attachRoom(id: string, roomName: string): void {
     this.deps.store.setRoom(id, roomName, this.deps.now().toISOString());
+  }
+
+  /** Records the SIP Call-ID of a leg created after the call (outbound). */
+  attachSipCallId(id: string, sipCallId: string): void {
+    this.deps.store.setSipCallId(id, sipCallId, this.deps.now().toISOString());
+  }
+
+  /**
+   * A participant joined or left the call's room. The control plane hears of it
+   * (`calls.participant.joined` / `left`), and the first one to join is recorded as the one who
+   * answered, for the call log.
+   */
+  participant(id: string, change: 'joined' | 'left', identity: string): void {
+    const at = this.deps.now().toISOString();
+    this.deps.store.transaction(() => {
+      const call = this.deps.store.get(id);
+      if (!call) return;
+      // Other SIP legs bridged into the room (sip_…) are callees, not the staff who answered.
+      if (change === 'joined' && !identity.startsWith('sip_'))
+        this.deps.store.setAnsweredBy(id, identity, at);
+      this.deps.events.append({
+        event: `calls.participant.${change}`,
+        callId: id,
+        data: { call, participant: { identity } },
+      });
+    });
   }
 
   /** Live calls of an app, both directions: what maxConcurrentCalls limits. */

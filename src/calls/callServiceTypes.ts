@@ -14,6 +14,8 @@ export interface NewCall {
   toChannel: CallChannel;
   metadata?: Record<string, unknown>;
   livekitRoomName?: string | null;
+  /** The SIP Call-ID of the call's leg, when it is known at creation (inbound). */
+  sipCallId?: string | null;
 }
 
 export interface TransitionRequest {

@@ -18,6 +18,18 @@ interface Row {
   answered_at: string | null;
   ended_at: string | null;
   created_at: string;
+  sip_call_id: string | null;
+  answered_by: string | null;
+  voicemail_at: string | null;
+}
+
+/** What the call log needs beyond the Call object. */
+export interface CallDetails {
+  sipCallId: string | null;
+  /** Identity of the first participant (not the gateway's own `sip_` one) who joined the room. */
+  answeredBy: string | null;
+  /** Whether the call went to voicemail. */
+  voicemail: boolean;
 }
 
 function durationSeconds(answeredAt: string | null, endedAt: string | null): number {
@@ -51,6 +63,11 @@ export interface CallListQuery {
   appId?: string;
   status?: CallStatus;
   direction?: CallDirection;
+  /** Either side of the call on this channel. */
+  channel?: CallChannel;
+  /** Created at or after / before these ISO times. */
+  createdFrom?: string;
+  createdBefore?: string;
   /** Calls created before this one (the cursor is the last id of the previous page). */
   startingAfter?: Call;
   limit: number;
@@ -64,13 +81,16 @@ export class CallStore {
   private readonly liveCountStmt;
   private readonly liveIdsStmt;
   private readonly roomStmt;
+  private readonly sipCallIdStmt;
+  private readonly answeredByStmt;
+  private readonly voicemailStmt;
 
   constructor(private readonly db: Database) {
     this.insertStmt = db.sql.prepare(`
       INSERT INTO calls (id, app_id, direction, status, from_address, to_address, from_channel, to_channel,
-        metadata, livekit_room_name, started_at, created_at, updated_at)
+        metadata, livekit_room_name, started_at, created_at, updated_at, sip_call_id)
       VALUES (@id, @appId, @direction, @status, @fromAddress, @toAddress, @fromChannel, @toChannel,
-        @metadata, @livekitRoomName, @startedAt, @createdAt, @createdAt)`);
+        @metadata, @livekitRoomName, @startedAt, @createdAt, @createdAt, @sipCallId)`);
     this.selectStmt = db.sql.prepare<[string], Row>('SELECT * FROM calls WHERE id = ?');
     this.updateStmt = db.sql.prepare(`
       UPDATE calls SET status = @status, end_reason = @endReason, sip_status = @sipStatus,
@@ -81,10 +101,38 @@ export class CallStore {
     );
     this.liveIdsStmt = db.sql.prepare<[], { id: string }>('SELECT id FROM calls WHERE ended_at IS NULL');
     this.roomStmt = db.sql.prepare('UPDATE calls SET livekit_room_name = ?, updated_at = ? WHERE id = ?');
+    this.sipCallIdStmt = db.sql.prepare('UPDATE calls SET sip_call_id = ?, updated_at = ? WHERE id = ?');
+    // Only the first one counts: whoever took the call, not whoever joined later.
+    this.answeredByStmt = db.sql.prepare(
+      'UPDATE calls SET answered_by = ?, updated_at = ? WHERE id = ? AND answered_by IS NULL',
+    );
+    this.voicemailStmt = db.sql.prepare(
+      'UPDATE calls SET voicemail_at = ? WHERE id = ? AND voicemail_at IS NULL',
+    );
   }
 
-  insert(call: Call): void {
-    this.insertStmt.run({ ...call, metadata: JSON.stringify(call.metadata) });
+  insert(call: Call, sipCallId: string | null = null): void {
+    this.insertStmt.run({ ...call, metadata: JSON.stringify(call.metadata), sipCallId });
+  }
+
+  details(id: string): CallDetails | undefined {
+    const row = this.selectStmt.get(id);
+    return row
+      ? { sipCallId: row.sip_call_id, answeredBy: row.answered_by, voicemail: row.voicemail_at !== null }
+      : undefined;
+  }
+
+  setSipCallId(id: string, sipCallId: string, updatedAt: string): void {
+    this.sipCallIdStmt.run(sipCallId, updatedAt, id);
+  }
+
+  /** Records who answered; true if this was the first participant (the call had none yet). */
+  setAnsweredBy(id: string, identity: string, updatedAt: string): boolean {
+    return this.answeredByStmt.run(identity, updatedAt, id).changes > 0;
+  }
+
+  markVoicemail(id: string, at: string): void {
+    this.voicemailStmt.run(at, id);
   }
 
   get(id: string): Call | undefined {
@@ -132,6 +180,18 @@ export class CallStore {
     if (query.direction) {
       where.push('direction = @direction');
       params.direction = query.direction;
+    }
+    if (query.channel) {
+      where.push('(from_channel = @channel OR to_channel = @channel)');
+      params.channel = query.channel;
+    }
+    if (query.createdFrom) {
+      where.push('created_at >= @createdFrom');
+      params.createdFrom = query.createdFrom;
+    }
+    if (query.createdBefore) {
+      where.push('created_at < @createdBefore');
+      params.createdBefore = query.createdBefore;
     }
     if (query.startingAfter) {
       // rowid breaks ties between calls created in the same millisecond, in insertion order.

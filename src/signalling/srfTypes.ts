@@ -5,7 +5,6 @@
 export interface InboundRequest {
   method: string;
   uri: string;
-  callId: string;
   source_address: string;
   source_port: number;
   /** 'udp' | 'tcp' | 'tls' | 'wss' as the SIP server saw it. */

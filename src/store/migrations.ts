@@ -84,4 +84,16 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'call log details',
+    sql: `
+      -- What a CRM's call record needs beyond the Call object: the SIP Call-ID of the leg, the
+      -- first participant who took the call in its room, and whether it went to voicemail.
+      ALTER TABLE calls ADD COLUMN sip_call_id TEXT;
+      ALTER TABLE calls ADD COLUMN answered_by TEXT;
+      ALTER TABLE calls ADD COLUMN voicemail_at TEXT;
+      CREATE INDEX calls_by_created ON calls (created_at DESC);
+    `,
+  },
 ];

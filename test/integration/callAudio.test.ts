@@ -80,6 +80,10 @@ describe('a phone call heard in its LiveKit room', () => {
     });
     expect(ended).toMatchObject({ endReason: 'caller_hangup' });
     expect(ended.duration).toBeGreaterThanOrEqual(8);
+    // The CRM view: taken by the participant who joined, with sipp's Call-ID as the external id.
+    const log = await api(running, `/v1/calls/${ringing.id}/log`);
+    expect(log).toMatchObject({ status: 'ANSWERED_BY_STAFF', answeredBy: 'agent', direction: 'INBOUND' });
+    expect(log.externalIds.sipCallId).toMatch(/^\d+-\d+@/);
     const late = await fetch(`${running.url}/v1/calls/${ringing.id}/tokens`, {
       method: 'POST',
       headers: bearer(KEYS.admin),

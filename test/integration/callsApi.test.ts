@@ -89,6 +89,8 @@ describe('GET /v1/calls', () => {
     ['limit=101', 'limit'],
     ['status=ringingish', 'status'],
     ['direction=sideways', 'direction'],
+    ['channel=fax', 'channel'],
+    ['createdFrom=yesterday', 'createdFrom'],
     ['startingAfter=call_x', 'startingAfter'],
     ['colour=blue', 'colour'],
   ])('refuses %s naming %s', async (query, field) => {
@@ -128,5 +130,68 @@ describe('POST /v1/calls/{id}/tokens', () => {
     const claims = JSON.parse(Buffer.from(json.token.split('.')[1], 'base64url').toString());
     expect(claims).toMatchObject({ sub: 'agent-1', video: { room: `call-${mine[2]}`, roomJoin: true } });
     expect(claims.exp - claims.nbf).toBe(120);
+  });
+});
+
+describe('channel and time filters', () => {
+  it('finds calls by either side’s channel and by creation time', async () => {
+    const before = new Date(Date.now() - 1).toISOString();
+    const whatsapp = running.gateway.calls.create({ ...base, fromChannel: 'whatsapp' }).id;
+    const ids = async (query: string) =>
+      (await get(`/v1/calls?${query}`)).json.data.map((c: any) => c.id) as string[];
+    expect(await ids('channel=whatsapp')).toEqual([whatsapp]);
+    expect(await ids('channel=webrtc')).toContain(whatsapp);
+    expect(await ids(`createdFrom=${encodeURIComponent(before)}`)).toEqual([whatsapp]);
+    expect(await ids(`createdBefore=${encodeURIComponent(before)}`)).not.toContain(whatsapp);
+    // Offsets other than Z mean the same instant.
+    const sameInstant = before.replace('Z', '+00:00');
+    expect(await ids(`createdFrom=${encodeURIComponent(sameInstant)}`)).toEqual([whatsapp]);
+  });
+});
+
+describe('GET /v1/calls/{id}/log', () => {
+  const log = async (id: string) => (await get(`/v1/calls/${id}/log`)).json;
+  const calls = () => running.gateway.calls;
+
+  it('maps each outcome to the CRM status, with the SIP Call-ID and who answered', async () => {
+    const staff = calls().create({ ...base, sipCallId: 'abc@198.51.100.7' }).id;
+    expect(await log(staff)).toMatchObject({ status: 'INCOMING_CALL', direction: 'INBOUND' });
+    calls().transition(staff, { to: 'ringing' });
+    calls().transition(staff, { to: 'in_progress' });
+    calls().participant(staff, 'joined', 'sip_call_other_leg');
+    calls().participant(staff, 'joined', 'agent-7');
+    calls().participant(staff, 'joined', 'agent-8');
+    calls().transition(staff, { to: 'completed', endReason: 'caller_hangup' });
+    expect(await log(staff)).toMatchObject({
+      callId: staff,
+      status: 'ANSWERED_BY_STAFF',
+      from: '+15550100',
+      to: '+15550199',
+      answeredBy: 'agent-7',
+      endReason: 'caller_hangup',
+      externalIds: { sipCallId: 'abc@198.51.100.7' },
+    });
+
+    const flowOnly = calls().create({ ...base, direction: 'outbound' }).id;
+    calls().transition(flowOnly, { to: 'in_progress' });
+    calls().transition(flowOnly, { to: 'completed', endReason: 'api_hangup' });
+    expect(await log(flowOnly)).toMatchObject({
+      status: 'ANSWERED_BY_CALLS_PROVIDER',
+      direction: 'OUTBOUND',
+    });
+
+    const missed = calls().create(base).id;
+    calls().transition(missed, { to: 'ringing' });
+    calls().transition(missed, { to: 'no_answer', endReason: 'ring_timeout' });
+    expect(await log(missed)).toMatchObject({ status: 'MISSED', answeredBy: null, duration: 0 });
+
+    const voicemail = calls().create(base).id;
+    calls().transition(voicemail, { to: 'voicemail' });
+    calls().transition(voicemail, { to: 'completed', endReason: 'caller_hangup' });
+    expect(await log(voicemail)).toMatchObject({ status: 'VOICEMAIL_RECEIVED' });
+  });
+
+  it("is 404 for another app's call", async () => {
+    expect((await get(`/v1/calls/${theirs}/log`)).status).toBe(404);
   });
 });

@@ -1,3 +1,4 @@
+import { callLogEntry } from '../../calls/callLog.js';
 import type { CallService } from '../../calls/callService.js';
 import type { CallStore } from '../../calls/callStore.js';
 import { ApiError } from '../apiError.js';
@@ -8,6 +9,7 @@ import {
   callIdParamsSchema,
   callListQuerySchema,
   callListSchema,
+  callLogSchema,
   callSchema,
 } from '../schemas/callSchemas.js';
 import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
@@ -49,6 +51,30 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
     }),
     defineRoute({
       method: 'GET',
+      url: '/v1/calls/:id/log',
+      operationId: 'getCallLog',
+      summary: "A call as a CRM's voice-call record: E.164 from/to, direction, outcome, external ids",
+      tag: 'calls',
+      access: 'callReader',
+      params: callIdParamsSchema,
+      responses: {
+        200: { description: 'the call log entry', schema: callLogSchema },
+        400: { description: 'malformed call id', schema: errorBodySchema },
+        ...commonErrors,
+        404: { description: 'no such call for this key', schema: errorBodySchema },
+      },
+      handler: ({ params, principal }) => {
+        const call = ownCall(deps.calls, params.id, principal);
+        const details = deps.store.details(call.id) ?? {
+          sipCallId: null,
+          answeredBy: null,
+          voicemail: false,
+        };
+        return callLogEntry(call, details);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
       url: '/v1/calls',
       operationId: 'listCalls',
       summary: 'Calls, newest first, filtered and paged',
@@ -70,6 +96,9 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
           ...(appId ? { appId } : {}),
           ...(query.status ? { status: query.status } : {}),
           ...(query.direction ? { direction: query.direction } : {}),
+          ...(query.channel ? { channel: query.channel } : {}),
+          ...(query.createdFrom ? { createdFrom: new Date(query.createdFrom).toISOString() } : {}),
+          ...(query.createdBefore ? { createdBefore: new Date(query.createdBefore).toISOString() } : {}),
           ...(cursor ? { startingAfter: cursor } : {}),
           limit: query.limit + 1,
         });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CALL_LOG_STATUSES } from '../../calls/callLog.js';
 import { END_REASONS, FINAL_STATUSES, LIVE_STATUSES } from '../../calls/callTypes.js';
 
 export const CALL_ID_PATTERN = /^call_(test_)?[0-9A-Za-z]{27}$/;
@@ -41,6 +42,15 @@ export const callSchema = z
 export const callListQuerySchema = z.strictObject({
   status: status.optional(),
   direction: z.enum(['inbound', 'outbound']).optional(),
+  channel: channel.optional().meta({ description: 'Calls with either side on this channel.' }),
+  createdFrom: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({ description: 'Calls created at or after this time.' }),
+  createdBefore: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({ description: 'Calls created before this time.' }),
   appId: z
     .string()
     .regex(/^app_(test_)?[0-9A-Za-z]{27}$/)
@@ -60,3 +70,28 @@ export const callListSchema = z
     hasMore: z.boolean(),
   })
   .meta({ id: 'CallList' });
+
+export const callLogSchema = z
+  .object({
+    callId: z.string().regex(CALL_ID_PATTERN),
+    appId: z.string(),
+    direction: z.enum(['INBOUND', 'OUTBOUND']),
+    status: z.enum(CALL_LOG_STATUSES).meta({
+      description:
+        'INCOMING_CALL while live; VOICEMAIL_RECEIVED if it went to voicemail; ANSWERED_BY_STAFF if a ' +
+        'participant took it in its room; ANSWERED_BY_CALLS_PROVIDER if answered with nobody in the ' +
+        'room (a call flow); MISSED if never answered.',
+    }),
+    from: z.string(),
+    to: z.string(),
+    fromChannel: channel,
+    toChannel: channel,
+    duration: z.int().min(0),
+    startedAt: z.iso.datetime(),
+    answeredAt: z.iso.datetime().nullable(),
+    endedAt: z.iso.datetime().nullable(),
+    endReason: z.enum(END_REASONS).nullable(),
+    answeredBy: z.string().nullable(),
+    externalIds: z.object({ sipCallId: z.string().nullable(), livekitRoomName: z.string().nullable() }),
+  })
+  .meta({ id: 'CallLog' });

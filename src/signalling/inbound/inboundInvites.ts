@@ -37,7 +37,8 @@ export class InboundInvites {
   constructor(private readonly deps: InboundInviteDeps) {}
 
   handle(req: InboundRequest, res: InboundResponse): void {
-    const log = this.deps.logger.child({ sipCallId: req.callId, source: req.source_address });
+    const sipCallId = req.get('Call-ID') ?? null;
+    const log = this.deps.logger.child({ sipCallId, source: req.source_address });
     const trunk = this.identify(req, res);
     if (!trunk) return;
     if (!this.authenticate(trunk, req, res)) return;
@@ -74,6 +75,7 @@ export class InboundInvites {
         fromChannel: trunk.kind,
         toChannel: 'webrtc',
         metadata: { trunk: trunk.name },
+        sipCallId,
       },
       settings.maxConcurrentCalls,
     );
