@@ -1,11 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { api, callGatewayConfig, ROUTED_NUMBER, theRingingCall, until } from '../support/gatewayApi.js';
+import {
+  api,
+  callGatewayConfig,
+  callsOf,
+  ROUTED_NUMBER,
+  theRingingCall,
+  until,
+} from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
-import { bearer, KEYS } from '../support/testKeys.js';
+import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
 
 /**
  * The answer path end to end with real SIP (sipp through the embedded engine), a real
@@ -88,6 +95,61 @@ describe('answering inbound calls', () => {
     expect(ended.duration).toBeGreaterThanOrEqual(1);
     await until(async () => (await portsInUse(gw)) === 0);
     expect(gw.gateway.active.size).toBe(0);
+  });
+
+  it("gives the app's concurrency slot back after a media worker crash and after a caller's cancel", async () => {
+    const gw = await gateway();
+    await api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
+      method: 'PUT',
+      body: JSON.stringify({ maxConcurrentCalls: 1 }),
+    });
+    const first = runSipp({
+      scenario: 'uac-wait-bye',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      transport: 'u1',
+      service: ROUTED,
+      calls: 1,
+      hardTimeoutMs: 60_000,
+    });
+    const ringing = await theRingingCall(gw);
+    await api(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"accept"}' });
+    const pool = gw.gateway.media;
+    const carrying = (await pool?.workerStatuses())?.find((status) => status.sessions === 1);
+    expect(carrying).toBeDefined();
+    process.kill(carrying?.pid ?? -1, 'SIGKILL');
+    // The crash ends the call (the caller gets its BYE) and frees the one slot the app has.
+    assertAllCallsSucceeded(await first, 1);
+    expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({
+      status: 'completed',
+      endReason: 'media_error',
+    });
+
+    // Once the pool has replaced the worker (until then calls get 503, no media capacity), a
+    // second call rings rather than being refused 486; its caller gives up.
+    await until(async () => pool?.hasCapacity() === true);
+    assertAllCallsSucceeded(
+      await runSipp({
+        scenario: 'uac-cancel',
+        target: { host: '127.0.0.1', port: engine.sipPort },
+        transport: 'u1',
+        service: ROUTED,
+        pauseMs: 300,
+        calls: 1,
+      }),
+      1,
+    );
+    await until(async () => (await callsOf(gw)).some((call) => call.status === 'canceled'));
+
+    // And after the cancel a third one rings too.
+    const third = expectFinal(603);
+    const again = await theRingingCall(gw);
+    await api(gw, `/v1/calls/${again.id}/actions`, { method: 'POST', body: '{"action":"reject"}' });
+    assertAllCallsSucceeded(await third, 1);
+    expect((await callsOf(gw)).map((call) => call.endReason)).toEqual([
+      'rejected',
+      'canceled',
+      'media_error',
+    ]);
   });
 
   it('a hangup command sends BYE to an answered caller and records api_hangup', async () => {
