@@ -23,6 +23,11 @@ export const BRIDGE_SAMPLE_RATE = 48_000;
 const CAPTURE_FRAME_SAMPLES = BRIDGE_SAMPLE_RATE / 100;
 /** Per-participant buffer: bursts up to 200 ms are smoothed, anything older is dropped. */
 const FIFO_SAMPLES = BRIDGE_SAMPLE_RATE / 5;
+/**
+ * A participant's audio is heard once 40 ms of it are buffered (and again after it ran dry):
+ * LiveKit delivers 10 ms frames in bursts, and the SIP clock takes 20 ms at a time.
+ */
+const FIFO_PRIME_SAMPLES = BRIDGE_SAMPLE_RATE / 25;
 
 /**
  * One SIP leg's presence in a LiveKit room: a participant that publishes the caller's audio and
@@ -126,7 +131,7 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
       numChannels: 1,
       frameSizeMs: 10,
     });
-    const fifo = new PcmFifo(FIFO_SAMPLES);
+    const fifo = new PcmFifo(FIFO_SAMPLES, FIFO_PRIME_SAMPLES);
     this.remotes.set(participant.identity, { fifo, stream });
     void this.pump(participant.identity, stream, fifo);
   }

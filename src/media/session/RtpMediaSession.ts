@@ -35,8 +35,6 @@ const BRIDGE_CLOSE_TIMEOUT_MS = 3_000;
 /** Received packets before a MOS estimate means anything (one second of 20 ms audio). */
 const MOS_MIN_PACKETS = 50;
 const DTMF_DIGITS = /^[0-9*#A-D]+$/;
-/** Room audio is read this many 20 ms frames behind its arrival (see readMix). */
-const MIX_CUSHION_TICKS = 2;
 
 /**
  * One call's media inside a worker: its RTP/RTCP sockets, the negotiated codec pipeline, the
@@ -74,9 +72,6 @@ export class RtpMediaSession {
   private roundTripMs: number | null = null;
   private bridge: SessionRoomBridge | null = null;
   private bridgeReady = false;
-  /** See readMix: whether the room's audio is flowing, and ticks left to let its FIFO fill. */
-  private mixFlowing = false;
-  private mixHoldTicks = 0;
   private closing: Promise<SessionStats> | null = null;
   private readonly counters = { packetsReceived: 0, packetsSent: 0, bytesReceived: 0, bytesSent: 0 };
 
@@ -274,7 +269,7 @@ export class RtpMediaSession {
           caller = this.playFrame48k;
         }
         bridge.pushCallerAudio(caller);
-        talking = this.readMix(bridge);
+        talking = bridge.readMix(this.mix48k);
       } else {
         pipeline?.drainPlayout();
       }
@@ -323,28 +318,6 @@ export class RtpMediaSession {
     if (!playback) return;
     this.playback = null;
     this.options.events.emit('playbackEnded', { sessionId: this.id, playbackId: playback.id, reason });
-  }
-
-  /**
-   * The room's mix with a cushion. LiveKit delivers each participant's 10 ms frames in bursts and
-   * the bridge's FIFO has no pre-fill, so reading 20 ms the moment audio appears underruns on the
-   * next burst (a gap of zeros mid-frame). When audio starts, the first partial read is dropped and
-   * the next ticks leave the FIFO alone, so reads then run MIX_CUSHION_TICKS × 20 ms behind.
-   */
-  private readMix(bridge: SessionRoomBridge): number {
-    if (this.mixHoldTicks > 0) {
-      this.mixHoldTicks--;
-      return 0;
-    }
-    const talking = bridge.readMix(this.mix48k);
-    if (talking === 0) {
-      this.mixFlowing = false;
-      return 0;
-    }
-    if (this.mixFlowing) return talking;
-    this.mixFlowing = true;
-    this.mixHoldTicks = MIX_CUSHION_TICKS;
-    return 0;
   }
 
   private send(socket: Socket, packet: Uint8Array, to: RtpEndpoint): void {
