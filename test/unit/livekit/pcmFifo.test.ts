@@ -67,7 +67,7 @@ describe('PcmFifo', () => {
     const heard = reads.slice(firstSound);
     // Every read after the first sound is full and continues the one before it.
     const joined = new Int16Array(heard.length * READ_20MS);
-    heard.forEach((read, i) => joined.set(read, i * READ_20MS));
+    for (const [i, read] of heard.entries()) joined.set(read, i * READ_20MS);
     const expected = counting(0, joined.length);
     expect(joined.findIndex((sample, i) => sample !== expected[i])).toBe(-1);
     expect(primed.underruns).toBe(0);
