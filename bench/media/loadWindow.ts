@@ -4,7 +4,7 @@ import type { AgentFleet } from './agentFleet.js';
 import { round } from './audioProbe.js';
 import type { BenchCall } from './benchCall.js';
 import type { BenchStack } from './benchStack.js';
-import { loadAverage, machineTicks, sample } from './processTree.js';
+import { loadAverage, machineTicks, sample, threadCpu } from './processTree.js';
 
 /** Audio quality of one direction over a window, summed over all calls. */
 export interface DirectionQuality {
@@ -40,7 +40,11 @@ export interface WindowFigures {
     harnessAgents: number;
     /** Everything on the machine (all cores, everyone's processes), in percent of one core. */
     machine: number;
+    /** The machine less all of the above: other people's work on a shared machine. */
+    others: number;
   };
+  /** Media workers' CPU by thread name (percent of one core), largest first. */
+  workerThreadsPct: Record<string, number>;
   rssMB: { gatewayMain: number; mediaWorkers: number; sipEngine: number; gatewayTotal: number };
   sipSide: DirectionQuality;
   roomSide: DirectionQuality;
@@ -68,6 +72,7 @@ export async function measureWindow(
   });
   const pids = groups();
   const before = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, sample(v).cpu]));
+  const threadsBefore = workerThreads(pids.mediaWorkers);
   const ownBefore = process.cpuUsage();
   const machineBefore = machineTicks();
   const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -78,6 +83,7 @@ export async function measureWindow(
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   const wall = (performance.now() - started) / 1000;
   loop.disable();
+  const threadsAfter = workerThreads(pids.mediaWorkers);
   const after = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, sample(v)]));
   const own = process.cpuUsage(ownBefore);
   const machineAfter = machineTicks();
@@ -96,8 +102,28 @@ export async function measureWindow(
       ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) *
         (availableParallelism() * 100),
     ),
+    others: 0,
   };
   cpuPct.gatewayTotal = round(cpuPct.gatewayMain + cpuPct.mediaWorkers + cpuPct.sipEngine);
+  cpuPct.others = round(
+    Math.max(
+      0,
+      cpuPct.machine -
+        cpuPct.gatewayTotal -
+        cpuPct.livekitServer -
+        cpuPct.harnessCallers -
+        cpuPct.harnessAgents,
+    ),
+  );
+  const workerThreadsPct = Object.fromEntries(
+    [...threadsAfter]
+      .map(
+        ([name, seconds]) =>
+          [name, round(((seconds - (threadsBefore.get(name) ?? 0)) / wall) * 100)] as const,
+      )
+      .filter(([, pct]) => pct >= 0.5)
+      .sort((a, b) => b[1] - a[1]),
+  );
   const rssMB = {
     gatewayMain: mb('gatewayMain'),
     mediaWorkers: mb('mediaWorkers'),
@@ -115,6 +141,7 @@ export async function measureWindow(
     loadAverageStart,
     loadAverageEnd: loadAverage(),
     cpuPct,
+    workerThreadsPct,
     rssMB,
     sipSide: {
       ...quality(sipWindows.map((w) => w.probe)),
@@ -123,6 +150,14 @@ export async function measureWindow(
     roomSide: quality(agents.agents),
     harnessLoopDelayMaxMs: { callers: round(loop.max / 1e6), agents: round(agents.loopDelayMaxMs) },
   };
+}
+
+function workerThreads(pids: number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    for (const [name, seconds] of threadCpu(pid)) out.set(name, (out.get(name) ?? 0) + seconds);
+  }
+  return out;
 }
 
 function quality(

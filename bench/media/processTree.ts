@@ -46,3 +46,34 @@ export function loadAverage(): [number, number, number] {
   const [one, five, fifteen] = readFileSync('/proc/loadavg', 'utf8').split(' ').map(Number);
   return [one ?? 0, five ?? 0, fifteen ?? 0];
 }
+
+/**
+ * CPU seconds of a process's threads, summed by thread name: the Node main thread shows under
+ * the process name, libuv's pool as "libuv-worker", rtc-node's native runtime under its own
+ * names, so a call's cost splits into JavaScript and native work.
+ */
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      // Numbered threads (e.g. "tokio-runtime-w", "V8 Worker") are grouped by their name without digits.
+      const name = stat
+        .slice(stat.indexOf('(') + 1, close)
+        .replace(/[\d]+$/, '')
+        .trim();
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // The thread ended while we looked.
+    }
+  }
+  return out;
+}

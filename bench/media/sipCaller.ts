@@ -86,22 +86,24 @@ export class SipCaller {
       cseq: 1,
       body: options.sdp,
     });
-    let dialog!: Dialog;
+    const ringing = deferred<void>();
+    const answered = deferred<string>();
     const call: OutgoingCall = {
       callId,
       from: options.from,
       invitedAt: 0,
       endedByGateway: false,
-      ringing: new Promise((resolve) => {
-        dialog = { inviteText, onRinging: resolve } as Dialog;
-      }),
-      answered: new Promise((resolve, reject) => {
-        dialog.onAnswer = resolve;
-        dialog.onFailure = reject;
-      }),
+      ringing: ringing.promise,
+      answered: answered.promise,
       hangup: () => this.hangup(dialog, uri, fromHeader),
     };
-    dialog.call = call;
+    const dialog: Dialog = {
+      call,
+      inviteText,
+      onRinging: () => ringing.resolve(),
+      onAnswer: answered.resolve,
+      onFailure: answered.reject,
+    };
     call.answered.catch(() => undefined);
     this.dialogs.set(callId, dialog);
     call.invitedAt = performance.timeOrigin + performance.now();
@@ -278,4 +280,14 @@ function parseSip(text: string): SipMessage {
     headers,
     body,
   };
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
 }
