@@ -49,16 +49,20 @@ export async function placeCall(deps: {
     const answer = await withDeadline(sip.answered, 60_000, `call ${from} not answered`);
     leg.useAnswer(answer);
     clock.add(tick);
-    const { callId, acceptSentAt } = await accepted;
+    const { callId, acceptSentAt } = await withDeadline(accepted, 60_000, `call ${from} not accepted`);
     const grant = await stack.token(callId, 'agent');
     joined = true;
-    await fleet.join({
-      agent: sip.callId,
-      url: grant.url,
-      token: grant.token,
-      listenTo: `sip_${callId}`,
-      signal: deps.signal,
-    });
+    await withDeadline(
+      fleet.join({
+        agent: sip.callId,
+        url: grant.url,
+        token: grant.token,
+        listenTo: `sip_${callId}`,
+        signal: deps.signal,
+      }),
+      60_000,
+      `agent of ${callId} did not join its room`,
+    );
     const answeredAt = sip.answeredAt ?? Number.NaN;
     return {
       callId,

@@ -6,7 +6,7 @@
  *
  * Env: CALLS=4,8,12,16,20,30,40 (steps), SECONDS=10 (window per step), BURSTS=10 (latency),
  * WORKERS=0 (media workers, 0 = one per core), CPS=10 (call set-up rate), STOP_AFTER=2 (degraded
- * steps in a row that end the ramp), OUT=media-bench.json.
+ * steps in a row that end the ramp), MAX_SECONDS=480 (watchdog), OUT=media-bench.json.
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -30,6 +30,8 @@ const CPS = Number(process.env.CPS ?? 10);
 const OUT = process.env.OUT ?? 'media-bench.json';
 /** On a shared machine one step can degrade from someone else's load: the ramp ends after this many in a row. */
 const STOP_AFTER = Number(process.env.STOP_AFTER ?? 2);
+/** A hung step (a room join that never returns) must not keep the machine busy for ever. */
+const MAX_SECONDS = Number(process.env.MAX_SECONDS ?? 480);
 /** Audio settles (jitter buffers, subscriptions) before a window starts. */
 const SETTLE_MS = 2000;
 
@@ -48,10 +50,36 @@ async function main(): Promise<void> {
   const place = (signal: 'tone' | 'silence') =>
     placeCall({ index: nextIndex++, signal, stack, caller, fleet, clock });
   const steps: (WindowFigures & { verdict: ReturnType<typeof judge>; setup: SetupFigures })[] = [];
+  let idle: WindowFigures | undefined;
   let latency: Awaited<ReturnType<typeof measureLatency>> | undefined;
   let latencyLoad: { start: number[]; end: number[] } | undefined;
+  let stopping: Promise<void> | undefined;
+  // Once, from the end of the run, the watchdog or Ctrl-C: no process or port outlives the run.
+  const shutDown = () => {
+    stopping ??= (async () => {
+      log(`hanging up ${calls.length} calls and stopping`);
+      await Promise.allSettled(calls.map((call) => call.hangup()));
+      clock.stop();
+      caller.close();
+      await fleet.stop();
+      await stack.stop();
+      await dispose();
+    })();
+    return stopping;
+  };
+  const abort = (why: string) => {
+    log(`${why}: stopping everything`);
+    void shutDown().finally(() => process.exit(2));
+  };
+  const watchdog = setTimeout(() => abort(`still running after ${MAX_SECONDS} s`), MAX_SECONDS * 1000);
+  watchdog.unref();
+  process.once('SIGINT', () => abort('interrupted'));
+  process.once('SIGTERM', () => abort('terminated'));
   try {
     log(`workers: ${stack.workerPids().length} (pids ${stack.workerPids().join(', ')})`);
+    // 0. The gateway with no call: its idle cost, the intercept of the per-call figures.
+    idle = await measureWindow([], stack, fleet, Math.min(SECONDS, 5));
+    log(`idle: gateway ${idle.cpuPct.gatewayTotal}% CPU, ${idle.rssMB.gatewayTotal} MB`);
     // 1. Latency on a single call with silence and bursts, before any load.
     const start = loadAverage();
     const probeCall = await place('silence');
@@ -86,18 +114,18 @@ async function main(): Promise<void> {
       if (failed > 0 || (lastSteps.length === STOP_AFTER && lastSteps.every((s) => !s.verdict.clean))) break;
     }
   } finally {
-    log(`hanging up ${calls.length} calls and stopping`);
-    await Promise.allSettled(calls.map((call) => call.hangup()));
-    clock.stop();
-    caller.close();
-    await fleet.stop();
-    await stack.stop();
-    await dispose();
+    await shutDown();
   }
   // The highest step that was clean with every step below it clean too.
   const firstDegraded = steps.findIndex((s) => !s.verdict.clean);
   const bestClean = (firstDegraded < 0 ? steps : steps.slice(0, firstDegraded)).at(-1);
   const allCalls = steps.flatMap((s) => s.setup.samples);
+  // Per-call costs are fitted over the idle window and the clean steps: past the first degraded
+  // step the machine is saturated and CPU cannot grow with the calls any more.
+  const fitted = [
+    ...(idle ? [idle] : []),
+    ...(firstDegraded < 0 ? steps : steps.slice(0, Math.max(firstDegraded, 1))),
+  ];
   const result = {
     startedAt,
     command: 'npm run build && npx tsc -p bench/media/tsconfig.json && node dist/bench/media/run.js',
@@ -108,14 +136,15 @@ async function main(): Promise<void> {
     callsPerCore: bestClean ? round(bestClean.calls / availableParallelism()) : 0,
     callsPerGatewayCore: bestClean ? round(bestClean.calls / (bestClean.cpuPct.gatewayTotal / 100)) : 0,
     perCall: {
-      gatewayCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.gatewayTotal])),
-      mediaWorkersCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.mediaWorkers])),
-      gatewayMainCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.gatewayMain])),
-      sipEngineCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.sipEngine])),
-      gatewayRssMB: slope(steps.map((s) => [s.calls, s.rssMB.gatewayTotal])),
-      livekitServerCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.livekitServer])),
-      harnessCpuPct: slope(steps.map((s) => [s.calls, s.cpuPct.harnessCallers + s.cpuPct.harnessAgents])),
+      gatewayCpuPct: slope(fitted.map((s) => [s.calls, s.cpuPct.gatewayTotal])),
+      mediaWorkersCpuPct: slope(fitted.map((s) => [s.calls, s.cpuPct.mediaWorkers])),
+      gatewayMainCpuPct: slope(fitted.map((s) => [s.calls, s.cpuPct.gatewayMain])),
+      sipEngineCpuPct: slope(fitted.map((s) => [s.calls, s.cpuPct.sipEngine])),
+      gatewayRssMB: slope(fitted.map((s) => [s.calls, s.rssMB.gatewayTotal])),
+      livekitServerCpuPct: slope(fitted.map((s) => [s.calls, s.cpuPct.livekitServer])),
+      harnessCpuPct: slope(fitted.map((s) => [s.calls, s.cpuPct.harnessCallers + s.cpuPct.harnessAgents])),
     },
+    idle,
     setup: {
       calls: allCalls.length,
       inviteToRingingMs: spread(allCalls.map((c) => c.inviteToRinging)),

@@ -50,6 +50,7 @@ export function printSummary(result: {
   callsPerGatewayCore: number;
   perCall: Record<string, { perCall: number; intercept: number }>;
   setup: Record<string, unknown>;
+  idle?: WindowFigures | undefined;
   latency?: { sipToRoom: { p50: number; p95: number }; roomToSip: { p50: number; p95: number } };
   steps: (WindowFigures & { verdict: Verdict })[];
 }): void {
@@ -62,14 +63,21 @@ export function printSummary(result: {
     ' calls | gw CPU%  main worker engine | lk-srv | harness call/agent | others machine | gw RSS MB | ' +
       'SIP loss% late% bad% | room late% bad% | load 1m | verdict',
   );
-  for (const s of result.steps) {
+  const rows: (WindowFigures & { verdict?: Verdict })[] = [
+    ...(result.idle ? [result.idle] : []),
+    ...result.steps,
+  ];
+  for (const s of rows) {
     const c = s.cpuPct;
+    const verdict = !s.verdict
+      ? 'idle'
+      : `${s.verdict.clean ? 'clean' : s.verdict.reasons.join('; ')}${s.verdict.harnessStalled ? ' (harness stalled)' : ''}`;
     out.push(
       `${pad(s.calls, 6)} | ${pad(c.gatewayTotal, 7)} ${pad(c.gatewayMain, 5)} ${pad(c.mediaWorkers, 6)} ${pad(c.sipEngine, 6)} | ` +
         `${pad(c.livekitServer, 6)} | ${pad(c.harnessCallers, 8)} ${pad(c.harnessAgents, 9)} | ${pad(c.others, 6)} ${pad(c.machine, 7)} | ` +
         `${pad(s.rssMB.gatewayTotal, 9)} | ${pad(s.sipSide.lossPct, 9)} ${pad(s.sipSide.latePct, 5)} ${pad(s.sipSide.badBlockPct, 4)} | ` +
         `${pad(s.roomSide.latePct, 10)} ${pad(s.roomSide.badBlockPct, 4)} | ${pad(`${s.loadAverageStart[0]}->${s.loadAverageEnd[0]}`, 7)} | ` +
-        `${s.verdict.clean ? 'clean' : s.verdict.reasons.join('; ')}${s.verdict.harnessStalled ? ' (harness stalled)' : ''}`,
+        verdict,
     );
   }
   const last = result.steps.at(-1);
