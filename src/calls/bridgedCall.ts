@@ -5,6 +5,7 @@ import type { SipDialog } from '../signalling/srfTypes.js';
 import type { ActiveCall, ActiveCalls } from './activeCalls.js';
 import type { CallService } from './callService.js';
 import type { EndReason } from './callTypes.js';
+import { relaySipInfoDtmf } from './sipInfoRelay.js';
 
 export interface BridgedCallDeps {
   calls: CallService;
@@ -40,6 +41,7 @@ export class BridgedCall implements ActiveCall {
   start(): void {
     this.deps.active.add(this.callId, this);
     this.dialog.on('destroy', () => void this.end('caller_hangup'));
+    relaySipInfoDtmf(this.dialog, this.session, this.deps.logger.child({ callId: this.callId }));
     this.dialog.on('modify', (req, res) => {
       // A re-INVITE (hold, resume, codec change): the media session answers it.
       this.session.answerOffer(req.body).then(

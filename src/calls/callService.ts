@@ -4,6 +4,7 @@ import { newId } from '../store/ids.js';
 import type {
   CallEventSink,
   CallServiceEvents,
+  DtmfSource,
   NewCall,
   TransitionRequest,
   TransitionResult,
@@ -125,6 +126,11 @@ export class CallService extends EventEmitter<CallServiceEvents> {
       this.deps.events.append({ event, callId: id, data: { ...fields, call } });
       return true;
     });
+  }
+
+  /** A digit the caller sent: a `calls.dtmf` event with the digit and how it came. */
+  dtmf(id: string, digit: string, source: DtmfSource): boolean {
+    return this.appendEvent(id, 'calls.dtmf', { digit, source });
   }
 
   /** Records the LiveKit room a call is bridged into; later events carry it with the call. */

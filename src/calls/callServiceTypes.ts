@@ -18,6 +18,9 @@ export interface NewCall {
   sipCallId?: string | null;
 }
 
+/** How a caller's digit came: RFC 4733 telephone-events in its RTP, or a SIP INFO request. */
+export type DtmfSource = 'rfc4733' | 'sip_info';
+
 export interface TransitionRequest {
   to: CallStatus;
   endReason?: EndReason;

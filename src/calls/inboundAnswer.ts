@@ -7,6 +7,7 @@ import type { ActiveCalls } from './activeCalls.js';
 import { BridgedCall } from './bridgedCall.js';
 import type { CallService } from './callService.js';
 import type { Call } from './callTypes.js';
+import { reportDtmf } from './dtmfReporter.js';
 import { reportParticipants } from './participantReporter.js';
 
 const ROOM_JOIN_TIMEOUT_MS = 20_000;
@@ -97,6 +98,7 @@ export class InboundAnswer {
       stopIfCanceled();
       created = await this.deps.media.createSession({ remoteOffer: req.body || null, callId: call.id });
       reportParticipants(created.session, this.deps.calls, call.id);
+      reportDtmf(created.session, this.deps.calls, call.id);
       stopIfCanceled();
       const attributes = {
         'sip.callId': call.id,

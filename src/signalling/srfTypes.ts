@@ -25,6 +25,8 @@ export interface SipDialog {
   readonly id: string;
   on(event: 'destroy', listener: () => void): void;
   on(event: 'modify', listener: (req: InboundRequest & { body: string }, res: InboundResponse) => void): void;
+  /** An in-dialog INFO; the listener must answer it. */
+  on(event: 'info', listener: (req: InboundRequest, res: InboundResponse) => void): void;
   /** Sends BYE; srf returns a promise, which callers may await or ignore. */
   destroy(): unknown;
 }

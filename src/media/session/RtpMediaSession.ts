@@ -127,6 +127,14 @@ export class RtpMediaSession {
     for (const digit of upper) pipeline.queueDtmf(digit, durationMs ?? DEFAULT_DTMF_DURATION_MS);
   }
 
+  /** A digit the peer sent by SIP INFO (the main process got it): reported, then sent to the room. */
+  injectDtmf(digit: string, durationMs: number | null): void {
+    const upper = digit.toUpperCase();
+    if (upper.length !== 1 || !DTMF_DIGITS.test(upper))
+      throw new MediaCommandError('bad_request', `not a DTMF digit: ${JSON.stringify(digit)}`, 'injectDtmf');
+    this.onSipDtmf({ digit: upper, durationMs: durationMs ?? DEFAULT_DTMF_DURATION_MS }, 'sip_info');
+  }
+
   /** Joins the LiveKit room as this call's participant; audio flows from the next tick. */
   async connectRoom(params: ConnectRoomParams): Promise<ConnectRoomResult> {
     if (this.bridge)
@@ -445,12 +453,16 @@ export class RtpMediaSession {
     return true;
   }
 
-  private onSipDtmf(received: ReceivedDtmf): void {
+  /** A digit from the SIP peer, by RTP or INFO: reported, then sent to the room as SIP DTMF. */
+  private onSipDtmf(
+    received: Pick<ReceivedDtmf, 'durationMs'> & { digit: string },
+    source: 'rfc4733' | 'sip_info' = 'rfc4733',
+  ): void {
     this.options.events.emit('dtmf', {
       sessionId: this.id,
       digit: received.digit,
       durationMs: received.durationMs,
-      source: 'rfc4733',
+      source,
     });
     const bridge = this.bridgeReady ? this.bridge : null;
     bridge

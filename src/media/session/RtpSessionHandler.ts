@@ -13,6 +13,7 @@ import type {
   CreateSessionResult,
   HoldParams,
   HoldResult,
+  InjectDtmfParams,
   PlayParams,
   PlayResult,
   SendDtmfParams,
@@ -112,6 +113,11 @@ export class RtpSessionHandler implements SessionHandler {
 
   async sendDtmf(params: SendDtmfParams): Promise<Record<string, never>> {
     this.session(params.sessionId).sendDtmf(params.digits, params.durationMs);
+    return {};
+  }
+
+  async injectDtmf(params: InjectDtmfParams): Promise<Record<string, never>> {
+    this.session(params.sessionId).injectDtmf(params.digit, params.durationMs);
     return {};
   }
 

@@ -15,6 +15,7 @@ import type {
   CreateSessionResult,
   HoldParams,
   HoldResult,
+  InjectDtmfParams,
   PlayParams,
   PlayResult,
   SendDtmfParams,
@@ -155,6 +156,17 @@ export class LoopbackSessionHandler implements SessionHandler {
         source: 'rfc4733',
       });
     }
+    return {};
+  }
+
+  async injectDtmf(params: InjectDtmfParams): Promise<Record<string, never>> {
+    const session = this.session(params.sessionId);
+    this.context.events.emit('dtmf', {
+      sessionId: session.id,
+      digit: params.digit.toUpperCase(),
+      durationMs: params.durationMs ?? 100,
+      source: params.source,
+    });
     return {};
   }
 

@@ -66,6 +66,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     await this.command('sendDtmf', { sessionId: this.id, digits, durationMs });
   }
 
+  /**
+   * A digit the caller sent by SIP INFO: the worker reports it as received (a `dtmf` event with
+   * source sip_info, in order with RFC 4733 digits) and publishes it to the room as SIP DTMF.
+   */
+  async injectDtmf(digit: string, durationMs: number | null = null): Promise<void> {
+    await this.command('injectDtmf', { sessionId: this.id, digit, durationMs, source: 'sip_info' });
+  }
+
   /** Our re-INVITE offer for hold (true) or resume (false); its answer goes to applyRemoteAnswer. */
   hold(hold: boolean): Promise<HoldResult> {
     return this.command('hold', { sessionId: this.id, hold });

@@ -143,6 +143,16 @@ export interface SendDtmfParams {
   durationMs: number | null;
 }
 
+/** A digit the SIP peer sent outside RTP (SIP INFO), received by the main process. */
+export interface InjectDtmfParams {
+  sessionId: string;
+  /** 0-9, *, #, A-D. */
+  digit: string;
+  /** From the INFO body when it says; null: the worker's default. */
+  durationMs: number | null;
+  source: 'sip_info';
+}
+
 export interface HoldParams {
   sessionId: string;
   /** true puts the peer on hold (we offer sendonly), false resumes (sendrecv). */
@@ -196,6 +206,7 @@ export interface MediaCommands {
   connectRoom: [ConnectRoomParams, ConnectRoomResult];
   play: [PlayParams, PlayResult];
   sendDtmf: [SendDtmfParams, Record<string, never>];
+  injectDtmf: [InjectDtmfParams, Record<string, never>];
   hold: [HoldParams, HoldResult];
   closeSession: [CloseSessionParams, CloseSessionResult];
   getWorkerStatus: [WorkerStatusParams, WorkerStatus];
@@ -216,6 +227,7 @@ export const MEDIA_COMMAND_NAMES: readonly MediaCommandName[] = [
   'connectRoom',
   'play',
   'sendDtmf',
+  'injectDtmf',
   'hold',
   'closeSession',
   'getWorkerStatus',
@@ -248,8 +260,11 @@ export interface DtmfEvent {
   sessionId: string;
   digit: string;
   durationMs: number;
-  /** rfc4733: from the SIP peer's RTP; room: a LiveKit participant's SIP DTMF. */
-  source: 'rfc4733' | 'room';
+  /**
+   * rfc4733: from the SIP peer's RTP; sip_info: from the SIP peer's INFO (injectDtmf); room: a
+   * LiveKit participant's SIP DTMF.
+   */
+  source: 'rfc4733' | 'sip_info' | 'room';
 }
 
 export interface MediaTimeoutEvent {

@@ -177,4 +177,25 @@ describe('CallService', () => {
     expect(restarted.get(ringing.id)).toMatchObject({ status: 'failed', endReason: 'gateway_restart' });
     expect(restarted.liveCount(APP)).toBe(0);
   });
+
+  it('writes the digits a caller sends as calls.dtmf events with the call, the digit and its source', () => {
+    const call = calls.create(inbound);
+    calls.transition(call.id, { to: 'in_progress' });
+    expect(calls.dtmf(call.id, '5', 'rfc4733')).toBe(true);
+    expect(calls.dtmf(call.id, '#', 'sip_info')).toBe(true);
+    expect(sink.events.slice(-2)).toEqual([
+      {
+        event: 'calls.dtmf',
+        callId: call.id,
+        data: { call: calls.get(call.id), digit: '5', source: 'rfc4733' },
+      },
+      {
+        event: 'calls.dtmf',
+        callId: call.id,
+        data: { call: calls.get(call.id), digit: '#', source: 'sip_info' },
+      },
+    ]);
+    expect(calls.dtmf('call_missing', '1', 'rfc4733')).toBe(false);
+    expect(calls.get(call.id)?.status).toBe('in_progress');
+  });
 });

@@ -162,6 +162,15 @@ describe('RtpSessionHandler (in process, a fake room)', () => {
     await expect(h.sendDtmf({ sessionId, digits: '1x', durationMs: null })).rejects.toMatchObject({
       code: 'bad_request',
     });
+
+    // A SIP INFO digit the main process received: reported like the peer's own, sent to the room.
+    const fromInfo = nextEvent('dtmf');
+    await h.injectDtmf({ sessionId, digit: '#', durationMs: 160, source: 'sip_info' });
+    expect(await fromInfo).toMatchObject({ digit: '#', source: 'sip_info', durationMs: 160 });
+    expect(bridges.bridges[0]?.digitsSent).toEqual(['8', '#']);
+    await expect(
+      h.injectDtmf({ sessionId, digit: '12', durationMs: null, source: 'sip_info' }),
+    ).rejects.toMatchObject({ code: 'bad_request' });
   });
 
   it('holds the peer by our sendonly offer: keeps sending, stops expecting RTP, no media timeout', async () => {

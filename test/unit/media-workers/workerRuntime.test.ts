@@ -77,6 +77,7 @@ function fakeHandler(context: WorkerContext, calls: string[]): SessionHandler {
     sendDtmf: async () => {
       throw new MediaCommandError('session_not_found', 'nope');
     },
+    injectDtmf: unused,
     hold: async () => {
       throw new TypeError('boom');
     },
