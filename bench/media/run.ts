@@ -83,9 +83,13 @@ async function main(): Promise<void> {
     // 1. Latency on a single call with silence and bursts, before any load.
     const start = loadAverage();
     const probeCall = await place('silence');
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     log(`latency: ${BURSTS} bursts each way`);
-    latency = await measureLatency(probeCall, fleet, BURSTS);
+    const reference = `${probeCall.sip.callId}-reference`;
+    const grant = await stack.token(probeCall.callId, 'reference');
+    await fleet.join({ agent: reference, ...grant, listenTo: 'agent', signal: 'silence' });
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    latency = await measureLatency(probeCall, fleet, BURSTS, reference);
+    await fleet.leave(reference);
     latencyLoad = { start, end: loadAverage() };
     await probeCall.hangup();
 

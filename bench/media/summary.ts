@@ -51,7 +51,11 @@ export function printSummary(result: {
   perCall: Record<string, { perCall: number; intercept: number }>;
   setup: Record<string, unknown>;
   idle?: WindowFigures | undefined;
-  latency?: { sipToRoom: { p50: number; p95: number }; roomToSip: { p50: number; p95: number } };
+  latency?: {
+    sipToRoom: { p50: number; p95: number };
+    roomToSip: { p50: number; p95: number };
+    roomToRoom: { p50: number; p95: number };
+  };
   steps: (WindowFigures & { verdict: Verdict })[];
 }): void {
   const out: string[] = [];
@@ -96,7 +100,8 @@ export function printSummary(result: {
   if (result.latency) {
     const l = result.latency;
     out.push(
-      `one-way latency ms: SIP->room p50 ${l.sipToRoom.p50} p95 ${l.sipToRoom.p95}; room->SIP p50 ${l.roomToSip.p50} p95 ${l.roomToSip.p95}`,
+      `one-way latency ms: SIP->room p50 ${l.sipToRoom.p50} p95 ${l.sipToRoom.p95}; room->SIP p50 ${l.roomToSip.p50} p95 ${l.roomToSip.p95}; ` +
+        `reference room->room (livekit-server alone) p50 ${l.roomToRoom.p50} p95 ${l.roomToRoom.p95}`,
     );
   }
   process.stdout.write(`${out.join('\n')}\n`);
