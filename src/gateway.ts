@@ -118,6 +118,7 @@ export class Gateway {
             entryFile: deps.mediaWorkerEntry,
             bindAddress: config.media.bindAddress,
             advertisedAddress: config.media.advertisedAddress,
+            recording: { dir: config.recording.dir },
             logger: logger.child({ component: 'media' }),
             // rtc-node logs at debug level unless NODE_ENV is production: keep workers at info.
             env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },

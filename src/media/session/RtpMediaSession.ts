@@ -18,6 +18,9 @@ import type {
   PlayResult,
   SessionCloseReason,
   SessionStats,
+  StartRecordingParams,
+  StartRecordingResult,
+  StopRecordingResult,
 } from '../workers/mediaChannelTypes.js';
 import { MediaCommandError } from '../workers/mediaCommandError.js';
 import { MediaPipeline } from './mediaPipeline.js';
@@ -25,6 +28,7 @@ import { BRIDGE_FRAME_SAMPLES } from './mediaPipelineTypes.js';
 import { PacketRing } from './packetRing.js';
 import { mixInto, Playback } from './playback.js';
 import type { RtpMediaSessionOptions, SessionRoomBridge } from './rtpMediaSessionTypes.js';
+import { SessionRecordings } from './sessionRecordings.js';
 
 /** Digits from the room carry no duration; this is what the peer gets (RFC 4733 typical). */
 const ROOM_DTMF_DURATION_MS = 100;
@@ -73,11 +77,21 @@ export class RtpMediaSession {
   private bridge: SessionRoomBridge | null = null;
   private bridgeReady = false;
   private closing: Promise<SessionStats> | null = null;
+  private readonly recordings: SessionRecordings;
+  /** Set by close(): resolves once every recording has finished its file and been reported. */
+  private recordingsClosed: Promise<void> | null = null;
   private readonly counters = { packetsReceived: 0, packetsSent: 0, bytesReceived: 0, bytesSent: 0 };
 
   constructor(private readonly options: RtpMediaSessionOptions) {
     this.id = options.id;
     this.random = options.random ?? Math.random;
+    this.recordings = new SessionRecordings({
+      sessionId: options.id,
+      callId: options.callId,
+      recording: options.recording,
+      events: options.events,
+      logger: options.logger,
+    });
     const now = performance.now();
     this.lastRtpAt = now;
     // The first report goes out after half an interval (RFC 3550 §6.2's initial half).
@@ -195,11 +209,12 @@ export class RtpMediaSession {
     this.pipeline?.close();
     this.pipeline = null;
     this.bridgeReady = false;
+    this.recordingsClosed = this.recordings.close();
     const bridge = this.bridge;
     this.bridge = null;
-    this.closing = bridge
-      ? leaveRoom(bridge, this.options.logger, this.id).then(() => stats)
-      : Promise.resolve(stats);
+    const left = bridge ? leaveRoom(bridge, this.options.logger, this.id) : Promise.resolve();
+    // Recordings end (recordingEnded) before the close is answered.
+    this.closing = Promise.all([left, this.recordingsClosed]).then(() => stats);
     return this.closing;
   }
 
@@ -267,9 +282,12 @@ export class RtpMediaSession {
       const bridge = this.bridgeReady ? this.bridge : null;
       const played = this.playback ? this.nextPlaybackFrame() : null;
       let talking = 0;
+      /** The caller's own audio this tick, for recordings (null: not decoded, nobody records). */
+      let recorded: Int16Array | null = null;
       if (bridge) {
         // Caller → room: one frame per tick, concealed or silent when nothing came.
         let caller = pipeline ? pipeline.playout48k() : this.silence48k;
+        recorded = caller;
         if (played && this.playback?.toRoom) {
           // Our own frame: the playout's is a reused view we may not write to.
           this.playFrame48k.set(caller);
@@ -278,6 +296,9 @@ export class RtpMediaSession {
         }
         bridge.pushCallerAudio(caller);
         talking = bridge.readMix(this.mix48k);
+      } else if (this.recordings.recording) {
+        // No room, but a recording (voicemail): the caller is decoded for it alone.
+        recorded = pipeline ? pipeline.playout48k() : this.silence48k;
       } else {
         pipeline?.drainPlayout();
       }
@@ -285,6 +306,9 @@ export class RtpMediaSession {
         if (talking === 0) this.mix48k.fill(0);
         mixInto(this.mix48k, played);
         talking = 1;
+      }
+      if (recorded && this.recordings.recording) {
+        this.recordings.frame(recorded, talking > 0 ? this.mix48k : null, nowMs);
       }
       if (pipeline) {
         const target = this.sending ? this.target() : null;
@@ -313,6 +337,19 @@ export class RtpMediaSession {
     const playbackId = `pb_${randomBytes(8).toString('hex')}`;
     this.playback = new Playback(playbackId, source, params.target, params.loop);
     return { playbackId };
+  }
+
+  /** Starts recording this call into recording.dir; recordingEnded reports its end. */
+  async startRecording(params: StartRecordingParams): Promise<StartRecordingResult> {
+    if (this.closed) {
+      throw new MediaCommandError('session_not_found', `session ${this.id} is closing`, 'startRecording');
+    }
+    return this.recordings.start(params);
+  }
+
+  /** Stops a recording; resolves once its file is finished. */
+  stopRecording(recordingId: string): Promise<StopRecordingResult> {
+    return this.recordings.stop(recordingId);
   }
 
   private nextPlaybackFrame(): Int16Array | null {
@@ -492,8 +529,14 @@ export class RtpMediaSession {
   /** The session ends on its own: free everything, then let the handler report it once. */
   private end(reason: SessionCloseReason, message: string): void {
     if (this.closed) return;
+    const recording = this.recordings.recording;
     void this.close();
-    this.options.onEnded(this, reason, message);
+    if (!recording) {
+      this.options.onEnded(this, reason, message);
+      return;
+    }
+    // Recordings finish their files and send recordingEnded before sessionClosed goes out.
+    void this.recordingsClosed?.then(() => this.options.onEnded(this, reason, message));
   }
 
   private mos(): number | null {

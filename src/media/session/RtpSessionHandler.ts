@@ -18,6 +18,10 @@ import type {
   PlayResult,
   SendDtmfParams,
   SessionCloseReason,
+  StartRecordingParams,
+  StartRecordingResult,
+  StopRecordingParams,
+  StopRecordingResult,
 } from '../workers/mediaChannelTypes.js';
 import { MediaCommandError } from '../workers/mediaCommandError.js';
 import type { SessionHandler, WorkerContext } from '../workers/sessionHandlerTypes.js';
@@ -79,6 +83,7 @@ export class RtpSessionHandler implements SessionHandler {
         timeouts: { initialMs: init.timeoutInitialSeconds * 1000, establishedMs: init.timeoutSeconds * 1000 },
         rtcpIntervalMs: this.options.rtcpIntervalMs ?? DEFAULT_RTCP_INTERVAL_MS,
         logger: this.options.logger,
+        ...(init.recording ? { recording: init.recording } : {}),
         onEnded: (ended, reason, message) => this.onEnded(ended.id, reason, message),
       });
       this.sessions.set(session.id, session);
@@ -123,6 +128,14 @@ export class RtpSessionHandler implements SessionHandler {
 
   async hold(params: HoldParams): Promise<HoldResult> {
     return this.session(params.sessionId).hold(params.hold);
+  }
+
+  async startRecording(params: StartRecordingParams): Promise<StartRecordingResult> {
+    return this.session(params.sessionId).startRecording(params);
+  }
+
+  async stopRecording(params: StopRecordingParams): Promise<StopRecordingResult> {
+    return this.session(params.sessionId).stopRecording(params.recordingId);
   }
 
   async closeSession(params: CloseSessionParams): Promise<CloseSessionResult> {

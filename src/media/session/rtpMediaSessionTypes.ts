@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { RoomBridgeEvents } from '../../livekit/roomBridgeTypes.js';
 import type { RtpPortLease } from '../ports/portAllocatorTypes.js';
 import type { SdpSession } from '../sdp/SdpSession.js';
-import type { SessionCloseReason } from '../workers/mediaChannelTypes.js';
+import type { RecordingInit, SessionCloseReason } from '../workers/mediaChannelTypes.js';
 import type { SessionEventSink } from '../workers/sessionHandlerTypes.js';
 import type { FrameClock } from './frameClock.js';
 
@@ -49,6 +49,8 @@ export interface RtpMediaSessionOptions {
    * session and reports sessionClosed.
    */
   onEnded: (session: { id: string }, reason: SessionCloseReason, message: string) => void;
+  /** Where recordings go and the ffmpeg that writes them (WorkerInit.recording). */
+  recording?: RecordingInit;
   /** Injected so tests are deterministic; Math.random by default. */
   random?: () => number;
 }

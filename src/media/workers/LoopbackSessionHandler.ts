@@ -20,6 +20,9 @@ import type {
   PlayResult,
   SendDtmfParams,
   SessionStats,
+  StartRecordingParams,
+  StartRecordingResult,
+  StopRecordingResult,
 } from './mediaChannelTypes.js';
 import { MediaCommandError } from './mediaCommandError.js';
 import type { SessionHandler, WorkerContext } from './sessionHandlerTypes.js';
@@ -175,6 +178,16 @@ export class LoopbackSessionHandler implements SessionHandler {
       direction: params.hold ? 'sendonly' : 'sendrecv',
     });
     return { localSdp: offer.sdp };
+  }
+
+  /** No decoded audio here to record. */
+  async startRecording(params: StartRecordingParams): Promise<StartRecordingResult> {
+    this.session(params.sessionId);
+    throw new MediaCommandError('bad_request', 'the loopback stand-in does not record', 'startRecording');
+  }
+
+  async stopRecording(): Promise<StopRecordingResult> {
+    throw new MediaCommandError('bad_request', 'the loopback stand-in does not record', 'stopRecording');
   }
 
   async closeSession(params: CloseSessionParams): Promise<CloseSessionResult> {

@@ -13,6 +13,9 @@ import type {
   PlayResult,
   SessionCloseReason,
   SessionCommandName,
+  StartRecordingParams,
+  StartRecordingResult,
+  StopRecordingResult,
 } from './mediaChannelTypes.js';
 import { MediaCommandError } from './mediaCommandError.js';
 import type { MediaSessionEvents, SessionClosedInfo, SessionTransport } from './mediaSessionTypes.js';
@@ -80,6 +83,30 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   }
 
   /**
+   * Starts recording the call into recording.dir (`<callId>-<recordingId>.<format>`): the caller
+   * alone (`tracks: 'caller'`, voicemail) or the caller and what the caller hears mixed
+   * (`'both'`, whole calls). Resolves once ffmpeg runs; rejects (code internal) when it cannot
+   * start. Every recording this returns ends with one 'recordingEnded' (stopped, max_duration,
+   * session_closed, error), sent before this session's 'closed' — except when the worker dies:
+   * 'closed' (media_error) alone then, and ffmpeg finishes the file at `path` by itself.
+   */
+  startRecording(
+    params: WithoutSession<StartRecordingParams>,
+    timeoutMs?: number,
+  ): Promise<StartRecordingResult> {
+    return this.command('startRecording', { ...params, sessionId: this.id }, timeoutMs);
+  }
+
+  /**
+   * Stops a recording; resolves with the finished file once ffmpeg has written it (its
+   * 'recordingEnded', reason stopped, comes first). A recording that already ended answers with
+   * its file all the same.
+   */
+  stopRecording(recordingId: string, timeoutMs?: number): Promise<StopRecordingResult> {
+    return this.command('stopRecording', { sessionId: this.id, recordingId }, timeoutMs);
+  }
+
+  /**
    * Ends the session in its worker. Idempotent; resolves with the worker's final stats, or null
    * when the worker could not say (already closed, died, timed out). Never rejects: a call being
    * torn down must not fail on its media.
@@ -121,6 +148,9 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
         return;
       case 'playbackEnded':
         this.emit('playbackEnded', message.data);
+        return;
+      case 'recordingEnded':
+        this.emit('recordingEnded', message.data);
         return;
     }
   }

@@ -209,6 +209,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         codecs: this.options.codecs,
         timeoutInitialSeconds: this.options.timeoutInitialSeconds,
         timeoutSeconds: this.options.timeoutSeconds,
+        ...(this.options.recording ? { recording: this.options.recording } : {}),
       },
       requestTimeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       startTimeoutMs: this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,

@@ -6,6 +6,11 @@
  * grows with the calls in one process; an IPC message per packet would add a second such cost.
  * Every message is plain JSON (Node's IPC frames it), so a message is never cut or merged.
  */
+import type {
+  RecordingEndReason,
+  RecordingFormat,
+  RecordingSummary,
+} from '../../recording/recordingTypes.js';
 import type { PortRange } from '../ports/portAllocatorTypes.js';
 import type { SdpErrorCode } from '../sdp/sdpErrors.js';
 import type { CodecPreference, NegotiatedAudio, RtpEndpoint } from '../sdp/sdpTypes.js';
@@ -175,6 +180,34 @@ export interface CloseSessionResult {
   stats: SessionStats | null;
 }
 
+export interface StartRecordingParams {
+  sessionId: string;
+  format: RecordingFormat;
+  /**
+   * caller: the caller's audio alone (voicemail). both: the caller and what the caller hears
+   * (the room's mix and anything played to the SIP leg), mixed into one mono track (whole calls).
+   */
+  tracks: 'caller' | 'both';
+  /** The recording ends by itself (recordingEnded, reason max_duration) after this much audio. */
+  maxDurationMs?: number;
+}
+
+/** ffmpeg is running and the file exists; recordingEnded reports the end, whatever causes it. */
+export interface StartRecordingResult {
+  /** rec_<hex>; the file is `<callId>-<recordingId>.<format>` in recording.dir. */
+  recordingId: string;
+  /** Absolute path of the file being written. */
+  path: string;
+}
+
+export interface StopRecordingParams {
+  sessionId: string;
+  recordingId: string;
+}
+
+/** The finished file. Stopping a recording that already ended returns how it ended. */
+export type StopRecordingResult = RecordingSummary;
+
 export interface WorkerStatusParams {
   /** Nothing to say; present so every command has params. */
   detail?: 'basic';
@@ -208,6 +241,8 @@ export interface MediaCommands {
   sendDtmf: [SendDtmfParams, Record<string, never>];
   injectDtmf: [InjectDtmfParams, Record<string, never>];
   hold: [HoldParams, HoldResult];
+  startRecording: [StartRecordingParams, StartRecordingResult];
+  stopRecording: [StopRecordingParams, StopRecordingResult];
   closeSession: [CloseSessionParams, CloseSessionResult];
   getWorkerStatus: [WorkerStatusParams, WorkerStatus];
   shutdown: [ShutdownParams, ShutdownResult];
@@ -229,6 +264,8 @@ export const MEDIA_COMMAND_NAMES: readonly MediaCommandName[] = [
   'sendDtmf',
   'injectDtmf',
   'hold',
+  'startRecording',
+  'stopRecording',
   'closeSession',
   'getWorkerStatus',
   'shutdown',
@@ -289,6 +326,20 @@ export interface PlaybackEndedEvent {
   reason: 'finished' | 'stopped' | 'failed';
 }
 
+/**
+ * A recording ended, once per started recording, with its file finished (ffmpeg has exited).
+ * A session that closes ends its recordings first: their recordingEnded comes before the
+ * closeSession answer or the sessionClosed event. Not sent when the worker process dies: ffmpeg
+ * then finishes the file on its own, at the path startRecording returned.
+ */
+export interface RecordingEndedEvent extends RecordingSummary {
+  sessionId: string;
+  recordingId: string;
+  reason: RecordingEndReason;
+  /** What failed, for reason 'error'; null otherwise. */
+  message: string | null;
+}
+
 /** The worker ended a session on its own (a close command is answered, not evented). */
 export interface SessionClosedEvent {
   sessionId: string;
@@ -305,6 +356,7 @@ export interface MediaEvents {
   participantJoined: ParticipantEvent;
   participantLeft: ParticipantEvent;
   playbackEnded: PlaybackEndedEvent;
+  recordingEnded: RecordingEndedEvent;
   sessionClosed: SessionClosedEvent;
 }
 
@@ -318,6 +370,7 @@ export const MEDIA_EVENT_NAMES: readonly MediaEventName[] = [
   'participantJoined',
   'participantLeft',
   'playbackEnded',
+  'recordingEnded',
   'sessionClosed',
 ];
 
@@ -335,6 +388,13 @@ export interface WorkerInit {
   codecs: CodecPreference[];
   timeoutInitialSeconds: number;
   timeoutSeconds: number;
+  /** Where recordings go (config recording.dir) and the ffmpeg to run; default data/recordings, ffmpeg on PATH. */
+  recording?: RecordingInit;
+}
+
+export interface RecordingInit {
+  dir: string;
+  ffmpegPath?: string;
 }
 
 export type RequestMessage = {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { PortRange } from '../ports/portAllocatorTypes.js';
 import type { CodecPreference } from '../sdp/sdpTypes.js';
 import type { MediaSession } from './MediaSession.js';
-import type { CreateSessionResult, SessionCloseReason } from './mediaChannelTypes.js';
+import type { CreateSessionResult, RecordingInit, SessionCloseReason } from './mediaChannelTypes.js';
 import type { MediaWorkerState } from './mediaWorkerTypes.js';
 
 export interface WorkerPoolOptions {
@@ -23,6 +23,8 @@ export interface WorkerPoolOptions {
    * 'capacity' rather than degrade every call on the worker.
    */
   maxSessionsPerWorker: number;
+  /** config recording.dir (and an ffmpeg other than the one on PATH); default data/recordings. */
+  recording?: RecordingInit;
   /** Default timeout of a command. */
   requestTimeoutMs?: number;
   startTimeoutMs?: number;

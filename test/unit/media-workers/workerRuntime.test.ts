@@ -74,6 +74,8 @@ function fakeHandler(context: WorkerContext, calls: string[]): SessionHandler {
     applyRemoteAnswer: unused,
     connectRoom: unused,
     play: unused,
+    startRecording: unused,
+    stopRecording: unused,
     sendDtmf: async () => {
       throw new MediaCommandError('session_not_found', 'nope');
     },

@@ -1,0 +1,357 @@
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RTP_WORKER_ENTRY } from '../../src/media/session/rtpWorkerEntryName.js';
+import {
+  type MediaSession,
+  type RecordingEndedEvent,
+  type SessionClosedInfo,
+  WorkerPool,
+  type WorkerPoolOptions,
+  workerEntryPath,
+} from '../../src/media/workers/index.js';
+import type { RecordingFormat } from '../../src/recording/recordingTypes.js';
+import { RtpPeer } from '../support/rtpPeer.js';
+import { analyseTone, goertzelPower } from '../support/tone.js';
+
+const run = promisify(execFile);
+const RATE = 48_000;
+/** What the peer sends: a 1 kHz tone at this peak amplitude (PCMU). */
+const TONE_AMPLITUDE = 0.3;
+const CODEC_OF: Record<RecordingFormat, string> = { ogg: 'opus', webm: 'opus', mp4: 'aac' };
+const CONTAINER_OF: Record<RecordingFormat, string> = { ogg: 'ogg', webm: 'webm', mp4: 'mp4' };
+
+let dir: string;
+let pool: WorkerPool;
+const pools: WorkerPool[] = [];
+const cleanup: (() => unknown)[] = [];
+
+function newPool(overrides: Partial<WorkerPoolOptions> = {}): WorkerPool {
+  // Below the kernel's ephemeral ports (32768+), above the other media tests' blocks.
+  const base = 30_000 + Math.floor(Math.random() * 27) * 100;
+  const created = new WorkerPool({
+    entryFile: workerEntryPath(RTP_WORKER_ENTRY),
+    workers: 1,
+    portRange: { min: base, max: base + 99 },
+    bindAddress: '127.0.0.1',
+    advertisedAddress: '127.0.0.1',
+    codecs: ['PCMU', 'opus', 'telephone-event'],
+    timeoutInitialSeconds: 30,
+    timeoutSeconds: 15,
+    maxSessionsPerWorker: 10,
+    requestTimeoutMs: 15_000,
+    // A worker loads rtc-node's native library at start; on a loaded machine that is slow.
+    startTimeoutMs: 30_000,
+    recording: { dir },
+    ...overrides,
+  });
+  pools.push(created);
+  return created;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'recordings-'));
+  pool = newPool();
+  await pool.start();
+});
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+let calls = 0;
+
+interface Call {
+  peer: RtpPeer;
+  session: MediaSession;
+  callId: string;
+  /** The session's recordingEnded events, in order; `ended(id)` waits for one. */
+  ended: (recordingId: string) => Promise<RecordingEndedEvent>;
+  /** recordingEnded and closed, in the order they came. */
+  order: string[];
+}
+
+/** A call with no room (as voicemail has): the peer sends a 1 kHz tone from the start. */
+async function call(on: WorkerPool = pool): Promise<Call> {
+  const callId = `call_rec_${++calls}`;
+  const peer = await RtpPeer.open('PCMU');
+  cleanup.push(() => peer.close());
+  const { session, localSdp } = await on.createSession({ remoteOffer: peer.offer(), callId });
+  cleanup.push(() => session.close());
+  const events: RecordingEndedEvent[] = [];
+  const waiters: (() => void)[] = [];
+  const order: string[] = [];
+  // Listening from the start: an event may come right behind a command's answer.
+  session.on('recordingEnded', (event) => {
+    events.push(event);
+    order.push('recordingEnded');
+    for (const wake of waiters.splice(0)) wake();
+  });
+  session.on('closed', () => order.push('closed'));
+  const ended = async (recordingId: string): Promise<RecordingEndedEvent> => {
+    for (;;) {
+      const found = events.find((e) => e.recordingId === recordingId);
+      if (found) return found;
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  const firstPacket = once(session, 'firstPacket');
+  peer.useRemoteSdp(localSdp);
+  peer.start({ frequencyHz: 1000, amplitude: TONE_AMPLITUDE });
+  await firstPacket;
+  return { peer, session, callId, ended, order };
+}
+
+/** Lets `frames` 20 ms frames of the call go by, counted on the packets the worker sends the peer. */
+function framesPass(peer: RtpPeer, frames: number): Promise<void> {
+  return peer.untilAudioPackets(frames);
+}
+
+function closedOf(session: MediaSession): Promise<SessionClosedInfo> {
+  const info = session.closeInfo;
+  if (info) return Promise.resolve(info);
+  return once(session, 'closed').then(([closed]) => closed as SessionClosedInfo);
+}
+
+interface Probe {
+  format: { format_name: string; duration: string };
+  streams: { codec_type: string; codec_name: string; sample_rate: string; channels: number }[];
+}
+
+async function probe(path: string): Promise<Probe> {
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_format',
+    '-show_streams',
+    '-of',
+    'json',
+    path,
+  ]);
+  return JSON.parse(stdout) as Probe;
+}
+
+/** The file's audio as 48 kHz mono, decoded by ffmpeg. */
+async function decode(path: string): Promise<Int16Array> {
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-v', 'error', '-i', path, '-f', 's16le', '-ac', '1', '-ar', String(RATE), '-'],
+    {
+      encoding: 'buffer',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  return new Int16Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 2));
+}
+
+const dbfs = (amplitude: number): number => 20 * Math.log10(amplitude / Math.SQRT2);
+/** A sine's peak amplitude from its Goertzel power (a sine of amplitude A gives A²/4). */
+const amplitudeAt = (samples: Int16Array, hz: number): number =>
+  2 * Math.sqrt(goertzelPower(samples, hz, RATE));
+
+/** The 1 kHz tone is in the file at the level the peer sent it. */
+async function expectTone(path: string): Promise<void> {
+  const samples = await decode(path);
+  // From 0.3 s on: the first frames carry the encoder's priming and the jitter buffer's start.
+  const block = samples.subarray(0.3 * RATE, Math.min(samples.length, 1.8 * RATE));
+  expect(block.length).toBeGreaterThan(0.5 * RATE);
+  const tone = analyseTone(block, RATE);
+  console.info(
+    `${basename(path)}: ${tone.frequencyHz} Hz, ${tone.levelDbfs.toFixed(1)} dBFS, purity ${tone.purity.toFixed(2)}`,
+  );
+  expect(Math.abs(tone.frequencyHz - 1000)).toBeLessThanOrEqual(10);
+  expect(tone.levelDbfs).toBeGreaterThan(dbfs(TONE_AMPLITUDE) - 4);
+  expect(tone.levelDbfs).toBeLessThan(dbfs(TONE_AMPLITUDE) + 3);
+  expect(tone.purity).toBeGreaterThan(0.7);
+}
+
+/** Waits (bounded by the test's timeout) until no process has `path` on its command line: ffmpeg is done. */
+async function untilFfmpegGone(path: string): Promise<void> {
+  for (;;) {
+    let running = false;
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes(path)) running = true;
+    }
+    if (!running) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('call recording in the media worker (real ffmpeg)', () => {
+  it.each(['ogg', 'webm', 'mp4'] as RecordingFormat[])(
+    "records the caller's 1 kHz tone as %s, as long as the recording ran",
+    async (format) => {
+      const { peer, session, callId, ended } = await call();
+      const beforeStart = performance.now();
+      const started = await session.startRecording({ format, tracks: 'caller' });
+      const afterStart = performance.now();
+      expect(started.path).toBe(join(dir, `${callId}-${started.recordingId}.${format}`));
+      await framesPass(peer, 150);
+      const beforeStop = performance.now();
+      const stopped = await session.stopRecording(started.recordingId);
+      const afterStop = performance.now();
+      const event = await ended(started.recordingId);
+      expect(event).toMatchObject({ ...stopped, reason: 'stopped', message: null, sessionId: session.id });
+      expect(stopped).toMatchObject({ path: started.path, format });
+      expect(stopped.bytes).toBeGreaterThan(1000);
+      // The recording ran somewhere between the answer to start and the stop request.
+      const shortestMs = beforeStop - afterStart;
+      const longestMs = afterStop - beforeStart;
+      expect(stopped.durationMs).toBeGreaterThanOrEqual(shortestMs - 500);
+      expect(stopped.durationMs).toBeLessThanOrEqual(longestMs + 500);
+
+      const probed = await probe(started.path);
+      const seconds = Number(probed.format.duration);
+      console.info(
+        `${format}: ${probed.format.format_name}, ${probed.streams[0]?.codec_name}, ${seconds} s ` +
+          `(recorded ${stopped.durationMs} ms, wall ${Math.round(shortestMs)}–${Math.round(longestMs)} ms), ${stopped.bytes} bytes`,
+      );
+      expect(probed.format.format_name).toContain(CONTAINER_OF[format]);
+      expect(probed.streams).toHaveLength(1);
+      expect(probed.streams[0]).toMatchObject({
+        codec_type: 'audio',
+        codec_name: CODEC_OF[format],
+        channels: 1,
+      });
+      expect(seconds).toBeGreaterThanOrEqual(shortestMs / 1000 - 0.5);
+      expect(seconds).toBeLessThanOrEqual(longestMs / 1000 + 0.5);
+      await expectTone(started.path);
+      expect(session.closed).toBe(false);
+    },
+  );
+
+  it("tracks 'both' mixes in what the caller hears; 'caller' keeps the caller alone", async () => {
+    const { peer, session, ended } = await call();
+    const both = await session.startRecording({ format: 'ogg', tracks: 'both' });
+    const caller = await session.startRecording({ format: 'ogg', tracks: 'caller' });
+    // What the caller hears: a 440 Hz prompt played toward the SIP leg.
+    await session.play({
+      source: { kind: 'tone', frequencyHz: 440, durationMs: 10_000 },
+      target: 'sip',
+      loop: false,
+    });
+    await framesPass(peer, 100);
+    await Promise.all([session.stopRecording(both.recordingId), session.stopRecording(caller.recordingId)]);
+    expect((await ended(both.recordingId)).reason).toBe('stopped');
+
+    const mixed = (await decode(both.path)).subarray(0.5 * RATE, 1.5 * RATE);
+    const alone = (await decode(caller.path)).subarray(0.5 * RATE, 1.5 * RATE);
+    const levels = {
+      both: { caller: amplitudeAt(mixed, 1000), heard: amplitudeAt(mixed, 440) },
+      caller: { caller: amplitudeAt(alone, 1000), heard: amplitudeAt(alone, 440) },
+    };
+    console.info('1 kHz (caller) and 440 Hz (heard) amplitudes', levels);
+    expect(levels.both.caller).toBeGreaterThan(TONE_AMPLITUDE * 0.6);
+    // Playback tones peak at 0.5.
+    expect(levels.both.heard).toBeGreaterThan(0.5 * 0.6);
+    expect(levels.caller.caller).toBeGreaterThan(TONE_AMPLITUDE * 0.6);
+    expect(levels.caller.heard).toBeLessThan(0.02);
+  });
+
+  it('ends by itself at maxDurationMs with reason max_duration', async () => {
+    const { session, ended } = await call();
+    const started = await session.startRecording({ format: 'webm', tracks: 'caller', maxDurationMs: 1_000 });
+    const event = await ended(started.recordingId);
+    expect(event).toMatchObject({
+      reason: 'max_duration',
+      durationMs: 1_000,
+      path: started.path,
+      format: 'webm',
+    });
+    // A stop that comes after the end answers with the same file.
+    expect(await session.stopRecording(started.recordingId)).toEqual({
+      path: event.path,
+      format: event.format,
+      durationMs: event.durationMs,
+      bytes: event.bytes,
+    });
+    const seconds = Number((await probe(started.path)).format.duration);
+    expect(Math.abs(seconds - 1)).toBeLessThanOrEqual(0.5);
+    expect(session.closed).toBe(false);
+  });
+
+  it('a session closed mid-recording ends it (session_closed) before it closes, with a playable file', async () => {
+    const { peer, session, ended, order } = await call();
+    const started = await session.startRecording({ format: 'mp4', tracks: 'caller' });
+    await framesPass(peer, 100);
+    await session.close();
+    const event = await ended(started.recordingId);
+    expect(event.reason).toBe('session_closed');
+    expect(order).toEqual(['recordingEnded', 'closed']);
+    expect(event.durationMs).toBeGreaterThan(1_000);
+    const probed = await probe(started.path);
+    expect(Number(probed.format.duration)).toBeGreaterThan(1);
+    await expectTone(started.path);
+  });
+
+  it('a session that ends by itself (media timeout) sends recordingEnded before sessionClosed', async () => {
+    const short = newPool({ timeoutInitialSeconds: 5, timeoutSeconds: 1 });
+    await short.start();
+    const { peer, session, ended, order } = await call(short);
+    const started = await session.startRecording({ format: 'ogg', tracks: 'caller' });
+    await framesPass(peer, 50);
+    peer.stop();
+    const closed = await closedOf(session);
+    expect(closed.reason).toBe('media_timeout');
+    expect((await ended(started.recordingId)).reason).toBe('session_closed');
+    expect(order).toEqual(['recordingEnded', 'closed']);
+    expect(Number((await probe(started.path)).format.duration)).toBeGreaterThan(0.5);
+    for (const status of await short.workerStatuses())
+      expect(status).toMatchObject({ sessions: 0, portsInUse: 0 });
+  });
+
+  it('a worker killed mid-recording leaves playable files: ffmpeg finishes them on EOF', async () => {
+    const own = newPool();
+    await own.start();
+    const { peer, session } = await call(own);
+    const recordings = await Promise.all(
+      (['ogg', 'webm', 'mp4'] as RecordingFormat[]).map((format) =>
+        session.startRecording({ format, tracks: 'caller' }),
+      ),
+    );
+    await framesPass(peer, 100);
+    const pid = own.workers()[session.workerIndex]?.pid as number;
+    process.kill(pid, 'SIGKILL');
+    expect((await closedOf(session)).reason).toBe('media_error');
+    for (const { path } of recordings) {
+      await untilFfmpegGone(path);
+      const probed = await probe(path);
+      const seconds = Number(probed.format.duration);
+      console.info(`after SIGKILL: ${basename(path)} ${probed.format.format_name} ${seconds} s`);
+      expect(seconds).toBeGreaterThan(1);
+      await expectTone(path);
+    }
+  });
+
+  it('an ffmpeg that cannot start fails the command; one that fails ends the recording with error; the call goes on', async () => {
+    const missing = newPool({ recording: { dir, ffmpegPath: join(dir, 'no-such-ffmpeg') } });
+    const failing = newPool({ recording: { dir, ffmpegPath: '/bin/false' } });
+    await Promise.all([missing.start(), failing.start()]);
+
+    const first = await call(missing);
+    await expect(first.session.startRecording({ format: 'ogg', tracks: 'caller' })).rejects.toMatchObject({
+      code: 'internal',
+      message: expect.stringContaining('could not start'),
+    });
+
+    const second = await call(failing);
+    const started = await second.session.startRecording({ format: 'ogg', tracks: 'caller' });
+    const event = await second.ended(started.recordingId);
+    expect(event.reason).toBe('error');
+    expect(event.message).toContain('exited with code 1');
+
+    for (const { peer, session } of [first, second]) {
+      await framesPass(peer, 25);
+      expect(session.closed).toBe(false);
+    }
+  });
+});
