@@ -68,7 +68,7 @@ export async function measureWindow(
     mediaWorkers: stack.workerPids(),
     sipEngine: [stack.engine.pid],
     livekitServer: [stack.livekitPid],
-    harnessAgents: [fleet.pid],
+    harnessAgents: fleet.pids(),
   });
   const pids = groups();
   const before = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, sample(v).cpu]));

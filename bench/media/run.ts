@@ -6,10 +6,11 @@
  *
  * Env: CALLS=4,8,12,16,20,30,40 (steps), SECONDS=10 (window per step), BURSTS=10 (latency),
  * WORKERS=0 (media workers, 0 = one per core), CPS=10 (call set-up rate), STOP_AFTER=2 (degraded
- * steps in a row that end the ramp), MAX_SECONDS=480 (watchdog), OUT=media-bench.json.
+ * steps in a row that end the ramp), AGENTS_PER_PROCESS=8, MAX_SECONDS=480 (watchdog), OUT=dist/bench/media/media-bench.json.
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { dispose } from '@livekit/rtc-node';
 import { FrameClock } from '../../src/media/session/frameClock.js';
 import { AgentFleet } from './agentFleet.js';
@@ -27,9 +28,11 @@ const SECONDS = Number(process.env.SECONDS ?? 10);
 const BURSTS = Number(process.env.BURSTS ?? 10);
 const WORKERS = Number(process.env.WORKERS ?? 0);
 const CPS = Number(process.env.CPS ?? 10);
-const OUT = process.env.OUT ?? 'media-bench.json';
+/** Next to this file in dist/, so a run leaves nothing in the source tree. */
+const OUT = process.env.OUT ?? fileURLToPath(new URL('./media-bench.json', import.meta.url));
 /** On a shared machine one step can degrade from someone else's load: the ramp ends after this many in a row. */
 const STOP_AFTER = Number(process.env.STOP_AFTER ?? 2);
+const AGENTS_PER_PROCESS = Number(process.env.AGENTS_PER_PROCESS ?? 8);
 /** A hung step (a room join that never returns) must not keep the machine busy for ever. */
 const MAX_SECONDS = Number(process.env.MAX_SECONDS ?? 480);
 /** Audio settles (jitter buffers, subscriptions) before a window starts. */
@@ -42,7 +45,7 @@ async function main(): Promise<void> {
   const loadAtStart = loadAverage();
   log(`load average ${loadAtStart.join(' ')}; starting livekit-server, SIP server, gateway`);
   const stack = await startBenchStack({ workers: WORKERS });
-  const fleet = AgentFleet.start();
+  const fleet = new AgentFleet(AGENTS_PER_PROCESS);
   const caller = await SipCaller.open({ host: '127.0.0.1', port: stack.engine.sipPort });
   const clock = new FrameClock();
   const calls: BenchCall[] = [];
