@@ -4,6 +4,8 @@ import { ActiveCalls } from './calls/activeCalls.js';
 import { CallCommands } from './calls/callCommands.js';
 import { CallService } from './calls/callService.js';
 import { CallStore } from './calls/callStore.js';
+import { AudioPrompts, playbackSettings } from './calls/flow/audio/audioPrompts.js';
+import { CallFlows } from './calls/flow/callFlows.js';
 import { InboundAnswer } from './calls/inboundAnswer.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
@@ -142,9 +144,19 @@ export class Gateway {
             this.sip.srf.createUAS(req as never, res as never, { localSdp }) as unknown as Promise<SipDialog>,
           active: this.active,
           logger: logger.child({ component: 'answer' }),
+          maxDurationSeconds: config.calls.maxDurationSeconds,
         })
       : undefined;
-    const commands = new CallCommands(this.calls, this.decisions, this.active);
+    const flows = this.media
+      ? new CallFlows({
+          calls: this.calls,
+          decisions: this.decisions,
+          active: this.active,
+          audio: new AudioPrompts(playbackSettings(config), logger.child({ component: 'playback' })),
+          logger: logger.child({ component: 'flow' }),
+        })
+      : undefined;
+    const commands = new CallCommands(this.calls, this.decisions, this.active, flows);
     this.commandHandler = new CallCommandHandler(this.calls, commands);
     const inbound = new InboundInvites({
       trunks: new TrunkMatcher(config.sip.trunks),

@@ -1,5 +1,9 @@
+import type { MediaSession } from '../media/workers/MediaSession.js';
+
 /** An answered call the API can still act on. */
 export interface ActiveCall {
+  /** The SIP leg's media, once it is answered (call flows play and gather on it). */
+  readonly session?: MediaSession;
   hangup(): void;
   /** The gateway is stopping: BYE to the caller; resolves once the BYE went out (or failed). */
   shutdown(): Promise<void>;

@@ -5,12 +5,23 @@ import type { SipDialog } from '../signalling/srfTypes.js';
 import type { ActiveCall, ActiveCalls } from './activeCalls.js';
 import type { CallService } from './callService.js';
 import type { EndReason } from './callTypes.js';
+import { maxDurationTimer } from './maxDuration.js';
 import { relaySipInfoDtmf } from './sipInfoRelay.js';
 
 export interface BridgedCallDeps {
   calls: CallService;
   active: ActiveCalls;
   logger: Logger;
+}
+
+export interface BridgedCallOptions {
+  /**
+   * The end reason of a BYE from the far end, named from the gateway's side: caller_hangup for an
+   * inbound call (the default), callee_hangup for an outbound one.
+   */
+  farEndHangup?: EndReason;
+  /** Ends the call with max_duration (BYE) this long after it was bridged. */
+  maxDurationMs?: number;
 }
 
 /** Why the media side ended a call, as the call records it. */
@@ -30,17 +41,28 @@ const MEDIA_END: Record<SessionCloseReason, EndReason | undefined> = {
  */
 export class BridgedCall implements ActiveCall {
   private ended = false;
+  private readonly farEndHangup: EndReason;
+  private maxDurationTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly callId: string,
     private readonly dialog: SipDialog,
-    private readonly session: MediaSession,
+    readonly session: MediaSession,
     private readonly deps: BridgedCallDeps,
-  ) {}
+    private readonly options: BridgedCallOptions = {},
+  ) {
+    this.farEndHangup = options.farEndHangup ?? 'caller_hangup';
+  }
 
   start(): void {
     this.deps.active.add(this.callId, this);
-    this.dialog.on('destroy', () => void this.end('caller_hangup'));
+    this.dialog.on('destroy', () => void this.end(this.farEndHangup));
+    if (this.options.maxDurationMs !== undefined) {
+      this.maxDurationTimer = maxDurationTimer(
+        this.options.maxDurationMs,
+        () => void this.end('max_duration'),
+      );
+    }
     relaySipInfoDtmf(this.dialog, this.session, this.deps.logger.child({ callId: this.callId }));
     this.dialog.on('modify', (req, res) => {
       // A re-INVITE (hold, resume, codec change): the media session answers it.
@@ -72,9 +94,10 @@ export class BridgedCall implements ActiveCall {
   private end(reason: EndReason): Promise<void> {
     if (this.ended) return Promise.resolve();
     this.ended = true;
+    clearTimeout(this.maxDurationTimer);
     this.deps.active.remove(this.callId);
     const bye =
-      reason === 'caller_hangup'
+      reason === this.farEndHangup
         ? Promise.resolve()
         : Promise.resolve(this.dialog.destroy()).then(
             () => undefined,

@@ -3,13 +3,17 @@ import { NotAnswerable } from '../signalling/inbound/ringingCall.js';
 import type { ActiveCalls } from './activeCalls.js';
 import type { CallService } from './callService.js';
 import type { Call } from './callTypes.js';
+import type { CallFlows } from './flow/callFlows.js';
+import type { FlowVerbSpec } from './flow/flowSchemas.js';
 
 /** Why a command could not run; the API layers turn it into their error JSON and status. */
 export class CallCommandError extends Error {
   override readonly name = 'CallCommandError';
   constructor(
-    readonly kind: 'not_found' | 'conflict' | 'not_implemented' | 'answer_failed',
+    readonly kind: 'invalid_request' | 'not_found' | 'conflict' | 'not_implemented' | 'answer_failed',
     message: string,
+    /** For invalid_request: each field at fault, named as the client sent it. */
+    readonly details?: { field: string; message: string }[],
   ) {
     super(message);
   }
@@ -17,7 +21,14 @@ export class CallCommandError extends Error {
 
 export type DecisionAction =
   | { action: 'reject'; code: number }
-  | { action: 'pre_accept' | 'accept' | 'connect' };
+  | { action: 'pre_accept' }
+  | { action: 'accept' | 'connect'; maxDurationSeconds?: number | undefined };
+
+/** A PATCH body: hang up, or replace the call flow. */
+export interface CallUpdate {
+  status?: 'completed' | undefined;
+  callFlow?: FlowVerbSpec[] | undefined;
+}
 
 /**
  * What a control plane can tell a call to do, shared by the REST API and the event channel so
@@ -28,6 +39,8 @@ export class CallCommands {
     private readonly calls: CallService,
     private readonly decisions: PendingDecisions,
     private readonly active: ActiveCalls,
+    /** Absent where the gateway runs no media plane: flows are refused with 501. */
+    private readonly flows?: CallFlows,
   ) {}
 
   /** Decides an inbound call that rings waiting for an action. */
@@ -45,11 +58,29 @@ export class CallCommands {
     }
     try {
       if (decision.action === 'pre_accept') await waiting.preAccept();
-      else await waiting.accept();
+      else await waiting.accept({ maxDurationSeconds: decision.maxDurationSeconds });
     } catch (error) {
       if (error instanceof NotAnswerable) throw new CallCommandError(error.kind, error.message);
       throw new CallCommandError('answer_failed', (error as Error).message);
     }
+    return this.current(call.id);
+  }
+
+  /**
+   * PATCH: a hangup, or a new call flow replacing the running one. A flow is checked whole
+   * before anything runs (501 for verbs not in this build, 400 for refused files), and refused
+   * on a call that ended or is neither ringing inbound nor answered (409).
+   */
+  update(call: Call, update: CallUpdate): Call {
+    if (!update.callFlow) return this.hangup(call);
+    if (!this.flows) {
+      throw new CallCommandError(
+        'not_implemented',
+        'call flows need the media plane; this build can only hang up',
+      );
+    }
+    this.flows.check(update.callFlow);
+    this.flows.replace(this.current(call.id), update.callFlow);
     return this.current(call.id);
   }
 

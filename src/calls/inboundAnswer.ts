@@ -28,6 +28,14 @@ export interface InboundAnswerDeps {
   answer: AnswerInvite;
   active: ActiveCalls;
   logger: Logger;
+  /** calls.maxDurationSeconds: an answered call ends with max_duration after this long. */
+  maxDurationSeconds: number;
+}
+
+/** Per-call choices of an accept. */
+export interface AnswerOptions {
+  /** This call's limit instead of calls.maxDurationSeconds. */
+  maxDurationSeconds?: number | undefined;
 }
 
 /** The caller cancelled while the call was being answered. */
@@ -145,6 +153,7 @@ export class InboundAnswer {
     req: InboundRequest,
     res: InboundResponse,
     canceled: () => boolean,
+    options: AnswerOptions = {},
   ): Promise<Call> {
     try {
       if (canceled()) throw new AnswerCanceled(`call ${call.id} was canceled while answering`);
@@ -156,11 +165,13 @@ export class InboundAnswer {
         void dialog.destroy();
         throw new AnswerFailed(500, answered.reason);
       }
-      new BridgedCall(call.id, dialog, prepared.created.session, {
-        calls: this.deps.calls,
-        active: this.deps.active,
-        logger: this.deps.logger,
-      }).start();
+      new BridgedCall(
+        call.id,
+        dialog,
+        prepared.created.session,
+        { calls: this.deps.calls, active: this.deps.active, logger: this.deps.logger },
+        { maxDurationMs: (options.maxDurationSeconds ?? this.deps.maxDurationSeconds) * 1000 },
+      ).start();
       return answered.call;
     } catch (error) {
       prepared.release();

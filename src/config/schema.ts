@@ -40,6 +40,8 @@ const appKey = z
 export const apiKeySchema = z.discriminatedUnion('role', [adminKey, metricsKey, appKey]);
 
 const port = z.int().min(1).max(65535);
+/** The longest a call may be allowed to last, in config and per call: one day. */
+export const MAX_CALL_SECONDS = 86_400;
 const portOrZero = z.int().min(0).max(65535);
 
 export const configSchema = z.strictObject({
@@ -91,6 +93,19 @@ export const configSchema = z.strictObject({
       /** Where RTP sockets bind, and the address put in our SDP (what callers send media to). */
       bindAddress: z.union([z.ipv4(), z.ipv6()]),
       advertisedAddress: z.union([z.ipv4(), z.ipv6()]),
+      /** Audio that call flows play (playback, say): fetched, decoded with ffmpeg, cached. */
+      playback: z.strictObject({
+        /** Decoded audio by URL hash; null: `playback-cache` beside store.path. */
+        cacheDir: z.string().min(1).nullable(),
+        /** The cache is trimmed (least recently used first) to this size. */
+        cacheMaxBytes: z.int().min(1_048_576),
+        /** Local folders whose files a playback may name; none: only http(s) URLs. */
+        fileDirs: z.array(z.string().min(1)),
+        maxDownloadBytes: z.int().min(1024).max(1_073_741_824),
+        downloadTimeoutMs: z.int().min(100).max(600_000),
+        /** Longer audio is cut here. */
+        maxDurationSeconds: z.int().min(1).max(1800),
+      }),
     })
     .refine((m) => m.rtpPortMin < m.rtpPortMax, {
       message: 'rtpPortMin must be below rtpPortMax',
@@ -130,6 +145,10 @@ export const configSchema = z.strictObject({
     }),
   recording: z.strictObject({
     dir: z.string().min(1),
+  }),
+  calls: z.strictObject({
+    /** Answered calls end with endReason max_duration after this long (a call may set its own). */
+    maxDurationSeconds: z.int().min(1).max(MAX_CALL_SECONDS),
   }),
 });
 

@@ -1,11 +1,18 @@
 import type { z } from 'zod';
 import { ApiError, type FieldProblem } from './apiError.js';
 
+/** A field's path as a client writes it: `callFlow[2].timeoutMs`, `metadata.customer`. */
+function fieldName(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i > 0 ? '.' : ''}${String(part)}`))
+    .join('');
+}
+
 /** Zod's issues as the API reports them: one entry per offending field, named as the client sent it. */
 export function fieldProblems(error: z.ZodError, root: string): FieldProblem[] {
   const problems: FieldProblem[] = [];
   for (const issue of error.issues) {
-    const base = issue.path.map(String).join('.');
+    const base = fieldName(issue.path);
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         problems.push({ field: base ? `${base}.${key}` : key, message: 'unknown field' });

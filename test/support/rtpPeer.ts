@@ -62,6 +62,8 @@ export class RtpPeer {
   private constructor(
     readonly codecName: CodecName,
     socket: Socket,
+    /** Sends to wherever the first packet came from when no remote SDP was given (symmetric RTP). */
+    private readonly latch: boolean,
   ) {
     this.socket = socket;
     this.codec = createCodec(codecName, { payloadType: RTPMAP[codecName].payloadType });
@@ -77,14 +79,17 @@ export class RtpPeer {
     const clockRate = RTPMAP[codecName].clockRate;
     this.dtmfOut = new DtmfSender({ clockRate });
     this.dtmfIn = new DtmfReceiver({ clockRate });
-    socket.on('message', (data) => this.onMessage(data));
+    socket.on('message', (data, from) => {
+      if (this.latch && !this.remote) this.remote = { address: from.address, port: from.port };
+      this.onMessage(data);
+    });
   }
 
-  static async open(codecName: CodecName): Promise<RtpPeer> {
+  static async open(codecName: CodecName, options: { latch?: boolean } = {}): Promise<RtpPeer> {
     const socket = createSocket('udp4');
     socket.bind(0, '127.0.0.1');
     await once(socket, 'listening');
-    return new RtpPeer(codecName, socket);
+    return new RtpPeer(codecName, socket, options.latch ?? false);
   }
 
   get port(): number {
@@ -183,6 +188,18 @@ export class RtpPeer {
       };
       this.frameListeners.push(onAudio);
     });
+  }
+
+  /** Calls `listener` with a copy of every decoded audio frame from now on, until the returned function is called. */
+  onAudio(listener: (frame: Int16Array) => void): () => void {
+    let listening = true;
+    this.frameListeners.push((frame) => {
+      if (listening) listener(Int16Array.from(frame));
+      return !listening;
+    });
+    return () => {
+      listening = false;
+    };
   }
 
   /** Resolves once `count` more audio packets have arrived (decodable or not, silence included). */

@@ -39,17 +39,8 @@ export class CallCommandHandler implements CommandHandler {
       switch (command.action) {
         case 'hangup':
           return this.commands.hangup(call);
-        case 'update': {
-          const body = parseOrThrow(callUpdateSchema, command.params, 'params');
-          if (body.callFlow) {
-            throw new ApiError(
-              501,
-              'not_implemented',
-              'call flows need the media plane; this build can only hang up',
-            );
-          }
-          return this.commands.hangup(call);
-        }
+        case 'update':
+          return this.commands.update(call, parseOrThrow(callUpdateSchema, command.params, 'params'));
         default:
           return this.commands.decide(
             call,

@@ -18,6 +18,7 @@ export const CALL_EVENT_NAMES = [
   'calls.no_answer',
   'calls.canceled',
   'calls.dtmf',
+  'calls.gather',
   'calls.participant.joined',
   'calls.participant.left',
   'calls.recording.completed',

@@ -1,6 +1,5 @@
 import type { CallCommands } from '../../calls/callCommands.js';
 import type { CallService } from '../../calls/callService.js';
-import { ApiError } from '../apiError.js';
 import { asApiErrors } from '../callCommandErrors.js';
 import { ownCall } from '../callVisibility.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
@@ -18,7 +17,10 @@ const commandErrors = {
   ...commonErrors,
   404: { description: 'no such call for this key', schema: errorBodySchema },
   409: { description: 'the call is not in a state where this applies', schema: errorBodySchema },
-  501: { description: 'needs the media plane, not in this build yet', schema: errorBodySchema },
+  501: {
+    description: 'not in this build: a flow verb (record, bridge), or no media plane',
+    schema: errorBodySchema,
+  },
 };
 
 export function callCommandRoutes(deps: CallCommandRouteDeps): RouteSpec[] {
@@ -47,17 +49,7 @@ export function callCommandRoutes(deps: CallCommandRouteDeps): RouteSpec[] {
       body: callUpdateSchema,
       responses: { 200: { description: 'the call after the change', schema: callSchema }, ...commandErrors },
       handler: ({ params, body, principal }) =>
-        asApiErrors(() => {
-          const call = ownCall(deps.calls, params.id, principal);
-          if (body.callFlow) {
-            throw new ApiError(
-              501,
-              'not_implemented',
-              'call flows need the media plane; this build can only hang up',
-            );
-          }
-          return deps.commands.hangup(call);
-        }),
+        asApiErrors(() => deps.commands.update(ownCall(deps.calls, params.id, principal), body)),
     }),
   ];
 }

@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import { callFlowSchema } from '../../calls/flow/flowSchemas.js';
+import { MAX_CALL_SECONDS } from '../../config/schema.js';
+
+/** This call's own limit instead of calls.maxDurationSeconds: it ends as max_duration then. */
+const maxDurationSeconds = z.int().min(1).max(MAX_CALL_SECONDS).optional();
 
 export const callActionSchema = z
   .discriminatedUnion('action', [
@@ -8,8 +13,8 @@ export const callActionSchema = z
       code: z.int().min(400).max(699).default(603),
     }),
     z.strictObject({ action: z.literal('pre_accept') }),
-    z.strictObject({ action: z.literal('accept') }),
-    z.strictObject({ action: z.literal('connect') }),
+    z.strictObject({ action: z.literal('accept'), maxDurationSeconds }),
+    z.strictObject({ action: z.literal('connect'), maxDurationSeconds }),
   ])
   .meta({ id: 'CallAction' });
 
@@ -22,10 +27,9 @@ export const callUpdateSchema = z
       .literal('completed')
       .optional()
       .meta({ description: 'Hang up: BYE, or a refusal while ringing.' }),
-    callFlow: z
-      .array(z.looseObject({ command: z.string() }))
-      .min(1)
-      .optional(),
+    callFlow: callFlowSchema.optional().meta({
+      description: 'Replaces the running call flow with these verbs, run in order on the SIP leg.',
+    }),
   })
   .refine((body) => (body.status === undefined) !== (body.callFlow === undefined), {
     message: 'give either status or callFlow',

@@ -26,6 +26,7 @@ import { MediaCommandError } from '../workers/mediaCommandError.js';
 import { MediaPipeline } from './mediaPipeline.js';
 import { BRIDGE_FRAME_SAMPLES } from './mediaPipelineTypes.js';
 import { PacketRing } from './packetRing.js';
+import { type PcmFileLease, PcmFiles } from './pcmFiles.js';
 import { mixInto, Playback } from './playback.js';
 import type { RtpMediaSessionOptions, SessionRoomBridge } from './rtpMediaSessionTypes.js';
 import { SessionRecordings } from './sessionRecordings.js';
@@ -59,6 +60,11 @@ export class RtpMediaSession {
   private readonly silence48k = new Int16Array(BRIDGE_FRAME_SAMPLES);
   private readonly playFrame48k = new Int16Array(BRIDGE_FRAME_SAMPLES);
   private playback: Playback | null = null;
+  /** The decoded file the current playback plays, held until it ends. */
+  private playbackFile: PcmFileLease | null = null;
+  /** Counts play commands, so a file still being read is dropped when a newer play came meanwhile. */
+  private playGeneration = 0;
+  private readonly pcmFiles: PcmFiles;
   private readonly tickListener = (nowMs: number): void => this.tick(nowMs);
   private readonly onSent = (): void => {
     // A send error (peer unreachable) is not a reason to end the call; the media timeout is.
@@ -85,6 +91,7 @@ export class RtpMediaSession {
   constructor(private readonly options: RtpMediaSessionOptions) {
     this.id = options.id;
     this.random = options.random ?? Math.random;
+    this.pcmFiles = options.pcmFiles ?? new PcmFiles();
     this.recordings = new SessionRecordings({
       sessionId: options.id,
       callId: options.callId,
@@ -208,6 +215,9 @@ export class RtpMediaSession {
     this.options.lease.release();
     this.pipeline?.close();
     this.pipeline = null;
+    this.playback = null;
+    this.playbackFile?.release();
+    this.playbackFile = null;
     this.bridgeReady = false;
     this.recordingsClosed = this.recordings.close();
     const bridge = this.bridge;
@@ -328,14 +338,37 @@ export class RtpMediaSession {
     }
   }
 
-  /** Starts playing a tone or silence (replacing one in progress); playbackEnded reports its end. */
-  play(params: PlayParams): PlayResult {
+  /**
+   * Starts playing a tone, silence or a decoded file (replacing one in progress); playbackEnded
+   * reports its end. A file is read first: a play (or close) that comes meanwhile supersedes it,
+   * and it ends `stopped` without being heard, so plays take effect in the order they were sent.
+   */
+  async play(params: PlayParams): Promise<PlayResult> {
     const { source } = params;
     if (source.kind === 'url')
       throw new MediaCommandError('bad_request', 'playing a URL is not supported yet', 'play');
-    if (this.playback) this.endPlayback('stopped');
+    const generation = ++this.playGeneration;
     const playbackId = `pb_${randomBytes(8).toString('hex')}`;
-    this.playback = new Playback(playbackId, source, params.target, params.loop);
+    let file: PcmFileLease | null = null;
+    if (source.kind === 'file') {
+      try {
+        file = await this.pcmFiles.acquire(source.path);
+      } catch (error) {
+        throw new MediaCommandError(
+          'bad_request',
+          `cannot read ${source.path}: ${(error as Error).message}`,
+          'play',
+        );
+      }
+      if (this.closed || generation !== this.playGeneration) {
+        file.release();
+        this.options.events.emit('playbackEnded', { sessionId: this.id, playbackId, reason: 'stopped' });
+        return { playbackId };
+      }
+    }
+    if (this.playback) this.endPlayback('stopped');
+    this.playback = new Playback(playbackId, source, params.target, params.loop, file?.samples ?? null);
+    this.playbackFile = file;
     return { playbackId };
   }
 
@@ -362,6 +395,8 @@ export class RtpMediaSession {
     const playback = this.playback;
     if (!playback) return;
     this.playback = null;
+    this.playbackFile?.release();
+    this.playbackFile = null;
     this.options.events.emit('playbackEnded', { sessionId: this.id, playbackId: playback.id, reason });
   }
 

@@ -26,6 +26,7 @@ import type {
 import { MediaCommandError } from '../workers/mediaCommandError.js';
 import type { SessionHandler, WorkerContext } from '../workers/sessionHandlerTypes.js';
 import { FrameClock } from './frameClock.js';
+import { PcmFiles } from './pcmFiles.js';
 import { RtpMediaSession } from './RtpMediaSession.js';
 import type { RtpSessionHandlerOptions } from './rtpSessionHandlerTypes.js';
 
@@ -40,6 +41,7 @@ export class RtpSessionHandler implements SessionHandler {
   private readonly sessions = new Map<string, RtpMediaSession>();
   private readonly allocator: RtpPortAllocator;
   private readonly clock: FrameClock;
+  private readonly pcmFiles = new PcmFiles();
 
   constructor(
     private readonly context: WorkerContext,
@@ -83,6 +85,7 @@ export class RtpSessionHandler implements SessionHandler {
         timeouts: { initialMs: init.timeoutInitialSeconds * 1000, establishedMs: init.timeoutSeconds * 1000 },
         rtcpIntervalMs: this.options.rtcpIntervalMs ?? DEFAULT_RTCP_INTERVAL_MS,
         logger: this.options.logger,
+        pcmFiles: this.pcmFiles,
         ...(init.recording ? { recording: init.recording } : {}),
         onEnded: (ended, reason, message) => this.onEnded(ended.id, reason, message),
       });

@@ -5,8 +5,8 @@ import { BRIDGE_FRAME_SAMPLES, BRIDGE_SAMPLE_RATE } from './mediaPipelineTypes.j
 const TONE_PEAK = 0.5 * 32767;
 
 /**
- * A tone or silence played into a call, 20 ms at 48 kHz per tick, for a fixed duration (looping
- * if asked). Samples go into one reused frame.
+ * A tone, silence or decoded PCM played into a call, 20 ms at 48 kHz per tick, for its duration
+ * (looping if asked). Samples go into one reused frame; PCM's last frame is padded with silence.
  */
 export class Playback {
   private readonly frame = new Int16Array(BRIDGE_FRAME_SAMPLES);
@@ -15,14 +15,19 @@ export class Playback {
   private phase = 0;
   private played = 0;
 
+  /** `pcm` (48 kHz mono) is played for a `file` source, which carries no samples itself. */
   constructor(
     readonly id: string,
-    source: Extract<PlaySource, { kind: 'tone' | 'silence' }>,
+    source: Exclude<PlaySource, { kind: 'url' }>,
     readonly target: 'sip' | 'room' | 'both',
     private readonly loop: boolean,
+    private readonly pcm: Int16Array | null = null,
   ) {
     this.step = source.kind === 'tone' ? (2 * Math.PI * source.frequencyHz) / BRIDGE_SAMPLE_RATE : 0;
-    this.totalFrames = Math.max(1, Math.round(source.durationMs / 20));
+    this.totalFrames =
+      source.kind === 'file'
+        ? Math.max(1, Math.ceil((pcm?.length ?? 0) / BRIDGE_FRAME_SAMPLES))
+        : Math.max(1, Math.round(source.durationMs / 20));
   }
 
   get toSip(): boolean {
@@ -39,7 +44,14 @@ export class Playback {
       if (!this.loop) return null;
       this.played = 0;
     }
-    this.played++;
+    const index = this.played++;
+    if (this.pcm) {
+      const start = index * BRIDGE_FRAME_SAMPLES;
+      const chunk = this.pcm.subarray(start, start + BRIDGE_FRAME_SAMPLES);
+      this.frame.set(chunk);
+      if (chunk.length < BRIDGE_FRAME_SAMPLES) this.frame.fill(0, chunk.length);
+      return this.frame;
+    }
     if (this.step === 0) {
       this.frame.fill(0);
       return this.frame;

@@ -5,6 +5,7 @@ import type { SdpSession } from '../sdp/SdpSession.js';
 import type { RecordingInit, SessionCloseReason } from '../workers/mediaChannelTypes.js';
 import type { SessionEventSink } from '../workers/sessionHandlerTypes.js';
 import type { FrameClock } from './frameClock.js';
+import type { PcmFiles } from './pcmFiles.js';
 
 /** What a session needs of its LiveKit participant (RoomBridge; a fake in unit tests). */
 export interface SessionRoomBridge {
@@ -49,6 +50,8 @@ export interface RtpMediaSessionOptions {
    * session and reports sessionClosed.
    */
   onEnded: (session: { id: string }, reason: SessionCloseReason, message: string) => void;
+  /** Decoded files shared by the worker's sessions; a session of its own by default. */
+  pcmFiles?: PcmFiles;
   /** Where recordings go and the ffmpeg that writes them (WorkerInit.recording). */
   recording?: RecordingInit;
   /** Injected so tests are deterministic; Math.random by default. */

@@ -125,7 +125,9 @@ export interface ConnectRoomResult {
 export type PlaySource =
   | { kind: 'url'; url: string }
   | { kind: 'tone'; frequencyHz: number; durationMs: number }
-  | { kind: 'silence'; durationMs: number };
+  | { kind: 'silence'; durationMs: number }
+  /** Raw PCM, 48 kHz mono s16le, decoded beforehand by the main process (call flow playback, say). */
+  | { kind: 'file'; path: string };
 
 export interface PlayParams {
   sessionId: string;

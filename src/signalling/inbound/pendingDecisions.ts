@@ -1,8 +1,12 @@
+import type { AnswerOptions } from '../../calls/inboundAnswer.js';
+
 /** What an inbound call waiting for an action can be told to do. */
 export interface AwaitingDecision {
   reject(status: number): void;
   /** Answers the call into its room; resolves once it is in progress. */
-  accept(): Promise<void>;
+  accept(options?: AnswerOptions): Promise<void>;
+  /** Another 180 Ringing (a call flow's ringing verb). */
+  ring(): void;
   /** Early media: media and room set up, 183 with SDP sent; the call keeps ringing. */
   preAccept(): Promise<void>;
   /** A hangup command before answer: the caller is refused, the call recorded as hung up. */

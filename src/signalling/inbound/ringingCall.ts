@@ -4,6 +4,7 @@ import type { Call, EndReason, FinalStatus } from '../../calls/callTypes.js';
 import {
   AnswerCanceled,
   AnswerFailed,
+  type AnswerOptions,
   type InboundAnswer,
   type PreparedAnswer,
 } from '../../calls/inboundAnswer.js';
@@ -122,7 +123,7 @@ export class RingingCall implements AwaitingDecision {
    * pre_accept if there was one). A CANCEL during the answer ends the call as canceled; a
    * failure refuses the caller and records media_error.
    */
-  async accept(): Promise<void> {
+  async accept(options: AnswerOptions = {}): Promise<void> {
     const answer = this.answerer();
     if (this.ended) throw new NotAnswerable('conflict', `call ${this.call.id} is no longer ringing`);
     this.ended = true;
@@ -131,7 +132,7 @@ export class RingingCall implements AwaitingDecision {
     const canceled = () => this.canceled;
     try {
       const prepared = this.early ? await this.early : await answer.prepare(this.call, this.req, canceled);
-      await answer.complete(this.call, prepared, this.req, this.res, canceled);
+      await answer.complete(this.call, prepared, this.req, this.res, canceled, options);
     } catch (error) {
       if (error instanceof AnswerCanceled || this.canceled) {
         this.record({ status: 'canceled', endReason: 'canceled' }, 'canceled while answering');
@@ -152,6 +153,11 @@ export class RingingCall implements AwaitingDecision {
     if (!answer)
       throw new NotAnswerable('not_implemented', 'this gateway runs no media plane to answer calls');
     return answer;
+  }
+
+  /** 180 Ringing again, while the call still rings (a call flow's ringing verb). */
+  ring(): void {
+    if (!this.ended) this.res.send(180);
   }
 
   /** An app's reject action: 486/600 read as busy, anything else as a refusal. */

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import type { MediaSession } from '../../media/workers/MediaSession.js';
+import type { AudioPrompts } from './audio/audioPrompts.js';
+
+/** One verb of a call flow (jambonz style: one class per verb, run once, in order). */
+export interface FlowVerb {
+  readonly command: string;
+  run(context: FlowContext): Promise<void>;
+}
+
+/** The flow was replaced or its call ended: the verb stops where it is, and so does the flow. */
+export class FlowStopped extends Error {
+  override readonly name = 'FlowStopped';
+}
+
+export interface PlayOptions {
+  target: 'sip' | 'room' | 'both';
+  loop: boolean;
+  /** Stops it after this long. */
+  timeoutMs?: number | undefined;
+}
+
+/** What a verb can do to its call. Every method throws FlowStopped once the flow has stopped. */
+export interface FlowContext {
+  readonly callId: string;
+  /** Aborted when the flow is replaced or the call ends. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  readonly audio: AudioPrompts;
+  /** The call's media session; a ringing inbound call is answered into its room first (as accept does). */
+  answered(): Promise<MediaSession>;
+  /** 180 Ringing to a ringing inbound call; false when the call is not ringing. */
+  ring(): boolean;
+  /** BYE to an answered call; a ringing one is refused (480, or `sipCode`). */
+  hangup(sipCode?: number): void;
+  /** Waits for `work`, or throws FlowStopped as soon as the flow stops. */
+  wait<T>(work: Promise<T>): Promise<T>;
+  sleep(ms: number): Promise<void>;
+  /** Plays a decoded file (AudioPrompts) on the call; resolves when it has finished or was stopped. */
+  play(session: MediaSession, file: string, options: PlayOptions): Promise<'finished' | 'stopped'>;
+  /** Stops this flow's playback, if one is playing. */
+  stopPlayback(): void;
+  /** Appends an event about the call to the control plane's outbox: `{call, ...fields}`. */
+  emit(event: 'calls.gather', fields: Record<string, unknown>): void;
+}
