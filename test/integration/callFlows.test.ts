@@ -297,7 +297,10 @@ describe('call flows', () => {
     // Nothing of a refused flow ran: the call still rings. A hangup verb refuses it with its code.
     expect((await api(gw, `/v1/calls/${ringing.id}`)).status).toBe('ringing');
     await runFlow(ringing.id, [{ command: 'ringing' }, { command: 'hangup', sipCode: 486 }]);
-    assertAllCallsSucceeded(await sipp, 1);
+    const result = await sipp;
+    assertAllCallsSucceeded(result, 1);
+    // The ringing verb's 180 follows the one every inbound call gets.
+    expect(result.messageLog.match(/^SIP\/2.0 180 /gm)).toHaveLength(2);
     expect(await endedCall(ringing.id)).toMatchObject({ status: 'busy', endReason: 'busy', sipStatus: 486 });
     expect(await refused([{ command: 'pause', durationMs: 10 }], 409)).toMatchObject({ code: 'conflict' });
   });
