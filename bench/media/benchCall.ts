@@ -1,3 +1,4 @@
+import type { CodecName } from '../../src/media/codecs/codecTypes.js';
 import { ROUTED_NUMBER } from '../../test/support/gatewayApi.js';
 import type { AgentFleet } from './agentFleet.js';
 import type { BenchStack } from './benchStack.js';
@@ -16,13 +17,14 @@ export interface BenchCall {
 }
 
 /**
- * One benchmark call end to end: our RTP leg offers PCMU, the SIP caller sends the INVITE, the
+ * One benchmark call end to end: our RTP leg offers one codec, the SIP caller sends the INVITE, the
  * control plane accepts as soon as it rings, and an agent joins the call's room with a token from
  * the API. Resolves once the agent is in the room; the caller's leg is then ticking.
  */
 export async function placeCall(deps: {
   index: number;
   signal: LegSignal;
+  codec: CodecName;
   stack: BenchStack;
   caller: SipCaller;
   fleet: AgentFleet;
@@ -30,7 +32,7 @@ export async function placeCall(deps: {
   clock: { add(tick: () => void): void; delete(tick: () => void): void };
 }): Promise<BenchCall> {
   const { stack, fleet, clock } = deps;
-  const leg = await RtpLeg.open();
+  const leg = await RtpLeg.open(deps.codec);
   leg.setSignal(deps.signal);
   const tick = () => leg.tick();
   const from = `+1444${String(deps.index).padStart(6, '0')}`;

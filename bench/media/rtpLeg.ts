@@ -1,12 +1,20 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { parse } from 'sdp-transform';
-import type { Codec } from '../../src/media/codecs/codecTypes.js';
+import type { Codec, CodecName } from '../../src/media/codecs/codecTypes.js';
 import { createCodec } from '../../src/media/codecs/createCodec.js';
 import { looksLikeRtcp, parseRtpPacket } from '../../src/media/rtp/rtpPacket.js';
 import { RtpSender } from '../../src/media/rtp/rtpSender.js';
 import { ToneGenerator } from '../../test/support/tone.js';
 import { AudioProbe, wallNow } from './audioProbe.js';
+
+/** SDP for each codec the caller can offer (Opus mono, with in-band FEC as phones offer it). */
+const OFFERS: Record<CodecName, { payloadType: number; lines: string[] }> = {
+  PCMU: { payloadType: 0, lines: ['a=rtpmap:0 PCMU/8000'] },
+  PCMA: { payloadType: 8, lines: ['a=rtpmap:8 PCMA/8000'] },
+  G722: { payloadType: 9, lines: ['a=rtpmap:9 G722/8000'] },
+  opus: { payloadType: 111, lines: ['a=rtpmap:111 opus/48000/2', 'a=fmtp:111 useinbandfec=1'] },
+};
 
 /** What the caller sends: a steady tone (load steps) or silence broken by bursts (latency step). */
 export type LegSignal = 'tone' | 'silence';
@@ -19,7 +27,7 @@ export interface RtpLegWindow {
 }
 
 /**
- * The caller's media for one benchmark call: PCMU over one UDP socket on loopback. It sends a
+ * The caller's media for one benchmark call: one codec (PCMU by default) over one UDP socket. It sends a
  * 1 kHz tone (or silence and bursts) when `tick` is called by the shared 20 ms clock, and judges
  * what comes back (the room agent's 440 Hz tone) with an AudioProbe plus sequence-number loss.
  */
@@ -27,7 +35,7 @@ export class RtpLeg {
   readonly probe: AudioProbe;
   private readonly codec: Codec;
   private readonly sender: RtpSender;
-  private readonly tone = new ToneGenerator({ frequencyHz: 1000, amplitude: 0.3, sampleRate: 8000 });
+  private readonly tone: ToneGenerator;
   private readonly silence: Int16Array;
   private remote: { address: string; port: number } | undefined;
   private signal: LegSignal = 'tone';
@@ -37,26 +45,31 @@ export class RtpLeg {
   private highestSeq = -1;
   private received = 0;
 
-  private constructor(private readonly socket: Socket) {
-    this.codec = createCodec('PCMU', { payloadType: 0 });
+  private constructor(
+    private readonly socket: Socket,
+    private readonly codecName: CodecName,
+  ) {
+    this.codec = createCodec(codecName, { payloadType: OFFERS[codecName].payloadType });
+    const rate = this.codec.sampleRate;
+    this.tone = new ToneGenerator({ frequencyHz: 1000, amplitude: 0.3, sampleRate: rate });
     this.silence = new Int16Array(this.codec.samplesPerFrame);
     this.sender = new RtpSender({
       ssrc: Math.floor(Math.random() * 0xffffffff),
-      payloadType: 0,
-      clockRate: 8000,
+      payloadType: this.codec.payloadType,
+      clockRate: this.codec.clockRate,
       ticksPerFrame: this.codec.ticksPerFrame,
       initialSequenceNumber: Math.floor(Math.random() * 30_000),
       initialTimestamp: Math.floor(Math.random() * 1e9),
     });
-    this.probe = new AudioProbe(8000, 440, -13.5);
+    this.probe = new AudioProbe(rate, 440, -13.5);
     socket.on('message', (data) => this.onMessage(data));
   }
 
-  static async open(): Promise<RtpLeg> {
+  static async open(codec: CodecName = 'PCMU'): Promise<RtpLeg> {
     const socket = createSocket('udp4');
     socket.bind(0, '127.0.0.1');
     await once(socket, 'listening');
-    return new RtpLeg(socket);
+    return new RtpLeg(socket, codec);
   }
 
   offer(): string {
@@ -67,9 +80,9 @@ export class RtpLeg {
       's=-',
       'c=IN IP4 127.0.0.1',
       't=0 0',
-      `m=audio ${port} RTP/AVP 0 101`,
-      'a=rtpmap:0 PCMU/8000',
-      'a=rtpmap:101 telephone-event/8000',
+      `m=audio ${port} RTP/AVP ${OFFERS[this.codecName].payloadType} 101`,
+      ...OFFERS[this.codecName].lines,
+      `a=rtpmap:101 telephone-event/${this.codec.clockRate}`,
       'a=fmtp:101 0-16',
       'a=ptime:20',
       'a=sendrecv',
@@ -132,7 +145,7 @@ export class RtpLeg {
     const at = wallNow();
     if (looksLikeRtcp(data)) return;
     const packet = parseRtpPacket(data);
-    if (packet.payloadType !== 0) return;
+    if (packet.payloadType !== this.codec.payloadType) return;
     // Sequence numbers unwrapped against the highest seen, so a window spans 16-bit wraps.
     let seq = packet.sequenceNumber;
     if (this.highestSeq >= 0) {

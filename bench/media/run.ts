@@ -6,12 +6,13 @@
  *
  * Env: CALLS=4,8,12,16,20,30,40 (steps), SECONDS=10 (window per step), BURSTS=10 (latency),
  * WORKERS=0 (media workers, 0 = one per core), CPS=10 (call set-up rate), STOP_AFTER=2 (degraded
- * steps in a row that end the ramp), AGENTS_PER_PROCESS=8, MAX_SECONDS=480 (watchdog), OUT=dist/bench/media/media-bench.json.
+ * steps in a row that end the ramp), CODEC=PCMU (or PCMA, G722, opus), AGENTS_PER_PROCESS=8, MAX_SECONDS=480 (watchdog), OUT=dist/bench/media/media-bench.json.
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dispose } from '@livekit/rtc-node';
+import type { CodecName } from '../../src/media/codecs/codecTypes.js';
 import { FrameClock } from '../../src/media/session/frameClock.js';
 import { AgentFleet } from './agentFleet.js';
 import { percentile, round } from './audioProbe.js';
@@ -32,6 +33,7 @@ const CPS = Number(process.env.CPS ?? 10);
 const OUT = process.env.OUT ?? fileURLToPath(new URL('./media-bench.json', import.meta.url));
 /** On a shared machine one step can degrade from someone else's load: the ramp ends after this many in a row. */
 const STOP_AFTER = Number(process.env.STOP_AFTER ?? 2);
+const CODEC = (process.env.CODEC ?? 'PCMU') as CodecName;
 const AGENTS_PER_PROCESS = Number(process.env.AGENTS_PER_PROCESS ?? 8);
 /** A hung step (a room join that never returns) must not keep the machine busy for ever. */
 const MAX_SECONDS = Number(process.env.MAX_SECONDS ?? 480);
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   const calls: BenchCall[] = [];
   let nextIndex = 0;
   const place = (signal: 'tone' | 'silence') =>
-    placeCall({ index: nextIndex++, signal, stack, caller, fleet, clock });
+    placeCall({ index: nextIndex++, signal, codec: CODEC, stack, caller, fleet, clock });
   const steps: (WindowFigures & { verdict: ReturnType<typeof judge>; setup: SetupFigures })[] = [];
   let idle: WindowFigures | undefined;
   let latency: Awaited<ReturnType<typeof measureLatency>> | undefined;
@@ -136,7 +138,7 @@ async function main(): Promise<void> {
   const result = {
     startedAt,
     command: 'npm run build && npx tsc -p bench/media/tsconfig.json && node dist/bench/media/run.js',
-    settings: { steps: STEPS, seconds: SECONDS, bursts: BURSTS, workers: WORKERS, cps: CPS },
+    settings: { steps: STEPS, seconds: SECONDS, bursts: BURSTS, workers: WORKERS, cps: CPS, codec: CODEC },
     machine: { cores: availableParallelism(), loadAverageStart: loadAtStart, loadAverageEnd: loadAverage() },
     cleanCalls: bestClean?.calls ?? 0,
     firstDegradedCalls: firstDegraded < 0 ? null : (steps[firstDegraded]?.calls ?? null),
