@@ -48,7 +48,12 @@ async function main(): Promise<void> {
   log(`load average ${loadAtStart.join(' ')}; starting livekit-server, SIP server, gateway`);
   const stack = await startBenchStack({ workers: WORKERS });
   const fleet = new AgentFleet(AGENTS_PER_PROCESS);
-  const caller = await SipCaller.open({ host: '127.0.0.1', port: stack.engine.sipPort });
+  const caller = await SipCaller.open({ host: '127.0.0.1', port: stack.engine.sipPort }).catch(
+    async (error: unknown) => {
+      await stack.stop();
+      throw error;
+    },
+  );
   const clock = new FrameClock();
   const calls: BenchCall[] = [];
   let nextIndex = 0;
