@@ -55,6 +55,7 @@ export function printSummary(result: {
     sipToRoom: { p50: number; p95: number };
     roomToSip: { p50: number; p95: number };
     roomToRoom: { p50: number; p95: number };
+    gatewayAddedP50: { sipToRoom: number; roomToSip: number };
   };
   steps: (WindowFigures & { verdict: Verdict })[];
 }): void {
@@ -101,7 +102,8 @@ export function printSummary(result: {
     const l = result.latency;
     out.push(
       `one-way latency ms: SIP->room p50 ${l.sipToRoom.p50} p95 ${l.sipToRoom.p95}; room->SIP p50 ${l.roomToSip.p50} p95 ${l.roomToSip.p95}; ` +
-        `reference room->room (livekit-server alone) p50 ${l.roomToRoom.p50} p95 ${l.roomToRoom.p95}`,
+        `reference room->room (livekit-server alone) p50 ${l.roomToRoom.p50} p95 ${l.roomToRoom.p95}; ` +
+        `added by the gateway (p50) SIP->room ${l.gatewayAddedP50.sipToRoom}, room->SIP ${l.gatewayAddedP50.roomToSip}`,
     );
   }
   process.stdout.write(`${out.join('\n')}\n`);
