@@ -166,7 +166,7 @@ describe('GatherVerb', () => {
     expect(events).toEqual([{ event: 'calls.gather', fields: { digits: '', reason: 'timeout' } }]);
   });
 
-  it('stops the prompt on the first digit and ignores digits from the room', async () => {
+  it('stops the prompt on the first digit, takes SIP INFO digits and ignores the room's', async () => {
     const session = new FakeSession();
     const events: { event: string; fields: Record<string, unknown> }[] = [];
     const runner = new FlowRunner(
@@ -177,7 +177,8 @@ describe('GatherVerb', () => {
     const done = runner.run();
     await tick();
     session.emit('dtmf', { sessionId: 's', digit: '9', durationMs: 100, source: 'room' });
-    session.digit('4');
+    // A SIP INFO digit is the caller's as much as an RFC 4733 one.
+    session.emit('dtmf', { sessionId: 's', digit: '4', durationMs: 100, source: 'sip_info' });
     expect(session.plays.at(-1)?.source).toEqual({ kind: 'silence', durationMs: 20 });
     session.digit('#');
     await done;

@@ -14,7 +14,7 @@ export interface GatherResult {
 }
 
 /**
- * Collects the caller's DTMF (RFC 4733 on the SIP leg) while an optional prompt plays; the first
+ * Collects the caller's DTMF (RFC 4733 or SIP INFO) while an optional prompt plays; the first
  * digit stops the prompt. Input ends at maxNumKeys digits, at the end key, or when no digit came
  * for timeoutMs (counted from the prompt's end, and again after each digit). When nothing was
  * entered it prompts again, `retries` times. The result is one calls.gather event.
@@ -65,8 +65,8 @@ export class GatherVerb implements FlowVerb {
         timer = setTimeout(() => finish('timeout'), timeoutMs);
       };
       const onDigit = (event: DtmfEvent): void => {
-        // The caller's keys only; digits LiveKit participants send go to the caller, not here.
-        if (event.source !== 'rfc4733') return;
+        // The caller's keys (RFC 4733 or SIP INFO); digits room participants send go to the caller.
+        if (event.source === 'room') return;
         if (prompting) {
           prompting = false;
           context.stopPlayback();
