@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { dispose, type Room, RoomEvent } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,13 +21,14 @@ import {
 import { joinRoom, nextAudioTrack, publishTone, recordAudio } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { RtpPeer } from '../support/rtpPeer.js';
-import { analyseTone } from '../support/tone.js';
+import { analyseTone, goertzelPower } from '../support/tone.js';
 
 let rig: LiveKitRig;
 let roomService: RoomServiceClient;
 let pool: WorkerPool;
 const pools: WorkerPool[] = [];
 const cleanup: (() => unknown)[] = [];
+const recordingDir = join(tmpdir(), `media-session-recordings-${process.pid}`);
 
 function newPool(overrides: Partial<WorkerPoolOptions> = {}): WorkerPool {
   // Below the kernel's ephemeral ports (32768+) and the other media tests' blocks.
@@ -40,6 +46,7 @@ function newPool(overrides: Partial<WorkerPoolOptions> = {}): WorkerPool {
     requestTimeoutMs: 10_000,
     // A worker loads rtc-node's native library at start; on a loaded CI machine that is slow.
     startTimeoutMs: 30_000,
+    recording: { dir: recordingDir },
     ...overrides,
   });
   pools.push(created);
@@ -59,6 +66,7 @@ afterAll(async () => {
   await Promise.all(pools.map((p) => p.close()));
   await dispose();
   await rig?.server.stop();
+  await rm(recordingDir, { recursive: true, force: true });
 });
 
 let calls = 0;
@@ -118,6 +126,16 @@ function closedOf(session: MediaSession): Promise<SessionClosedInfo> {
   const info = session.closeInfo;
   if (info) return Promise.resolve(info);
   return once(session, 'closed').then(([closed]) => closed as SessionClosedInfo);
+}
+
+/** The median over 100 ms blocks of a sine's peak amplitude at `hz` (Goertzel power is A²/4). */
+function medianAmplitude(samples: Int16Array, hz: number): number {
+  const amplitudes: number[] = [];
+  for (let at = 0; at + 4_800 <= samples.length; at += 4_800) {
+    amplitudes.push(2 * Math.sqrt(goertzelPower(samples.subarray(at, at + 4_800), hz, 48_000)));
+  }
+  amplitudes.sort((a, b) => a - b);
+  return amplitudes[Math.floor(amplitudes.length / 2)] ?? 0;
 }
 
 const dbfs = (amplitude: number): number => 20 * Math.log10(amplitude / Math.SQRT2);
@@ -318,6 +336,37 @@ describe('RTP media sessions in worker processes, bridged to a real LiveKit room
     await second.peer.untilAudioPackets(10);
     expect(second.peer.audioPacketsReceived).toBeGreaterThanOrEqual(before + 10);
     await restarted;
+  });
+
+  it("records the whole call ('both'): the caller's 1 kHz and the room's 440 Hz in one file", async () => {
+    const { peer, session, roomName } = await call('PCMU');
+    const agent = await agentIn(roomName);
+    const tone = await publishTone(agent, { frequencyHz: 440, amplitude: 0.4 });
+    cleanup.push(() => tone.stop());
+    // The room's audio reaches the caller before the recording starts.
+    await peer.recordAudible({ durationMs: 100, settleMs: 0 });
+    const ended = once(session, 'recordingEnded');
+    const { recordingId, path } = await session.startRecording({ format: 'ogg', tracks: 'both' });
+    await peer.untilAudioPackets(100);
+    const stopped = await session.stopRecording(recordingId);
+    const [event] = (await ended) as [{ reason: string; path: string }];
+    expect(event).toMatchObject({ reason: 'stopped', path });
+    expect(stopped.durationMs).toBeGreaterThan(1_500);
+    const { stdout } = await promisify(execFile)(
+      'ffmpeg',
+      ['-v', 'error', '-i', path, '-f', 's16le', '-ac', '1', '-ar', '48000', '-'],
+      { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 },
+    );
+    const samples = new Int16Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 2));
+    // Per 100 ms block: a phase jump (a late packet, the room's frame timing) would lower a
+    // one-second Goertzel without lowering what anyone hears.
+    const caller = medianAmplitude(samples.subarray(0.3 * 48_000), 1000);
+    const room = medianAmplitude(samples.subarray(0.3 * 48_000), 440);
+    console.info(
+      `whole-call recording: caller 1 kHz at ${caller.toFixed(2)}, room 440 Hz at ${room.toFixed(2)}`,
+    );
+    expect(caller).toBeGreaterThan(0.3 * 0.6);
+    expect(room).toBeGreaterThan(0.4 * 0.6);
   });
 
   it('leaves no port taken and no participant in the room once every session is closed', async () => {

@@ -152,9 +152,18 @@ async function decode(path: string): Promise<Int16Array> {
 }
 
 const dbfs = (amplitude: number): number => 20 * Math.log10(amplitude / Math.SQRT2);
-/** A sine's peak amplitude from its Goertzel power (a sine of amplitude A gives A²/4). */
-const amplitudeAt = (samples: Int16Array, hz: number): number =>
-  2 * Math.sqrt(goertzelPower(samples, hz, RATE));
+/**
+ * A sine's peak amplitude at `hz` (Goertzel power is A²/4), the median over 100 ms blocks: a phase
+ * jump (a late packet concealed) would lower a one-second Goertzel without lowering what is heard.
+ */
+function amplitudeAt(samples: Int16Array, hz: number): number {
+  const amplitudes: number[] = [];
+  for (let at = 0; at + RATE / 10 <= samples.length; at += RATE / 10) {
+    amplitudes.push(2 * Math.sqrt(goertzelPower(samples.subarray(at, at + RATE / 10), hz, RATE)));
+  }
+  amplitudes.sort((a, b) => a - b);
+  return amplitudes[Math.floor(amplitudes.length / 2)] ?? 0;
+}
 
 /** The 1 kHz tone is in the file at the level the peer sent it. */
 async function expectTone(path: string): Promise<void> {
