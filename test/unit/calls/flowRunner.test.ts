@@ -166,7 +166,7 @@ describe('GatherVerb', () => {
     expect(events).toEqual([{ event: 'calls.gather', fields: { digits: '', reason: 'timeout' } }]);
   });
 
-  it('stops the prompt on the first digit, takes SIP INFO digits and ignores the room's', async () => {
+  it('stops the prompt on the first digit, takes SIP INFO digits, leaves out the room ones', async () => {
     const session = new FakeSession();
     const events: { event: string; fields: Record<string, unknown> }[] = [];
     const runner = new FlowRunner(
