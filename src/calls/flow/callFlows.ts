@@ -72,8 +72,9 @@ export class CallFlows implements CallLeg {
       throw new CallCommandError('conflict', `call ${call.id} has no SIP leg to run a flow on`);
     }
     // Ringing inbound (waiting for a decision), or answered, or an outbound call being dialled
-    // (its flow waits for the answer); not an inbound call in the middle of being answered.
-    if (!this.deps.active.get(call.id) && !this.deps.decisions.get(call.id)) {
+    // (its flow waits for the answer), or being answered by the flow this one replaces (it waits
+    // for that answer); not an inbound call in the middle of an accept action.
+    if (!this.deps.active.get(call.id) && !this.deps.decisions.get(call.id) && !this.runners.has(call.id)) {
       throw new CallCommandError(
         'conflict',
         `call ${call.id} is ${call.status} and being answered; send the flow again once it is answered`,
