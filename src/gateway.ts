@@ -7,6 +7,8 @@ import { CallStore } from './calls/callStore.js';
 import { AudioPrompts, playbackSettings } from './calls/flow/audio/audioPrompts.js';
 import { CallFlows } from './calls/flow/callFlows.js';
 import { InboundAnswer } from './calls/inboundAnswer.js';
+import { OutboundCalls } from './calls/outboundCalls.js';
+import { OutboundDialer } from './calls/outboundDialer.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
 import { CallCommandHandler } from './control/events/callCommandHandler.js';
@@ -15,6 +17,7 @@ import { eventSchemaRoutes } from './control/events/eventSchemaRoutes.js';
 import type { AppendInput } from './control/events/outboxTypes.js';
 import { createHttpServer } from './control/httpServer.js';
 import { callCommandRoutes } from './control/routes/callCommandRoutes.js';
+import { callCreateRoutes } from './control/routes/callCreateRoutes.js';
 import { callingConfigRoutes } from './control/routes/callingConfigRoutes.js';
 import { callRoutes } from './control/routes/callRoutes.js';
 import { callTokenRoutes } from './control/routes/callTokenRoutes.js';
@@ -33,8 +36,10 @@ import { InboundInvites } from './signalling/inbound/inboundInvites.js';
 import { NumberRouter } from './signalling/inbound/numberRouter.js';
 import { PendingDecisions } from './signalling/inbound/pendingDecisions.js';
 import { TrunkMatcher } from './signalling/inbound/trunkMatcher.js';
+import { OutboundTrunks } from './signalling/outbound/outboundTrunks.js';
+import type { OutboundDialog } from './signalling/outbound/uacInvite.js';
 import type { InboundRequest, InboundResponse, SipDialog } from './signalling/srfTypes.js';
-import { CallingConfigStore } from './store/callingConfigStore.js';
+import { CallingConfigStore, DEFAULT_CALLING_SETTINGS } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 
 export interface GatewayDeps {
@@ -135,11 +140,12 @@ export class Gateway {
           pool.workers().some((worker) => worker.state === 'ready') || 'no media worker is running',
       });
     }
+    const rooms = new CallRooms(config.livekit);
     const answer = this.media
       ? new InboundAnswer({
           calls: this.calls,
           media: this.media,
-          rooms: new CallRooms(config.livekit),
+          rooms,
           answer: (req, res, localSdp) =>
             this.sip.srf.createUAS(req as never, res as never, { localSdp }) as unknown as Promise<SipDialog>,
           active: this.active,
@@ -147,6 +153,34 @@ export class Gateway {
           maxDurationSeconds: config.calls.maxDurationSeconds,
         })
       : undefined;
+    // Outbound SIP legs: a call's own (POST /v1/calls) and, later, a call flow's bridge verb.
+    const dialer = this.media
+      ? new OutboundDialer({
+          trunks: new OutboundTrunks(config.sip),
+          invite: (uri, options, progress) =>
+            this.sip.srf.createUAC(
+              uri,
+              options as never,
+              progress as never,
+            ) as unknown as Promise<OutboundDialog>,
+          media: this.media,
+          rooms,
+          logger: logger.child({ component: 'outbound' }),
+        })
+      : undefined;
+    const outbound = new OutboundCalls({
+      calls: this.calls,
+      maxConcurrentCalls: (appId) =>
+        (callingConfigs.get(appId) ?? DEFAULT_CALLING_SETTINGS).maxConcurrentCalls,
+      admission: this.events,
+      dialer,
+      rooms,
+      active: this.active,
+      logger: logger.child({ component: 'outbound' }),
+      defaultRingTimeoutSeconds: config.sip.ringTimeoutSeconds,
+      defaultMaxDurationSeconds: config.calls.maxDurationSeconds,
+      webrtcPollIntervalMs: 1000,
+    });
     const flows = this.media
       ? new CallFlows({
           calls: this.calls,
@@ -189,6 +223,7 @@ export class Gateway {
           now,
         }),
         ...callRoutes({ calls: this.calls, store: callStore }),
+        ...callCreateRoutes({ outbound }),
         ...callCommandRoutes({ calls: this.calls, commands }),
         ...callTokenRoutes({
           calls: this.calls,

@@ -81,7 +81,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     const where = issue.path.length ? `${path}.` : '';
     return `${where}${issue.keys[0]}: unknown setting`;
   }
-  const secret = /key|secret|token/i.test(path);
+  const secret = /key|secret|token|password/i.test(path);
   const got = secret ? '' : `, got ${describeReceived(valueAt(raw, issue.path))}`;
   return `${path}: ${issue.message}${got}`;
 }

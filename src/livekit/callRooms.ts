@@ -33,4 +33,28 @@ export class CallRooms {
   async ensureRoom(name: string): Promise<void> {
     await this.rooms.createRoom({ name, emptyTimeout: this.options.emptyTimeoutSeconds });
   }
+
+  /** Deletes a room, disconnecting everyone in it; a room that is already gone is not an error. */
+  async deleteRoom(name: string): Promise<void> {
+    try {
+      await this.rooms.deleteRoom(name);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /** Identities of the participants in a room. */
+  async participantIdentities(name: string): Promise<string[]> {
+    return (await this.rooms.listParticipants(name)).map((participant) => participant.identity);
+  }
+
+  async roomExists(name: string): Promise<boolean> {
+    return (await this.rooms.listRooms([name])).length > 0;
+  }
+}
+
+/** livekit-server answers an unknown room with Twirp's not_found (HTTP 404). */
+function isNotFound(error: unknown): boolean {
+  const { code, status } = error as { code?: unknown; status?: unknown };
+  return code === 'not_found' || status === 404;
 }

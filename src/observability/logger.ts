@@ -20,9 +20,11 @@ const REDACT_PATHS = [
   '*.secret',
   '*.token',
   '*.key',
+  '*.password',
   'apiSecret',
   'secret',
   'token',
+  'password',
 ];
 
 /** JSON lines for machines; pretty only when a person is watching a terminal (or asks for it). */

@@ -8,8 +8,14 @@ const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 describe('TrunkMatcher', () => {
   const matcher = new TrunkMatcher([
-    { name: 'a', kind: 'pstn', sourceAddresses: ['203.0.113.0/24', '198.51.100.7'], inboundAuth: null },
-    { name: 'b', kind: 'whatsapp', sourceAddresses: ['2001:db8::/32'], inboundAuth: null },
+    {
+      name: 'a',
+      kind: 'pstn',
+      sourceAddresses: ['203.0.113.0/24', '198.51.100.7'],
+      inboundAuth: null,
+      outbound: null,
+    },
+    { name: 'b', kind: 'whatsapp', sourceAddresses: ['2001:db8::/32'], inboundAuth: null, outbound: null },
   ]);
   it.each([
     ['203.0.113.200', 'a'],

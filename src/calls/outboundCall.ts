@@ -1,0 +1,166 @@
+import type { Logger } from 'pino';
+import type { ActiveCall, ActiveCalls } from './activeCalls.js';
+import { BridgedCall } from './bridgedCall.js';
+import type { CallService } from './callService.js';
+import type { Call, EndReason, FinalStatus } from './callTypes.js';
+import { DialFailed, type DialOutcome, type OutboundDialer } from './outboundDialer.js';
+import { reportParticipants } from './participantReporter.js';
+
+/** The rooms an outbound call makes and, when it ends unanswered, removes. */
+export interface OutboundRooms {
+  ensureRoom(name: string): Promise<void>;
+  deleteRoom(name: string): Promise<void>;
+}
+
+export interface OutboundCallDeps {
+  calls: CallService;
+  dialer: OutboundDialer;
+  rooms: OutboundRooms;
+  active: ActiveCalls;
+  logger: Logger;
+}
+
+export interface OutboundCallOptions {
+  ringTimeoutMs: number;
+  /** Once answered, the call is hung up (max_duration) after this long. */
+  maxDurationMs: number;
+}
+
+interface Ending {
+  status: FinalStatus;
+  endReason: EndReason;
+}
+
+/** How a dial that did not connect ends the call (README, "Outbound calls"). */
+const DIAL_ENDINGS: Record<Exclude<DialOutcome, 'canceled'>, Ending> = {
+  busy: { status: 'busy', endReason: 'busy' },
+  no_answer: { status: 'no_answer', endReason: 'no_answer' },
+  ring_timeout: { status: 'no_answer', endReason: 'ring_timeout' },
+  declined: { status: 'failed', endReason: 'declined' },
+  trunk_error: { status: 'failed', endReason: 'trunk_error' },
+  media_error: { status: 'failed', endReason: 'media_error' },
+};
+
+/**
+ * An outbound PSTN call from POST /v1/calls until it is answered or ends unanswered: the call's
+ * room, then its SIP leg through the app's trunk (OutboundDialer), `ringing` on 18x, and on answer
+ * `in_progress` and a BridgedCall (the callee's BYE is callee_hangup) that takes over hangups.
+ *
+ * Before answer it is the call's ActiveCall: a hangup command cancels it (canceled, api_hangup),
+ * a gateway stop fails it (gateway_shutdown). Either is recorded at once; the dial is then given
+ * up (CANCEL, or BYE for a 200 that crosses it). Every unanswered end records one final status
+ * and deletes the room; the media session is the dialer's to release, and the concurrency slot
+ * is the call's live status, so it is free the moment the end is recorded.
+ */
+export class OutboundCall implements ActiveCall {
+  private readonly abort = new AbortController();
+  /** Set once the call's end before answer is recorded (by this object), or it was handed over. */
+  private settled = false;
+  private running: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly call: Call,
+    private readonly deps: OutboundCallDeps,
+    private readonly options: OutboundCallOptions,
+  ) {
+    this.log = deps.logger.child({ callId: call.id });
+  }
+
+  start(): void {
+    this.deps.active.add(this.call.id, this);
+    this.running = this.run();
+  }
+
+  hangup(): void {
+    this.giveUp({ status: 'canceled', endReason: 'api_hangup' });
+  }
+
+  /** Records the end and cancels; resolves once the dial has let go (CANCEL or BYE sent). */
+  shutdown(): Promise<void> {
+    this.giveUp({ status: 'failed', endReason: 'gateway_shutdown' });
+    return this.running;
+  }
+
+  private giveUp(ending: Ending): void {
+    if (this.settled) return;
+    this.finish(ending);
+    this.abort.abort();
+  }
+
+  private async run(): Promise<void> {
+    const { call } = this;
+    const roomName = call.livekitRoomName ?? '';
+    try {
+      await this.deps.rooms.ensureRoom(roomName);
+    } catch (error) {
+      this.log.error({ err: error }, 'could not create the room of an outbound call');
+      this.finish({ status: 'failed', endReason: 'media_error' });
+      return;
+    }
+    if (this.settled) return;
+    let leg: Awaited<ReturnType<OutboundDialer['dial']>>;
+    try {
+      leg = await this.deps.dialer.dial({
+        appId: call.appId,
+        from: call.fromAddress,
+        to: call.toAddress,
+        roomName,
+        identity: `sip_${call.id}`,
+        callId: call.id,
+        ringTimeoutMs: this.options.ringTimeoutMs,
+        signal: this.abort.signal,
+        onRinging: () => {
+          if (!this.settled) this.deps.calls.transition(call.id, { to: 'ringing' });
+        },
+        onInviteSent: (sipCallId) => this.deps.calls.attachSipCallId(call.id, sipCallId),
+        onSession: (session) => reportParticipants(session, this.deps.calls, call.id),
+      });
+    } catch (error) {
+      // A given-up dial was recorded when it was given up; anything else ends the call here.
+      if (error instanceof DialFailed) {
+        if (error.outcome !== 'canceled') this.finish(DIAL_ENDINGS[error.outcome], error.sipStatus);
+      } else {
+        this.log.error({ err: error }, 'outbound dial failed');
+        this.finish({ status: 'failed', endReason: 'media_error' });
+      }
+      return;
+    }
+    const answered = this.settled ? undefined : this.deps.calls.transition(call.id, { to: 'in_progress' });
+    if (!answered?.ok) {
+      // Ended in the same instant by other means: nothing may stay up behind a final status.
+      void Promise.resolve(leg.dialog.destroy()).catch(() => undefined);
+      void leg.session.close('normal');
+      this.finish({ status: 'failed', endReason: 'media_error' });
+      return;
+    }
+    this.settled = true;
+    // Replaces this object as the call's ActiveCall.
+    new BridgedCall(
+      call.id,
+      leg.dialog,
+      leg.session,
+      { calls: this.deps.calls, active: this.deps.active, logger: this.log },
+      { farEndHangup: 'callee_hangup', maxDurationMs: this.options.maxDurationMs },
+    ).start();
+  }
+
+  /** Records the unanswered end once, frees the call's ActiveCall slot and deletes its room. */
+  private finish(ending: Ending, sipStatus: number | null = null): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.deps.active.get(this.call.id) === this) this.deps.active.remove(this.call.id);
+    const result = this.deps.calls.transition(this.call.id, {
+      to: ending.status,
+      endReason: ending.endReason,
+      ...(sipStatus !== null ? { sipStatus } : {}),
+    });
+    this.log.info({ ...ending, sipStatus, recorded: result.ok }, 'outbound call ended before answer');
+    const roomName = this.call.livekitRoomName;
+    if (roomName) {
+      this.deps.rooms
+        .deleteRoom(roomName)
+        .catch((error: unknown) => this.log.warn({ err: error, roomName }, 'could not delete the room'));
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import type { Logger } from 'pino';
+import type { ActiveCalls } from './activeCalls.js';
+import type { AdmissionGate } from './admission.js';
+import type { CallService } from './callService.js';
+import type { Call, CallChannel } from './callTypes.js';
+import { OutboundCall } from './outboundCall.js';
+import type { OutboundDialer } from './outboundDialer.js';
+import { type RoomPresence, WebrtcCall } from './webrtcCall.js';
+
+/** An app's request for a call (POST /v1/calls), validated. */
+export interface PlaceCallRequest {
+  appId: string;
+  from: string;
+  to: string;
+  fromChannel: CallChannel;
+  toChannel: CallChannel;
+  metadata: Record<string, unknown>;
+  ringTimeoutSeconds?: number | undefined;
+  maxDurationSeconds?: number | undefined;
+}
+
+/** Why a call was not placed; the API turns the kind into its status (README, "Outbound calls"). */
+export class PlaceCallError extends Error {
+  override readonly name = 'PlaceCallError';
+  constructor(
+    readonly kind:
+      | 'unsupported_channel'
+      | 'no_outbound_trunk'
+      | 'no_media_plane'
+      | 'overloaded'
+      | 'concurrency_limit',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface OutboundCallsDeps {
+  calls: CallService;
+  /** The app's maxConcurrentCalls (calling configuration, or its default). */
+  maxConcurrentCalls(appId: string): number;
+  admission: AdmissionGate;
+  /** Dials PSTN legs; absent where this gateway runs no media plane. */
+  dialer: OutboundDialer | undefined;
+  rooms: RoomPresence & { roomNameFor(callId: string): string };
+  active: ActiveCalls;
+  logger: Logger;
+  /** sip.ringTimeoutSeconds, unless the request sets its own. */
+  defaultRingTimeoutSeconds: number;
+  /** calls.maxDurationSeconds, unless the request sets its own. */
+  defaultMaxDurationSeconds: number;
+  /** How often a webrtc callee's room is looked at. */
+  webrtcPollIntervalMs: number;
+}
+
+/**
+ * Places the calls apps ask for: checks that the call can go out (channel, trunk, media plane,
+ * event outbox, the app's maxConcurrentCalls counted across both directions), records it as
+ * initiated with its room, and starts it: a PSTN leg through the app's trunk (OutboundCall) or a
+ * browser callee in the room (WebrtcCall). The call is returned as created; its progress arrives
+ * as events and in GET /v1/calls/{id}.
+ */
+export class OutboundCalls {
+  constructor(private readonly deps: OutboundCallsDeps) {}
+
+  place(request: PlaceCallRequest): Call {
+    const { deps } = this;
+    if (request.toChannel === 'whatsapp') {
+      throw new PlaceCallError(
+        'unsupported_channel',
+        'calling WhatsApp users (toChannel whatsapp) is not supported yet; use pstn or webrtc',
+      );
+    }
+    if (request.toChannel === 'pstn') {
+      if (!deps.dialer) {
+        throw new PlaceCallError('no_media_plane', 'this gateway runs no media plane to carry PSTN calls');
+      }
+      if (!deps.dialer.canDial(request.appId)) {
+        throw new PlaceCallError(
+          'no_outbound_trunk',
+          `app ${request.appId} has no outbound trunk for PSTN calls (config sip.apps)`,
+        );
+      }
+    }
+    if (!deps.admission.canAcceptWork()) {
+      throw new PlaceCallError('overloaded', 'the gateway cannot record more call events right now');
+    }
+    const limit = deps.maxConcurrentCalls(request.appId);
+    const created = deps.calls.createWithin(
+      {
+        appId: request.appId,
+        direction: 'outbound',
+        fromAddress: request.from,
+        toAddress: request.to,
+        fromChannel: request.fromChannel,
+        toChannel: request.toChannel,
+        metadata: request.metadata,
+      },
+      limit,
+    );
+    if (!created) {
+      throw new PlaceCallError(
+        'concurrency_limit',
+        `app ${request.appId} has ${limit} live calls (maxConcurrentCalls)`,
+      );
+    }
+    // The room is the call's from the start, so a webrtc caller can have a token at once.
+    const roomName = deps.rooms.roomNameFor(created.id);
+    deps.calls.attachRoom(created.id, roomName);
+    const call: Call = { ...created, livekitRoomName: roomName };
+    const ringTimeoutMs = (request.ringTimeoutSeconds ?? deps.defaultRingTimeoutSeconds) * 1000;
+    const maxDurationMs = (request.maxDurationSeconds ?? deps.defaultMaxDurationSeconds) * 1000;
+    deps.logger.info(
+      { callId: call.id, appId: call.appId, toChannel: call.toChannel, fromChannel: call.fromChannel },
+      'outbound call',
+    );
+    if (request.toChannel === 'pstn' && deps.dialer) {
+      new OutboundCall(
+        call,
+        {
+          calls: deps.calls,
+          dialer: deps.dialer,
+          rooms: deps.rooms,
+          active: deps.active,
+          logger: deps.logger,
+        },
+        { ringTimeoutMs, maxDurationMs },
+      ).start();
+    } else {
+      new WebrtcCall(
+        call,
+        { calls: deps.calls, rooms: deps.rooms, active: deps.active, logger: deps.logger },
+        { ringTimeoutMs, maxDurationMs, pollIntervalMs: deps.webrtcPollIntervalMs },
+      ).start();
+    }
+    return call;
+  }
+}

@@ -1,0 +1,223 @@
+import type { Logger } from 'pino';
+import type { CallRooms } from '../livekit/callRooms.js';
+import type { MediaSession } from '../media/workers/MediaSession.js';
+import type { CreatedSession, CreateSessionRequest } from '../media/workers/workerPoolTypes.js';
+import { type RefusalKind, refusalKind } from '../signalling/outbound/finalResponses.js';
+import type { OutboundTrunks } from '../signalling/outbound/outboundTrunks.js';
+import {
+  InviteFailed,
+  type OutboundDialog,
+  type SendInvite,
+  UacInvite,
+} from '../signalling/outbound/uacInvite.js';
+import { joinRoom } from './roomJoin.js';
+
+/**
+ * Why a dial did not connect: a refusal by final response (busy, no_answer, declined,
+ * trunk_error), no answer before the ring timeout, a media failure (session, answer SDP, room
+ * join), or the dial given up by its caller (the request's signal).
+ */
+export type DialOutcome = RefusalKind | 'ring_timeout' | 'media_error' | 'canceled';
+
+export class DialFailed extends Error {
+  override readonly name = 'DialFailed';
+  constructor(
+    readonly outcome: DialOutcome,
+    /** The far end's final response, when one decided the outcome. */
+    readonly sipStatus: number | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface DialRequest {
+  /** Whose trunk the call goes out through (`sip.apps[].outboundTrunk`). */
+  appId: string;
+  /** E.164 caller id and called number. */
+  from: string;
+  to: string;
+  /** The room the answered leg joins (it is not created here). */
+  roomName: string;
+  /** The leg's participant identity: `sip_<call id>` for a call's own leg. */
+  identity: string;
+  /** Added to (or overriding) sip.callId, sip.from, sip.to, sip.trunk and sip.direction. */
+  attributes?: Record<string, string>;
+  /** Gives up (CANCEL) when no 2xx came this long after the INVITE went out. */
+  ringTimeoutMs: number;
+  /** The call this leg belongs to: in logs, the media worker and `sip.callId`. */
+  callId: string;
+  /** Aborting gives the dial up at once: CANCEL while ringing, BYE if answered meanwhile. */
+  signal?: AbortSignal;
+  /** Called once, on the first 18x (180 Ringing, 183 Session Progress). */
+  onRinging?: () => void;
+  /** Called once the INVITE is out, with its SIP Call-ID. */
+  onInviteSent?: (sipCallId: string) => void;
+  /** Called once the leg's media session exists, before it joins the room (to follow its events). */
+  onSession?: (session: MediaSession) => void;
+}
+
+/** A connected leg: answered, its media session carrying the far end's answer, in the room. */
+export interface DialedLeg {
+  dialog: OutboundDialog;
+  session: MediaSession;
+  trunk: string;
+  sipCallId: string;
+}
+
+export interface OutboundDialerDeps {
+  trunks: OutboundTrunks;
+  /** srf.createUAC. */
+  invite: SendInvite;
+  media: { createSession(request: CreateSessionRequest): Promise<CreatedSession> };
+  rooms: Pick<CallRooms, 'tokens' | 'connection'>;
+  logger: Logger;
+}
+
+/** The first reason to give a dial up; every await of the dial races it. */
+class Stop {
+  private failure: DialFailed | undefined;
+  private rejectFired: (failure: DialFailed) => void = () => undefined;
+  private readonly fired = new Promise<never>((_resolve, reject) => {
+    this.rejectFired = reject;
+  });
+
+  constructor() {
+    this.fired.catch(() => undefined);
+  }
+
+  fire(outcome: DialOutcome, message: string): void {
+    if (this.failure) return;
+    this.failure = new DialFailed(outcome, null, message);
+    this.rejectFired(this.failure);
+  }
+
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  race<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([this.fired, work]);
+  }
+}
+
+/**
+ * Places one SIP leg through an app's PSTN trunk and bridges it into a room: a media session
+ * makes the SDP offer, the INVITE goes out (digest challenges answered by srf), and while it rings
+ * the session already joins the room, so the callee's first words are not clipped at answer. On
+ * 2xx the far end's answer is applied and the leg is returned once it is in the room.
+ *
+ * Every other way out rejects with one DialFailed and leaves nothing behind: the INVITE is
+ * cancelled (or a 200 that crosses the CANCEL is ACKed and BYEd), the media session closed. The
+ * room and the call record are the caller's: a call's own leg (OutboundCall) and a flow's bridge
+ * verb use the same dialer.
+ */
+export class OutboundDialer {
+  constructor(private readonly deps: OutboundDialerDeps) {}
+
+  /** Whether the app has an outbound trunk to dial through. */
+  canDial(appId: string): boolean {
+    return this.deps.trunks.trunkOf(appId) !== undefined;
+  }
+
+  async dial(request: DialRequest): Promise<DialedLeg> {
+    const target = this.deps.trunks.inviteFor(request.appId, request.from, request.to);
+    if (!target) {
+      throw new DialFailed('trunk_error', null, `app ${request.appId} has no outbound trunk (sip.apps)`);
+    }
+    const log = this.deps.logger.child({ callId: request.callId, trunk: target.trunk });
+    const stop = new Stop();
+    const onAbort = (): void => stop.fire('canceled', 'the dial was given up');
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted) onAbort();
+    const onSessionClosed = (): void => stop.fire('media_error', 'the media session ended while dialing');
+    let session: MediaSession | undefined;
+    let invite: UacInvite | undefined;
+    let ringTimer: NodeJS.Timeout | undefined;
+    try {
+      stop.check();
+      let created: CreatedSession;
+      try {
+        // Not raced: a session created after giving up would be nobody's to close.
+        created = await this.deps.media.createSession({ remoteOffer: null, callId: request.callId });
+      } catch (error) {
+        throw new DialFailed('media_error', null, `no media session: ${(error as Error).message}`);
+      }
+      session = created.session;
+      stop.check();
+      session.once('closed', onSessionClosed);
+      request.onSession?.(session);
+      const joined = joinRoom(this.deps.rooms, session, {
+        roomName: request.roomName,
+        identity: request.identity,
+        attributes: {
+          'sip.callId': request.callId,
+          'sip.from': request.from,
+          'sip.to': request.to,
+          'sip.trunk': target.trunk,
+          'sip.direction': 'outbound',
+          ...request.attributes,
+        },
+      }).catch((error: unknown) =>
+        stop.fire('media_error', `could not join room ${request.roomName}: ${(error as Error).message}`),
+      );
+
+      let rang = false;
+      invite = new UacInvite(
+        this.deps.invite,
+        target,
+        created.localSdp,
+        {
+          onSent: (sipCallId) => request.onInviteSent?.(sipCallId),
+          onProvisional: (status) => {
+            if (status < 180 || rang) return;
+            rang = true;
+            request.onRinging?.();
+          },
+        },
+        log,
+      );
+      ringTimer = setTimeout(
+        () => stop.fire('ring_timeout', `no answer within ${request.ringTimeoutMs} ms`),
+        request.ringTimeoutMs,
+      );
+      let dialog: OutboundDialog;
+      try {
+        dialog = await stop.race(invite.answered);
+      } catch (error) {
+        stop.check();
+        if (!(error instanceof InviteFailed)) throw error;
+        if (error.status === null) throw new DialFailed('trunk_error', null, error.message);
+        throw new DialFailed(refusalKind(error.status), error.status, error.message);
+      }
+      clearTimeout(ringTimer);
+      try {
+        await stop.race(session.applyRemoteAnswer(dialog.remote.sdp));
+      } catch (error) {
+        stop.check();
+        throw new DialFailed('media_error', null, `the far end's answer: ${(error as Error).message}`);
+      }
+      await stop.race(joined);
+      stop.check();
+      session.off('closed', onSessionClosed);
+      log.info({ sipCallId: dialog.sip.callId }, 'outbound leg answered');
+      return { dialog, session, trunk: target.trunk, sipCallId: dialog.sip.callId };
+    } catch (error) {
+      clearTimeout(ringTimer);
+      invite?.abandon();
+      if (session) {
+        session.off('closed', onSessionClosed);
+        if (!session.closed) void session.close('normal');
+      }
+      const failed =
+        error instanceof DialFailed ? error : new DialFailed('media_error', null, (error as Error).message);
+      log.info(
+        { outcome: failed.outcome, sipStatus: failed.sipStatus, reason: failed.message },
+        'outbound leg not connected',
+      );
+      throw failed;
+    } finally {
+      request.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}

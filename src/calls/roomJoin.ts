@@ -1,0 +1,35 @@
+import type { CallRooms } from '../livekit/callRooms.js';
+import type { MediaSession } from '../media/workers/MediaSession.js';
+
+/**
+ * How long a media session may take to join its room. Joining is a WebRTC handshake; many at once
+ * on a busy host take seconds, so wait well past the media command default.
+ */
+export const ROOM_JOIN_TIMEOUT_MS = 20_000;
+
+/** A SIP leg's participant in a call's room: `sip_…` identity, `sip.*` attributes. */
+export interface SipParticipant {
+  roomName: string;
+  identity: string;
+  attributes: Record<string, string>;
+}
+
+/** Mints the participant's token and joins the media session to the room with it. */
+export async function joinRoom(
+  rooms: Pick<CallRooms, 'tokens' | 'connection'>,
+  session: MediaSession,
+  participant: SipParticipant,
+): Promise<void> {
+  const { roomName, identity, attributes } = participant;
+  const token = await rooms.tokens.participantToken({
+    room: roomName,
+    identity,
+    kind: 'sip',
+    attributes,
+    ttlSeconds: 600,
+  });
+  await session.connectRoom(
+    { url: rooms.connection.url, token, roomName, identity, attributes },
+    ROOM_JOIN_TIMEOUT_MS,
+  );
+}

@@ -1,0 +1,61 @@
+import { type OutboundCalls, PlaceCallError } from '../../calls/outboundCalls.js';
+import { ApiError } from '../apiError.js';
+import { defineRoute, type RouteSpec } from '../routeSpec.js';
+import { callCreateSchema } from '../schemas/callCreateSchemas.js';
+import { callSchema } from '../schemas/callSchemas.js';
+import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
+
+export interface CallCreateRouteDeps {
+  outbound: OutboundCalls;
+}
+
+const STATUS: Record<PlaceCallError['kind'], number> = {
+  unsupported_channel: 422,
+  no_outbound_trunk: 422,
+  concurrency_limit: 429,
+  no_media_plane: 501,
+  overloaded: 503,
+};
+
+export function callCreateRoutes(deps: CallCreateRouteDeps): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/v1/calls',
+      operationId: 'createCall',
+      summary: 'Place an outbound call (app keys only: the call is the key’s app’s)',
+      tag: 'calls',
+      access: 'appKey',
+      body: callCreateSchema,
+      responses: {
+        201: { description: 'the call, initiated; its progress follows as events', schema: callSchema },
+        400: { description: 'a bad field, named in details', schema: errorBodySchema },
+        ...commonErrors,
+        422: {
+          description:
+            'unsupported_channel (toChannel whatsapp) or no_outbound_trunk (app has no PSTN trunk)',
+          schema: errorBodySchema,
+        },
+        429: {
+          description: 'concurrency_limit: the app has maxConcurrentCalls live calls',
+          schema: errorBodySchema,
+        },
+        501: { description: 'no_media_plane: this gateway carries no PSTN calls', schema: errorBodySchema },
+        503: { description: 'overloaded: the event outbox is full', schema: errorBodySchema },
+      },
+      handler: ({ body, principal, reply }) => {
+        if (principal?.role !== 'app')
+          throw new ApiError(403, 'forbidden', 'calls are placed with an app key');
+        try {
+          const call = deps.outbound.place({ ...body, appId: principal.appId });
+          reply.code(201);
+          return call;
+        } catch (error) {
+          if (error instanceof PlaceCallError)
+            throw new ApiError(STATUS[error.kind], error.kind, error.message);
+          throw error;
+        }
+      },
+    }),
+  ];
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { MAX_CALL_SECONDS } from '../../config/schema.js';
+import { PARTICIPANT_IDENTITY, PARTICIPANT_IDENTITY_RULE } from './callTokenSchemas.js';
+
+/** E.164: a plus, then at most 15 digits, the first not 0. Addresses on pstn and whatsapp. */
+export const E164_ADDRESS = /^\+[1-9]\d{1,14}$/;
+/** A call's metadata, serialized as JSON, may be at most this long (UTF-8 bytes). */
+export const METADATA_MAX_BYTES = 4096;
+
+const channel = z.enum(['pstn', 'whatsapp', 'webrtc']);
+
+function addressProblem(address: string, on: z.infer<typeof channel>): string | undefined {
+  if (on === 'webrtc') {
+    return PARTICIPANT_IDENTITY.test(address)
+      ? undefined
+      : `a webrtc address is a participant identity: ${PARTICIPANT_IDENTITY_RULE}`;
+  }
+  return E164_ADDRESS.test(address) ? undefined : `an E.164 number such as +15550100 on ${on}`;
+}
+
+export const callCreateSchema = z
+  .strictObject({
+    from: z.string().meta({
+      description:
+        'The caller: an E.164 number on pstn/whatsapp (presented as caller id), a participant identity on webrtc.',
+    }),
+    to: z.string().meta({
+      description: 'The callee: an E.164 number on pstn/whatsapp, a participant identity on webrtc.',
+    }),
+    fromChannel: channel.default('pstn'),
+    toChannel: channel.default('pstn').meta({
+      description:
+        'pstn: dialled through the app’s trunk; webrtc: a browser joins the room; whatsapp: 422 for now.',
+    }),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .refine((metadata) => Buffer.byteLength(JSON.stringify(metadata)) <= METADATA_MAX_BYTES, {
+        message: `at most ${METADATA_MAX_BYTES} bytes as JSON`,
+      }),
+    ringTimeoutSeconds: z.int().min(1).max(600).optional().meta({
+      description: 'Unanswered this long: no_answer / ring_timeout. Default: sip.ringTimeoutSeconds.',
+    }),
+    maxDurationSeconds: z.int().min(1).max(MAX_CALL_SECONDS).optional().meta({
+      description:
+        'Answered this long: the call is hung up with endReason max_duration. Default: calls.maxDurationSeconds.',
+    }),
+  })
+  .superRefine((body, ctx) => {
+    const fromProblem = addressProblem(body.from, body.fromChannel);
+    if (fromProblem) ctx.addIssue({ code: 'custom', path: ['from'], message: fromProblem });
+    const toProblem = addressProblem(body.to, body.toChannel);
+    if (toProblem) ctx.addIssue({ code: 'custom', path: ['to'], message: toProblem });
+  })
+  .meta({ id: 'CallCreate' });

@@ -1,0 +1,61 @@
+import type { SipConfig, TrunkConfig } from '../../config/sipSchema.js';
+
+/** Everything an outgoing INVITE through a trunk needs: where, who from, with what credentials. */
+export interface InviteTarget {
+  trunk: string;
+  /** Request-URI: `sip:<to>@host[:port];transport=…`. */
+  uri: string;
+  /** From, To and P-Asserted-Identity; the SIP server adds the From tag, Call-ID, Via and Contact. */
+  headers: Record<string, string>;
+  /** Answers a 401/407 challenge; absent for trunks that trust our address. */
+  auth?: { username: string; password: string };
+}
+
+/** `[2001:db8::1]` for IPv6 literals, the host as is otherwise. */
+function uriHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Which trunk an app's outbound PSTN calls use (`sip.apps[].outboundTrunk`) and how an INVITE
+ * through it is addressed. The caller id goes in From and P-Asserted-Identity as
+ * `sip:<from>@<fromDomain>`; the called number is the user part of the request-URI and To.
+ */
+export class OutboundTrunks {
+  private readonly byApp = new Map<string, TrunkConfig>();
+
+  constructor(sip: Pick<SipConfig, 'trunks' | 'apps'>) {
+    for (const app of sip.apps) {
+      const trunk = sip.trunks.find((t) => t.name === app.outboundTrunk);
+      // The config schema refuses an app whose trunk is missing or has no outbound side.
+      if (trunk?.outbound) this.byApp.set(app.appId, trunk);
+    }
+  }
+
+  /** The name of the app's outbound trunk, if it has one. */
+  trunkOf(appId: string): string | undefined {
+    return this.byApp.get(appId)?.name;
+  }
+
+  /** The INVITE for a call from `from` to `to` (E.164 both) through the app's trunk. */
+  inviteFor(appId: string, from: string, to: string): InviteTarget | undefined {
+    const trunk = this.byApp.get(appId);
+    const out = trunk?.outbound;
+    if (!trunk || !out) return undefined;
+    const host = uriHost(out.host);
+    const hostPort = out.port === undefined ? host : `${host}:${out.port}`;
+    const caller = `<sip:${from}@${uriHost(out.fromDomain ?? out.host)}>`;
+    return {
+      trunk: trunk.name,
+      uri: `sip:${to}@${hostPort};transport=${out.transport}`,
+      headers: {
+        From: caller,
+        To: `<sip:${to}@${host}>`,
+        'P-Asserted-Identity': caller,
+      },
+      ...(out.username !== undefined && out.password !== undefined
+        ? { auth: { username: out.username, password: out.password } }
+        : {}),
+    };
+  }
+}

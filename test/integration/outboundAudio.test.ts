@@ -1,0 +1,201 @@
+import { dispose, type Room } from '@livekit/rtc-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freeUdpPort } from '../../src/launcher/freePorts.js';
+import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { api, callGatewayConfig, until } from '../support/gatewayApi.js';
+import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import {
+  joinRoomWithToken,
+  nextAudioTrack,
+  publishTone,
+  recordAudio,
+} from '../support/livekitParticipant.js';
+import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { RtpPeer } from '../support/rtpPeer.js';
+import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
+import { assertAllCallsSucceeded, startSippServer } from '../support/sipp.js';
+import { bearer, KEYS, OTHER_APP_ID, TEST_APP_ID } from '../support/testKeys.js';
+import { analyseTone, rmsDbfs } from '../support/tone.js';
+import { connectSrf, type SrfApp, type SrfDialog, waitForApps } from './sipEngineRig.js';
+
+/**
+ * Outbound calls carry audio both ways, through real media workers and a real livekit-server:
+ * - to sipp as the trunk, which answers G.711 A-law and plays its recorded speech: the room hears it;
+ * - to our own RTP peer behind a drachtio-srf UAS on a second embedded SIP server (the far end of
+ *   the trunk): a room participant's 440 Hz tone is decoded on the SIP side, the peer's 1 kHz tone
+ *   is heard in the room.
+ */
+let engine: SipEngineProcess;
+let farEngine: SipEngineProcess;
+let farApp: SrfApp | undefined;
+let rig: LiveKitRig;
+let gw: RunningGateway;
+let sippPort: number;
+const cleanup: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  // One after the other: they pick free ports, and two pickers at once can be handed the same one.
+  engine = await startSipEngine();
+  farEngine = await startSipEngine();
+  rig = await startLiveKit();
+  sippPort = await freeUdpPort();
+  gw = await startInProcessGateway(
+    callGatewayConfig(engine, rig, {
+      sip: {
+        trunks: [
+          {
+            name: 'sipp',
+            kind: 'pstn',
+            sourceAddresses: ['127.0.0.1/32'],
+            outbound: { host: '127.0.0.1', port: sippPort, transport: 'udp' },
+          },
+          {
+            name: 'peer',
+            kind: 'pstn',
+            sourceAddresses: ['127.0.0.1/32'],
+            outbound: { host: '127.0.0.1', port: farEngine.sipPort, transport: 'tcp' },
+          },
+        ],
+        apps: [
+          { appId: TEST_APP_ID, outboundTrunk: 'sipp' },
+          { appId: OTHER_APP_ID, outboundTrunk: 'peer' },
+        ],
+      },
+    }),
+    { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
+  );
+  await until(async () => (await api(gw, '/readyz')).ready === true, 30_000);
+});
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+afterAll(async () => {
+  await gw?.stop();
+  farApp?.disconnect();
+  await dispose();
+  await Promise.all([engine?.stop(), farEngine?.stop(), rig?.server.stop()]);
+});
+
+/** The level of a sine of this peak amplitude (fraction of full scale). */
+const dbfs = (amplitude: number): number => 20 * Math.log10(amplitude / Math.SQRT2);
+
+async function placed(key: string, body: Record<string, unknown> = {}): Promise<any> {
+  const response = await fetch(`${gw.url}/v1/calls`, {
+    method: 'POST',
+    headers: bearer(key),
+    body: JSON.stringify({ from: '+15550100', to: '+442071838750', ...body }),
+  });
+  const json: any = await response.json();
+  expect(response.status, JSON.stringify(json)).toBe(201);
+  return json;
+}
+
+async function statusOf(id: string, wanted: string, key: string): Promise<any> {
+  let call: any;
+  await until(async () => {
+    call = await api(gw, `/v1/calls/${id}`, { headers: bearer(key) });
+    return call.status === wanted;
+  }, 30_000);
+  return call;
+}
+
+/** An agent in the call's room with a token from the API, as a browser would join. */
+async function agentFor(callId: string, key: string): Promise<Room> {
+  const grant = await api(gw, `/v1/calls/${callId}/tokens`, {
+    method: 'POST',
+    headers: bearer(key),
+    body: '{"identity":"agent"}',
+  });
+  const room = await joinRoomWithToken(grant.url, grant.token);
+  cleanup.push(() => room.disconnect());
+  return room;
+}
+
+async function portsFree(): Promise<void> {
+  await until(async () => {
+    const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
+    return gw.gateway.active.size === 0 && statuses.every((s) => s.portsInUse === 0 && s.sessions === 0);
+  });
+}
+
+describe('outbound calls with audio', () => {
+  it("the room hears the callee: sipp's recorded G.711 A-law speech; a hangup by API ends it", async () => {
+    const sipp = await startSippServer({
+      scenario: 'uas-answer-pcap',
+      localPort: sippPort,
+      transport: 'u1',
+      calls: 1,
+      hardTimeoutMs: 60_000,
+    });
+    cleanup.push(() => sipp.stop({ graceful: false }));
+    const call = await placed(KEYS.app);
+    const agent = await agentFor(call.id, KEYS.app);
+    await statusOf(call.id, 'in_progress', KEYS.app);
+    const track = await nextAudioTrack(agent, `sip_${call.id}`);
+    const audio = await recordAudio(track, { durationMs: 1500, settleMs: 100, silenceBelowDbfs: -55 });
+    // Recorded speech: judge it by level in 100 ms blocks, most of which must carry sound.
+    const blocks = Array.from({ length: 15 }, (_, i) => rmsDbfs(audio.subarray(i * 4800, (i + 1) * 4800)));
+    expect(rmsDbfs(audio)).toBeGreaterThan(-40);
+    expect(blocks.filter((level) => level > -55).length).toBeGreaterThanOrEqual(10);
+
+    const hung = await api(gw, `/v1/calls/${call.id}`, {
+      method: 'PATCH',
+      headers: bearer(KEYS.app),
+      body: '{"status":"completed"}',
+    });
+    expect(hung).toMatchObject({ status: 'completed', endReason: 'api_hangup' });
+    assertAllCallsSucceeded(await sipp.exited, 1);
+    await portsFree();
+  });
+
+  it('both ways with our RTP peer: it decodes the room’s 440 Hz, the room hears its 1 kHz; its BYE is callee_hangup', async () => {
+    const peer = await RtpPeer.open('PCMU');
+    cleanup.push(() => peer.close());
+    let dialog: SrfDialog | undefined;
+    const answered = new Promise<SrfDialog>((resolve) => {
+      void connectSrf(farEngine, (srf) =>
+        srf.invite((req, res) => {
+          peer.useRemoteSdp(req.body);
+          srf.createUAS(req, res, { localSdp: peer.offer() }).then((d) => {
+            dialog = d;
+            resolve(d);
+          });
+        }),
+      ).then((app) => {
+        farApp = app;
+      });
+    });
+    await until(async () => farApp !== undefined);
+    await waitForApps(farEngine, 1);
+    const call = await placed(KEYS.otherApp);
+    const agent = await agentFor(call.id, KEYS.otherApp);
+    const tone = await publishTone(agent, { frequencyHz: 440, amplitude: 0.4 });
+    cleanup.push(() => tone.stop());
+    await answered;
+    peer.start({ frequencyHz: 1000, amplitude: 0.3 });
+    await statusOf(call.id, 'in_progress', KEYS.otherApp);
+
+    const [fromRoom, toRoom] = await Promise.all([
+      peer.recordAudible({ durationMs: 1000, settleMs: 300 }),
+      nextAudioTrack(agent, `sip_${call.id}`).then((track) =>
+        recordAudio(track, { durationMs: 1000, settleMs: 300 }),
+      ),
+    ]);
+    const heard = analyseTone(fromRoom, peer.codec.sampleRate);
+    const sent = analyseTone(toRoom, 48_000);
+    console.info(
+      `outbound PCMU: room → SIP ${heard.frequencyHz} Hz ${heard.levelDbfs.toFixed(1)} dBFS; ` +
+        `SIP → room ${sent.frequencyHz} Hz ${sent.levelDbfs.toFixed(1)} dBFS`,
+    );
+    expect(Math.abs(heard.frequencyHz - 440)).toBeLessThanOrEqual(5);
+    expect(heard.purity).toBeGreaterThan(0.7);
+    expect(heard.levelDbfs).toBeGreaterThan(dbfs(0.4) - 6);
+    expect(Math.abs(sent.frequencyHz - 1000)).toBeLessThanOrEqual(10);
+    expect(sent.levelDbfs).toBeGreaterThan(dbfs(0.3) - 6);
+
+    await dialog?.destroy();
+    const done = await statusOf(call.id, 'completed', KEYS.otherApp);
+    expect(done).toMatchObject({ endReason: 'callee_hangup', toChannel: 'pstn', direction: 'outbound' });
+    await portsFree();
+  });
+});

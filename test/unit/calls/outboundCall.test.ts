@@ -1,0 +1,142 @@
+import pino from 'pino';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ActiveCalls } from '../../../src/calls/activeCalls.js';
+import { CallService } from '../../../src/calls/callService.js';
+import { CallStore } from '../../../src/calls/callStore.js';
+import type { Call } from '../../../src/calls/callTypes.js';
+import { OutboundCall } from '../../../src/calls/outboundCall.js';
+import { DialFailed, type DialRequest, type OutboundDialer } from '../../../src/calls/outboundDialer.js';
+import { Database } from '../../../src/store/database.js';
+
+/**
+ * An outbound call's life before answer, with a scripted dialer and rooms: one final status on
+ * each way out, the room deleted, the ActiveCall slot freed (SIP and media: integration tests).
+ */
+const logger = pino({ level: 'silent' });
+const APP = 'app_2ZrQ8mWJvQpO8F0pQd3yZ8uYw1X';
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+let calls: CallService;
+let active: ActiveCalls;
+let events: string[];
+let deleted: string[];
+let roomCreated: () => void;
+let roomReady: Promise<void>;
+let dials: { request: DialRequest; fail(error: DialFailed): void }[];
+
+const dialer = {
+  canDial: () => true,
+  dial: (request: DialRequest) =>
+    new Promise((_resolve, reject) => {
+      dials.push({ request, fail: reject });
+      request.signal?.addEventListener('abort', () => reject(new DialFailed('canceled', null, 'given up')));
+    }),
+} as unknown as OutboundDialer;
+
+beforeEach(() => {
+  const db = new Database({ path: ':memory:', synchronous: 'full', logger });
+  events = [];
+  calls = new CallService({
+    store: new CallStore(db),
+    events: { append: (event) => void events.push(event.event) },
+    logger,
+    now: () => new Date(),
+  });
+  active = new ActiveCalls();
+  deleted = [];
+  dials = [];
+  roomReady = new Promise((resolve) => {
+    roomCreated = resolve;
+  });
+});
+
+function outbound(options: { ringTimeoutMs?: number } = {}): { call: Call; outbound: OutboundCall } {
+  const created = calls.create({
+    appId: APP,
+    direction: 'outbound',
+    fromAddress: '+15550100',
+    toAddress: '+442071838750',
+    fromChannel: 'pstn',
+    toChannel: 'pstn',
+  });
+  const call = { ...created, livekitRoomName: `call-${created.id}` };
+  const placed = new OutboundCall(
+    call,
+    {
+      calls,
+      dialer,
+      rooms: {
+        ensureRoom: () => roomReady,
+        deleteRoom: async (name) => void deleted.push(name),
+      },
+      active,
+      logger,
+    },
+    { ringTimeoutMs: options.ringTimeoutMs ?? 30_000, maxDurationMs: 3_600_000 },
+  );
+  placed.start();
+  return { call, outbound: placed };
+}
+
+describe('OutboundCall', () => {
+  it('is the call’s ActiveCall from the start; ringing on the first 18x; a refusal ends it once', async () => {
+    const { call } = outbound();
+    expect(active.get(call.id)).toBeDefined();
+    roomCreated();
+    await tick();
+    expect(dials[0]?.request).toMatchObject({ roomName: call.livekitRoomName, identity: `sip_${call.id}` });
+    dials[0]?.request.onRinging?.();
+    dials[0]?.fail(new DialFailed('busy', 486, 'busy'));
+    await tick();
+    expect(calls.get(call.id)).toMatchObject({ status: 'busy', endReason: 'busy', sipStatus: 486 });
+    expect(events).toEqual(['calls.initiated', 'calls.ringing', 'calls.busy']);
+    expect(active.size).toBe(0);
+    expect(deleted).toEqual([call.livekitRoomName]);
+  });
+
+  it('hung up while its room is being made: canceled / api_hangup at once, and it never dials', async () => {
+    const { call, outbound: placed } = outbound();
+    placed.hangup();
+    expect(calls.get(call.id)).toMatchObject({ status: 'canceled', endReason: 'api_hangup' });
+    expect(active.size).toBe(0);
+    roomCreated();
+    await tick();
+    expect(dials).toHaveLength(0);
+    expect(events).toEqual(['calls.initiated', 'calls.canceled']);
+  });
+
+  it('hung up while ringing: recorded at once, the dial given up, one final event', async () => {
+    const { call, outbound: placed } = outbound();
+    roomCreated();
+    await tick();
+    dials[0]?.request.onRinging?.();
+    placed.hangup();
+    expect(dials[0]?.request.signal?.aborted).toBe(true);
+    placed.hangup();
+    await tick();
+    expect(calls.get(call.id)).toMatchObject({
+      status: 'canceled',
+      endReason: 'api_hangup',
+      sipStatus: null,
+    });
+    expect(events).toEqual(['calls.initiated', 'calls.ringing', 'calls.canceled']);
+    expect(deleted).toEqual([call.livekitRoomName]);
+  });
+
+  it('a gateway stop fails a ringing call with gateway_shutdown and resolves once the dial let go', async () => {
+    const { call, outbound: placed } = outbound();
+    roomCreated();
+    await tick();
+    await placed.shutdown();
+    expect(calls.get(call.id)).toMatchObject({ status: 'failed', endReason: 'gateway_shutdown' });
+    expect(active.size).toBe(0);
+  });
+
+  it('a room livekit-server will not make fails the call: media_error', async () => {
+    roomReady = Promise.reject(new Error('livekit-server unreachable'));
+    const { call } = outbound();
+    await tick();
+    expect(calls.get(call.id)).toMatchObject({ status: 'failed', endReason: 'media_error' });
+    expect(dials).toHaveLength(0);
+  });
+});
