@@ -98,7 +98,11 @@ export class OutboundCall implements ActiveCall {
       this.finish({ status: 'failed', endReason: 'media_error' });
       return;
     }
-    if (this.settled) return;
+    if (this.settled) {
+      // Ended while the room was being made: its deletion may have overtaken the creation.
+      void this.deleteRoom();
+      return;
+    }
     let leg: Awaited<ReturnType<OutboundDialer['dial']>>;
     try {
       leg = await this.deps.dialer.dial({
@@ -156,11 +160,13 @@ export class OutboundCall implements ActiveCall {
       ...(sipStatus !== null ? { sipStatus } : {}),
     });
     this.log.info({ ...ending, sipStatus, recorded: result.ok }, 'outbound call ended before answer');
-    const roomName = this.call.livekitRoomName;
-    if (roomName) {
-      this.deps.rooms
-        .deleteRoom(roomName)
-        .catch((error: unknown) => this.log.warn({ err: error, roomName }, 'could not delete the room'));
-    }
+    void this.deleteRoom();
+  }
+
+  private deleteRoom(): Promise<void> {
+    const roomName = this.call.livekitRoomName ?? '';
+    return this.deps.rooms
+      .deleteRoom(roomName)
+      .catch((error: unknown) => this.log.warn({ err: error, roomName }, 'could not delete the room'));
   }
 }

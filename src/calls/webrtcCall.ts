@@ -77,7 +77,11 @@ export class WebrtcCall implements ActiveCall {
       void this.end('failed', 'media_error');
       return;
     }
-    if (this.ended) return;
+    if (this.ended) {
+      // Ended while the room was being made: its deletion may have overtaken the creation.
+      void this.deleteRoom();
+      return;
+    }
     this.deps.calls.transition(this.call.id, { to: 'ringing' });
     this.ringTimer = setTimeout(() => void this.end('no_answer', 'ring_timeout'), this.options.ringTimeoutMs);
     this.schedulePoll();
@@ -137,6 +141,10 @@ export class WebrtcCall implements ActiveCall {
     this.deps.active.remove(this.call.id);
     const result = this.deps.calls.transition(this.call.id, { to: status, endReason });
     this.log.info({ status, endReason, recorded: result.ok }, 'webrtc call ended');
+    return this.deleteRoom();
+  }
+
+  private deleteRoom(): Promise<void> {
     return this.deps.rooms
       .deleteRoom(this.roomName)
       .catch((error: unknown) => this.log.warn({ err: error }, 'could not delete the room of a webrtc call'));

@@ -382,6 +382,21 @@ describe('POST /v1/calls refusals', () => {
     expect(json.error.details.map((d: any) => d.field)).toContain(field);
   });
 
+  it('is in the OpenAPI document: app keys only, the CallCreate body, its refusals', async () => {
+    const doc = await api(gw, '/openapi.json');
+    const create = doc.paths['/v1/calls'].post;
+    expect(create['x-access']).toBe('appKey');
+    expect(create.requestBody.content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/CallCreate',
+    );
+    expect(Object.keys(create.responses).sort()).toEqual(
+      ['201', '400', '401', '403', '422', '429', '501', '503'].sort(),
+    );
+    const body = doc.components.schemas.CallCreate;
+    expect(body.required).toEqual(expect.arrayContaining(['from', 'to']));
+    expect(body.properties.toChannel.enum).toEqual(['pstn', 'whatsapp', 'webrtc']);
+  });
+
   it('toChannel whatsapp → 422 unsupported_channel, and no call is created', async () => {
     const before = (await api(gw, `/v1/calls?appId=${TEST_APP_ID}&limit=100`)).data.length;
     const { status, json } = await place({ from: CALLER, to: CALLEE, toChannel: 'whatsapp' });

@@ -103,6 +103,8 @@ describe('OutboundCall', () => {
     await tick();
     expect(dials).toHaveLength(0);
     expect(events).toEqual(['calls.initiated', 'calls.canceled']);
+    // Deleted again once made, in case the first deletion overtook the creation.
+    expect(deleted).toEqual([call.livekitRoomName, call.livekitRoomName]);
   });
 
   it('hung up while ringing: recorded at once, the dial given up, one final event', async () => {
