@@ -2,7 +2,7 @@ import { dispose, type Room } from '@livekit/rtc-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { api, callGatewayConfig, until } from '../support/gatewayApi.js';
+import { api, callGatewayConfig, callWhen, placeCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import {
   joinRoomWithToken,
@@ -79,25 +79,14 @@ afterAll(async () => {
 /** The level of a sine of this peak amplitude (fraction of full scale). */
 const dbfs = (amplitude: number): number => 20 * Math.log10(amplitude / Math.SQRT2);
 
-async function placed(key: string, body: Record<string, unknown> = {}): Promise<any> {
-  const response = await fetch(`${gw.url}/v1/calls`, {
-    method: 'POST',
-    headers: bearer(key),
-    body: JSON.stringify({ from: '+15550100', to: '+442071838750', ...body }),
-  });
-  const json: any = await response.json();
-  expect(response.status, JSON.stringify(json)).toBe(201);
+async function placed(key: string): Promise<any> {
+  const { status, json } = await placeCall(gw, { from: '+15550100', to: '+442071838750' }, key);
+  expect(status, JSON.stringify(json)).toBe(201);
   return json;
 }
 
-async function statusOf(id: string, wanted: string, key: string): Promise<any> {
-  let call: any;
-  await until(async () => {
-    call = await api(gw, `/v1/calls/${id}`, { headers: bearer(key) });
-    return call.status === wanted;
-  }, 30_000);
-  return call;
-}
+const statusOf = (id: string, wanted: string, key: string) =>
+  callWhen(gw, id, (call) => call.status === wanted, key);
 
 /** An agent in the call's room with a token from the API, as a browser would join. */
 async function agentFor(callId: string, key: string): Promise<Room> {

@@ -4,7 +4,7 @@ import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { livekitHttpUrl } from '../../src/livekit/livekitProbe.js';
 import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { CONTROL_TOKEN, ControlPlane } from '../support/controlPlane.js';
-import { api, callGatewayConfig, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
+import { api, callGatewayConfig, callWhen, placeCall, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
@@ -29,7 +29,6 @@ const CALLER = '+15550100';
 const CALLEE = '+442071838750';
 const TRUNK_USER = 'gateway-account';
 const TRUNK_PASSWORD = 'trunk-password-0001';
-const FINAL_EVENTS = ['calls.completed', 'calls.failed', 'calls.busy', 'calls.no_answer', 'calls.canceled'];
 
 let engine: SipEngineProcess;
 let rig: LiveKitRig;
@@ -100,16 +99,8 @@ async function trunk(scenario: string, more: { keys?: Record<string, string>; pa
   return far;
 }
 
-async function place(
-  body: Record<string, unknown>,
-  key: string = KEYS.app,
-): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${gw.url}/v1/calls`, {
-    method: 'POST',
-    headers: bearer(key),
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, json: await response.json() };
+function place(body: Record<string, unknown>, key: string = KEYS.app) {
+  return placeCall(gw, body, key);
 }
 
 async function placed(body: Record<string, unknown> = {}, key: string = KEYS.app): Promise<any> {
@@ -127,34 +118,9 @@ async function hangup(id: string, key: string = KEYS.app): Promise<{ status: num
   return { status: response.status, json: await response.json() };
 }
 
-async function statusOf(id: string, wanted: string): Promise<any> {
-  let call: any;
-  await until(async () => {
-    call = await api(gw, `/v1/calls/${id}`);
-    return call.status === wanted;
-  }, 20_000);
-  return call;
-}
-
-async function ended(id: string): Promise<any> {
-  let call: any;
-  await until(async () => {
-    call = await api(gw, `/v1/calls/${id}`);
-    return call.endedAt !== null;
-  }, 30_000);
-  return call;
-}
-
-/** The call's events as the control plane has them, once its final event is in: exactly one. */
-async function eventsOf(id: string): Promise<string[]> {
-  const ofCall = () => plane.distinctEvents().filter((e: any) => e.data.call.id === id);
-  await plane.waitFor(`the final event of ${id}`, () =>
-    ofCall().some((e: any) => FINAL_EVENTS.includes(e.event)),
-  );
-  const names = ofCall().map((e: any) => e.event);
-  expect(names.filter((name) => FINAL_EVENTS.includes(name))).toHaveLength(1);
-  return names;
-}
+const statusOf = (id: string, wanted: string) => callWhen(gw, id, (call) => call.status === wanted);
+const ended = (id: string) => callWhen(gw, id, (call) => call.endedAt !== null);
+const eventsOf = (id: string) => plane.callEvents(id);
 
 /** Nothing of the call is left: its concurrency slot, ActiveCall entry and media port. */
 async function released(): Promise<void> {

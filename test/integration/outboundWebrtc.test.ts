@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { livekitHttpUrl } from '../../src/livekit/livekitProbe.js';
 import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { CONTROL_TOKEN, ControlPlane } from '../support/controlPlane.js';
-import { api, callGatewayConfig, until } from '../support/gatewayApi.js';
+import { api, callGatewayConfig, callWhen, placeCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { joinRoomWithToken } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
@@ -16,7 +16,6 @@ import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
  * other than the gateway and the caller joins its room with a token from the API, against a real
  * livekit-server. The gateway here has no outbound trunk, so PSTN calls are refused with 422.
  */
-const FINAL_EVENTS = ['calls.completed', 'calls.failed', 'calls.busy', 'calls.no_answer', 'calls.canceled'];
 let engine: SipEngineProcess;
 let rig: LiveKitRig;
 let plane: ControlPlane;
@@ -46,29 +45,19 @@ afterAll(async () => {
   await Promise.all([engine?.stop(), rig?.server.stop()]);
 });
 
-async function place(body: Record<string, unknown>): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${gw.url}/v1/calls`, {
-    method: 'POST',
-    headers: bearer(KEYS.app),
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, json: await response.json() };
-}
-
 async function toBrowser(body: Record<string, unknown> = {}): Promise<any> {
-  const { status, json } = await place({ from: '+15550100', to: 'agent-7', toChannel: 'webrtc', ...body });
+  const { status, json } = await placeCall(gw, {
+    from: '+15550100',
+    to: 'agent-7',
+    toChannel: 'webrtc',
+    ...body,
+  });
   expect(status, JSON.stringify(json)).toBe(201);
   return json;
 }
 
-async function statusOf(id: string, wanted: string): Promise<any> {
-  let call: any;
-  await until(async () => {
-    call = await api(gw, `/v1/calls/${id}`);
-    return call.status === wanted;
-  }, 20_000);
-  return call;
-}
+const statusOf = (id: string, wanted: string) => callWhen(gw, id, (call) => call.status === wanted);
+const eventsOf = (id: string) => plane.callEvents(id);
 
 /** Joins the call's room as `identity` with a token from POST /v1/calls/{id}/tokens. */
 async function join(callId: string, identity: string): Promise<Room> {
@@ -81,16 +70,6 @@ async function join(callId: string, identity: string): Promise<Room> {
   const room = await joinRoomWithToken(grant.url, grant.token);
   cleanup.push(() => room.disconnect());
   return room;
-}
-
-async function eventsOf(id: string): Promise<string[]> {
-  const ofCall = () => plane.distinctEvents().filter((e: any) => e.data.call.id === id);
-  await plane.waitFor(`the final event of ${id}`, () =>
-    ofCall().some((e: any) => FINAL_EVENTS.includes(e.event)),
-  );
-  const names = ofCall().map((e: any) => e.event);
-  expect(names.filter((name) => FINAL_EVENTS.includes(name))).toHaveLength(1);
-  return names;
 }
 
 async function released(roomName: string): Promise<void> {
@@ -193,7 +172,7 @@ describe('POST /v1/calls to a browser (toChannel webrtc)', () => {
 
 describe('POST /v1/calls for an app without an outbound trunk', () => {
   it('a PSTN call → 422 no_outbound_trunk, naming the config', async () => {
-    const { status, json } = await place({ from: '+15550100', to: '+442071838750' });
+    const { status, json } = await placeCall(gw, { from: '+15550100', to: '+442071838750' });
     expect(status).toBe(422);
     expect(json.error.code).toBe('no_outbound_trunk');
     expect(json.error.message).toMatch(/sip\.apps/);

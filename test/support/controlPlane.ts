@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { FINAL_STATUSES, STATUS_EVENTS } from '../../src/calls/callTypes.js';
 
 export const CONTROL_TOKEN = 'cp_token_for_tests_0000000000000000';
+const FINAL_EVENTS: ReadonlySet<string> = new Set(FINAL_STATUSES.map((status) => STATUS_EVENTS[status]));
 
 export interface ControlPlaneOptions {
   /** Bearer token a gateway must present; a handshake without it is refused with 401. */
@@ -132,6 +134,20 @@ export class ControlPlane {
       };
       this.waiters.push(waiter);
     });
+  }
+
+  /** One call's event names in seq order, once its final event (completed, failed…) is in. */
+  async callEvents(callId: string, timeoutMs?: number): Promise<string[]> {
+    const names = () =>
+      this.distinctEvents()
+        .filter((e) => e.data?.call?.id === callId)
+        .map((e) => e.event as string);
+    await this.waitFor(
+      `the final event of ${callId}`,
+      () => names().some((n) => FINAL_EVENTS.has(n)),
+      timeoutMs,
+    );
+    return names();
   }
 
   waitForEvents(count: number, timeoutMs?: number): Promise<void> {

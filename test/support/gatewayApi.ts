@@ -24,6 +24,35 @@ export async function until(condition: () => Promise<boolean>, deadlineMs = 15_0
   }
 }
 
+/** Polls a call (with the admin key, or `key`) until `done` holds for it, and returns it. */
+export async function callWhen(
+  gw: RunningGateway,
+  id: string,
+  done: (call: any) => boolean,
+  key: string = KEYS.admin,
+): Promise<any> {
+  let call: any;
+  await until(async () => {
+    call = await api(gw, `/v1/calls/${id}`, { headers: bearer(key) });
+    return done(call);
+  }, 30_000);
+  return call;
+}
+
+/** POST /v1/calls with an app key (the test app's unless `key`): the status and the body. */
+export async function placeCall(
+  gw: RunningGateway,
+  body: Record<string, unknown>,
+  key: string = KEYS.app,
+): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${gw.url}/v1/calls`, {
+    method: 'POST',
+    headers: bearer(key),
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
 /** The test app's calls, newest first, optionally of one status. */
 export async function callsOf(gw: RunningGateway, status?: string): Promise<any[]> {
   return (await api(gw, `/v1/calls?appId=${TEST_APP_ID}&limit=100${status ? `&status=${status}` : ''}`)).data;
