@@ -15,6 +15,12 @@ const FRAMES_PER_WRITE = 5;
  * the skipped time is missing, and filling earlier would double-count the catch-up ticks.
  */
 const MAX_LAG_FRAMES = 10;
+/**
+ * How far the frames may run ahead of wall time: the catch-up ticks that follow a filled gap
+ * bring frames whose time the silence already took; beyond this they are dropped, so repeated
+ * stalls cannot stretch the file. Two frames absorb where in its 20 ms the recording started.
+ */
+const MAX_LEAD_FRAMES = 2;
 /** ffmpeg this far behind (about 20 s of audio) is stuck, not slow: the recording fails. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** After EOF, ffmpeg writes its trailer in milliseconds; this long means it hangs. */
@@ -110,8 +116,10 @@ export class Recorder {
    */
   write(frame: Int16Array, nowMs: number): void {
     if (this.ending) return;
+    const wallFrames = Math.floor((nowMs - this.startedAt) / FRAME_MS);
+    if (this.frames > wallFrames + MAX_LEAD_FRAMES) return;
     this.append(frame);
-    const behind = Math.floor((nowMs - this.startedAt) / FRAME_MS) - this.frames;
+    const behind = wallFrames - this.frames;
     if (behind > MAX_LAG_FRAMES) this.appendSilence(behind);
     if (this.frames >= this.maxFrames) void this.finish('max_duration');
     else if (this.child.stdin.writableLength > MAX_BUFFERED_BYTES) {

@@ -85,6 +85,20 @@ describe('Recorder', () => {
     expect((await rec.stop()).durationMs).toBe(clock.at);
   });
 
+  it('a long stall filled with silence is not stretched by the catch-up ticks that follow it', async () => {
+    const { rec, clock, frames, tone } = await recorder();
+    for (let stall = 0; stall < 5; stall++) {
+      frames(10);
+      // The clock skips most of a second, then runs its five catch-up ticks at the same time.
+      clock.at += 1_000;
+      for (let i = 0; i < 5; i++) rec.write(tone.next(FRAME), clock.at);
+    }
+    frames(10);
+    const { durationMs } = await rec.stop();
+    expect(durationMs - clock.at).toBeGreaterThanOrEqual(0);
+    expect(durationMs - clock.at).toBeLessThanOrEqual(60);
+  });
+
   it('pads to the moment it is stopped', async () => {
     const { rec, clock, frames } = await recorder();
     frames(10);
