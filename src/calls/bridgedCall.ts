@@ -80,6 +80,9 @@ export class BridgedCall implements ActiveCall {
     });
     if (this.session.closed)
       void this.end(MEDIA_END[this.session.closeInfo?.reason ?? 'media_error'] ?? 'media_error');
+    // A BYE that came before this bridge listened (an outbound callee hanging up while the leg
+    // was still joining its room) has already ended the dialog.
+    if (this.dialog.connected === false) void this.end(this.farEndHangup);
   }
 
   hangup(): void {

@@ -23,6 +23,8 @@ export interface InboundResponse {
 /** An established SIP dialog (srf's Dialog), as the gateway uses it. */
 export interface SipDialog {
   readonly id: string;
+  /** srf sets it false once the dialog has ended (a BYE came in or went out). */
+  readonly connected?: boolean;
   on(event: 'destroy', listener: () => void): void;
   on(event: 'modify', listener: (req: InboundRequest & { body: string }, res: InboundResponse) => void): void;
   /** An in-dialog INFO; the listener must answer it. */

@@ -6,6 +6,7 @@ import { CallStore } from '../../../src/calls/callStore.js';
 import type { Call } from '../../../src/calls/callTypes.js';
 import { OutboundCall } from '../../../src/calls/outboundCall.js';
 import { DialFailed, type DialRequest, type OutboundDialer } from '../../../src/calls/outboundDialer.js';
+import { MediaSession } from '../../../src/media/workers/MediaSession.js';
 import { Database } from '../../../src/store/database.js';
 
 /**
@@ -22,13 +23,13 @@ let events: string[];
 let deleted: string[];
 let roomCreated: () => void;
 let roomReady: Promise<void>;
-let dials: { request: DialRequest; fail(error: DialFailed): void }[];
+let dials: { request: DialRequest; answer(leg: unknown): void; fail(error: DialFailed): void }[];
 
 const dialer = {
   canDial: () => true,
   dial: (request: DialRequest) =>
-    new Promise((_resolve, reject) => {
-      dials.push({ request, fail: reject });
+    new Promise((resolve, reject) => {
+      dials.push({ request, answer: resolve, fail: reject });
       request.signal?.addEventListener('abort', () => reject(new DialFailed('canceled', null, 'given up')));
     }),
 } as unknown as OutboundDialer;
@@ -131,6 +132,28 @@ describe('OutboundCall', () => {
     await tick();
     await placed.shutdown();
     expect(calls.get(call.id)).toMatchObject({ status: 'failed', endReason: 'gateway_shutdown' });
+    expect(active.size).toBe(0);
+  });
+
+  it('a callee who hangs up before the bridge listens (still joining the room) ends it callee_hangup', async () => {
+    const { call } = outbound();
+    roomCreated();
+    await tick();
+    const session = new MediaSession('ms_1', 0, {
+      request: async () => ({ closed: true, stats: null }) as never,
+    });
+    let byes = 0;
+    dials[0]?.answer({
+      session,
+      trunk: 'carrier',
+      sipCallId: 'sip-1',
+      dialog: { id: 'd', connected: false, on: () => undefined, destroy: () => void byes++ },
+    });
+    await tick();
+    expect(calls.get(call.id)).toMatchObject({ status: 'completed', endReason: 'callee_hangup' });
+    expect(events).toEqual(['calls.initiated', 'calls.answered', 'calls.completed']);
+    expect(byes).toBe(0);
+    expect(session.closed).toBe(true);
     expect(active.size).toBe(0);
   });
 
