@@ -1,22 +1,47 @@
+import { dispose, type Room } from '@livekit/rtc-node';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Call } from '../../src/calls/callTypes.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { api, callGatewayConfig, ROUTED_NUMBER } from '../support/gatewayApi.js';
+import { api, callGatewayConfig, callsOf, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import {
+  joinRoomWithToken,
+  nextAudioTrack,
+  publishTone,
+  recordAudio,
+} from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { RtpPeer } from '../support/rtpPeer.js';
+import { SipCaller } from '../support/sipCaller.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
-import { TEST_APP_ID } from '../support/testKeys.js';
+import { analyseTone } from '../support/tone.js';
+import { unbrokenSound } from '../support/unbrokenSound.js';
 
 /**
- * Twenty calls at once through the whole gateway (sipp with recorded audio, embedded SIP server,
- * two media workers, a real livekit-server), each accepted by API as a control plane would. Every
- * call must complete on its caller's BYE, and afterwards no port, session or active call remains.
+ * Twenty calls at once through the whole gateway (embedded SIP server, two media workers, a real
+ * livekit-server), each accepted by API as a control plane would, each carrying audio both ways:
+ * caller k (our SIP caller and RTP peer, PCMU) sends its own tone, which a participant in call k's
+ * room must hear, and that participant's own tone must be decoded on call k's SIP side. Every
+ * call then completes on its caller's BYE, and afterwards no port, session, worker slot or room
+ * connection remains.
  */
-const ROUTED = ROUTED_NUMBER;
 const CALLS = 20;
+/**
+ * Each call's tones, 50 Hz (caller) and 40 Hz (room) apart: a tone found within 10 Hz of its own
+ * is that call's and no other's.
+ */
+const callerHz = (k: number) => 500 + 50 * k;
+const agentHz = (k: number) => 300 + 40 * k;
+/** Room participants checking audio at once: all twenty at once would starve two cores. */
+const CHECKS_AT_ONCE = 2;
+const ACCEPTS_AT_ONCE = 5;
+const dbfs = (amplitude: number) => 20 * Math.log10(amplitude / Math.SQRT2);
+
 let engine: SipEngineProcess;
 let rig: LiveKitRig;
 let running: RunningGateway;
+const closers: (() => unknown)[] = [];
 
 beforeAll(async () => {
   // One after the other: both pick free ports, and two pickers at once can be handed the same one.
@@ -25,71 +50,163 @@ beforeAll(async () => {
   running = await startInProcessGateway(callGatewayConfig(engine, rig, { media: { workers: 2 } }), {
     mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY),
   });
+  await until(async () => (await api(running, '/readyz')).ready === true, 60_000);
 });
 afterAll(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
   await running?.stop();
+  await dispose();
   await Promise.all([engine?.stop(), rig?.server.stop()]);
 });
 
-describe('parallel calls', () => {
-  it(`answers ${CALLS} concurrent calls, completes each on BYE and releases everything`, async () => {
-    const deadline = Date.now() + 60_000;
-    while ((await api(running, '/readyz')).ready !== true) {
-      if (Date.now() > deadline) throw new Error('gateway not ready');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const sipp = runSipp({
-      scenario: 'uac_pcap',
-      target: { host: '127.0.0.1', port: engine.sipPort },
-      transport: 'u1',
-      service: ROUTED,
-      calls: CALLS,
-      rate: CALLS,
-      maxConcurrent: CALLS,
-      traceMessages: false,
-      hardTimeoutMs: 90_000,
-    });
-    // The control plane's part: accept every call that rings.
-    const accepted = new Set<string>();
-    let done = false;
-    void sipp.finally(() => {
-      done = true;
-    });
-    while (!done && accepted.size < CALLS) {
-      const ringing = (await api(running, `/v1/calls?status=ringing&appId=${TEST_APP_ID}&limit=100`))
-        .data as any[];
-      await Promise.all(
-        ringing
-          .filter((call) => !accepted.has(call.id))
-          .map(async (call) => {
-            accepted.add(call.id);
-            await api(running, `/v1/calls/${call.id}/actions`, {
-              method: 'POST',
-              body: '{"action":"accept"}',
-            });
-          }),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assertAllCallsSucceeded(await sipp, CALLS);
+interface Leg {
+  k: number;
+  peer: RtpPeer;
+  caller: SipCaller;
+  call?: Call;
+}
 
-    const calls = (await api(running, `/v1/calls?appId=${TEST_APP_ID}&limit=100`)).data as any[];
-    await expect
-      .poll(
-        async () =>
-          (await api(running, `/v1/calls?appId=${TEST_APP_ID}&status=completed&limit=100`)).data.length,
-        {
-          timeout: 15_000,
-        },
-      )
-      .toBe(CALLS);
-    expect(calls).toHaveLength(CALLS);
-    const statuses = (await running.gateway.media?.workerStatuses()) ?? [];
-    expect(statuses.map((status) => status.sessions)).toEqual([0, 0]);
-    expect(statuses.every((status) => status.portsInUse === 0)).toBe(true);
-    expect(running.gateway.active.size).toBe(0);
-    const completed = (await api(running, `/v1/calls?appId=${TEST_APP_ID}&status=completed&limit=100`))
-      .data as any[];
-    expect(new Set(completed.map((call) => call.endReason))).toEqual(new Set(['caller_hangup']));
+/** Calls ROUTED_NUMBER from caller k with its RTP peer's offer; its tone starts with the answer. */
+async function dial(k: number): Promise<Leg> {
+  const peer = await RtpPeer.open('PCMU');
+  const caller = await SipCaller.open({ host: '127.0.0.1', port: engine.sipPort }, `caller${k}`);
+  closers.push(
+    () => peer.close(),
+    () => caller.close(),
+  );
+  peer.useRemoteSdp(await caller.invite(ROUTED_NUMBER, peer.offer()));
+  peer.start({ frequencyHz: callerHz(k), amplitude: 0.3 });
+  return { k, peer, caller };
+}
+
+/** Call k's room participant hears caller k; caller k hears the participant's own tone. */
+async function checkAudio(leg: Leg): Promise<string> {
+  const call = leg.call as Call;
+  const grant = await api(running, `/v1/calls/${call.id}/tokens`, {
+    method: 'POST',
+    body: '{"identity":"agent"}',
   });
+  const agent: Room = await joinRoomWithToken(grant.url, grant.token);
+  try {
+    const tone = await publishTone(agent, { frequencyHz: agentHz(leg.k), amplitude: 0.4 }, { queueMs: 1000 });
+    const track = await nextAudioTrack(agent, `sip_${call.id}`);
+    const [roomSound, callerSound] = await Promise.all([
+      unbrokenSound(() => recordAudio(track, { durationMs: 600, settleMs: 300 }), 48_000),
+      unbrokenSound(
+        () => leg.peer.recordAudible({ durationMs: 600, settleMs: 300 }),
+        leg.peer.codec.sampleRate,
+      ),
+    ]);
+    await tone.stop();
+    const heard = analyseTone(roomSound, 48_000);
+    const back = analyseTone(callerSound, leg.peer.codec.sampleRate);
+    const ms = (sound: Int16Array, rate: number) => Math.round((1000 * sound.length) / rate);
+    const where =
+      `call ${leg.k}: room heard ${heard.frequencyHz} Hz at ${heard.levelDbfs.toFixed(1)} dBFS ` +
+      `(${ms(roomSound, 48_000)} ms unbroken), caller heard ${back.frequencyHz} Hz at ` +
+      `${back.levelDbfs.toFixed(1)} dBFS (${ms(callerSound, leg.peer.codec.sampleRate)} ms unbroken)`;
+    expect(ms(roomSound, 48_000), where).toBeGreaterThanOrEqual(250);
+    expect(Math.abs(heard.frequencyHz - callerHz(leg.k)), where).toBeLessThanOrEqual(10);
+    expect(heard.levelDbfs, where).toBeGreaterThan(dbfs(0.3) - 6);
+    expect(ms(callerSound, leg.peer.codec.sampleRate), where).toBeGreaterThanOrEqual(250);
+    expect(Math.abs(back.frequencyHz - agentHz(leg.k)), where).toBeLessThanOrEqual(10);
+    expect(back.levelDbfs, where).toBeGreaterThan(dbfs(0.4) - 6);
+    return where;
+  } finally {
+    await agent.disconnect();
+  }
+}
+
+/** Runs the tasks given to it at most `max` at a time, the rest in order as others finish. */
+function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+describe('parallel calls', () => {
+  it(`carries ${CALLS} concurrent calls' audio both ways, each in its own room, and releases everything`, async () => {
+    // The control plane's part: accept every call as it starts ringing, a few at a time (twenty
+    // room joins at once, each a WebRTC handshake, would only queue up on two cores).
+    const calls = running.gateway.calls;
+    const accepting = limiter(ACCEPTS_AT_ONCE);
+    const answered = new Map<string, Call>();
+    let allAnswered = () => {};
+    const untilAllAnswered = new Promise<void>((resolve) => {
+      allAnswered = resolve;
+    });
+    const onTransition = (call: Call) => {
+      if (call.status === 'ringing') {
+        void accepting(() =>
+          api(running, `/v1/calls/${call.id}/actions`, { method: 'POST', body: '{"action":"accept"}' }),
+        );
+      } else if (call.status === 'in_progress') {
+        answered.set(call.fromAddress, call);
+        if (answered.size === CALLS) allAnswered();
+      }
+    };
+    calls.on('transition', onTransition);
+    const legs = await Promise.all(Array.from({ length: CALLS }, (_, k) => dial(k)));
+    await untilAllAnswered;
+    calls.off('transition', onTransition);
+    for (const leg of legs) leg.call = answered.get(`caller${leg.k}`);
+    expect(legs.every((leg) => leg.call !== undefined)).toBe(true);
+    expect(running.gateway.media?.workers().map((worker) => worker.sessions)).toEqual([10, 10]);
+
+    const checking = limiter(CHECKS_AT_ONCE);
+    const heard = await Promise.all(legs.map((leg) => checking(() => checkAudio(leg))));
+    console.info(heard.sort().join('\n'));
+
+    // Every call ends on its caller's BYE, and each media session then closes in its worker.
+    const pool = running.gateway.media;
+    const completed = new Set<string>();
+    const allCompleted = new Promise<void>((resolve) => {
+      const onEnd = (call: Call) => {
+        if (call.status === 'completed') completed.add(call.id);
+        if (completed.size < CALLS) return;
+        calls.off('transition', onEnd);
+        resolve();
+      };
+      calls.on('transition', onEnd);
+    });
+    let closedSessions = 0;
+    const allClosed = new Promise<void>((resolve) =>
+      pool?.on('sessionClosed', () => {
+        if (++closedSessions === CALLS) resolve();
+      }),
+    );
+    expect(await Promise.all(legs.map((leg) => leg.caller.hangUp()))).toEqual(legs.map(() => 200));
+    await Promise.all([allCompleted, allClosed]);
+    for (const leg of legs) leg.peer.stop();
+    const ended = await callsOf(running, 'completed');
+    expect(ended).toHaveLength(CALLS);
+    expect(new Set(ended.map((call) => call.endReason))).toEqual(new Set(['caller_hangup']));
+
+    expect(pool?.sessionCount).toBe(0);
+    expect(pool?.workers().map((worker) => worker.sessions)).toEqual([0, 0]);
+    expect(running.gateway.active.size).toBe(0);
+    const statuses = (await pool?.workerStatuses()) ?? [];
+    expect(statuses.map((status) => [status.sessions, status.portsInUse])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+    // Each SIP leg has left its room (leaving runs on in the worker after the call ends).
+    const rooms = new RoomServiceClient(rig.server.httpUrl, rig.apiKey, rig.apiSecret);
+    const sipLegsInRooms = async () => {
+      const lists = await Promise.all(
+        legs.map((leg) => rooms.listParticipants(leg.call?.livekitRoomName as string).catch(() => [])),
+      );
+      return lists.flat().filter((participant) => participant.identity.startsWith('sip_')).length;
+    };
+    await until(async () => (await sipLegsInRooms()) === 0, 20_000);
+  }, 180_000);
 });

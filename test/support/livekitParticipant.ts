@@ -30,15 +30,19 @@ export async function joinRoomWithToken(url: string, token: string): Promise<Roo
   return room;
 }
 
-/** Publishes a tone as a microphone track until `stop()`; frames are paced by the source's queue. */
+/**
+ * Publishes a tone as a microphone track until `stop()`; frames are paced by the source's queue
+ * (`queueMs`, default 200: a longer one rides out a busier test process).
+ */
 export async function publishTone(
   room: Room,
   tone: { frequencyHz: number; amplitude: number },
+  source: { queueMs?: number } = {},
 ): Promise<{ stop: () => Promise<void> }> {
   const sampleRate = 48_000;
   const samplesPerFrame = sampleRate / 100;
-  const source = new AudioSource(sampleRate, 1, 200);
-  const track = LocalAudioTrack.createAudioTrack('tone', source);
+  const audio = new AudioSource(sampleRate, 1, source.queueMs ?? 200);
+  const track = LocalAudioTrack.createAudioTrack('tone', audio);
   const options = new TrackPublishOptions();
   options.source = TrackSource.SOURCE_MICROPHONE;
   await room.localParticipant?.publishTrack(track, options);
@@ -48,14 +52,14 @@ export async function publishTone(
     while (running) {
       // A fresh Int16Array per frame: rtc-node reads the whole underlying buffer, not a view.
       const samples = generator.next(samplesPerFrame);
-      await source.captureFrame(new AudioFrame(samples, sampleRate, 1, samplesPerFrame));
+      await audio.captureFrame(new AudioFrame(samples, sampleRate, 1, samplesPerFrame));
     }
   })();
   return {
     stop: async () => {
       running = false;
       await pump;
-      await source.close();
+      await audio.close();
     },
   };
 }
