@@ -85,8 +85,9 @@ export class BridgedCall implements ActiveCall {
     if (this.dialog.connected === false) void this.end(this.farEndHangup);
   }
 
-  hangup(): void {
-    void this.end('api_hangup');
+  /** Ends the call from this side (BYE), by default as a hangup command. */
+  hangup(reason: EndReason = 'api_hangup'): void {
+    void this.end(reason);
   }
 
   shutdown(): Promise<void> {

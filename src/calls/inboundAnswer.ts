@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import type { CallRooms } from '../livekit/callRooms.js';
-import { MediaCommandError } from '../media/workers/mediaCommandError.js';
 import type { CreatedSession, CreateSessionRequest } from '../media/workers/workerPoolTypes.js';
 import type { AnswerInvite, InboundRequest, InboundResponse } from '../signalling/srfTypes.js';
 import type { ActiveCalls } from './activeCalls.js';
+import { AnswerCanceled, AnswerFailed, answerError, NO_CAPACITY } from './answerErrors.js';
 import { BridgedCall } from './bridgedCall.js';
 import type { CallService } from './callService.js';
 import type { Call } from './callTypes.js';
+
+export { AnswerCanceled, AnswerFailed } from './answerErrors.js';
+
 import { reportDtmf } from './dtmfReporter.js';
 import { reportParticipants } from './participantReporter.js';
 
@@ -18,8 +21,6 @@ export interface MediaSessions {
   /** Whether a session could be created now (a worker is running and below its limit). */
   hasCapacity(): boolean;
 }
-
-const NO_CAPACITY = 'no media capacity';
 
 export interface InboundAnswerDeps {
   calls: CallService;
@@ -36,22 +37,6 @@ export interface InboundAnswerDeps {
 export interface AnswerOptions {
   /** This call's limit instead of calls.maxDurationSeconds. */
   maxDurationSeconds?: number | undefined;
-}
-
-/** The caller cancelled while the call was being answered. */
-export class AnswerCanceled extends Error {
-  override readonly name = 'AnswerCanceled';
-}
-
-/** Answering failed; `sipStatus` is the final response the caller should get. */
-export class AnswerFailed extends Error {
-  override readonly name = 'AnswerFailed';
-  constructor(
-    readonly sipStatus: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -180,15 +165,6 @@ export class InboundAnswer {
   }
 
   private failure(call: Call, error: unknown): Error {
-    if (error instanceof AnswerCanceled || error instanceof AnswerFailed) return error;
-    if (error instanceof MediaCommandError && error.code.startsWith('sdp_')) {
-      return new AnswerFailed(488, `the caller's offer is not acceptable: ${error.message}`);
-    }
-    if (error instanceof MediaCommandError && error.code === 'capacity') {
-      this.deps.logger.warn({ callId: call.id }, 'answer refused: every media worker is full');
-      return new AnswerFailed(503, NO_CAPACITY);
-    }
-    this.deps.logger.error({ callId: call.id, err: error }, 'answering failed');
-    return new AnswerFailed(503, `answering failed: ${(error as Error).message}`);
+    return answerError(call.id, error, this.deps.logger);
   }
 }

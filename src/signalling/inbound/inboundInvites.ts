@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AdmissionGate } from '../../calls/admission.js';
 import type { CallService } from '../../calls/callService.js';
 import type { InboundAnswer } from '../../calls/inboundAnswer.js';
+import type { Voicemail } from '../../calls/voicemail.js';
 import type { TrunkConfig } from '../../config/sipSchema.js';
 import { type CallingConfigStore, DEFAULT_CALLING_SETTINGS } from '../../store/callingConfigStore.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
@@ -24,6 +25,8 @@ export interface InboundInviteDeps {
   logger: Logger;
   /** Answers accepted calls into their rooms; absent where no media plane runs. */
   answer: InboundAnswer | undefined;
+  /** Takes messages for apps with voicemail; absent without a media plane. */
+  voicemail?: Voicemail | undefined;
 }
 
 /**
@@ -91,6 +94,15 @@ export class InboundInvites {
       ringTimeoutMs: this.deps.ringTimeoutMs,
       logger: log,
       answer: this.deps.answer,
+      voicemail: this.deps.voicemail,
+      voicemailSettings: settings.voicemailEnabled
+        ? {
+            greetingUrl: settings.voicemailGreetingUrl,
+            maxDurationSeconds: settings.voicemailMaxDuration,
+            format: settings.recordingFormat,
+          }
+        : null,
+      voicemailFirst: settings.defaultAnswerBehavior === 'voicemail',
     }).start();
   }
 

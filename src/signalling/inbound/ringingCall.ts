@@ -8,6 +8,7 @@ import {
   type InboundAnswer,
   type PreparedAnswer,
 } from '../../calls/inboundAnswer.js';
+import type { Voicemail, VoicemailSettings } from '../../calls/voicemail.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
 import type { AwaitingDecision, PendingDecisions } from './pendingDecisions.js';
 import { refuse } from './sipRefusal.js';
@@ -19,6 +20,14 @@ export interface RingingCallDeps {
   logger: Logger;
   /** Answers the call into its room; absent where this gateway runs no media plane. */
   answer: InboundAnswer | undefined;
+  /** Takes a message; absent where this gateway runs no media plane. */
+  voicemail?: Voicemail | undefined;
+  /**
+   * The app's voicemail (null when voicemailEnabled is false): the call goes there at the ring
+   * timeout, or at once when `voicemailFirst` (defaultAnswerBehavior voicemail).
+   */
+  voicemailSettings?: VoicemailSettings | null;
+  voicemailFirst?: boolean;
 }
 
 /** The call is not waiting any more (answered, ended) or cannot be answered here. */
@@ -69,19 +78,60 @@ export class RingingCall implements AwaitingDecision {
     });
     this.res.send(180);
     this.deps.calls.transition(this.call.id, { to: 'ringing' });
+    if (this.deps.voicemailFirst && this.takesVoicemail()) {
+      void this.toVoicemail();
+      return;
+    }
     this.deps.decisions.add(this.call.id, this);
-    this.timer = setTimeout(
-      () =>
-        this.end(
-          {
-            status: 'no_answer',
-            endReason: 'ring_timeout',
-            sip: { code: 480, why: 'no answer before ring timeout' },
-          },
-          'ring timeout',
-        ),
-      this.deps.ringTimeoutMs,
+    this.timer = setTimeout(() => {
+      if (this.takesVoicemail()) {
+        void this.toVoicemail();
+        return;
+      }
+      this.end(
+        {
+          status: 'no_answer',
+          endReason: 'ring_timeout',
+          sip: { code: 480, why: 'no answer before ring timeout' },
+        },
+        'ring timeout',
+      );
+    }, this.deps.ringTimeoutMs);
+  }
+
+  private takesVoicemail(): boolean {
+    return Boolean(this.deps.voicemail && this.deps.voicemailSettings);
+  }
+
+  /**
+   * Nobody took the call (or the app sends every call there): voicemail answers it. Early media
+   * of a pre_accept is released first: the room it joined has nobody to hear the caller.
+   */
+  private async toVoicemail(): Promise<void> {
+    const voicemail = this.deps.voicemail;
+    const settings = this.deps.voicemailSettings;
+    if (this.ended || !voicemail || !settings) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.deps.decisions.remove(this.call.id);
+    void this.early?.then(
+      (prepared) => prepared.release(),
+      () => undefined,
     );
+    try {
+      await voicemail.take(this.call, this.req, this.res, settings, () => this.canceled);
+    } catch (error) {
+      if (error instanceof AnswerCanceled || this.canceled) {
+        this.record({ status: 'canceled', endReason: 'canceled' }, 'canceled while going to voicemail');
+        return;
+      }
+      const status = error instanceof AnswerFailed ? error.sipStatus : 500;
+      refuse(this.res, status, (error as Error).message);
+      this.record(
+        { status: 'failed', endReason: 'media_error', sip: { code: status, why: '' } },
+        'voicemail failed',
+      );
+    }
   }
 
   /**

@@ -1,0 +1,187 @@
+import type { Logger } from 'pino';
+import type { MediaSession } from '../media/workers/MediaSession.js';
+import type { RecordingEndedEvent } from '../media/workers/mediaChannelTypes.js';
+import type { RecordingFormat } from '../recording/recordingTypes.js';
+import type { AnswerInvite, InboundRequest, InboundResponse } from '../signalling/srfTypes.js';
+import type { ActiveCalls } from './activeCalls.js';
+import { AnswerCanceled, AnswerFailed, answerError } from './answerErrors.js';
+import { BridgedCall } from './bridgedCall.js';
+import type { CallService } from './callService.js';
+import type { Call } from './callTypes.js';
+import { reportDtmf } from './dtmfReporter.js';
+import type { MediaSessions } from './inboundAnswer.js';
+
+/** Said when the app has no greeting of its own, or its greeting cannot be had. */
+export const DEFAULT_GREETING =
+  'The person you are calling is not available. Please leave a message after the tone.';
+const GREETING_VOICE = 'en-us';
+/** The tone that tells the caller to speak: 1 kHz for half a second, as answering machines do. */
+const BEEP = { kind: 'tone', frequencyHz: 1000, durationMs: 500 } as const;
+
+/** Where greetings come from: the call flows' decoded, cached audio. */
+export interface GreetingAudio {
+  forLocation(location: string): Promise<string>;
+  forSpeech(request: { text: string; voice: string }): Promise<string>;
+}
+
+export interface VoicemailDeps {
+  calls: CallService;
+  media: MediaSessions;
+  answer: AnswerInvite;
+  active: ActiveCalls;
+  audio: GreetingAudio;
+  logger: Logger;
+}
+
+/** The app's voicemail settings (its calling configuration). */
+export interface VoicemailSettings {
+  greetingUrl: string | null;
+  maxDurationSeconds: number;
+  format: RecordingFormat;
+}
+
+/**
+ * Voicemail for an inbound call nobody takes: it is answered (no room: nobody is there), its status
+ * becomes `voicemail`, the caller hears the app's greeting (or a spoken default) and a tone, and
+ * their message is recorded in the app's recording format for at most voicemailMaxDuration. The
+ * call ends when the caller hangs up (caller_hangup) or the time is up (max_duration, BYE); either
+ * way the recording ends with the session and a `calls.voicemail.received` event carries the
+ * file. A caller who hangs up during the greeting leaves no message and no event.
+ */
+export class Voicemail {
+  constructor(private readonly deps: VoicemailDeps) {}
+
+  /** Answers into voicemail; resolves once the call is answered, the message is taken after. */
+  async take(
+    call: Call,
+    req: InboundRequest,
+    res: InboundResponse,
+    settings: VoicemailSettings,
+    canceled: () => boolean,
+  ): Promise<void> {
+    let session: MediaSession | undefined;
+    try {
+      const created = await this.deps.media.createSession({ remoteOffer: req.body || null, callId: call.id });
+      session = created.session;
+      reportDtmf(session, this.deps.calls, call.id);
+      if (canceled()) throw new AnswerCanceled(`call ${call.id} was canceled while answering`);
+      const dialog = await this.deps.answer(req, res, created.localSdp);
+      const answered = this.deps.calls.transition(call.id, { to: 'voicemail' });
+      if (!answered.ok) {
+        void dialog.destroy();
+        throw new AnswerFailed(500, answered.reason);
+      }
+      const bridge = new BridgedCall(call.id, dialog, session, {
+        calls: this.deps.calls,
+        active: this.deps.active,
+        logger: this.deps.logger,
+      });
+      bridge.start();
+      void this.leaveMessage(call, session, bridge, settings).catch((error: unknown) => {
+        this.deps.logger.error({ callId: call.id, err: error }, 'voicemail failed');
+        bridge.hangup('media_error');
+      });
+    } catch (error) {
+      if (session && !session.closed && !this.deps.active.get(call.id)) void session.close('normal');
+      throw answerError(call.id, error, this.deps.logger);
+    }
+  }
+
+  private async leaveMessage(
+    call: Call,
+    session: MediaSession,
+    bridge: BridgedCall,
+    settings: VoicemailSettings,
+  ): Promise<void> {
+    const greeting = await this.greeting(call.id, settings.greetingUrl);
+    if (greeting) await playToEnd(session, { kind: 'file', path: greeting });
+    await playToEnd(session, BEEP);
+    if (session.closed) return;
+    let recordingId: string | undefined;
+    const early: RecordingEndedEvent[] = [];
+    const onEnded = (event: RecordingEndedEvent): void => {
+      if (recordingId === undefined) early.push(event);
+      else if (event.recordingId === recordingId) ended(event);
+    };
+    const ended = (event: RecordingEndedEvent): void => {
+      session.off('recordingEnded', onEnded);
+      if (event.reason === 'error') {
+        this.deps.logger.error({ callId: call.id, message: event.message }, 'voicemail recording failed');
+      }
+      if (event.bytes > 0) {
+        this.deps.calls.appendEvent(call.id, 'calls.voicemail.received', {
+          recording: {
+            id: event.recordingId,
+            path: event.path,
+            format: event.format,
+            durationMs: event.durationMs,
+            bytes: event.bytes,
+          },
+        });
+      }
+      if (event.reason === 'max_duration') bridge.hangup('max_duration');
+    };
+    // recordingEnded can overtake startRecording's answer (a caller hanging up at once).
+    session.on('recordingEnded', onEnded);
+    const started = await session.startRecording({
+      format: settings.format,
+      tracks: 'caller',
+      maxDurationMs: settings.maxDurationSeconds * 1000,
+    });
+    recordingId = started.recordingId;
+    const mine = early.find((event) => event.recordingId === recordingId);
+    if (mine) ended(mine);
+  }
+
+  /** The app's greeting, else the spoken default; undefined only if neither can be had. */
+  private async greeting(callId: string, url: string | null): Promise<string | undefined> {
+    if (url) {
+      try {
+        return await this.deps.audio.forLocation(url);
+      } catch (error) {
+        this.deps.logger.warn({ callId, err: error }, 'voicemail greeting unavailable; saying the default');
+      }
+    }
+    try {
+      return await this.deps.audio.forSpeech({ text: DEFAULT_GREETING, voice: GREETING_VOICE });
+    } catch (error) {
+      this.deps.logger.warn({ callId, err: error }, 'default voicemail greeting unavailable');
+      return undefined;
+    }
+  }
+}
+
+/** Plays to the caller and resolves when it ends or the session closes. */
+async function playToEnd(
+  session: MediaSession,
+  source: Parameters<MediaSession['play']>[0]['source'],
+): Promise<void> {
+  if (session.closed) return;
+  let playbackId: string | undefined;
+  const endedIds = new Set<string>();
+  await new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      session.off('playbackEnded', onEnded);
+      session.off('closed', done);
+      resolve();
+    };
+    const onEnded = (event: { playbackId: string }): void => {
+      if (event.playbackId === playbackId) done();
+      else endedIds.add(event.playbackId);
+    };
+    session.on('playbackEnded', onEnded);
+    session.on('closed', done);
+    session.play({ source, target: 'sip', loop: false }).then(
+      (started) => {
+        playbackId = started.playbackId;
+        if (endedIds.has(started.playbackId)) done();
+      },
+      (error: unknown) => {
+        session.off('playbackEnded', onEnded);
+        session.off('closed', done);
+        if (session.closed) resolve();
+        else reject(error);
+      },
+    );
+  });
+}
