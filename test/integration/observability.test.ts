@@ -85,6 +85,7 @@ describe('openapi.json', () => {
         '/v1/calls',
         '/v1/calls/{id}',
         '/v1/calls/{id}/actions',
+        '/v1/calls/{id}/log',
         '/v1/calls/{id}/tokens',
         '/v1/events/schema',
         '/v1/organization/apps/{appId}/calling',
