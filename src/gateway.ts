@@ -187,6 +187,8 @@ export class Gateway {
           decisions: this.decisions,
           active: this.active,
           audio: new AudioPrompts(playbackSettings(config), logger.child({ component: 'playback' })),
+          dialer,
+          ringTimeoutSeconds: config.sip.ringTimeoutSeconds,
           logger: logger.child({ component: 'flow' }),
         })
       : undefined;

@@ -79,8 +79,9 @@ export class CallCommands {
         'call flows need the media plane; this build can only hang up',
       );
     }
-    this.flows.check(update.callFlow);
-    this.flows.replace(this.current(call.id), update.callFlow);
+    const current = this.current(call.id);
+    this.flows.check(current, update.callFlow);
+    this.flows.replace(current, update.callFlow);
     return this.current(call.id);
   }
 

@@ -5,14 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { api, callGatewayConfig, ROUTED_NUMBER, theRingingCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import { assertAllCallsSucceeded, runSipp, type SippResult } from '../support/sipp.js';
-import { bearer, KEYS } from '../support/testKeys.js';
+import { assertAllCallsSucceeded, runSipp, type SippResult, startSippServer } from '../support/sipp.js';
+import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
 import { analyseTone, goertzelPower, rmsDbfs } from '../support/tone.js';
 
 /**
@@ -29,6 +30,8 @@ let gw: RunningGateway;
 let files: string;
 let http: Server;
 let httpBase: string;
+/** Where the app's outbound trunk sends a bridge verb's INVITE (a sipp callee, when a test runs one). */
+let calleePort: number;
 
 function tone(name: string, frequencyHz: number, seconds: number): string {
   const path = join(files, name);
@@ -63,8 +66,22 @@ beforeAll(async () => {
   // One after the other: both pick free ports, and two pickers at once can be handed the same one.
   engine = await startSipEngine();
   rig = await startLiveKit();
+  calleePort = await freeUdpPort();
   gw = await startInProcessGateway(
-    callGatewayConfig(engine, rig, { media: { playback: { fileDirs: [files] } } }),
+    callGatewayConfig(engine, rig, {
+      media: { playback: { fileDirs: [files] } },
+      sip: {
+        trunks: [
+          {
+            name: 'local',
+            kind: 'pstn',
+            sourceAddresses: ['127.0.0.1/32'],
+            outbound: { host: '127.0.0.1', port: calleePort, transport: 'udp' },
+          },
+        ],
+        apps: [{ appId: TEST_APP_ID, outboundTrunk: 'local' }],
+      },
+    }),
     { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
   );
   await until(async () => (await api(gw, '/readyz')).ready === true, 60_000);
@@ -303,6 +320,36 @@ describe('call flows', () => {
     expect(result.messageLog.match(/^SIP\/2.0 180 /gm)).toHaveLength(2);
     expect(await endedCall(ringing.id)).toMatchObject({ status: 'busy', endReason: 'busy', sipStatus: 486 });
     expect(await refused([{ command: 'pause', durationMs: 10 }], 409)).toMatchObject({ code: 'conflict' });
+  });
+
+  it('bridge dials a callee into the room: the caller hears it until maxDurationSeconds, then the flow goes on', async () => {
+    const callee = await startSippServer({
+      scenario: 'uas-answer-pcap',
+      localPort: calleePort,
+      transport: 'u1',
+      calls: 1,
+      hardTimeoutMs: 60_000,
+    });
+    const caller = await placeCall();
+    await runFlow(caller.id, [
+      { command: 'answer' },
+      { command: 'bridge', to: '+15550123', maxDurationSeconds: 3 },
+      { command: 'hangup' },
+    ]);
+    // The callee's recorded speech reaches the caller through the room.
+    const speech = await audibleStretch(caller, 1000);
+    expect(rmsDbfs(speech.samples)).toBeGreaterThan(-45);
+    // At its limit the callee gets a BYE (sipp's call completes), then the hangup verb runs.
+    assertAllCallsSucceeded(await callee.exited, 1);
+    assertAllCallsSucceeded(await caller.sipp, 1);
+    caller.peer.close();
+    const ended = await endedCall(caller.id);
+    expect(ended).toMatchObject({ status: 'completed', endReason: 'api_hangup' });
+    expect(ended.duration).toBeGreaterThanOrEqual(3);
+    const joined = eventsOf(caller.id, 'calls.participant.joined').map(
+      ({ data }) => (data as any).participant,
+    );
+    expect(joined).toContainEqual({ identity: `sip_${caller.id}_bridge_1` });
   });
 
   it('an accepted call with maxDurationSeconds ends with max_duration and one final event', async () => {

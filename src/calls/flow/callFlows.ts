@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
+import { E164 } from '../../config/sipSchema.js';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { PendingDecisions } from '../../signalling/inbound/pendingDecisions.js';
 import type { ActiveCalls } from '../activeCalls.js';
 import { CallCommandError } from '../callCommands.js';
 import type { CallService } from '../callService.js';
 import { type Call, isFinal } from '../callTypes.js';
+import type { OutboundDialer } from '../outboundDialer.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
 import { createVerb, NOT_IMPLEMENTED } from './createVerb.js';
 import { type CallLeg, FlowRunner } from './flowRunner.js';
-import type { FlowVerbSpec } from './flowSchemas.js';
+import type { FlowVerbSpec, VerbSpec } from './flowSchemas.js';
 import { FlowStopped } from './flowTypes.js';
 
 export interface CallFlowsDeps {
@@ -16,6 +18,10 @@ export interface CallFlowsDeps {
   decisions: PendingDecisions;
   active: ActiveCalls;
   audio: AudioPrompts;
+  /** Places a bridge verb's leg; absent where no media plane runs. */
+  dialer?: OutboundDialer | undefined;
+  /** sip.ringTimeoutSeconds: how long a bridge rings unless it says. */
+  ringTimeoutSeconds: number;
   logger: Logger;
 }
 
@@ -34,22 +40,31 @@ export class CallFlows implements CallLeg {
   private readonly runners = new Map<string, FlowRunner>();
   /** Flows waiting for their call to be answered (by themselves or by an accept action). */
   private readonly answerWaiters = new Map<string, Set<AnswerWaiter>>();
+  /** Numbers the room identities of bridge legs (`sip_<call id>_bridge_<n>`). */
+  private bridges = 0;
 
   constructor(private readonly deps: CallFlowsDeps) {
     deps.calls.on('transition', (call) => this.onTransition(call));
   }
 
   /**
-   * Refuses, before anything runs, a flow this build cannot run (501: record, bridge) or naming
-   * a local file outside media.playback.fileDirs (400, naming the field).
+   * Refuses, before anything runs, a flow this build cannot run (501: record) or naming a local
+   * file outside media.playback.fileDirs, or bridging for an app with no outbound trunk (400,
+   * naming the field).
    */
-  check(flow: readonly FlowVerbSpec[]): void {
+  check(call: Call, flow: readonly FlowVerbSpec[]): void {
     for (const [index, spec] of flow.entries()) {
       const missing = NOT_IMPLEMENTED[spec.command];
       if (missing) throw new CallCommandError('not_implemented', `callFlow[${index}]: ${missing}`);
     }
     const problems: { field: string; message: string }[] = [];
     for (const [index, spec] of flow.entries()) {
+      if (spec.command === 'bridge' && !this.deps.dialer?.canDial(call.appId)) {
+        problems.push({
+          field: `callFlow[${index}].to`,
+          message: `app ${call.appId} has no outbound trunk to dial through (sip.apps)`,
+        });
+      }
       const audio =
         spec.command === 'playback'
           ? { field: 'url', spec }
@@ -60,7 +75,7 @@ export class CallFlows implements CallLeg {
       if (refusal) problems.push({ field: `callFlow[${index}].${audio.field}`, message: refusal });
     }
     if (problems.length > 0) {
-      throw new CallCommandError('invalid_request', 'a playback names a file it may not read', problems);
+      throw new CallCommandError('invalid_request', 'the flow cannot run as given', problems);
     }
   }
 
@@ -145,6 +160,61 @@ export class CallFlows implements CallLeg {
     }
     if (sipCode === undefined) waiting.hangup();
     else waiting.reject(sipCode);
+  }
+
+  /**
+   * Dials `spec.to` through the call's app trunk into the call's room (caller id: `spec.from`, else
+   * the caller's number when it is E.164, else the number called), then waits while the leg talks.
+   * Resolves once it has ended: the callee's BYE, its media ending, maxDurationSeconds, or the flow
+   * stopping (replaced, call ended), in which cases the callee gets a BYE. A dial that does not
+   * connect (busy, no answer, declined…) rejects with the dialer's DialFailed.
+   */
+  async bridge(callId: string, spec: VerbSpec<'bridge'>, signal: AbortSignal): Promise<void> {
+    const call = this.deps.calls.get(callId);
+    const dialer = this.deps.dialer;
+    if (!dialer || !call?.livekitRoomName) throw new FlowStopped(`call ${callId} has no room to bridge into`);
+    const leg = await dialer.dial({
+      appId: call.appId,
+      from: spec.from ?? (E164.test(call.fromAddress) ? call.fromAddress : call.toAddress),
+      to: spec.to,
+      roomName: call.livekitRoomName,
+      identity: `sip_${callId}_bridge_${++this.bridges}`,
+      callId,
+      ringTimeoutMs: (spec.ringTimeoutSeconds ?? this.deps.ringTimeoutSeconds) * 1000,
+      signal,
+    });
+    const log = this.deps.logger.child({ callId, bridgeTo: spec.to, sipCallId: leg.sipCallId });
+    log.info('bridge leg answered');
+    leg.dialog.on('modify', (req, res) => {
+      leg.session.answerOffer(req.body).then(
+        ({ localSdp }) => res.send(200, undefined, { body: localSdp }),
+        () => res.send(488),
+      );
+    });
+    const ended = await new Promise<string>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (why: string): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        resolve(why);
+      };
+      const onAbort = (): void => finish('flow stopped');
+      if (spec.maxDurationSeconds !== undefined) {
+        timer = setTimeout(() => finish('max duration'), spec.maxDurationSeconds * 1000);
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      leg.dialog.on('destroy', () => finish('callee hung up'));
+      leg.session.once('closed', () => finish('media ended'));
+      if (signal.aborted) finish('flow stopped');
+      else if (leg.dialog.connected === false) finish('callee hung up');
+    });
+    log.info({ why: ended }, 'bridge leg ended');
+    if (ended !== 'callee hung up') {
+      void Promise.resolve(leg.dialog.destroy()).catch((error: unknown) =>
+        log.warn({ err: error }, 'BYE to the bridge leg failed'),
+      );
+    }
+    if (!leg.session.closed) void leg.session.close('normal');
   }
 
   emit(callId: string, event: string, fields: Record<string, unknown>): void {

@@ -1,6 +1,7 @@
 import type { FlowVerbSpec } from './flowSchemas.js';
 import type { FlowVerb } from './flowTypes.js';
 import { AnswerVerb } from './verbs/answerVerb.js';
+import { BridgeVerb } from './verbs/bridgeVerb.js';
 import { GatherVerb } from './verbs/gatherVerb.js';
 import { HangupVerb } from './verbs/hangupVerb.js';
 import { PauseVerb } from './verbs/pauseVerb.js';
@@ -10,8 +11,7 @@ import { SayVerb } from './verbs/sayVerb.js';
 
 /** Verbs this build cannot run; a flow naming one is refused with 501 before anything runs. */
 export const NOT_IMPLEMENTED: Partial<Record<FlowVerbSpec['command'], string>> = {
-  record: 'record is not in this build (recording is not implemented yet)',
-  bridge: 'bridge is not in this build (it needs the outbound dialer)',
+  record: 'record is not in this build (message recording is not implemented yet)',
 };
 
 /** The verb object of a validated spec. */
@@ -31,8 +31,9 @@ export function createVerb(spec: FlowVerbSpec): FlowVerb {
       return new GatherVerb(spec);
     case 'hangup':
       return new HangupVerb(spec);
-    case 'record':
     case 'bridge':
+      return new BridgeVerb(spec);
+    case 'record':
       throw new Error(NOT_IMPLEMENTED[spec.command]);
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
 import { FlowPlayer } from './flowPlayer.js';
+import type { VerbSpec } from './flowSchemas.js';
 import { type FlowContext, FlowStopped, type FlowVerb } from './flowTypes.js';
 
 /** The call-side operations a flow needs (CallFlows provides them). */
@@ -10,6 +11,7 @@ export interface CallLeg {
   answered(callId: string): Promise<MediaSession>;
   ring(callId: string): boolean;
   hangup(callId: string, sipCode?: number): void;
+  bridge(callId: string, spec: VerbSpec<'bridge'>, signal: AbortSignal): Promise<void>;
   emit(callId: string, event: string, fields: Record<string, unknown>): void;
 }
 
@@ -71,6 +73,7 @@ export class FlowRunner {
         return outcome;
       },
       stopPlayback: () => this.player.stop(),
+      bridge: (spec) => wait(leg.bridge(callId, spec, signal)),
       emit: (event, fields) => {
         running();
         leg.emit(callId, event, fields);

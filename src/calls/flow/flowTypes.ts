@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
+import type { VerbSpec } from './flowSchemas.js';
 
 /** One verb of a call flow (jambonz style: one class per verb, run once, in order). */
 export interface FlowVerb {
@@ -40,6 +41,8 @@ export interface FlowContext {
   play(session: MediaSession, file: string, options: PlayOptions): Promise<'finished' | 'stopped'>;
   /** Stops this flow's playback, if one is playing. */
   stopPlayback(): void;
+  /** Dials `spec.to` into the call's room; resolves once that leg has ended (BridgeVerb). */
+  bridge(spec: VerbSpec<'bridge'>): Promise<void>;
   /** Appends an event about the call to the control plane's outbox: `{call, ...fields}`. */
   emit(event: 'calls.gather', fields: Record<string, unknown>): void;
 }

@@ -41,6 +41,7 @@ function leg(
     answered: async () => session as unknown as MediaSession,
     ring: () => true,
     hangup: () => undefined,
+    bridge: async () => undefined,
     emit: (_callId, event, fields) => events.push({ event, fields }),
   };
 }
