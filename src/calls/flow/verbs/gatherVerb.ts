@@ -2,7 +2,7 @@ import type { MediaSession } from '../../../media/workers/MediaSession.js';
 import type { DtmfEvent } from '../../../media/workers/mediaChannelTypes.js';
 import type { VerbSpec } from '../flowSchemas.js';
 import { type FlowContext, FlowStopped, type FlowVerb } from '../flowTypes.js';
-import { promptAudio } from './promptAudio.js';
+import { playOptions, promptAudio } from './promptAudio.js';
 
 /** Why a gather ended, as its calls.gather event says. */
 export type GatherEnd = 'maxNumKeys' | 'endKey' | 'timeout';
@@ -89,11 +89,8 @@ export class GatherVerb implements FlowVerb {
         arm();
         return;
       }
-      const { target } = this.spec.prompt;
-      const loop = this.spec.prompt.command === 'playback' && this.spec.prompt.loop;
-      const promptTimeout = this.spec.prompt.command === 'playback' ? this.spec.prompt.timeoutMs : undefined;
       context
-        .play(session, file, { target, loop, timeoutMs: promptTimeout })
+        .play(session, file, playOptions(this.spec.prompt))
         .then(
           () => undefined,
           (error: unknown) => {

@@ -1,5 +1,5 @@
 import type { PlaybackSpec, SaySpec } from '../flowSchemas.js';
-import type { FlowContext } from '../flowTypes.js';
+import type { FlowContext, PlayOptions } from '../flowTypes.js';
 
 /** espeak-ng's voice when a say names neither voice nor locale. */
 const DEFAULT_VOICE = 'en';
@@ -13,6 +13,13 @@ export function promptAudio(context: FlowContext, spec: PlaybackSpec | SaySpec):
   );
 }
 
+/** How a playback or say plays: its target; a playback's loop and timeout. */
+export function playOptions(spec: PlaybackSpec | SaySpec): PlayOptions {
+  return spec.command === 'playback'
+    ? { target: spec.target, loop: spec.loop, timeoutMs: spec.timeoutMs }
+    : { target: spec.target, loop: false };
+}
+
 /**
  * Prepares the audio first (a ringing caller keeps hearing ringback meanwhile, not dead air), then
  * answers the call if it still rings, then plays.
@@ -23,9 +30,5 @@ export async function playPrompt(
 ): Promise<'finished' | 'stopped'> {
   const file = await promptAudio(context, spec);
   const session = await context.answered();
-  return context.play(session, file, {
-    target: spec.target,
-    loop: spec.command === 'playback' && spec.loop,
-    timeoutMs: spec.command === 'playback' ? spec.timeoutMs : undefined,
-  });
+  return context.play(session, file, playOptions(spec));
 }
