@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { api, callGatewayConfig, ROUTED_NUMBER, theRingingCall, until } from '../support/gatewayApi.js';
+import {
+  api,
+  callGatewayConfig,
+  callWhen,
+  ROUTED_NUMBER,
+  theRingingCall,
+  until,
+} from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { RtpPeer } from '../support/rtpPeer.js';
@@ -102,7 +109,7 @@ interface Caller {
 }
 
 /** A call from sipp whose media is an RTP peer (sending silence, latched to the gateway's RTP). */
-async function placeCall(): Promise<Caller> {
+async function callIn(): Promise<Caller> {
   const peer = await RtpPeer.open('PCMU', { latch: true });
   peer.start(null);
   const heard: Caller['heard'] = [];
@@ -135,13 +142,9 @@ async function runFlow(id: string, callFlow: unknown[]): Promise<any> {
   return body;
 }
 
-async function endedCall(id: string): Promise<any> {
-  let call: any;
-  await until(async () => {
-    call = await api(gw, `/v1/calls/${id}`);
-    return call.endedAt !== null;
-  }, 30_000);
-  return call;
+/** The call once it has ended. */
+function endedCall(id: string): Promise<any> {
+  return callWhen(gw, id, (call) => call.endedAt !== null);
 }
 
 function eventsOf(id: string, name?: string) {
@@ -174,7 +177,7 @@ async function hangUpAndFinish(caller: Caller): Promise<any> {
 
 describe('call flows', () => {
   it('plays a WAV file on a ringing call (answering it) at its frequency, then hangs up', async () => {
-    const caller = await placeCall();
+    const caller = await callIn();
     await runFlow(caller.id, [
       { command: 'playback', url: join(files, 'tone700.wav') },
       { command: 'hangup' },
@@ -191,7 +194,7 @@ describe('call flows', () => {
   });
 
   it('plays audio served over http; a URL that fails is skipped and the flow goes on', async () => {
-    const caller = await placeCall();
+    const caller = await callIn();
     await runFlow(caller.id, [
       { command: 'answer' },
       { command: 'playback', url: `${httpBase}/missing.wav` },
@@ -206,7 +209,7 @@ describe('call flows', () => {
   });
 
   it('pause holds the next verb back; say is heard as speech after the silence', async () => {
-    const caller = await placeCall();
+    const caller = await callIn();
     await runFlow(caller.id, [
       { command: 'answer' },
       { command: 'pause', durationMs: 1500 },
@@ -228,7 +231,7 @@ describe('call flows', () => {
   });
 
   it('gather ends at maxNumKeys, at the end key and on timeout, each with one calls.gather event', async () => {
-    const caller = await placeCall();
+    const caller = await callIn();
     await runFlow(caller.id, [
       {
         command: 'gather',
@@ -264,7 +267,7 @@ describe('call flows', () => {
   });
 
   it('a new flow stops the playback of the one it replaces', async () => {
-    const caller = await placeCall();
+    const caller = await callIn();
     await runFlow(caller.id, [
       { command: 'answer' },
       { command: 'playback', url: join(files, 'tone900.wav'), loop: true },
@@ -330,7 +333,7 @@ describe('call flows', () => {
       calls: 1,
       hardTimeoutMs: 60_000,
     });
-    const caller = await placeCall();
+    const caller = await callIn();
     await runFlow(caller.id, [
       { command: 'answer' },
       { command: 'bridge', to: '+15550123', maxDurationSeconds: 3 },
@@ -353,7 +356,7 @@ describe('call flows', () => {
   });
 
   it('an accepted call with maxDurationSeconds ends with max_duration and one final event', async () => {
-    const caller = await placeCall();
+    const caller = await callIn();
     const accepted = await api(gw, `/v1/calls/${caller.id}/actions`, {
       method: 'POST',
       body: JSON.stringify({ action: 'accept', maxDurationSeconds: 2 }),
