@@ -9,6 +9,7 @@ import { CallFlows } from './calls/flow/callFlows.js';
 import { InboundAnswer } from './calls/inboundAnswer.js';
 import { OutboundCalls } from './calls/outboundCalls.js';
 import { OutboundDialer } from './calls/outboundDialer.js';
+import { Voicemail } from './calls/voicemail.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
 import { CallCommandHandler } from './control/events/callCommandHandler.js';
@@ -141,6 +142,10 @@ export class Gateway {
       });
     }
     const rooms = new CallRooms(config.livekit);
+    const autoRecordFormat = (appId: string) => {
+      const settings = callingConfigs.get(appId) ?? DEFAULT_CALLING_SETTINGS;
+      return settings.autoRecordEnabled ? settings.recordingFormat : null;
+    };
     const answer = this.media
       ? new InboundAnswer({
           calls: this.calls,
@@ -151,6 +156,7 @@ export class Gateway {
           active: this.active,
           logger: logger.child({ component: 'answer' }),
           maxDurationSeconds: config.calls.maxDurationSeconds,
+          autoRecordFormat,
         })
       : undefined;
     // Outbound SIP legs: a call's own (POST /v1/calls) and, later, a call flow's bridge verb.
@@ -179,17 +185,31 @@ export class Gateway {
       logger: logger.child({ component: 'outbound' }),
       defaultRingTimeoutSeconds: config.sip.ringTimeoutSeconds,
       defaultMaxDurationSeconds: config.calls.maxDurationSeconds,
+      autoRecordFormat,
       webrtcPollIntervalMs: 1000,
     });
+    // One cache of decoded prompts for call flows and voicemail greetings.
+    const audio = new AudioPrompts(playbackSettings(config), logger.child({ component: 'playback' }));
     const flows = this.media
       ? new CallFlows({
           calls: this.calls,
           decisions: this.decisions,
           active: this.active,
-          audio: new AudioPrompts(playbackSettings(config), logger.child({ component: 'playback' })),
+          audio,
           dialer,
           ringTimeoutSeconds: config.sip.ringTimeoutSeconds,
           logger: logger.child({ component: 'flow' }),
+        })
+      : undefined;
+    const voicemail = this.media
+      ? new Voicemail({
+          calls: this.calls,
+          media: this.media,
+          answer: (req, res, localSdp) =>
+            this.sip.srf.createUAS(req as never, res as never, { localSdp }) as unknown as Promise<SipDialog>,
+          active: this.active,
+          audio,
+          logger: logger.child({ component: 'voicemail' }),
         })
       : undefined;
     const commands = new CallCommands(this.calls, this.decisions, this.active, flows);
@@ -205,6 +225,7 @@ export class Gateway {
       ringTimeoutMs: config.sip.ringTimeoutSeconds * 1000,
       logger: logger.child({ component: 'inbound' }),
       answer,
+      voicemail,
     });
     this.sip.srf.invite((req, res) =>
       inbound.handle(req as unknown as InboundRequest, res as unknown as InboundResponse),

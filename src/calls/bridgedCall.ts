@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import type { MediaSession } from '../media/workers/MediaSession.js';
 import type { SessionCloseReason } from '../media/workers/mediaChannelTypes.js';
+import type { RecordingFormat } from '../recording/recordingTypes.js';
 import type { SipDialog } from '../signalling/srfTypes.js';
 import type { ActiveCall, ActiveCalls } from './activeCalls.js';
+import { recordWholeCall } from './autoRecording.js';
 import type { CallService } from './callService.js';
 import type { EndReason } from './callTypes.js';
 import { maxDurationTimer } from './maxDuration.js';
@@ -22,6 +24,8 @@ export interface BridgedCallOptions {
   farEndHangup?: EndReason;
   /** Ends the call with max_duration (BYE) this long after it was bridged. */
   maxDurationMs?: number;
+  /** Records the whole call in this format (the app's autoRecordEnabled); null or absent: no. */
+  recordFormat?: RecordingFormat | null;
 }
 
 /** Why the media side ended a call, as the call records it. */
@@ -64,6 +68,15 @@ export class BridgedCall implements ActiveCall {
       );
     }
     relaySipInfoDtmf(this.dialog, this.session, this.deps.logger.child({ callId: this.callId }));
+    if (this.options.recordFormat && !this.session.closed) {
+      recordWholeCall(
+        this.session,
+        this.deps.calls,
+        this.callId,
+        this.options.recordFormat,
+        this.deps.logger,
+      );
+    }
     this.dialog.on('modify', (req, res) => {
       // A re-INVITE (hold, resume, codec change): the media session answers it.
       this.session.answerOffer(req.body).then(

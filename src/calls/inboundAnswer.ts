@@ -4,6 +4,7 @@ import type { CreatedSession, CreateSessionRequest } from '../media/workers/work
 import type { AnswerInvite, InboundRequest, InboundResponse } from '../signalling/srfTypes.js';
 import type { ActiveCalls } from './activeCalls.js';
 import { AnswerCanceled, AnswerFailed, answerError, NO_CAPACITY } from './answerErrors.js';
+import type { AutoRecordFormat } from './autoRecording.js';
 import { BridgedCall } from './bridgedCall.js';
 import type { CallService } from './callService.js';
 import type { Call } from './callTypes.js';
@@ -31,6 +32,8 @@ export interface InboundAnswerDeps {
   logger: Logger;
   /** calls.maxDurationSeconds: an answered call ends with max_duration after this long. */
   maxDurationSeconds: number;
+  /** Whether (and how) the app records its answered calls. */
+  autoRecordFormat?: AutoRecordFormat;
 }
 
 /** Per-call choices of an accept. */
@@ -155,7 +158,10 @@ export class InboundAnswer {
         dialog,
         prepared.created.session,
         { calls: this.deps.calls, active: this.deps.active, logger: this.deps.logger },
-        { maxDurationMs: (options.maxDurationSeconds ?? this.deps.maxDurationSeconds) * 1000 },
+        {
+          maxDurationMs: (options.maxDurationSeconds ?? this.deps.maxDurationSeconds) * 1000,
+          recordFormat: this.deps.autoRecordFormat?.(call.appId) ?? null,
+        },
       ).start();
       return answered.call;
     } catch (error) {

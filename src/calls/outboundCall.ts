@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { RecordingFormat } from '../recording/recordingTypes.js';
 import type { ActiveCall, ActiveCalls } from './activeCalls.js';
 import { BridgedCall } from './bridgedCall.js';
 import type { CallService } from './callService.js';
@@ -24,6 +25,8 @@ export interface OutboundCallOptions {
   ringTimeoutMs: number;
   /** Once answered, the call is hung up (max_duration) after this long. */
   maxDurationMs: number;
+  /** Records the whole call once answered (the app's autoRecordEnabled). */
+  recordFormat?: RecordingFormat | null;
 }
 
 interface Ending {
@@ -145,7 +148,11 @@ export class OutboundCall implements ActiveCall {
       leg.dialog,
       leg.session,
       { calls: this.deps.calls, active: this.deps.active, logger: this.log },
-      { farEndHangup: 'callee_hangup', maxDurationMs: this.options.maxDurationMs },
+      {
+        farEndHangup: 'callee_hangup',
+        maxDurationMs: this.options.maxDurationMs,
+        recordFormat: this.options.recordFormat ?? null,
+      },
     ).start();
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ActiveCalls } from './activeCalls.js';
 import type { AdmissionGate } from './admission.js';
+import type { AutoRecordFormat } from './autoRecording.js';
 import type { CallService } from './callService.js';
 import type { Call, CallChannel } from './callTypes.js';
 import { OutboundCall } from './outboundCall.js';
@@ -45,6 +46,8 @@ export interface OutboundCallsDeps {
   rooms: RoomPresence & { roomNameFor(callId: string): string };
   active: ActiveCalls;
   logger: Logger;
+  /** Whether (and how) the app records its answered calls. */
+  autoRecordFormat?: AutoRecordFormat;
   /** sip.ringTimeoutSeconds, unless the request sets its own. */
   defaultRingTimeoutSeconds: number;
   /** calls.maxDurationSeconds, unless the request sets its own. */
@@ -124,7 +127,7 @@ export class OutboundCalls {
           active: deps.active,
           logger: deps.logger,
         },
-        { ringTimeoutMs, maxDurationMs },
+        { ringTimeoutMs, maxDurationMs, recordFormat: deps.autoRecordFormat?.(call.appId) ?? null },
       ).start();
     } else {
       new WebrtcCall(

@@ -16,7 +16,7 @@ import { TEST_APP_ID } from '../support/testKeys.js';
 import { analyseTone, rmsDbfs } from '../support/tone.js';
 
 /**
- * Voicemail end to end: real SIP callers (sipp), real media workers recording with ffmpeg, and the
+ * Voicemail and whole-call recording end to end: real SIP callers (sipp), real media workers recording with ffmpeg, and the
  * files opened with ffprobe. What the caller hears (greeting, tone) is judged on the caller's side;
  * what was recorded is judged in the file.
  */
@@ -73,10 +73,14 @@ async function endedCall(id: string): Promise<any> {
   return call;
 }
 
-function voicemailEvents(id: string) {
+function eventsOf(id: string, name: string) {
   return gw.gateway.events.outbox
     .unackedAfter(0, 100_000)
-    .filter((event) => event.callId === id && event.event === 'calls.voicemail.received');
+    .filter((event) => event.callId === id && event.event === name);
+}
+
+function voicemailEvents(id: string) {
+  return eventsOf(id, 'calls.voicemail.received');
 }
 
 function probe(path: string): any {
@@ -205,5 +209,51 @@ describe('voicemail', () => {
     expect(Number(info.format.duration)).toBeGreaterThan(0.5);
     const message = analyseTone(decoded(recording.path), RATE);
     expect(Math.abs(message.frequencyHz - 600)).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('whole-call recording (autoRecordEnabled)', () => {
+  it('records an accepted call until it ends and reports the file', async () => {
+    await configure({
+      voicemailEnabled: false,
+      defaultAnswerBehavior: 'webhook',
+      autoRecordEnabled: true,
+      recordingFormat: 'webm',
+    });
+    const peer = await RtpPeer.open('PCMU', { latch: true });
+    peer.start({ frequencyHz: 600, amplitude: 0.3 });
+    const sipp = runSipp({
+      scenario: 'uac-rtp-peer-hangup',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      transport: 'u1',
+      service: ROUTED_NUMBER,
+      keys: { rtpport: peer.port },
+      pauseMs: 4_000,
+      calls: 1,
+      hardTimeoutMs: 60_000,
+    });
+    let id = '';
+    await until(async () => {
+      id = (await callsOf(gw, 'ringing'))[0]?.id ?? '';
+      return id !== '';
+    });
+    const accepted = await api(gw, `/v1/calls/${id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    expect(accepted.status).toBe('in_progress');
+    assertAllCallsSucceeded(await sipp, 1);
+    peer.close();
+    expect(await endedCall(id)).toMatchObject({ status: 'completed', endReason: 'caller_hangup' });
+
+    await until(async () => eventsOf(id, 'calls.recording.completed').length === 1);
+    const recording = (eventsOf(id, 'calls.recording.completed')[0]?.data as any)?.recording;
+    expect(recording).toMatchObject({ format: 'webm', reason: 'session_closed' });
+    const info = probe(recording.path);
+    expect(info.streams[0].codec_name).toBe('opus');
+    expect(Number(info.format.duration)).toBeGreaterThan(2);
+    const heard = analyseTone(decoded(recording.path), RATE);
+    expect(Math.abs(heard.frequencyHz - 600)).toBeLessThanOrEqual(10);
+    await configure({ voicemailEnabled: false, autoRecordEnabled: false });
   });
 });
