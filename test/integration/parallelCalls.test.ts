@@ -33,8 +33,11 @@ const CALLS = 20;
  */
 const callerHz = (k: number) => 500 + 50 * k;
 const agentHz = (k: number) => 300 + 40 * k;
-/** Room participants checking audio at once: all twenty at once would starve two cores. */
-const CHECKS_AT_ONCE = 2;
+/**
+ * Room participants checking audio at once. One at a time costs no more wall time here than two
+ * (the machine is the limit) and keeps the test process, which holds them all, responsive.
+ */
+const CHECKS_AT_ONCE = 1;
 const ACCEPTS_AT_ONCE = 5;
 const dbfs = (amplitude: number) => 20 * Math.log10(amplitude / Math.SQRT2);
 
