@@ -198,6 +198,7 @@ export class Gateway {
           audio,
           dialer,
           ringTimeoutSeconds: config.sip.ringTimeoutSeconds,
+          recordingFormat: (appId) => (callingConfigs.get(appId) ?? DEFAULT_CALLING_SETTINGS).recordingFormat,
           logger: logger.child({ component: 'flow' }),
         })
       : undefined;

@@ -283,7 +283,7 @@ describe('call flows', () => {
     await hangUpAndFinish(caller);
   });
 
-  it('refuses bad flows: 400 naming the field, 501 for record, 409 once the call ended', async () => {
+  it('refuses bad flows: 400 naming the field, 409 once the call ended', async () => {
     const sipp = runSipp({
       scenario: 'uac-expect-final',
       target: { host: '127.0.0.1', port: engine.sipPort },
@@ -311,9 +311,10 @@ describe('call flows', () => {
     expect((await refused([{ command: 'playback', url: '/etc/passwd' }], 400)).details[0].field).toBe(
       'callFlow[0].url',
     );
-    expect(await refused([{ command: 'answer' }, { command: 'record' }], 501)).toMatchObject({
-      code: 'not_implemented',
-    });
+    expect(
+      (await refused([{ command: 'answer' }, { command: 'record', maxLengthSeconds: 0 }], 400)).details[0]
+        .field,
+    ).toBe('callFlow[1].maxLengthSeconds');
     // Nothing of a refused flow ran: the call still rings. A hangup verb refuses it with its code.
     expect((await api(gw, `/v1/calls/${ringing.id}`)).status).toBe('ringing');
     await runFlow(ringing.id, [{ command: 'ringing' }, { command: 'hangup', sipCode: 486 }]);
@@ -323,6 +324,58 @@ describe('call flows', () => {
     expect(result.messageLog.match(/^SIP\/2.0 180 /gm)).toHaveLength(2);
     expect(await endedCall(ringing.id)).toMatchObject({ status: 'busy', endReason: 'busy', sipStatus: 486 });
     expect(await refused([{ command: 'pause', durationMs: 10 }], 409)).toMatchObject({ code: 'conflict' });
+  });
+
+  it('record takes a message after a tone until the finish key, reports the file, and the flow goes on', async () => {
+    const caller = await callIn();
+    caller.peer.start({ frequencyHz: 600, amplitude: 0.3 });
+    await runFlow(caller.id, [
+      { command: 'answer' },
+      { command: 'record', maxLengthSeconds: 20, finishOnKey: '#' },
+      { command: 'hangup' },
+    ]);
+    // The tone that says "speak now", then a second and a half of message on the media clock.
+    const { samples } = await audibleStretch(caller, 300);
+    expect(Math.abs(analyseTone(samples, RATE).frequencyHz - 1000)).toBeLessThanOrEqual(10);
+    const heardBefore = caller.heard.length;
+    await until(async () => caller.heard.length > heardBefore + 75, 20_000);
+    caller.peer.sendDigits('#');
+    assertAllCallsSucceeded(await caller.sipp, 1);
+    caller.peer.close();
+    expect(await endedCall(caller.id)).toMatchObject({ status: 'completed', endReason: 'api_hangup' });
+
+    const [event] = eventsOf(caller.id, 'calls.recording.completed');
+    const { recording, endedBy } = (event?.data ?? {}) as any;
+    expect(endedBy).toBe('finishOnKey');
+    // The app's default recordingFormat.
+    expect(recording).toMatchObject({ format: 'mp4', reason: 'stopped' });
+    expect(recording.durationMs).toBeGreaterThan(1000);
+    expect(recording.durationMs).toBeLessThan(20_000);
+    const probe = JSON.parse(
+      execFileSync(
+        'ffprobe',
+        ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', recording.path],
+        {
+          encoding: 'utf8',
+        },
+      ),
+    );
+    expect(probe.streams[0].codec_name).toBe('aac');
+    const raw = execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      recording.path,
+      '-ac',
+      '1',
+      '-ar',
+      '8000',
+      '-f',
+      's16le',
+      '-',
+    ]);
+    const message = new Int16Array(raw.buffer, raw.byteOffset, raw.length / 2);
+    expect(Math.abs(analyseTone(message, RATE).frequencyHz - 600)).toBeLessThanOrEqual(10);
   });
 
   it('bridge dials a callee into the room: the caller hears it until maxDurationSeconds, then the flow goes on', async () => {

@@ -27,6 +27,7 @@ export async function startInProcessGateway(
     http: { port: 0 },
     log: { level: 'silent' },
     store: { path: join(dir, 'gateway.db') },
+    recording: { dir: join(dir, 'recordings') },
     auth: { keys: AUTH_KEYS },
     // One media worker is plenty for a test, and forks quicker than one per core.
     media: { workers: 1 },

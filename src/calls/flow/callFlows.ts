@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { E164 } from '../../config/sipSchema.js';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
+import type { RecordingFormat } from '../../recording/recordingTypes.js';
 import type { PendingDecisions } from '../../signalling/inbound/pendingDecisions.js';
 import type { ActiveCalls } from '../activeCalls.js';
 import { CallCommandError } from '../callCommands.js';
@@ -22,6 +23,8 @@ export interface CallFlowsDeps {
   dialer?: OutboundDialer | undefined;
   /** sip.ringTimeoutSeconds: how long a bridge rings unless it says. */
   ringTimeoutSeconds: number;
+  /** The app's recordingFormat, for record verbs (default ogg). */
+  recordingFormat?: (appId: string) => RecordingFormat;
   logger: Logger;
 }
 
@@ -48,7 +51,7 @@ export class CallFlows implements CallLeg {
   }
 
   /**
-   * Refuses, before anything runs, a flow this build cannot run (501: record) or naming a local
+   * Refuses, before anything runs, a flow this build cannot run (501) or naming a local
    * file outside media.playback.fileDirs, or bridging for an app with no outbound trunk (400,
    * naming the field).
    */
@@ -100,6 +103,7 @@ export class CallFlows implements CallLeg {
       leg: this,
       audio: this.deps.audio,
       logger: this.deps.logger,
+      recordingFormat: this.deps.recordingFormat?.(call.appId) ?? 'ogg',
     });
     this.runners.set(call.id, runner);
     this.deps.logger.info({ callId: call.id, verbs: flow.map((spec) => spec.command) }, 'call flow started');

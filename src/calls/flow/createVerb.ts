@@ -6,13 +6,12 @@ import { GatherVerb } from './verbs/gatherVerb.js';
 import { HangupVerb } from './verbs/hangupVerb.js';
 import { PauseVerb } from './verbs/pauseVerb.js';
 import { PlaybackVerb } from './verbs/playbackVerb.js';
+import { RecordVerb } from './verbs/recordVerb.js';
 import { RingingVerb } from './verbs/ringingVerb.js';
 import { SayVerb } from './verbs/sayVerb.js';
 
 /** Verbs this build cannot run; a flow naming one is refused with 501 before anything runs. */
-export const NOT_IMPLEMENTED: Partial<Record<FlowVerbSpec['command'], string>> = {
-  record: 'record is not in this build (message recording is not implemented yet)',
-};
+export const NOT_IMPLEMENTED: Partial<Record<FlowVerbSpec['command'], string>> = {};
 
 /** The verb object of a validated spec. */
 export function createVerb(spec: FlowVerbSpec): FlowVerb {
@@ -34,6 +33,6 @@ export function createVerb(spec: FlowVerbSpec): FlowVerb {
     case 'bridge':
       return new BridgeVerb(spec);
     case 'record':
-      throw new Error(NOT_IMPLEMENTED[spec.command]);
+      return new RecordVerb(spec);
   }
 }

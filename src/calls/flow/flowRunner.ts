@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
+import type { RecordingFormat } from '../../recording/recordingTypes.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
 import { FlowPlayer } from './flowPlayer.js';
 import type { VerbSpec } from './flowSchemas.js';
@@ -19,6 +20,8 @@ export interface FlowRunnerDeps {
   leg: CallLeg;
   audio: AudioPrompts;
   logger: Logger;
+  /** The app's recordingFormat (default ogg). */
+  recordingFormat?: RecordingFormat;
 }
 
 /**
@@ -55,6 +58,7 @@ export class FlowRunner {
       signal,
       logger: deps.logger,
       audio: deps.audio,
+      recordingFormat: deps.recordingFormat ?? 'ogg',
       answered: () => wait(leg.answered(callId)),
       ring: () => {
         running();
@@ -78,6 +82,7 @@ export class FlowRunner {
         running();
         leg.emit(callId, event, fields);
       },
+      report: (event, fields) => leg.emit(callId, event, fields),
     };
   }
 

@@ -88,8 +88,21 @@ const verbs = [
     })
     .meta({ id: 'BridgeVerb' }),
   z
-    .looseObject({ command: z.literal('record') })
-    .meta({ id: 'RecordVerb', description: 'not in this build: a flow with it is refused with 501' }),
+    .strictObject({
+      command: z.literal('record'),
+      /** The message ends (and the flow goes on) after this long. */
+      maxLengthSeconds: z.int().min(1).max(3600).default(60),
+      /** The caller ends the message with this key (not recorded as part of it). */
+      finishOnKey: z.string().regex(DTMF_KEY, 'one of 0-9, *, #, A-D').optional(),
+      /** A 1 kHz tone before the recording starts. */
+      beep: z.boolean().default(true),
+      /** caller: the caller alone (a message); both: the caller and what the caller hears. */
+      tracks: z.enum(['caller', 'both']).default('caller'),
+    })
+    .meta({
+      id: 'RecordVerb',
+      description: "records the caller in the app's recordingFormat; ends with calls.recording.completed",
+    }),
   z
     .strictObject({
       command: z.literal('hangup'),

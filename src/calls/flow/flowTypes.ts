@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
+import type { RecordingFormat } from '../../recording/recordingTypes.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
 import type { VerbSpec } from './flowSchemas.js';
 
@@ -28,6 +29,8 @@ export interface FlowContext {
   readonly signal: AbortSignal;
   readonly logger: Logger;
   readonly audio: AudioPrompts;
+  /** The app's recordingFormat, for the record verb. */
+  readonly recordingFormat: RecordingFormat;
   /** The call's media session; a ringing inbound call is answered into its room first (as accept does). */
   answered(): Promise<MediaSession>;
   /** 180 Ringing to a ringing inbound call; false when the call is not ringing. */
@@ -45,4 +48,9 @@ export interface FlowContext {
   bridge(spec: VerbSpec<'bridge'>): Promise<void>;
   /** Appends an event about the call to the control plane's outbox: `{call, ...fields}`. */
   emit(event: 'calls.gather', fields: Record<string, unknown>): void;
+  /**
+   * Appends an event even after the flow stopped: a result that outlives it, such as a message
+   * recording finished by the caller hanging up.
+   */
+  report(event: 'calls.recording.completed', fields: Record<string, unknown>): void;
 }
