@@ -40,7 +40,8 @@ const FIFO_PRIME_SAMPLES = BRIDGE_SAMPLE_RATE / 25;
 export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
   private readonly room = new Room();
   private readonly source = new AudioSource(BRIDGE_SAMPLE_RATE, 1, 0);
-  private readonly remotes = new Map<string, { fifo: PcmFifo; stream: AudioStream }>();
+  /** One FIFO per subscribed audio track, by track sid: a participant may publish several (mic, screen share). */
+  private readonly remotes = new Map<string, { identity: string; fifo: PcmFifo; stream: AudioStream }>();
   private closing = false;
 
   constructor(private readonly options: RoomBridgeOptions & { logger: Logger }) {
@@ -48,14 +49,12 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
     this.room.on(RoomEvent.TrackSubscribed, (track, _publication, participant) =>
       this.onTrack(track, participant),
     );
-    this.room.on(RoomEvent.TrackUnsubscribed, (_track, _publication, participant) =>
-      this.dropRemote(participant.identity),
-    );
+    this.room.on(RoomEvent.TrackUnsubscribed, (track) => this.dropTrack(track.sid));
     this.room.on(RoomEvent.ParticipantConnected, (participant) =>
       this.emit('participantJoined', participant.identity),
     );
     this.room.on(RoomEvent.ParticipantDisconnected, (participant) => {
-      this.dropRemote(participant.identity);
+      this.dropParticipant(participant.identity);
       this.emit('participantLeft', participant.identity);
     });
     this.room.on(RoomEvent.DtmfReceived, (code, digit, participant) =>
@@ -118,21 +117,22 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (const identity of [...this.remotes.keys()]) this.dropRemote(identity);
+    for (const sid of [...this.remotes.keys()]) this.dropTrack(sid);
     await this.room.disconnect();
     await this.source.close();
   }
 
   private onTrack(track: RemoteTrack, participant: RemoteParticipant): void {
-    if (track.kind !== TrackKind.KIND_AUDIO || this.closing) return;
-    this.dropRemote(participant.identity);
+    if (track.kind !== TrackKind.KIND_AUDIO || this.closing || !track.sid) return;
+    // A track subscribed again replaces its old stream rather than being heard twice.
+    this.dropTrack(track.sid);
     const stream = new AudioStream(track, {
       sampleRate: BRIDGE_SAMPLE_RATE,
       numChannels: 1,
       frameSizeMs: 10,
     });
     const fifo = new PcmFifo(FIFO_SAMPLES, FIFO_PRIME_SAMPLES);
-    this.remotes.set(participant.identity, { fifo, stream });
+    this.remotes.set(track.sid, { identity: participant.identity, fifo, stream });
     void this.pump(participant.identity, stream, fifo);
   }
 
@@ -151,11 +151,15 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
     }
   }
 
-  private dropRemote(identity: string): void {
-    const remote = this.remotes.get(identity);
-    if (!remote) return;
-    this.remotes.delete(identity);
+  private dropTrack(sid: string | undefined): void {
+    const remote = sid ? this.remotes.get(sid) : undefined;
+    if (!remote || !sid) return;
+    this.remotes.delete(sid);
     remote.stream.cancel().catch(() => undefined);
+  }
+
+  private dropParticipant(identity: string): void {
+    for (const [sid, remote] of [...this.remotes]) if (remote.identity === identity) this.dropTrack(sid);
   }
 }
 

@@ -1,4 +1,4 @@
-import { dispose, type Room, RoomEvent } from '@livekit/rtc-node';
+import { dispose, type Room, RoomEvent, TrackSource } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,50 @@ function untilMixHas(bridge: RoomBridge, contributors: number): Promise<void> {
   });
 }
 
+/** The bridge's mix from the first audible block on, `seconds` long. */
+function collectMix(bridge: RoomBridge, seconds: number): Promise<Int16Array> {
+  const mix = new Int16Array(BRIDGE_SAMPLE_RATE / 50);
+  return new Promise<Int16Array>((resolve) => {
+    const collected = new Int16Array(BRIDGE_SAMPLE_RATE * seconds);
+    let filled = 0;
+    let heard = false;
+    const stop = every20ms(() => {
+      bridge.readMix(mix);
+      heard ||= rmsDbfs(mix) > -40;
+      if (!heard) return;
+      collected.set(mix.subarray(0, Math.min(mix.length, collected.length - filled)), filled);
+      filled += mix.length;
+      if (filled >= collected.length) {
+        stop();
+        resolve(collected);
+      }
+    });
+  });
+}
+
+/**
+ * Until 440 Hz and 660 Hz are in the mix together: each must carry a clear share of a half-second
+ * block. A loaded machine can starve one stream for a moment, so blocks are taken until one shows
+ * both, within a deadline; a mix that drops either voice never gets there.
+ */
+async function untilBothVoices(bridge: RoomBridge): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let last = { low: 0, high: 0 };
+  for (;;) {
+    const block = await collectMix(bridge, 0.5);
+    const low = analyseTone(block, BRIDGE_SAMPLE_RATE, { minHz: 400, maxHz: 500 });
+    const high = analyseTone(block, BRIDGE_SAMPLE_RATE, { minHz: 600, maxHz: 700 });
+    last = { low: low.purity, high: high.purity };
+    const bothHeard =
+      Math.abs(low.frequencyHz - 440) <= 5 &&
+      Math.abs(high.frequencyHz - 660) <= 5 &&
+      low.purity > 0.3 &&
+      high.purity > 0.3;
+    if (bothHeard) return;
+    if (Date.now() > deadline) throw new Error(`the mix never carried both voices: ${JSON.stringify(last)}`);
+  }
+}
+
 describe('RoomBridge (a SIP leg in a LiveKit room)', () => {
   it('publishes the caller audio: a room participant hears 1000 Hz at the level sent', async () => {
     const { bridge, roomName } = await bridgeInNewRoom();
@@ -105,24 +149,7 @@ describe('RoomBridge (a SIP leg in a LiveKit room)', () => {
     const tone = await publishTone(agent, { frequencyHz: 440, amplitude: 0.4 });
     cleanup.push(() => tone.stop());
 
-    const mix = new Int16Array(BRIDGE_SAMPLE_RATE / 50);
-    const collect = (seconds: number) =>
-      new Promise<Int16Array>((resolve) => {
-        const collected = new Int16Array(BRIDGE_SAMPLE_RATE * seconds);
-        let filled = 0;
-        let heard = false;
-        const stop = every20ms(() => {
-          bridge.readMix(mix);
-          heard ||= rmsDbfs(mix) > -40;
-          if (!heard) return;
-          collected.set(mix.subarray(0, Math.min(mix.length, collected.length - filled)), filled);
-          filled += mix.length;
-          if (filled >= collected.length) {
-            stop();
-            resolve(collected);
-          }
-        });
-      });
+    const collect = (seconds: number) => collectMix(bridge, seconds);
 
     const one = analyseTone(await collect(1), BRIDGE_SAMPLE_RATE);
     expect(Math.abs(one.frequencyHz - 440)).toBeLessThanOrEqual(5);
@@ -132,25 +159,21 @@ describe('RoomBridge (a SIP leg in a LiveKit room)', () => {
     const second = await participant(roomName, 'supervisor');
     const tone2 = await publishTone(second, { frequencyHz: 660, amplitude: 0.4 });
     cleanup.push(() => tone2.stop());
-    // Until both voices are in the mix together: each must carry a clear share of a half-second
-    // block. A loaded machine can starve one stream for a moment, so blocks are taken until one
-    // shows both, within a deadline; a mix that drops either voice never gets there.
-    const deadline = Date.now() + 15_000;
-    let last = { low: 0, high: 0 };
-    for (;;) {
-      const block = await collect(0.5);
-      const low = analyseTone(block, BRIDGE_SAMPLE_RATE, { minHz: 400, maxHz: 500 });
-      const high = analyseTone(block, BRIDGE_SAMPLE_RATE, { minHz: 600, maxHz: 700 });
-      last = { low: low.purity, high: high.purity };
-      const bothHeard =
-        Math.abs(low.frequencyHz - 440) <= 5 &&
-        Math.abs(high.frequencyHz - 660) <= 5 &&
-        low.purity > 0.3 &&
-        high.purity > 0.3;
-      if (bothHeard) break;
-      if (Date.now() > deadline)
-        throw new Error(`the mix never carried both voices: ${JSON.stringify(last)}`);
-    }
+    await untilBothVoices(bridge);
+  });
+
+  it('mixes every audio track of a participant (microphone and screen-share audio)', async () => {
+    const { bridge, roomName } = await bridgeInNewRoom();
+    const agent = await participant(roomName, 'agent');
+    const voice = await publishTone(agent, { frequencyHz: 440, amplitude: 0.4 });
+    cleanup.push(() => voice.stop());
+    const shared = await publishTone(
+      agent,
+      { frequencyHz: 660, amplitude: 0.4 },
+      { trackSource: TrackSource.SOURCE_SCREENSHARE_AUDIO },
+    );
+    cleanup.push(() => shared.stop());
+    await untilBothVoices(bridge);
   });
 
   it('never returns the caller its own voice', async () => {

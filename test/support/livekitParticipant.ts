@@ -37,14 +37,14 @@ export async function joinRoomWithToken(url: string, token: string): Promise<Roo
 export async function publishTone(
   room: Room,
   tone: { frequencyHz: number; amplitude: number },
-  source: { queueMs?: number } = {},
+  source: { queueMs?: number; trackSource?: TrackSource } = {},
 ): Promise<{ stop: () => Promise<void> }> {
   const sampleRate = 48_000;
   const samplesPerFrame = sampleRate / 100;
   const audio = new AudioSource(sampleRate, 1, source.queueMs ?? 200);
   const track = LocalAudioTrack.createAudioTrack('tone', audio);
   const options = new TrackPublishOptions();
-  options.source = TrackSource.SOURCE_MICROPHONE;
+  options.source = source.trackSource ?? TrackSource.SOURCE_MICROPHONE;
   await room.localParticipant?.publishTrack(track, options);
   const generator = new ToneGenerator({ ...tone, sampleRate });
   let running = true;
