@@ -163,13 +163,21 @@ export class OutboundDialer {
       );
 
       let rang = false;
+      let early = false;
       invite = new UacInvite(
         this.deps.invite,
         target,
         created.localSdp,
         {
           onSent: (sipCallId) => request.onInviteSent?.(sipCallId),
-          onProvisional: (status) => {
+          onProvisional: (status, body) => {
+            if (!early && status >= 180 && body.includes('m=audio')) {
+              // Early media (ringback, carrier announcements): heard in the room before the answer.
+              early = true;
+              session
+                ?.applyRemoteAnswer(body, { provisional: true })
+                .catch((error: unknown) => log.warn({ err: error }, 'early media SDP not applied'));
+            }
             if (status < 180 || rang) return;
             rang = true;
             request.onRinging?.();

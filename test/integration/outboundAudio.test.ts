@@ -137,6 +137,34 @@ describe('outbound calls with audio', () => {
     await portsFree();
   });
 
+  it("the room hears the callee's early media (183 with SDP) while the call still rings", async () => {
+    const sipp = await startSippServer({
+      scenario: 'uas-early-media-cancel',
+      localPort: sippPort,
+      transport: 'u1',
+      calls: 1,
+      hardTimeoutMs: 60_000,
+    });
+    cleanup.push(() => sipp.stop({ graceful: false }));
+    const call = await placed(KEYS.app);
+    const agent = await agentFor(call.id, KEYS.app);
+    await statusOf(call.id, 'ringing', KEYS.app);
+    const track = await nextAudioTrack(agent, `sip_${call.id}`);
+    const audio = await recordAudio(track, { durationMs: 1500, settleMs: 100, silenceBelowDbfs: -55 });
+    expect(rmsDbfs(audio)).toBeGreaterThan(-40);
+    // Heard before any answer: the call still rings.
+    expect((await api(gw, `/v1/calls/${call.id}`, { headers: bearer(KEYS.app) })).status).toBe('ringing');
+
+    const hung = await api(gw, `/v1/calls/${call.id}`, {
+      method: 'PATCH',
+      headers: bearer(KEYS.app),
+      body: '{"status":"completed"}',
+    });
+    expect(hung).toMatchObject({ status: 'canceled', endReason: 'api_hangup' });
+    assertAllCallsSucceeded(await sipp.exited, 1);
+    await portsFree();
+  });
+
   it('both ways with our RTP peer: it decodes the room’s 440 Hz, the room hears its 1 kHz; its BYE is callee_hangup', async () => {
     const peer = await RtpPeer.open('PCMU');
     cleanup.push(() => peer.close());

@@ -158,11 +158,16 @@ export class SdpSession {
    * Applies the peer's answer to our outstanding offer. The answerer's first listed codec that
    * we offered is the one it sends, so it is the one we use.
    */
-  applyAnswer(answerSdp: string): NegotiatedAudio {
+  /**
+   * Applies the peer's answer to our pending offer. A provisional answer (the SDP of a 183 without
+   * 100rel) starts media early but leaves the offer pending, since the 2xx carries the answer that
+   * counts (RFC 3261 §13.2.1); usually the same.
+   */
+  applyAnswer(answerSdp: string, options: { provisional?: boolean } = {}): NegotiatedAudio {
     const pending = this.pendingOffer;
     if (!pending) throw new SdpStateError('no offer of ours is waiting for an answer');
     // Whatever happens the offer is settled: a bad answer ends this exchange (RFC 3264 §6).
-    this.pendingOffer = null;
+    if (!options.provisional) this.pendingOffer = null;
     const answer = parseSdp(answerSdp);
     const { mediaIndex, media } = negotiateAudio(answer, pending.codecs, 'theirs');
     if (mediaIndex !== 0) throw new SdpNotAcceptableError('the answer does not accept our audio stream');

@@ -127,8 +127,8 @@ export class RtpMediaSession {
     return { localSdp: answer.sdp, media: answer.media };
   }
 
-  applyRemoteAnswer(sdp: string): ApplyRemoteAnswerResult {
-    const media = this.options.sdp.applyAnswer(sdp);
+  applyRemoteAnswer(sdp: string, provisional = false): ApplyRemoteAnswerResult {
+    const media = this.options.sdp.applyAnswer(sdp, { provisional });
     this.applyMedia(media);
     return { media };
   }

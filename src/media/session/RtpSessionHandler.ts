@@ -108,7 +108,7 @@ export class RtpSessionHandler implements SessionHandler {
   }
 
   async applyRemoteAnswer(params: ApplyRemoteAnswerParams): Promise<ApplyRemoteAnswerResult> {
-    return this.session(params.sessionId).applyRemoteAnswer(params.sdp);
+    return this.session(params.sessionId).applyRemoteAnswer(params.sdp, params.provisional === true);
   }
 
   connectRoom(params: ConnectRoomParams): Promise<ConnectRoomResult> {

@@ -119,7 +119,11 @@ export class LoopbackSessionHandler implements SessionHandler {
   }
 
   async applyRemoteAnswer(params: ApplyRemoteAnswerParams): Promise<ApplyRemoteAnswerResult> {
-    return { media: this.session(params.sessionId).sdp.applyAnswer(params.sdp) };
+    return {
+      media: this.session(params.sessionId).sdp.applyAnswer(params.sdp, {
+        provisional: params.provisional === true,
+      }),
+    };
   }
 
   async connectRoom(params: ConnectRoomParams): Promise<ConnectRoomResult> {

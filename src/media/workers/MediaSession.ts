@@ -53,8 +53,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     return this.command('answerOffer', { sessionId: this.id, sdp });
   }
 
-  applyRemoteAnswer(sdp: string): Promise<ApplyRemoteAnswerResult> {
-    return this.command('applyRemoteAnswer', { sessionId: this.id, sdp });
+  applyRemoteAnswer(sdp: string, options: { provisional?: boolean } = {}): Promise<ApplyRemoteAnswerResult> {
+    return this.command('applyRemoteAnswer', { sessionId: this.id, sdp, ...options });
   }
 
   connectRoom(params: WithoutSession<ConnectRoomParams>, timeoutMs?: number): Promise<ConnectRoomResult> {

@@ -99,6 +99,8 @@ export interface AnswerOfferResult {
 export interface ApplyRemoteAnswerParams {
   sessionId: string;
   sdp: string;
+  /** The SDP of a provisional response (early media): applied, the offer stays open for the 2xx. */
+  provisional?: boolean;
 }
 
 export interface ApplyRemoteAnswerResult {

@@ -22,7 +22,8 @@ export interface InviteOptions {
 
 export interface InviteProgress {
   cbRequest(error: unknown, request: UacRequest | undefined): void;
-  cbProvisional(response: { status: number }): void;
+  /** `body` is the SDP of a 183 with early media, when it has one. */
+  cbProvisional(response: { status: number; body?: string }): void;
 }
 
 /**
@@ -69,7 +70,7 @@ export class UacInvite {
     send: SendInvite,
     target: InviteTarget,
     localSdp: string,
-    progress: { onSent(sipCallId: string): void; onProvisional(status: number): void },
+    progress: { onSent(sipCallId: string): void; onProvisional(status: number, body: string): void },
     private readonly logger: Logger,
   ) {
     const options: InviteOptions = {
@@ -87,7 +88,7 @@ export class UacInvite {
           else progress.onSent(request.get('Call-ID') ?? '');
         },
         cbProvisional: (response) => {
-          if (!this.abandoned) progress.onProvisional(response.status);
+          if (!this.abandoned) progress.onProvisional(response.status, response.body ?? '');
         },
       });
     } catch (error) {

@@ -270,6 +270,30 @@ describe('SdpSession offers and answers for outbound calls', () => {
     expect(call.media).toEqual(media);
   });
 
+  it("starts early media from a 183's answer and takes the 2xx's answer as the one that counts", () => {
+    const call = session();
+    call.createOffer();
+    const answerAt = (port: number, codec: string) =>
+      [
+        'v=0',
+        'o=- 5 5 IN IP4 203.0.113.20',
+        's=-',
+        'c=IN IP4 203.0.113.20',
+        't=0 0',
+        `m=audio ${port} RTP/AVP ${codec === 'PCMA' ? 8 : 0}`,
+        `a=rtpmap:${codec === 'PCMA' ? 8 : 0} ${codec}/8000`,
+        'a=sendrecv',
+        '',
+      ].join('\r\n');
+    const early = call.applyAnswer(answerAt(40000, 'PCMA'), { provisional: true });
+    expect(early).toMatchObject({ codec: { name: 'PCMA' }, remoteRtp: { port: 40000 } });
+    expect(call.awaitingAnswer).toBe(true);
+    const final = call.applyAnswer(answerAt(40002, 'PCMU'));
+    expect(final).toMatchObject({ codec: { name: 'PCMU' }, remoteRtp: { port: 40002 } });
+    expect(call.awaitingAnswer).toBe(false);
+    expect(() => call.applyAnswer(answerAt(40002, 'PCMU'))).toThrow(/no offer/);
+  });
+
   it('holds by re-offer (sendonly, agreed codec only, version + 1) and resumes', () => {
     const call = session();
     call.answerOffer(carrierOffer);
