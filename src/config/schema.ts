@@ -103,6 +103,8 @@ export const configSchema = z.strictObject({
         fileDirs: z.array(z.string().min(1)),
         maxDownloadBytes: z.int().min(1024).max(1_073_741_824),
         downloadTimeoutMs: z.int().min(100).max(600_000),
+        /** Whether URLs on loopback, private or link-local addresses may be fetched. */
+        allowPrivateAddresses: z.boolean(),
         /** Longer audio is cut here. */
         maxDurationSeconds: z.int().min(1).max(1800),
       }),

@@ -76,7 +76,7 @@ beforeAll(async () => {
   calleePort = await freeUdpPort();
   gw = await startInProcessGateway(
     callGatewayConfig(engine, rig, {
-      media: { playback: { fileDirs: [files] } },
+      media: { playback: { fileDirs: [files], allowPrivateAddresses: true } },
       sip: {
         trunks: [
           {

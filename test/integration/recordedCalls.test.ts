@@ -45,6 +45,8 @@ beforeAll(async () => {
     callGatewayConfig(engine, rig, {
       sip: { ringTimeoutSeconds: 1 },
       recording: { dir: join(files, 'recordings') },
+      // The greeting is served from loopback.
+      media: { playback: { allowPrivateAddresses: true } },
     }),
     { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
   );

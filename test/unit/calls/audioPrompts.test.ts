@@ -34,6 +34,8 @@ function settings(more: Partial<PlaybackSettings> = {}): PlaybackSettings {
     maxDownloadBytes: 1024 * 1024,
     downloadTimeoutMs: 2000,
     maxDurationSeconds: 60,
+    // The test's server is on loopback.
+    allowPrivateAddresses: true,
     ...more,
   };
 }
@@ -82,6 +84,8 @@ beforeAll(async () => {
     requests.push(req.url ?? '');
     if (req.url === '/a.wav') res.end(readFileSync(join(allowed, 'a.wav')));
     else if (req.url === '/big') res.end(Buffer.alloc(2 * 1024 * 1024));
+    else if (req.url === '/moved') res.writeHead(302, { location: '/a.wav' }).end();
+    else if (req.url === '/loop') res.writeHead(302, { location: '/loop' }).end();
     else if (req.url === '/slow') setTimeout(() => res.end('late'), 5000);
     else res.writeHead(404).end();
   });
@@ -143,6 +147,29 @@ describe('AudioPrompts', () => {
     // A playlist would make ffmpeg open other files: its demuxer is not on the list.
     await expect(audio.forLocation(join(allowed, 'list.m3u8'))).rejects.toThrow(/ffmpeg/);
   }, 20_000);
+
+  it('refuses loopback, private and link-local hosts unless allowPrivateAddresses, redirects included', async () => {
+    const strict = prompts({ allowPrivateAddresses: false });
+    const port = new URL(base).port;
+    await expect(strict.forLocation(`${base}/a.wav`)).rejects.toThrow(/private address/);
+    await expect(strict.forLocation(`http://localhost:${port}/a.wav`)).rejects.toThrow(/private address/);
+    await expect(strict.forLocation(`http://[::1]:${port}/a.wav`)).rejects.toThrow(/private address/);
+    await expect(strict.forLocation('http://169.254.169.254/latest/meta-data')).rejects.toThrow(
+      /private address/,
+    );
+    const before = requests.length;
+    await expect(strict.forLocation(`http://[::ffff:127.0.0.1]:${port}/a.wav`)).rejects.toThrow(
+      /private address/,
+    );
+    // Nothing reached the server.
+    expect(requests.length).toBe(before);
+  });
+
+  it('follows redirects, up to five', async () => {
+    const audio = prompts();
+    expect(samplesOf(await audio.forLocation(`${base}/moved`)).length).toBeGreaterThan(0);
+    await expect(audio.forLocation(`${base}/loop`)).rejects.toThrow(/too many redirects/);
+  });
 
   it('leaves no temporary files behind a failure', async () => {
     const config = settings();

@@ -17,6 +17,8 @@ export interface PlaybackSettings {
   maxDownloadBytes: number;
   downloadTimeoutMs: number;
   maxDurationSeconds: number;
+  /** Whether URLs on loopback, private or link-local addresses may be fetched (default false). */
+  allowPrivateAddresses?: boolean;
 }
 
 /** media.playback from config; the cache defaults to `playback-cache` beside the database. */
@@ -66,6 +68,7 @@ export class AudioPrompts {
           await download(location, fetched, {
             maxBytes: this.settings.maxDownloadBytes,
             timeoutMs: this.settings.downloadTimeoutMs,
+            allowPrivateAddresses: this.settings.allowPrivateAddresses ?? false,
           });
           await decodeToPcm({ file: fetched }, temp, this.settings.maxDurationSeconds);
         } finally {
