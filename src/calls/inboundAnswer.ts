@@ -13,8 +13,7 @@ export { AnswerCanceled, AnswerFailed } from './answerErrors.js';
 
 import { reportDtmf } from './dtmfReporter.js';
 import { reportParticipants } from './participantReporter.js';
-
-const ROOM_JOIN_TIMEOUT_MS = 20_000;
+import { joinRoom } from './roomJoin.js';
 
 /** Where media sessions come from (the worker pool). */
 export interface MediaSessions {
@@ -96,26 +95,17 @@ export class InboundAnswer {
       reportParticipants(created.session, this.deps.calls, call.id);
       reportDtmf(created.session, this.deps.calls, call.id);
       stopIfCanceled();
-      const attributes = {
-        'sip.callId': call.id,
-        'sip.from': call.fromAddress,
-        'sip.to': call.toAddress,
-        'sip.trunk': String(call.metadata.trunk ?? ''),
-        'sip.direction': call.direction,
-      };
-      const token = await this.deps.rooms.tokens.participantToken({
-        room: roomName,
+      await joinRoom(this.deps.rooms, created.session, {
+        roomName,
         identity,
-        kind: 'sip',
-        attributes,
-        ttlSeconds: 600,
+        attributes: {
+          'sip.callId': call.id,
+          'sip.from': call.fromAddress,
+          'sip.to': call.toAddress,
+          'sip.trunk': String(call.metadata.trunk ?? ''),
+          'sip.direction': call.direction,
+        },
       });
-      await created.session.connectRoom(
-        { url: this.deps.rooms.connection.url, token, roomName, identity, attributes },
-        // Joining a room is a WebRTC handshake; many at once on a busy host take seconds, and the
-        // caller keeps hearing ringback meanwhile, so wait well past the command default.
-        ROOM_JOIN_TIMEOUT_MS,
-      );
       stopIfCanceled();
       const session = created.session;
       let released = false;
