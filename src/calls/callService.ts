@@ -49,8 +49,9 @@ export class CallService extends EventEmitter<CallServiceEvents> {
   create(input: NewCall): Call {
     const at = this.deps.now().toISOString();
     const test = input.appId.startsWith('app_test_');
+    const id = newId(test ? 'call_test_' : 'call_');
     const call: Call = {
-      id: newId(test ? 'call_test_' : 'call_'),
+      id,
       appId: input.appId,
       direction: input.direction,
       status: 'initiated',
@@ -62,7 +63,7 @@ export class CallService extends EventEmitter<CallServiceEvents> {
       endReason: null,
       sipStatus: null,
       metadata: input.metadata ?? {},
-      livekitRoomName: input.livekitRoomName ?? null,
+      livekitRoomName: input.roomFor?.(id) ?? input.livekitRoomName ?? null,
       startedAt: at,
       answeredAt: null,
       endedAt: null,

@@ -14,6 +14,8 @@ export interface NewCall {
   toChannel: CallChannel;
   metadata?: Record<string, unknown>;
   livekitRoomName?: string | null;
+  /** The room named from the new call's id, for calls that have their room from the start. */
+  roomFor?: (callId: string) => string;
   /** The SIP Call-ID of the call's leg, when it is known at creation (inbound). */
   sipCallId?: string | null;
 }

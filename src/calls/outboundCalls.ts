@@ -98,6 +98,9 @@ export class OutboundCalls {
         fromChannel: request.fromChannel,
         toChannel: request.toChannel,
         metadata: request.metadata,
+        // The room is the call's from the start (calls.initiated names it), so a webrtc caller
+        // can have a token at once.
+        roomFor: (id) => deps.rooms.roomNameFor(id),
       },
       limit,
     );
@@ -107,9 +110,7 @@ export class OutboundCalls {
         `app ${request.appId} has ${limit} live calls (maxConcurrentCalls)`,
       );
     }
-    // The room is the call's from the start, so a webrtc caller can have a token at once.
-    const roomName = deps.rooms.roomNameFor(created.id);
-    deps.calls.attachRoom(created.id, roomName);
+    const roomName = created.livekitRoomName ?? deps.rooms.roomNameFor(created.id);
     const call: Call = { ...created, livekitRoomName: roomName };
     const ringTimeoutMs = (request.ringTimeoutSeconds ?? deps.defaultRingTimeoutSeconds) * 1000;
     const maxDurationMs = (request.maxDurationSeconds ?? deps.defaultMaxDurationSeconds) * 1000;

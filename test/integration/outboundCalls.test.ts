@@ -173,6 +173,12 @@ describe('POST /v1/calls to the PSTN', () => {
       'calls.answered',
       'calls.completed',
     ]);
+    // Every event names the call's room, the first one too.
+    const rooms = plane
+      .distinctEvents()
+      .filter((event) => event.data?.call?.id === call.id)
+      .map((event) => event.data.call.livekitRoomName);
+    expect(rooms).toEqual(Array(4).fill(`call-${call.id}`));
     await released();
   });
 
