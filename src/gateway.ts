@@ -29,6 +29,7 @@ import { LiveKitTokens } from './livekit/liveKitTokens.js';
 import { livekitProbe } from './livekit/livekitProbe.js';
 import { WorkerPool } from './media/workers/WorkerPool.js';
 import { workerPoolOptionsFromConfig } from './media/workers/workerPoolConfig.js';
+import { CallMetrics } from './observability/callMetrics.js';
 import { Metrics } from './observability/metricsRegistry.js';
 import { Readiness } from './observability/readiness.js';
 import { DrachtioConnection } from './signalling/drachtioConnection.js';
@@ -141,6 +142,17 @@ export class Gateway {
           pool.workers().some((worker) => worker.state === 'ready') || 'no media worker is running',
       });
     }
+    new CallMetrics({
+      registry: this.metrics.registry,
+      calls: this.calls,
+      live: () => callStore.liveByStatus(),
+      ...(pool
+        ? {
+            workers: () =>
+              pool.workers().map((w) => ({ worker: w.index, state: w.state, sessions: w.sessions })),
+          }
+        : {}),
+    });
     const rooms = new CallRooms(config.livekit);
     const autoRecordFormat = (appId: string) => {
       const settings = callingConfigs.get(appId) ?? DEFAULT_CALLING_SETTINGS;

@@ -80,6 +80,7 @@ export class CallStore {
   private readonly updateStmt;
   private readonly liveCountStmt;
   private readonly liveIdsStmt;
+  private readonly liveByStatusStmt;
   private readonly roomStmt;
   private readonly sipCallIdStmt;
   private readonly answeredByStmt;
@@ -100,6 +101,9 @@ export class CallStore {
       'SELECT COUNT(*) AS n FROM calls WHERE app_id = ? AND ended_at IS NULL',
     );
     this.liveIdsStmt = db.sql.prepare<[], { id: string }>('SELECT id FROM calls WHERE ended_at IS NULL');
+    this.liveByStatusStmt = db.sql.prepare<[], { direction: string; status: string; count: number }>(
+      'SELECT direction, status, COUNT(*) AS count FROM calls WHERE ended_at IS NULL GROUP BY direction, status',
+    );
     this.roomStmt = db.sql.prepare('UPDATE calls SET livekit_room_name = ?, updated_at = ? WHERE id = ?');
     this.sipCallIdStmt = db.sql.prepare('UPDATE calls SET sip_call_id = ?, updated_at = ? WHERE id = ?');
     // Only the first one counts: whoever took the call, not whoever joined later.
@@ -159,6 +163,11 @@ export class CallStore {
   /** Calls of an app that have not ended, both directions: what maxConcurrentCalls counts. */
   liveCount(appId: string): number {
     return this.liveCountStmt.get(appId)?.n ?? 0;
+  }
+
+  /** Live calls counted by direction and status (for metrics). */
+  liveByStatus(): { direction: string; status: string; count: number }[] {
+    return this.liveByStatusStmt.all();
   }
 
   liveIds(): string[] {

@@ -1,7 +1,7 @@
 import { dispose, type Room } from '@livekit/rtc-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { api, callGatewayConfig, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
+import { api, callGatewayConfig, metricValue, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { joinRoomWithToken, nextAudioTrack, recordAudio } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
@@ -57,6 +57,10 @@ describe('a phone call heard in its LiveKit room', () => {
       body: '{"action":"accept"}',
     });
     expect(answered.status).toBe('in_progress');
+    expect(await metricValue(running, 'gateway_media_sessions{worker="0"}')).toBe(1);
+    expect(await metricValue(running, 'gateway_call_answer_delay_seconds_count{direction="inbound"}')).toBe(
+      1,
+    );
 
     // A browser would join with a token from the API; the test participant does the same.
     const grant = await api(running, `/v1/calls/${ringing.id}/tokens`, {
@@ -84,6 +88,10 @@ describe('a phone call heard in its LiveKit room', () => {
     const log = await api(running, `/v1/calls/${ringing.id}/log`);
     expect(log).toMatchObject({ status: 'ANSWERED_BY_STAFF', answeredBy: 'agent', direction: 'INBOUND' });
     expect(log.externalIds.sipCallId).toMatch(/^\d+-\d+@/);
+    expect(await metricValue(running, 'gateway_call_duration_seconds_count{direction="inbound"}')).toBe(1);
+    expect(await metricValue(running, 'gateway_call_duration_seconds_sum{direction="inbound"}')).toBe(
+      ended.duration,
+    );
     const late = await fetch(`${running.url}/v1/calls/${ringing.id}/tokens`, {
       method: 'POST',
       headers: bearer(KEYS.admin),

@@ -5,6 +5,7 @@ import {
   api,
   callGatewayConfig,
   callsOf,
+  metricValue,
   ROUTED_NUMBER,
   theRingingCall,
   until,
@@ -92,6 +93,13 @@ describe('inbound calls', () => {
       ['calls.ringing', 'ringing'],
       ['calls.no_answer', 'no_answer'],
     ]);
+    expect(
+      await metricValue(
+        gw,
+        'gateway_calls_ended_total{direction="inbound",status="no_answer",end_reason="ring_timeout"}',
+      ),
+    ).toBe(1);
+    expect(await metricValue(gw, 'gateway_calls_started_total{direction="inbound",channel="pstn"}')).toBe(1);
   });
 
   it('records a caller CANCEL as canceled (the caller gets 487)', async () => {
@@ -119,6 +127,7 @@ describe('inbound calls', () => {
     const sipp = expectFinal(ROUTED, 486);
     const ringing = await theRingingCall(gw);
     expect(ringing.livekitRoomName).toBeNull();
+    expect(await metricValue(gw, 'gateway_calls_live{direction="inbound",status="ringing"}')).toBe(1);
 
     const accept = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
       method: 'POST',
@@ -132,6 +141,7 @@ describe('inbound calls', () => {
       body: JSON.stringify({ action: 'reject', code: 486 }),
     });
     expect(rejected).toMatchObject({ id: ringing.id, status: 'busy', endReason: 'busy', sipStatus: 486 });
+    expect(await metricValue(gw, 'gateway_calls_live{direction="inbound",status="ringing"}')).toBe(0);
     const result = await sipp;
     assertAllCallsSucceeded(result, 1);
 

@@ -93,3 +93,10 @@ export function callGatewayConfig(
       : {}),
   };
 }
+
+/** One series of the gateway's /metrics (e.g. `gateway_calls_live{direction="inbound",status="ringing"}`); 0 if absent. */
+export async function metricValue(gw: RunningGateway, series: string): Promise<number> {
+  const text = await (await fetch(`${gw.url}/metrics`, { headers: bearer(KEYS.metrics) })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}

@@ -1,0 +1,106 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { CallService } from '../calls/callService.js';
+import { type Call, type CallStatus, isFinal } from '../calls/callTypes.js';
+import { METRIC_PREFIX } from './metricsRegistry.js';
+
+/** Live calls by direction and status, as storage counts them (read at scrape time). */
+export type LiveCallCounts = () => { direction: string; status: string; count: number }[];
+
+/** Media worker state, read at scrape time. */
+export type MediaWorkerCounts = () => { worker: number; state: string; sessions: number }[];
+
+export interface CallMetricsDeps {
+  registry: Registry;
+  calls: CallService;
+  live: LiveCallCounts;
+  workers?: MediaWorkerCounts;
+}
+
+/**
+ * Call metrics for Prometheus: calls started and ended (by status and end reason), live calls,
+ * how long calls rang before they were answered and how long they lasted, and media worker
+ * sessions. Counted from the call service's committed transitions, so they agree with the API.
+ */
+export class CallMetrics {
+  private readonly started: Counter<'direction' | 'channel'>;
+  private readonly ended: Counter<'direction' | 'status' | 'end_reason'>;
+  private readonly answerDelay: Histogram<'direction'>;
+  private readonly duration: Histogram<'direction'>;
+
+  constructor(deps: CallMetricsDeps) {
+    const registers = [deps.registry];
+    this.started = new Counter({
+      name: `${METRIC_PREFIX}calls_started_total`,
+      help: 'Calls created, by direction and the channel of the far end',
+      labelNames: ['direction', 'channel'],
+      registers,
+    });
+    this.ended = new Counter({
+      name: `${METRIC_PREFIX}calls_ended_total`,
+      help: 'Calls ended, by direction, final status and end reason',
+      labelNames: ['direction', 'status', 'end_reason'],
+      registers,
+    });
+    this.answerDelay = new Histogram({
+      name: `${METRIC_PREFIX}call_answer_delay_seconds`,
+      help: 'From call creation to answer (in_progress or voicemail), by direction',
+      labelNames: ['direction'],
+      buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: `${METRIC_PREFIX}call_duration_seconds`,
+      help: 'Talk time of answered calls (the billed duration), by direction',
+      labelNames: ['direction'],
+      buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400],
+      registers,
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}calls_live`,
+      help: 'Calls not yet ended, by direction and status',
+      labelNames: ['direction', 'status'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { direction, status, count } of deps.live()) this.set({ direction, status }, count);
+      },
+    });
+    // Declared even without a media plane, so dashboards find them (empty, or 0 workers ready).
+    const workers = deps.workers ?? (() => []);
+    new Gauge({
+      name: `${METRIC_PREFIX}media_sessions`,
+      help: 'Media sessions (calls with media) per media worker',
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { worker, sessions } of workers()) this.set({ worker: String(worker) }, sessions);
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}media_workers_ready`,
+      help: 'Media workers ready to take calls',
+      registers,
+      collect() {
+        this.set(workers().filter((w) => w.state === 'ready').length);
+      },
+    });
+    deps.calls.on('transition', (call, previous) => this.record(call, previous));
+  }
+
+  private record(call: Call, previous: CallStatus | undefined): void {
+    const direction = call.direction;
+    if (previous === undefined) {
+      this.started.inc({ direction, channel: direction === 'inbound' ? call.fromChannel : call.toChannel });
+      return;
+    }
+    if ((call.status === 'in_progress' || call.status === 'voicemail') && call.answeredAt) {
+      const delay = (Date.parse(call.answeredAt) - Date.parse(call.startedAt)) / 1000;
+      this.answerDelay.observe({ direction }, Math.max(0, delay));
+    }
+    if (isFinal(call.status)) {
+      this.ended.inc({ direction, status: call.status, end_reason: call.endReason ?? 'none' });
+      if (call.answeredAt) this.duration.observe({ direction }, call.duration);
+    }
+  }
+}
