@@ -42,6 +42,12 @@ export interface SrfApp extends EventEmitter {
   invite(handler: (req: SrfRequest, res: SrfResponse) => void): void;
   options(handler: (req: SrfRequest, res: SrfResponse) => void): void;
   createUAS(req: SrfRequest, res: SrfResponse, opts: { localSdp: string }): Promise<SrfDialog>;
+  createUAS(
+    req: SrfRequest,
+    res: SrfResponse,
+    opts: { localSdp: string },
+    callback: (error: unknown, dialog: SrfDialog) => void,
+  ): void;
   createUAC(
     uri: string,
     opts: {
