@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { MediaSession } from '../media/workers/MediaSession.js';
-import type { RecordingEndedEvent } from '../media/workers/mediaChannelTypes.js';
 import type { RecordingFormat } from '../recording/recordingTypes.js';
 import type { CallService } from './callService.js';
+import { recordingSummary, startWatchedRecording } from './watchedRecording.js';
 
 /** The format an app's answered calls are recorded in (autoRecordEnabled), or null for none. */
 export type AutoRecordFormat = (appId: string) => RecordingFormat | null;
@@ -19,38 +19,18 @@ export function recordWholeCall(
   format: RecordingFormat,
   logger: Logger,
 ): void {
-  let recordingId: string | undefined;
-  const early: RecordingEndedEvent[] = [];
-  const finished = (event: RecordingEndedEvent): void => {
-    session.off('recordingEnded', onEnded);
-    if (event.reason === 'error') logger.error({ callId, message: event.message }, 'call recording failed');
-    if (event.bytes === 0) return;
-    calls.appendEvent(callId, 'calls.recording.completed', {
-      recording: {
-        id: event.recordingId,
-        path: event.path,
-        format: event.format,
-        durationMs: event.durationMs,
-        bytes: event.bytes,
-        reason: event.reason,
-      },
-    });
-  };
-  const onEnded = (event: RecordingEndedEvent): void => {
-    if (recordingId === undefined) early.push(event);
-    else if (event.recordingId === recordingId) finished(event);
-  };
-  // The end can overtake the start's answer (a call that ends at once).
-  session.on('recordingEnded', onEnded);
-  session.startRecording({ format, tracks: 'both' }).then(
-    (started) => {
-      recordingId = started.recordingId;
-      const ended = early.find((event) => event.recordingId === started.recordingId);
-      if (ended) finished(ended);
-    },
-    (error: unknown) => {
-      session.off('recordingEnded', onEnded);
+  startWatchedRecording(session, { format, tracks: 'both' })
+    .then(async ({ ended }) => {
+      const event = await ended;
+      if (!event) {
+        logger.warn({ callId }, 'call recording ended with its media worker; its file is not reported');
+        return;
+      }
+      if (event.reason === 'error') logger.error({ callId, message: event.message }, 'call recording failed');
+      if (event.bytes > 0)
+        calls.appendEvent(callId, 'calls.recording.completed', { recording: recordingSummary(event) });
+    })
+    .catch((error: unknown) => {
       if (!session.closed) logger.error({ callId, err: error }, 'call recording could not start');
-    },
-  );
+    });
 }

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { MediaSession } from '../media/workers/MediaSession.js';
-import type { RecordingEndedEvent } from '../media/workers/mediaChannelTypes.js';
 import type { RecordingFormat } from '../recording/recordingTypes.js';
 import type { AnswerInvite, InboundRequest, InboundResponse } from '../signalling/srfTypes.js';
 import type { ActiveCalls } from './activeCalls.js';
@@ -11,6 +10,7 @@ import type { Call } from './callTypes.js';
 import { reportDtmf } from './dtmfReporter.js';
 import type { MediaSessions } from './inboundAnswer.js';
 import { playToEnd } from './playToEnd.js';
+import { recordingSummary, startWatchedRecording } from './watchedRecording.js';
 
 /** Said when the app has no greeting of its own, or its greeting cannot be had. */
 export const DEFAULT_GREETING =
@@ -98,40 +98,25 @@ export class Voicemail {
     if (greeting) await playToEnd(session, { kind: 'file', path: greeting });
     await playToEnd(session, BEEP);
     if (session.closed) return;
-    let recordingId: string | undefined;
-    const early: RecordingEndedEvent[] = [];
-    const onEnded = (event: RecordingEndedEvent): void => {
-      if (recordingId === undefined) early.push(event);
-      else if (event.recordingId === recordingId) ended(event);
-    };
-    const ended = (event: RecordingEndedEvent): void => {
-      session.off('recordingEnded', onEnded);
-      if (event.reason === 'error') {
-        this.deps.logger.error({ callId: call.id, message: event.message }, 'voicemail recording failed');
-      }
-      if (event.bytes > 0) {
-        this.deps.calls.appendEvent(call.id, 'calls.voicemail.received', {
-          recording: {
-            id: event.recordingId,
-            path: event.path,
-            format: event.format,
-            durationMs: event.durationMs,
-            bytes: event.bytes,
-          },
-        });
-      }
-      if (event.reason === 'max_duration') bridge.hangup('max_duration');
-    };
-    // recordingEnded can overtake startRecording's answer (a caller hanging up at once).
-    session.on('recordingEnded', onEnded);
-    const started = await session.startRecording({
+    const { ended } = await startWatchedRecording(session, {
       format: settings.format,
       tracks: 'caller',
       maxDurationMs: settings.maxDurationSeconds * 1000,
     });
-    recordingId = started.recordingId;
-    const mine = early.find((event) => event.recordingId === recordingId);
-    if (mine) ended(mine);
+    const event = await ended;
+    if (!event) {
+      this.deps.logger.error({ callId: call.id }, 'voicemail recording ended with its media worker');
+      return;
+    }
+    if (event.reason === 'error') {
+      this.deps.logger.error({ callId: call.id, message: event.message }, 'voicemail recording failed');
+    }
+    if (event.bytes > 0) {
+      this.deps.calls.appendEvent(call.id, 'calls.voicemail.received', {
+        recording: recordingSummary(event),
+      });
+    }
+    if (event.reason === 'max_duration') bridge.hangup('max_duration');
   }
 
   /** The app's greeting, else the spoken default; undefined only if neither can be had. */

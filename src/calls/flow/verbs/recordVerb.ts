@@ -1,5 +1,6 @@
 import type { DtmfEvent, RecordingEndedEvent } from '../../../media/workers/mediaChannelTypes.js';
 import { playToEnd } from '../../playToEnd.js';
+import { recordingSummary, startWatchedRecording } from '../../watchedRecording.js';
 import type { VerbSpec } from '../flowSchemas.js';
 import type { FlowContext, FlowVerb } from '../flowTypes.js';
 
@@ -28,57 +29,35 @@ export class RecordVerb implements FlowVerb {
   async run(context: FlowContext): Promise<void> {
     const session = await context.answered();
     if (this.spec.beep) await context.wait(playToEnd(session, BEEP));
-    let recordingId: string | undefined;
-    let endedBy: RecordEnd | undefined;
-    const early: RecordingEndedEvent[] = [];
-    let settle: (event: RecordingEndedEvent) => void = () => undefined;
-    const finished = new Promise<RecordingEndedEvent>((resolve) => {
-      settle = resolve;
+    const { recordingId, ended } = await startWatchedRecording(session, {
+      format: context.recordingFormat,
+      tracks: this.spec.tracks,
+      maxDurationMs: this.spec.maxLengthSeconds * 1000,
     });
-    const stop = (why: RecordEnd): void => {
-      endedBy ??= why;
-      if (recordingId && !session.closed) void session.stopRecording(recordingId).catch(() => undefined);
-    };
-    const onEnded = (event: RecordingEndedEvent): void => {
-      if (recordingId === undefined) early.push(event);
-      else if (event.recordingId === recordingId) settle(event);
+    let finishKeyPressed = false;
+    const stop = (): void => {
+      if (!session.closed) void session.stopRecording(recordingId).catch(() => undefined);
     };
     const onDigit = (event: DtmfEvent): void => {
-      if (event.source !== 'room' && event.digit === this.spec.finishOnKey) stop('finishOnKey');
+      if (event.source === 'room' || event.digit !== this.spec.finishOnKey) return;
+      finishKeyPressed = true;
+      stop();
     };
-    const onAbort = (): void => stop('flowStopped');
-    session.on('recordingEnded', onEnded);
+    session.on('dtmf', onDigit);
+    context.signal.addEventListener('abort', stop);
+    if (context.signal.aborted) stop();
     try {
-      const started = await session.startRecording({
-        format: context.recordingFormat,
-        tracks: this.spec.tracks,
-        maxDurationMs: this.spec.maxLengthSeconds * 1000,
-      });
-      recordingId = started.recordingId;
-      const already = early.find((event) => event.recordingId === started.recordingId);
-      if (already) settle(already);
-      session.on('dtmf', onDigit);
-      context.signal.addEventListener('abort', onAbort);
-      if (context.signal.aborted) onAbort();
-      const event = await finished;
+      const event = await ended;
+      if (!event) {
+        context.logger.error('the message recording ended with its media worker');
+        return;
+      }
       // A hangup also stops the flow; the session closing first says it was the hangup.
-      const by: RecordEnd =
-        endedBy === 'finishOnKey' ? endedBy : (END_OF[event.reason] ?? endedBy ?? 'flowStopped');
-      context.report('calls.recording.completed', {
-        recording: {
-          id: event.recordingId,
-          path: event.path,
-          format: event.format,
-          durationMs: event.durationMs,
-          bytes: event.bytes,
-          reason: event.reason,
-        },
-        endedBy: by,
-      });
+      const endedBy: RecordEnd = finishKeyPressed ? 'finishOnKey' : (END_OF[event.reason] ?? 'flowStopped');
+      context.report('calls.recording.completed', { recording: recordingSummary(event), endedBy });
     } finally {
-      session.off('recordingEnded', onEnded);
       session.off('dtmf', onDigit);
-      context.signal.removeEventListener('abort', onAbort);
+      context.signal.removeEventListener('abort', stop);
     }
   }
 }
