@@ -17,6 +17,7 @@ import {
 } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { decodeRecording, probeRecording } from '../support/recordingFiles.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp, type SippResult, startSippServer } from '../support/sipp.js';
@@ -351,30 +352,9 @@ describe('call flows', () => {
     expect(recording).toMatchObject({ format: 'mp4', reason: 'stopped' });
     expect(recording.durationMs).toBeGreaterThan(1000);
     expect(recording.durationMs).toBeLessThan(20_000);
-    const probe = JSON.parse(
-      execFileSync(
-        'ffprobe',
-        ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', recording.path],
-        {
-          encoding: 'utf8',
-        },
-      ),
-    );
-    expect(probe.streams[0].codec_name).toBe('aac');
-    const raw = execFileSync('ffmpeg', [
-      '-v',
-      'error',
-      '-i',
-      recording.path,
-      '-ac',
-      '1',
-      '-ar',
-      '8000',
-      '-f',
-      's16le',
-      '-',
-    ]);
-    const message = new Int16Array(raw.buffer, raw.byteOffset, raw.length / 2);
+    const probe = await probeRecording(recording.path);
+    expect(probe.streams[0]?.codec_name).toBe('aac');
+    const message = await decodeRecording(recording.path, RATE);
     expect(Math.abs(analyseTone(message, RATE).frequencyHz - 600)).toBeLessThanOrEqual(10);
   });
 

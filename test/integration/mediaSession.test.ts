@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { dispose, type Room, RoomEvent } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +18,7 @@ import {
 } from '../../src/media/workers/index.js';
 import { joinRoom, nextAudioTrack, publishTone, recordAudio } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { decodeRecording } from '../support/recordingFiles.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { analyseTone, goertzelPower } from '../support/tone.js';
 
@@ -355,12 +354,7 @@ describe('RTP media sessions in worker processes, bridged to a real LiveKit room
     const [event] = (await ended) as [{ reason: string; path: string }];
     expect(event).toMatchObject({ reason: 'stopped', path });
     expect(stopped.durationMs).toBeGreaterThan(1_500);
-    const { stdout } = await promisify(execFile)(
-      'ffmpeg',
-      ['-v', 'error', '-i', path, '-f', 's16le', '-ac', '1', '-ar', '48000', '-'],
-      { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 },
-    );
-    const samples = new Int16Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 2));
+    const samples = await decodeRecording(path, 48_000);
     // Per 100 ms block: a phase jump (a late packet, the room's frame timing) would lower a
     // one-second Goertzel without lowering what anyone hears.
     const caller = loudAmplitude(samples.subarray(0.3 * 48_000), 1000);

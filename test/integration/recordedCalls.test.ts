@@ -9,6 +9,7 @@ import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/worke
 import { api, callGatewayConfig, callsOf, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { decodeRecording, probeRecording } from '../support/recordingFiles.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
@@ -85,31 +86,8 @@ function voicemailEvents(id: string) {
   return eventsOf(id, 'calls.voicemail.received');
 }
 
-function probe(path: string): any {
-  return JSON.parse(
-    execFileSync('ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path], {
-      encoding: 'utf8',
-    }),
-  );
-}
-
 /** The recording decoded to 8 kHz mono samples. */
-function decoded(path: string): Int16Array {
-  const raw = execFileSync('ffmpeg', [
-    '-v',
-    'error',
-    '-i',
-    path,
-    '-ac',
-    '1',
-    '-ar',
-    String(RATE),
-    '-f',
-    's16le',
-    '-',
-  ]);
-  return new Int16Array(raw.buffer, raw.byteOffset, raw.length / 2);
-}
+const decoded = (path: string) => decodeRecording(path, RATE);
 
 /** Frequencies heard in consecutive 200 ms blocks that carry sound, in order, without repeats. */
 function toneSequence(frames: Int16Array[]): number[] {
@@ -167,10 +145,10 @@ describe('voicemail', () => {
     expect(recording).toMatchObject({ format: 'ogg' });
     expect(recording.durationMs).toBeGreaterThanOrEqual(9_500);
     expect(recording.durationMs).toBeLessThanOrEqual(10_500);
-    const info = probe(recording.path);
-    expect(info.streams[0].codec_name).toBe('opus');
+    const info = await probeRecording(recording.path);
+    expect(info.streams[0]?.codec_name).toBe('opus');
     expect(Number(info.format.duration)).toBeGreaterThan(9.5);
-    const message = analyseTone(decoded(recording.path).subarray(RATE, 3 * RATE), RATE);
+    const message = analyseTone((await decoded(recording.path)).subarray(RATE, 3 * RATE), RATE);
     expect(Math.abs(message.frequencyHz - 600)).toBeLessThanOrEqual(10);
     expect((await api(gw, `/v1/calls/${id}/log`)).status).toBe('VOICEMAIL_RECEIVED');
   });
@@ -206,10 +184,10 @@ describe('voicemail', () => {
     await until(async () => voicemailEvents(call.id).length === 1);
     const recording = (voicemailEvents(call.id)[0]?.data as any)?.recording;
     expect(recording.format).toBe('mp4');
-    const info = probe(recording.path);
+    const info = await probeRecording(recording.path);
     expect(info.format.format_name).toContain('mp4');
     expect(Number(info.format.duration)).toBeGreaterThan(0.5);
-    const message = analyseTone(decoded(recording.path), RATE);
+    const message = analyseTone(await decoded(recording.path), RATE);
     expect(Math.abs(message.frequencyHz - 600)).toBeLessThanOrEqual(10);
   });
 });
@@ -251,10 +229,10 @@ describe('whole-call recording (autoRecordEnabled)', () => {
     await until(async () => eventsOf(id, 'calls.recording.completed').length === 1);
     const recording = (eventsOf(id, 'calls.recording.completed')[0]?.data as any)?.recording;
     expect(recording).toMatchObject({ format: 'webm', reason: 'session_closed' });
-    const info = probe(recording.path);
-    expect(info.streams[0].codec_name).toBe('opus');
+    const info = await probeRecording(recording.path);
+    expect(info.streams[0]?.codec_name).toBe('opus');
     expect(Number(info.format.duration)).toBeGreaterThan(2);
-    const heard = analyseTone(decoded(recording.path), RATE);
+    const heard = analyseTone(await decoded(recording.path), RATE);
     expect(Math.abs(heard.frequencyHz - 600)).toBeLessThanOrEqual(10);
     await configure({ voicemailEnabled: false, autoRecordEnabled: false });
   });

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY } from '../../src/media/session/rtpWorkerEntryName.js';
 import {
@@ -15,10 +13,10 @@ import {
   workerEntryPath,
 } from '../../src/media/workers/index.js';
 import type { RecordingFormat } from '../../src/recording/recordingTypes.js';
+import { decodeRecording, probeRecording } from '../support/recordingFiles.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { analyseTone, goertzelPower, rmsDbfs } from '../support/tone.js';
 
-const run = promisify(execFile);
 const RATE = 48_000;
 /** What the peer sends: a 1 kHz tone at this peak amplitude (PCMU). */
 const TONE_AMPLITUDE = 0.3;
@@ -120,36 +118,9 @@ function closedOf(session: MediaSession): Promise<SessionClosedInfo> {
   return once(session, 'closed').then(([closed]) => closed as SessionClosedInfo);
 }
 
-interface Probe {
-  format: { format_name: string; duration: string };
-  streams: { codec_type: string; codec_name: string; sample_rate: string; channels: number }[];
-}
-
-async function probe(path: string): Promise<Probe> {
-  const { stdout } = await run('ffprobe', [
-    '-v',
-    'error',
-    '-show_format',
-    '-show_streams',
-    '-of',
-    'json',
-    path,
-  ]);
-  return JSON.parse(stdout) as Probe;
-}
-
+const probe = probeRecording;
 /** The file's audio as 48 kHz mono, decoded by ffmpeg. */
-async function decode(path: string): Promise<Int16Array> {
-  const { stdout } = await run(
-    'ffmpeg',
-    ['-v', 'error', '-i', path, '-f', 's16le', '-ac', '1', '-ar', String(RATE), '-'],
-    {
-      encoding: 'buffer',
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  return new Int16Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 2));
-}
+const decode = (path: string) => decodeRecording(path, RATE);
 
 const dbfs = (amplitude: number): number => 20 * Math.log10(amplitude / Math.SQRT2);
 /** 100 ms blocks from 0.3 s on: the first frames carry the encoder's priming and the jitter buffer's start. */
