@@ -9,8 +9,6 @@ import { BridgedCall } from './bridgedCall.js';
 import type { CallService } from './callService.js';
 import type { Call } from './callTypes.js';
 
-export { AnswerCanceled, AnswerFailed } from './answerErrors.js';
-
 import { reportDtmf } from './dtmfReporter.js';
 import { reportParticipants } from './participantReporter.js';
 import { joinRoom } from './roomJoin.js';

@@ -1,5 +1,8 @@
 import type { MediaSession } from '../media/workers/MediaSession.js';
 
+/** The tone that tells a caller to speak (voicemail, record verb): 1 kHz for half a second. */
+export const RECORD_BEEP = { kind: 'tone', frequencyHz: 1000, durationMs: 500 } as const;
+
 /** Plays to the caller and resolves when it ends or the session closes. */
 export async function playToEnd(
   session: MediaSession,

@@ -9,15 +9,13 @@ import type { CallService } from './callService.js';
 import type { Call } from './callTypes.js';
 import { reportDtmf } from './dtmfReporter.js';
 import type { MediaSessions } from './inboundAnswer.js';
-import { playToEnd } from './playToEnd.js';
+import { playToEnd, RECORD_BEEP } from './playToEnd.js';
 import { recordingSummary, startWatchedRecording } from './watchedRecording.js';
 
 /** Said when the app has no greeting of its own, or its greeting cannot be had. */
 export const DEFAULT_GREETING =
   'The person you are calling is not available. Please leave a message after the tone.';
 const GREETING_VOICE = 'en-us';
-/** The tone that tells the caller to speak: 1 kHz for half a second, as answering machines do. */
-const BEEP = { kind: 'tone', frequencyHz: 1000, durationMs: 500 } as const;
 
 /** Where greetings come from: the call flows' decoded, cached audio. */
 export interface GreetingAudio {
@@ -96,7 +94,7 @@ export class Voicemail {
   ): Promise<void> {
     const greeting = await this.greeting(call.id, settings.greetingUrl);
     if (greeting) await playToEnd(session, { kind: 'file', path: greeting });
-    await playToEnd(session, BEEP);
+    await playToEnd(session, RECORD_BEEP);
     if (session.closed) return;
     const { ended } = await startWatchedRecording(session, {
       format: settings.format,

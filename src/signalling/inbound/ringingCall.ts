@@ -1,13 +1,8 @@
 import type { Logger } from 'pino';
+import { AnswerCanceled, AnswerFailed } from '../../calls/answerErrors.js';
 import type { CallService } from '../../calls/callService.js';
 import type { Call, EndReason, FinalStatus } from '../../calls/callTypes.js';
-import {
-  AnswerCanceled,
-  AnswerFailed,
-  type AnswerOptions,
-  type InboundAnswer,
-  type PreparedAnswer,
-} from '../../calls/inboundAnswer.js';
+import type { AnswerOptions, InboundAnswer, PreparedAnswer } from '../../calls/inboundAnswer.js';
 import type { Voicemail, VoicemailSettings } from '../../calls/voicemail.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
 import type { AwaitingDecision, PendingDecisions } from './pendingDecisions.js';

@@ -1,10 +1,8 @@
 import type { DtmfEvent, RecordingEndedEvent } from '../../../media/workers/mediaChannelTypes.js';
-import { playToEnd } from '../../playToEnd.js';
+import { playToEnd, RECORD_BEEP } from '../../playToEnd.js';
 import { recordingSummary, startWatchedRecording } from '../../watchedRecording.js';
 import type { VerbSpec } from '../flowSchemas.js';
 import type { FlowContext, FlowVerb } from '../flowTypes.js';
-
-const BEEP = { kind: 'tone', frequencyHz: 1000, durationMs: 500 } as const;
 
 /** How a message recording ended, as its calls.recording.completed event says. */
 export type RecordEnd = 'finishOnKey' | 'maxLength' | 'hangup' | 'flowStopped' | 'error';
@@ -28,7 +26,7 @@ export class RecordVerb implements FlowVerb {
 
   async run(context: FlowContext): Promise<void> {
     const session = await context.answered();
-    if (this.spec.beep) await context.wait(playToEnd(session, BEEP));
+    if (this.spec.beep) await context.wait(playToEnd(session, RECORD_BEEP));
     const { recordingId, ended } = await startWatchedRecording(session, {
       format: context.recordingFormat,
       tracks: this.spec.tracks,
