@@ -38,11 +38,19 @@ import { InboundInvites } from './signalling/inbound/inboundInvites.js';
 import { NumberRouter } from './signalling/inbound/numberRouter.js';
 import { PendingDecisions } from './signalling/inbound/pendingDecisions.js';
 import { TrunkMatcher } from './signalling/inbound/trunkMatcher.js';
+import { OrphanedLegs } from './signalling/orphanedLegs.js';
 import { OutboundTrunks } from './signalling/outbound/outboundTrunks.js';
 import type { OutboundDialog } from './signalling/outbound/uacInvite.js';
-import type { InboundRequest, InboundResponse, SipDialog } from './signalling/srfTypes.js';
+import { type RecordableDialog, SipLegJournal } from './signalling/sipLegJournal.js';
+import { srfLegActions } from './signalling/srfLegActions.js';
+import type { AnswerInvite, InboundRequest, InboundResponse, SipDialog } from './signalling/srfTypes.js';
 import { CallingConfigStore, DEFAULT_CALLING_SETTINGS } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
+import { LivenessStore } from './store/livenessStore.js';
+import { SipLegStore } from './store/sipLegStore.js';
+
+/** How often the running gateway writes down that it is alive (the precision of a crash's time). */
+const HEARTBEAT_MS = 1000;
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -80,6 +88,11 @@ export class Gateway {
   private readonly logger: Logger;
   private readonly config: GatewayConfig;
   private stopping: Promise<void> | undefined;
+  private readonly legs: SipLegJournal;
+  private readonly orphanedLegs: OrphanedLegs;
+  private readonly liveness: LivenessStore;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly now: () => Date;
 
   constructor(deps: GatewayDeps) {
     const { config, logger } = deps;
@@ -112,6 +125,15 @@ export class Gateway {
     });
 
     const now = deps.now ?? (() => new Date());
+    this.now = now;
+    this.liveness = new LivenessStore(this.database);
+    const legStore = new SipLegStore(this.database);
+    this.legs = new SipLegJournal(legStore, now);
+    this.orphanedLegs = new OrphanedLegs(
+      legStore,
+      srfLegActions(this.sip.srf),
+      logger.child({ component: 'recovery' }),
+    );
     const callingConfigs = new CallingConfigStore(this.database);
     const callStore = new CallStore(this.database);
     this.calls = new CallService({
@@ -154,6 +176,14 @@ export class Gateway {
         : {}),
     });
     const rooms = new CallRooms(config.livekit);
+    // Every answered inbound leg (a call's or voicemail's) is written down with its dialog.
+    const answerInvite: AnswerInvite = async (req, res, localSdp) => {
+      const dialog = (await this.sip.srf.createUAS(req as never, res as never, {
+        localSdp,
+      })) as unknown as SipDialog & RecordableDialog;
+      this.legs.answered(dialog);
+      return dialog;
+    };
     const autoRecordFormat = (appId: string) => {
       const settings = callingConfigs.get(appId) ?? DEFAULT_CALLING_SETTINGS;
       return settings.autoRecordEnabled ? settings.recordingFormat : null;
@@ -163,8 +193,7 @@ export class Gateway {
           calls: this.calls,
           media: this.media,
           rooms,
-          answer: (req, res, localSdp) =>
-            this.sip.srf.createUAS(req as never, res as never, { localSdp }) as unknown as Promise<SipDialog>,
+          answer: answerInvite,
           active: this.active,
           logger: logger.child({ component: 'answer' }),
           maxDurationSeconds: config.calls.maxDurationSeconds,
@@ -184,6 +213,7 @@ export class Gateway {
           media: this.media,
           rooms,
           logger: logger.child({ component: 'outbound' }),
+          legs: this.legs,
         })
       : undefined;
     const outbound = new OutboundCalls({
@@ -218,8 +248,7 @@ export class Gateway {
       ? new Voicemail({
           calls: this.calls,
           media: this.media,
-          answer: (req, res, localSdp) =>
-            this.sip.srf.createUAS(req as never, res as never, { localSdp }) as unknown as Promise<SipDialog>,
+          answer: answerInvite,
           active: this.active,
           audio,
           logger: logger.child({ component: 'voicemail' }),
@@ -239,6 +268,7 @@ export class Gateway {
       logger: logger.child({ component: 'inbound' }),
       answer,
       voicemail,
+      legs: this.legs,
     });
     this.sip.srf.invite((req, res) =>
       inbound.handle(req as unknown as InboundRequest, res as unknown as InboundResponse),
@@ -275,10 +305,30 @@ export class Gateway {
   /** Starts listening; resolves to the base URL actually bound (port 0 picks a free one). */
   async start(): Promise<string> {
     const { host, port } = this.config.http;
-    const orphans = this.calls.closeOrphans();
-    if (orphans > 0) this.logger.warn({ calls: orphans }, 'ended calls left live by an unclean stop');
+    // What an unclean stop left: legs to hang up once the SIP server is back, calls to close as
+    // of the moment the previous process died. Read before this process makes calls of its own.
+    const orphanLegs = this.orphanedLegs.find();
+    const lastAlive = this.liveness.lastAlive();
+    const orphans = this.calls.closeOrphans(lastAlive ? new Date(lastAlive) : undefined);
+    if (orphans > 0 || orphanLegs.length > 0) {
+      this.logger.warn(
+        { calls: orphans, sipLegs: orphanLegs.length, lastAlive },
+        'ended calls left live by an unclean stop',
+      );
+    }
+    // From here on a call's legs are forgotten when it ends (the orphans' only once hung up).
+    this.calls.on('transition', (call) => {
+      if (call.endedAt) this.legs.ended(call.id);
+    });
+    const beat = () => this.liveness.beat(this.now().toISOString());
+    beat();
+    this.heartbeat = setInterval(beat, HEARTBEAT_MS);
+    this.heartbeat.unref();
     await this.media?.start();
     this.sip.start();
+    if (orphanLegs.length > 0) {
+      void this.sip.whenConnected().then(() => this.orphanedLegs.end(orphanLegs));
+    }
     this.events.start(this.commandHandler);
     const address = await this.http.listen({ host, port });
     this.logger.info({ address, schemaVersion: this.database.schemaVersion }, 'gateway listening');
@@ -296,6 +346,7 @@ export class Gateway {
 
   private async shutdown(): Promise<void> {
     this.readiness.startDraining();
+    clearInterval(this.heartbeat);
     for (const ringing of this.decisions.all()) ringing.shutdown();
     // Answered calls get their BYE while the SIP connection is still up, then media stops.
     // A far end that never answers its BYE must not hold the stop past the grace period.

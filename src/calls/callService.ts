@@ -82,7 +82,7 @@ export class CallService extends EventEmitter<CallServiceEvents> {
   }
 
   transition(id: string, request: TransitionRequest): TransitionResult {
-    const at = this.deps.now().toISOString();
+    const at = (request.at ?? this.deps.now()).toISOString();
     const outcome = this.deps.store.transaction((): TransitionResult => {
       const current = this.deps.store.get(id);
       if (!current) return { ok: false, call: undefined, reason: 'no such call' };
@@ -172,17 +172,23 @@ export class CallService extends EventEmitter<CallServiceEvents> {
 
   /**
    * Calls still live in storage at start-up were cut off by a crash or kill: nothing carries them
-   * any more, so they end now with `gateway_restart`, and the control plane hears of it.
+   * any more, so they end with `gateway_restart`, and the control plane hears of it. They end
+   * when the gateway died (`diedAt`, its last heartbeat), not now, so their durations leave the
+   * downtime out; never before they started or were answered.
    */
-  closeOrphans(): number {
+  closeOrphans(diedAt?: Date): number {
     let closed = 0;
+    const now = this.deps.now();
     for (const id of this.deps.store.liveIds()) {
       const call = this.deps.store.get(id);
       if (!call) continue;
       const answered = call.status === 'in_progress' || call.status === 'voicemail';
+      const floor = Date.parse(call.answeredAt ?? call.startedAt ?? call.createdAt);
+      const at = diedAt ? new Date(Math.min(now.getTime(), Math.max(floor, diedAt.getTime()))) : now;
       const result = this.transition(id, {
         to: answered ? 'completed' : 'failed',
         endReason: 'gateway_restart',
+        at,
       });
       if (result.ok) closed++;
     }

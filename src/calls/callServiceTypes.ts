@@ -27,6 +27,8 @@ export interface TransitionRequest {
   to: CallStatus;
   endReason?: EndReason;
   sipStatus?: number;
+  /** When the change happened, if not now: a call cut off by a crash ends when the gateway died. */
+  at?: Date;
 }
 
 export type TransitionResult =

@@ -10,6 +10,7 @@ import {
   type SendInvite,
   UacInvite,
 } from '../signalling/outbound/uacInvite.js';
+import type { SipLegJournal } from '../signalling/sipLegJournal.js';
 import { joinRoom } from './roomJoin.js';
 
 /**
@@ -72,6 +73,8 @@ export interface OutboundDialerDeps {
   media: { createSession(request: CreateSessionRequest): Promise<CreatedSession> };
   rooms: Pick<CallRooms, 'tokens' | 'connection'>;
   logger: Logger;
+  /** Writes each leg down, so a crash does not leave the callee on the line. */
+  legs?: SipLegJournal | undefined;
 }
 
 /** The first reason to give a dial up; every await of the dial races it. */
@@ -169,7 +172,10 @@ export class OutboundDialer {
         target,
         created.localSdp,
         {
-          onSent: (sipCallId) => request.onInviteSent?.(sipCallId),
+          onSent: (sent) => {
+            this.deps.legs?.outbound(request.callId, sent);
+            request.onInviteSent?.(sent.get('Call-ID') ?? '');
+          },
           onProvisional: (status, body) => {
             if (!early && status >= 180 && body.includes('m=audio')) {
               // Early media (ringback, carrier announcements): heard in the room before the answer.
@@ -199,6 +205,7 @@ export class OutboundDialer {
         throw new DialFailed(refusalKind(error.status), error.status, error.message);
       }
       clearTimeout(ringTimer);
+      this.deps.legs?.answered(dialog);
       try {
         await stop.race(session.applyRemoteAnswer(dialog.remote.sdp));
       } catch (error) {

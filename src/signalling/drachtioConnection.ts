@@ -26,6 +26,7 @@ export class DrachtioConnection {
   readonly srf = new Srf();
   private connected = false;
   private lastProblem = 'not connected yet';
+  private readonly onConnect: (() => void)[] = [];
 
   constructor(
     private readonly address: DrachtioServerAddress,
@@ -41,6 +42,7 @@ export class DrachtioConnection {
       }
       this.connected = true;
       this.logger.info({ ...where, hostport }, 'connected to SIP server');
+      for (const resolve of this.onConnect.splice(0)) resolve();
     });
     // srf emits these from its socket layer; without an 'error' listener a refused connection
     // would be an uncaught exception instead of a retry.
@@ -57,6 +59,12 @@ export class DrachtioConnection {
 
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** Resolves once the connection is up (at once if it is). */
+  whenConnected(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve) => this.onConnect.push(resolve));
   }
 
   /** Starts connecting; resolves at once, since srf keeps retrying until the server is there. */

@@ -5,6 +5,8 @@
 export interface InboundRequest {
   method: string;
   uri: string;
+  /** The SIP server's id of this request's transaction. */
+  stackTxnId: string;
   source_address: string;
   source_port: number;
   /** 'udp' | 'tcp' | 'tls' | 'wss' as the SIP server saw it. */

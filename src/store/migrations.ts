@@ -96,4 +96,36 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX calls_by_created ON calls (created_at DESC);
     `,
   },
+  {
+    version: 5,
+    name: 'sip legs and gateway liveness',
+    sql: `
+      -- What ending a SIP leg needs when the process that held it is gone (kill -9, crash): the
+      -- SIP server's transaction id while the INVITE has no final answer, then the dialog (its
+      -- id at the SIP server, and Call-ID, tags, target, route set and CSeq for a BYE built by
+      -- hand when the SIP server lost it too). A row lives from the INVITE to the call's end.
+      CREATE TABLE sip_legs (
+        sip_call_id   TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('uas', 'uac')),
+        call_id       TEXT NOT NULL,
+        txn_id        TEXT NOT NULL,
+        request_uri   TEXT NOT NULL,
+        dialog_id     TEXT,
+        local_party   TEXT,
+        remote_party  TEXT,
+        remote_target TEXT,
+        route_set     TEXT NOT NULL DEFAULT '[]',
+        local_cseq    INTEGER,
+        transport     TEXT,
+        created_at    TEXT NOT NULL,
+        PRIMARY KEY (sip_call_id, role)
+      ) STRICT;
+      CREATE INDEX sip_legs_by_call ON sip_legs (call_id);
+      -- The running gateway's heartbeat: after a crash, when it died (calls end then, not at restart).
+      CREATE TABLE gateway_liveness (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        alive_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -31,6 +31,8 @@ export interface SipEngineProcessOptions {
   logLevel?: 'info' | 'debug';
   /** Lines the engine printed (JSON), e.g. to show in a failure. */
   onLine?: (line: string) => void;
+  /** The SIP and admin ports of an engine started before, to stand in for it after it died. */
+  ports?: { sipPort: number; adminPort: number };
 }
 
 export interface SipEngineProcess {
@@ -51,6 +53,8 @@ export interface SipEngineProcess {
   /** Output lines so far. */
   lines: string[];
   stop(): Promise<number | null>;
+  /** Ends the engine at once (SIGKILL), as a crash would: nothing it holds is ended cleanly. */
+  kill(): Promise<void>;
 }
 
 /** Free port usable for both UDP and TCP (the engine binds both on the same number). */
@@ -82,8 +86,8 @@ function parseMetrics(text: string): Record<string, number> {
 export async function startSipEngine(options: SipEngineProcessOptions = {}): Promise<SipEngineProcess> {
   if (!existsSync(ENGINE_MAIN)) throw new Error(`${ENGINE_MAIN} is missing: run npm run build`);
   const transports = options.transports ?? ['udp', 'tcp'];
-  const sipPort = await freeSipPort();
-  const adminPort = await freeTcpPort();
+  const sipPort = options.ports?.sipPort ?? (await freeSipPort());
+  const adminPort = options.ports?.adminPort ?? (await freeTcpPort());
   const metricsPort = await freeTcpPort();
   const tlsPort = options.tls ? await freeTcpPort() : undefined;
   const secret = randomBytes(12).toString('hex');
@@ -155,6 +159,11 @@ export async function startSipEngine(options: SipEngineProcessOptions = {}): Pro
       child.kill('SIGTERM');
       const [code] = await exited;
       return code;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
   if (tlsPort !== undefined) engine.tlsPort = tlsPort;

@@ -5,6 +5,7 @@ import type { InboundAnswer } from '../../calls/inboundAnswer.js';
 import type { Voicemail } from '../../calls/voicemail.js';
 import type { TrunkConfig } from '../../config/sipSchema.js';
 import { type CallingConfigStore, DEFAULT_CALLING_SETTINGS } from '../../store/callingConfigStore.js';
+import type { SipLegJournal } from '../sipLegJournal.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
 import type { DigestAuthenticator } from './digestAuth.js';
 import { calledNumber, type NumberRouter } from './numberRouter.js';
@@ -27,6 +28,8 @@ export interface InboundInviteDeps {
   answer: InboundAnswer | undefined;
   /** Takes messages for apps with voicemail; absent without a media plane. */
   voicemail?: Voicemail | undefined;
+  /** Writes the call's SIP leg down, so a crash does not leave the caller ringing. */
+  legs?: SipLegJournal | undefined;
 }
 
 /**
@@ -88,6 +91,7 @@ export class InboundInvites {
       return;
     }
     log.info({ callId: call.id, appId, trunk: trunk.name }, 'inbound call');
+    this.deps.legs?.inbound(call.id, req);
     new RingingCall(call, req, res, {
       calls: this.deps.calls,
       decisions: this.deps.decisions,

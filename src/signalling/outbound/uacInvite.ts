@@ -1,17 +1,20 @@
 import type { Logger } from 'pino';
+import type { RecordableDialog } from '../sipLegJournal.js';
 import type { SipDialog } from '../srfTypes.js';
 import type { InviteTarget } from './outboundTrunks.js';
 
 /** An INVITE we sent (srf's Request): its headers as sent, and cancelling it. */
 export interface UacRequest {
+  /** The SIP server's id of the INVITE's transaction (a CANCEL names it). */
+  readonly stackTxnId: string;
+  readonly uri: string;
   get(header: string): string | undefined;
   cancel(callback?: (error?: unknown) => void): void;
 }
 
 /** An answered outgoing INVITE (srf's Dialog, uac side). */
-export interface OutboundDialog extends SipDialog {
-  remote: { sdp: string };
-  sip: { callId: string };
+export interface OutboundDialog extends SipDialog, RecordableDialog {
+  readonly remote: { sdp: string; uri: string };
 }
 
 export interface InviteOptions {
@@ -70,7 +73,7 @@ export class UacInvite {
     send: SendInvite,
     target: InviteTarget,
     localSdp: string,
-    progress: { onSent(sipCallId: string): void; onProvisional(status: number, body: string): void },
+    progress: { onSent(request: UacRequest): void; onProvisional(status: number, body: string): void },
     private readonly logger: Logger,
   ) {
     const options: InviteOptions = {
@@ -85,7 +88,7 @@ export class UacInvite {
           if (error || !request) return;
           this.request = request;
           if (this.abandoned) this.cancel();
-          else progress.onSent(request.get('Call-ID') ?? '');
+          else progress.onSent(request);
         },
         cbProvisional: (response) => {
           if (!this.abandoned) progress.onProvisional(response.status, response.body ?? '');

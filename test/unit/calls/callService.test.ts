@@ -178,6 +178,28 @@ describe('CallService', () => {
     expect(restarted.liveCount(APP)).toBe(0);
   });
 
+  it('ends orphans when the gateway died, so their duration leaves the downtime out', () => {
+    const answered = calls.create(inbound);
+    calls.transition(answered.id, { to: 'in_progress' });
+    advance(1300); // talked 1.3 s, then the gateway died
+    const diedAt = clock;
+    advance(8000); // down 8 s before the restart
+    const justAnswered = calls.create(inbound);
+    calls.transition(justAnswered.id, { to: 'in_progress' }); // after the last heartbeat
+    const restarted = new CallService({ store: new CallStore(db), events: sink, logger, now: () => clock });
+    expect(restarted.closeOrphans(diedAt)).toBe(2);
+    expect(restarted.get(answered.id)).toMatchObject({
+      status: 'completed',
+      endReason: 'gateway_restart',
+      endedAt: diedAt.toISOString(),
+      duration: 2, // whole seconds, rounded up: 1.3 s talked (9.3 s if the downtime counted)
+    });
+    // Never ended before it was answered.
+    expect(restarted.get(justAnswered.id)).toMatchObject({ endedAt: clock.toISOString(), duration: 0 });
+    const completed = sink.events.filter((e) => e.event === 'calls.completed' && e.callId === answered.id);
+    expect(completed).toHaveLength(1);
+  });
+
   it('writes the digits a caller sends as calls.dtmf events with the call, the digit and its source', () => {
     const call = calls.create(inbound);
     calls.transition(call.id, { to: 'in_progress' });

@@ -58,6 +58,8 @@ class ScriptedTrunk {
   byes = 0;
   private settle: { resolve(dialog: OutboundDialog): void; reject(error: unknown): void } | undefined;
   readonly request = {
+    stackTxnId: 'txn-1',
+    uri: 'sip:+15550100@127.0.0.1:5080',
     get: (header: string) => (header === 'Call-ID' ? 'sip-call-1' : undefined),
     cancel: () => void this.cancels++,
   };
