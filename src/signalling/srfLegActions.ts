@@ -38,7 +38,9 @@ export function srfLegActions(srf: Srf): LegActions {
     (srf as unknown as { request(o: Record<string, unknown>): Promise<unknown> }).request(options);
   const request = (options: Record<string, unknown>) => sent(send(options));
   return {
-    byeInDialog: (dialogId, headers) => request({ method: 'BYE', stackDialogId: dialogId, headers }),
+    // The SIP server puts the dialog's remote target in place of the placeholder, as for srf's own BYE.
+    byeInDialog: (dialogId, headers) =>
+      request({ uri: 'sip:placeholder', method: 'BYE', stackDialogId: dialogId, headers }),
     requestOutOfDialog: (uri, method, headers, nextHop) =>
       request({ uri, method, headers, ...(nextHop ? { proxy: nextHop } : {}) }),
     // srf never reports the 200 to a CANCEL: done once it is sent.
