@@ -137,6 +137,7 @@ export class OutboundDialer {
     let session: MediaSession | undefined;
     let invite: UacInvite | undefined;
     let ringTimer: NodeJS.Timeout | undefined;
+    let sentCallId: string | undefined;
     try {
       stop.check();
       let created: CreatedSession;
@@ -173,8 +174,9 @@ export class OutboundDialer {
         created.localSdp,
         {
           onSent: (sent) => {
+            sentCallId = sent.get('Call-ID') ?? '';
             this.deps.legs?.outbound(request.callId, sent);
-            request.onInviteSent?.(sent.get('Call-ID') ?? '');
+            request.onInviteSent?.(sentCallId);
           },
           onProvisional: (status, body) => {
             if (!early && status >= 180 && body.includes('m=audio')) {
@@ -220,6 +222,7 @@ export class OutboundDialer {
     } catch (error) {
       clearTimeout(ringTimer);
       invite?.abandon();
+      if (sentCallId !== undefined) this.deps.legs?.legEnded('uac', sentCallId);
       if (session) {
         session.off('closed', onSessionClosed);
         if (!session.closed) void session.close('normal');

@@ -79,6 +79,11 @@ export class SipLegJournal {
     this.store.confirm(dialog.type, dialog.sip.callId, dialogStateOf(dialog));
   }
 
+  /** One leg is over while its call goes on (a dial that failed). */
+  legEnded(role: SipLegRole, sipCallId: string): void {
+    this.store.remove(role, sipCallId);
+  }
+
   /** The call is over, and so is every leg of it. */
   ended(callId: string): void {
     this.store.removeCall(callId);
