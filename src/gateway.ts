@@ -92,6 +92,7 @@ export class Gateway {
   private readonly orphanedLegs: OrphanedLegs;
   private readonly liveness: LivenessStore;
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly rooms: CallRooms;
   private readonly now: () => Date;
 
   constructor(deps: GatewayDeps) {
@@ -176,6 +177,7 @@ export class Gateway {
         : {}),
     });
     const rooms = new CallRooms(config.livekit);
+    this.rooms = rooms;
     // Every answered inbound leg (a call's or voicemail's) is written down with its dialog.
     const answerInvite: AnswerInvite = async (req, res, localSdp) => {
       const dialog = (await this.sip.srf.createUAS(req as never, res as never, {
@@ -310,11 +312,20 @@ export class Gateway {
     const orphanLegs = this.orphanedLegs.find();
     const lastAlive = this.liveness.lastAlive();
     const orphans = this.calls.closeOrphans(lastAlive ? new Date(lastAlive) : undefined);
-    if (orphans > 0 || orphanLegs.length > 0) {
+    if (orphans.length > 0 || orphanLegs.length > 0) {
       this.logger.warn(
-        { calls: orphans, sipLegs: orphanLegs.length, lastAlive },
+        { calls: orphans.length, sipLegs: orphanLegs.length, lastAlive },
         'ended calls left live by an unclean stop',
       );
+    }
+    // Whoever is still in those calls' rooms (browsers) is talking to nobody: close the rooms.
+    for (const call of orphans) {
+      if (!call.livekitRoomName) continue;
+      this.rooms
+        .deleteRoom(call.livekitRoomName)
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error, callId: call.id }, 'could not close the room of a call left live'),
+        );
     }
     // From here on a call's legs are forgotten when it ends (the orphans' only once hung up).
     this.calls.on('transition', (call) => {

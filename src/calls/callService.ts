@@ -174,10 +174,10 @@ export class CallService extends EventEmitter<CallServiceEvents> {
    * Calls still live in storage at start-up were cut off by a crash or kill: nothing carries them
    * any more, so they end with `gateway_restart`, and the control plane hears of it. They end
    * when the gateway died (`diedAt`, its last heartbeat), not now, so their durations leave the
-   * downtime out; never before they started or were answered.
+   * downtime out; never before they started or were answered. Returns the calls it closed.
    */
-  closeOrphans(diedAt?: Date): number {
-    let closed = 0;
+  closeOrphans(diedAt?: Date): Call[] {
+    const closed: Call[] = [];
     const now = this.deps.now();
     for (const id of this.deps.store.liveIds()) {
       const call = this.deps.store.get(id);
@@ -190,7 +190,7 @@ export class CallService extends EventEmitter<CallServiceEvents> {
         endReason: 'gateway_restart',
         at,
       });
-      if (result.ok) closed++;
+      if (result.ok) closed.push(result.call);
     }
     return closed;
   }

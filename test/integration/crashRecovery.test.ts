@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../src/launcher/freePorts.js';
+import { livekitHttpUrl } from '../../src/livekit/livekitProbe.js';
 import { callGatewayConfig, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { GatewayProcess } from '../support/gatewayProcess.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
@@ -149,6 +151,10 @@ describe('a gateway killed mid-call', () => {
     expect(endedAt).toBeLessThanOrEqual(killedAt + 1500);
     expect(ended.duration).toBeLessThan(Math.ceil((killedAt - Date.parse(answered.answeredAt)) / 1000) + 2);
     await second.gateway.waitForLog('BYE to a call left answered by the previous gateway process');
+    // The call's room is closed too: a browser in it would be talking to nobody.
+    const rooms = new RoomServiceClient(livekitHttpUrl(rig.url), rig.apiKey, rig.apiSecret);
+    expect(answered.livekitRoomName).toBeTruthy();
+    await until(async () => (await rooms.listRooms([answered.livekitRoomName])).length === 0);
     // Through the SIP server's dialog when it has one; else built from the stored dialog.
     const rebuilt = second.gateway.lines.some(
       (line) => line.msg === 'the SIP server no longer holds the dialog; sending BYE from the stored dialog',

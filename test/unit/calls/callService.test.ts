@@ -172,7 +172,7 @@ describe('CallService', () => {
     const ringing = calls.create(inbound);
     calls.transition(ringing.id, { to: 'ringing' });
     const restarted = new CallService({ store: new CallStore(db), events: sink, logger, now: () => clock });
-    expect(restarted.closeOrphans()).toBe(2);
+    expect(restarted.closeOrphans()).toHaveLength(2);
     expect(restarted.get(answered.id)).toMatchObject({ status: 'completed', endReason: 'gateway_restart' });
     expect(restarted.get(ringing.id)).toMatchObject({ status: 'failed', endReason: 'gateway_restart' });
     expect(restarted.liveCount(APP)).toBe(0);
@@ -187,7 +187,7 @@ describe('CallService', () => {
     const justAnswered = calls.create(inbound);
     calls.transition(justAnswered.id, { to: 'in_progress' }); // after the last heartbeat
     const restarted = new CallService({ store: new CallStore(db), events: sink, logger, now: () => clock });
-    expect(restarted.closeOrphans(diedAt)).toBe(2);
+    expect(restarted.closeOrphans(diedAt)).toHaveLength(2);
     expect(restarted.get(answered.id)).toMatchObject({
       status: 'completed',
       endReason: 'gateway_restart',
