@@ -42,7 +42,17 @@ const trunkSchema = z.strictObject({
   sourceAddresses: z.array(sourceAddress).min(1),
   /** When set, INVITEs from this trunk must also answer a digest challenge with these credentials. */
   inboundAuth: z
-    .strictObject({ realm: z.string().min(1), username: z.string().min(1), password: z.string().min(8) })
+    .strictObject({
+      realm: z.string().min(1),
+      username: z.string().min(1),
+      password: z.string().min(8),
+      /**
+       * The digest algorithm challenged with, and the only one accepted (RFC 8760). One per trunk:
+       * srf sends repeated headers as one comma-joined WWW-Authenticate, which SIP does not allow,
+       * so the gateway cannot offer SHA-256 and MD5 side by side.
+       */
+      algorithm: z.enum(['MD5', 'SHA-256']).default('MD5'),
+    })
     .nullable()
     .default(null),
   /** Where this trunk takes the calls apps place (POST /v1/calls); null: inbound only. */

@@ -202,6 +202,8 @@ describe('inbound calls', () => {
       service: ROUTED,
       authUser: 'carrier',
       authPassword: 'correct-horse',
+      // The digest uri must be the Request-URI; sipp's default is sip:host:port.
+      extraArgs: ['-auth_uri', `${ROUTED}@127.0.0.1:${engine.sipPort}`],
       calls: 1,
     });
     assertAllCallsSucceeded(right, 1);
@@ -215,6 +217,7 @@ describe('inbound calls', () => {
       service: ROUTED,
       authUser: 'carrier',
       authPassword: 'wrong-horse',
+      extraArgs: ['-auth_uri', `${ROUTED}@127.0.0.1:${engine.sipPort}`],
       calls: 1,
     });
     expect(badPassword.failedCalls, formatSippResult(badPassword)).toBe(1);

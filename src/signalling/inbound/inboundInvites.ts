@@ -127,18 +127,27 @@ export class InboundInvites {
   private authenticate(trunk: TrunkConfig, req: InboundRequest, res: InboundResponse): boolean {
     const credentials = trunk.inboundAuth;
     if (!credentials) return true;
-    const verdict = this.deps.digest.verify(req.get('Authorization'), 'INVITE', credentials);
+    const verdict = this.deps.digest.verify(
+      req.get('Authorization'),
+      { method: req.method, uri: req.uri },
+      credentials,
+    );
     if (verdict === 'ok') return true;
-    if (verdict === 'invalid') {
+    // Never the Authorization header itself: it is a credential for as long as its nonce lives.
+    const where = { trunk: trunk.name, source: req.source_address, sipCallId: req.get('Call-ID') };
+    if (verdict === 'invalid' || verdict === 'wrong-uri') {
+      const wrongUri = verdict === 'wrong-uri';
       this.deps.logger.warn(
-        { trunk: trunk.name, source: req.source_address },
-        'INVITE with wrong credentials',
+        where,
+        wrongUri ? 'INVITE with credentials for another request-URI' : 'INVITE with wrong credentials',
       );
-      refuse(res, 403, 'wrong credentials');
+      refuse(res, 403, wrongUri ? 'credentials for another request-URI' : 'wrong credentials');
       return false;
     }
+    if (verdict === 'replayed')
+      this.deps.logger.warn(where, 'INVITE with credentials already used: challenged');
     res.send(401, undefined, {
-      headers: { 'WWW-Authenticate': this.deps.digest.challenge(credentials.realm, verdict === 'stale') },
+      headers: { 'WWW-Authenticate': this.deps.digest.challenge(credentials, verdict !== 'missing') },
     });
     return false;
   }

@@ -1,10 +1,6 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DigestAuthenticator, parseDigestHeader } from '../../../src/signalling/inbound/digestAuth.js';
 import { calledNumber, NumberRouter } from '../../../src/signalling/inbound/numberRouter.js';
 import { TrunkMatcher } from '../../../src/signalling/inbound/trunkMatcher.js';
-
-const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 describe('TrunkMatcher', () => {
   const matcher = new TrunkMatcher([
@@ -47,48 +43,5 @@ describe('calledNumber', () => {
     const router = new NumberRouter([{ number: '+15550100', appId: 'app_x' }]);
     expect(router.appFor('+15550100')).toBe('app_x');
     expect(router.appFor('+15550101')).toBeUndefined();
-  });
-});
-
-describe('DigestAuthenticator', () => {
-  const credentials = { realm: 'gateway', username: 'carrier', password: 'correct-horse' };
-
-  function answer(challenge: string, password: string, method = 'INVITE', qop = true): string {
-    const fields = parseDigestHeader(challenge) ?? {};
-    const uri = 'sip:+15550100@127.0.0.1';
-    const ha1 = md5(`carrier:${fields.realm}:${password}`);
-    const ha2 = md5(`${method}:${uri}`);
-    const response = qop
-      ? md5(`${ha1}:${fields.nonce}:00000001:abc:auth:${ha2}`)
-      : md5(`${ha1}:${fields.nonce}:${ha2}`);
-    const tail = qop ? ', qop=auth, nc=00000001, cnonce="abc"' : '';
-    return `Digest username="carrier", realm="${fields.realm}", nonce="${fields.nonce}", uri="${uri}", response="${response}", algorithm=MD5${tail}`;
-  }
-
-  it('accepts the right password, with or without qop', () => {
-    const auth = new DigestAuthenticator();
-    expect(auth.verify(answer(auth.challenge('gateway'), 'correct-horse'), 'INVITE', credentials)).toBe('ok');
-    expect(
-      auth.verify(answer(auth.challenge('gateway'), 'correct-horse', 'INVITE', false), 'INVITE', credentials),
-    ).toBe('ok');
-  });
-
-  it('refuses a wrong password, another method, a forged nonce and no header', () => {
-    const auth = new DigestAuthenticator();
-    const challenge = auth.challenge('gateway');
-    expect(auth.verify(answer(challenge, 'wrong'), 'INVITE', credentials)).toBe('invalid');
-    expect(auth.verify(answer(challenge, 'correct-horse', 'BYE'), 'INVITE', credentials)).toBe('invalid');
-    const forged = new DigestAuthenticator().challenge('gateway');
-    expect(auth.verify(answer(forged, 'correct-horse'), 'INVITE', credentials)).toBe('invalid');
-    expect(auth.verify(undefined, 'INVITE', credentials)).toBe('missing');
-  });
-
-  it('calls an old nonce stale, so the peer can retry without asking its user', () => {
-    let now = 1_000_000;
-    const auth = new DigestAuthenticator(undefined, () => now);
-    const header = answer(auth.challenge('gateway'), 'correct-horse');
-    now += 6 * 60_000;
-    expect(auth.verify(header, 'INVITE', credentials)).toBe('stale');
-    expect(auth.challenge('gateway', true)).toContain('stale=true');
   });
 });
