@@ -1,6 +1,14 @@
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { RecordableDialog } from '../sipLegJournal.js';
 import type { SipDialog } from '../srfTypes.js';
+import {
+  challengeHeaders,
+  chooseChallenge,
+  digestAuthorization,
+  type SrfAuth,
+  srfAuthFor,
+} from './digestAnswer.js';
 import type { InviteTarget } from './outboundTrunks.js';
 
 /** An INVITE we sent (srf's Request): its headers as sent, and cancelling it. */
@@ -20,7 +28,10 @@ export interface OutboundDialog extends SipDialog, RecordableDialog {
 export interface InviteOptions {
   localSdp: string;
   headers: Record<string, string>;
-  auth?: { username: string; password: string };
+  /** srf's answer to challenges: declined for the INVITE itself (UacInvite answers), kept for in-dialog requests. */
+  auth?: SrfAuth;
+  /** Where the INVITE goes instead of the Request-URI's host: the server that challenged it. */
+  proxy?: string;
 }
 
 export interface InviteProgress {
@@ -31,7 +42,7 @@ export interface InviteProgress {
 
 /**
  * srf.createUAC as the gateway uses it: resolves with the dialog on 200 OK (srf ACKs it), rejects
- * with an error carrying `status` on a final refusal; srf answers 401/407 with `auth` itself.
+ * with an error carrying `status` (and srf's response as `res`) on a final refusal.
  */
 export type SendInvite = (
   uri: string,
@@ -56,11 +67,40 @@ function inviteFailed(error: unknown): InviteFailed {
   return new InviteFailed(null, typeof message === 'string' ? message : String(error));
 }
 
+/** srf's response on a SipError: what a 401/407 challenge is read from. */
+interface ChallengeResponse {
+  status: number;
+  source_address?: string;
+  source_port?: number;
+  get(header: string): string | undefined;
+}
+
+function challengeOf(error: unknown): (ChallengeResponse & { status: 401 | 407 }) | undefined {
+  const res = (error as { res?: ChallengeResponse } | undefined)?.res;
+  if (!res || typeof res.get !== 'function' || (res.status !== 401 && res.status !== 407)) return undefined;
+  return res as ChallengeResponse & { status: 401 | 407 };
+}
+
+/** The host of a sip: URI, without brackets. */
+function hostOf(uri: string): string {
+  const host = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;?]+)/i.exec(uri)?.[1] ?? '';
+  return host.replace(/^\[|\]$/g, '');
+}
+
+/** Challenges answered at most per INVITE: the first, and one more only when the answer was stale. */
+const MAX_CHALLENGES = 2;
+
 /**
  * One outgoing INVITE through a trunk. `answered` settles once: the dialog on 200 OK, or an
  * InviteFailed. `abandon` gives the call up at any point: CANCEL while no final response has
  * come (held until srf tells us the request went out, if need be), BYE once answered, including a
  * 200 OK that crosses our CANCEL (srf has ACKed it), so a given-up INVITE never leaves a dialog.
+ *
+ * A 401/407 challenge to the INVITE is answered here, not by srf (whose digest client knows MD5
+ * only): the strongest challenge offered (SHA-256, else MD5), the INVITE sent again in the same
+ * call (Call-ID, From tag, CSeq + 1) with Authorization / Proxy-Authorization, to the server that
+ * challenged when the Request-URI names a host rather than an address. A second challenge is
+ * answered only if it says stale=true; any other is the INVITE's final answer.
  */
 export class UacInvite {
   readonly answered: Promise<OutboundDialog>;
@@ -76,28 +116,7 @@ export class UacInvite {
     progress: { onSent(request: UacRequest): void; onProvisional(status: number, body: string): void },
     private readonly logger: Logger,
   ) {
-    const options: InviteOptions = {
-      localSdp,
-      headers: target.headers,
-      ...(target.auth ? { auth: target.auth } : {}),
-    };
-    let sent: Promise<OutboundDialog>;
-    try {
-      sent = send(target.uri, options, {
-        cbRequest: (error, request) => {
-          if (error || !request) return;
-          this.request = request;
-          if (this.abandoned) this.cancel();
-          else progress.onSent(request);
-        },
-        cbProvisional: (response) => {
-          if (!this.abandoned) progress.onProvisional(response.status, response.body ?? '');
-        },
-      });
-    } catch (error) {
-      sent = Promise.reject(error);
-    }
-    this.answered = sent.then(
+    this.answered = this.dial(send, target, localSdp, progress).then(
       (dialog) => {
         this.final = true;
         this.dialog = dialog;
@@ -114,6 +133,73 @@ export class UacInvite {
     );
     // Whoever abandons the INVITE no longer awaits it; its rejection is expected then.
     this.answered.catch(() => undefined);
+  }
+
+  private async dial(
+    send: SendInvite,
+    target: InviteTarget,
+    localSdp: string,
+    progress: { onSent(request: UacRequest): void; onProvisional(status: number, body: string): void },
+  ): Promise<OutboundDialog> {
+    const auth = target.auth;
+    let options: InviteOptions = {
+      localSdp,
+      headers: target.headers,
+      ...(auth ? { auth: srfAuthFor(auth) } : {}),
+    };
+    for (let challenges = 0; ; challenges++) {
+      try {
+        return await send(target.uri, options, {
+          cbRequest: (error, request) => {
+            if (error || !request) return;
+            this.request = request;
+            if (this.abandoned) this.cancel();
+            else progress.onSent(request);
+          },
+          cbProvisional: (response) => {
+            if (!this.abandoned) progress.onProvisional(response.status, response.body ?? '');
+          },
+        });
+      } catch (error) {
+        const res = challengeOf(error);
+        const sent = this.request;
+        if (!auth || !res || !sent || this.abandoned || challenges >= MAX_CHALLENGES) throw error;
+        const headers = challengeHeaders(res.status);
+        const challenge = chooseChallenge(res.get(headers.challenge));
+        if (!challenge || (challenges > 0 && !challenge.stale)) throw error;
+        const cseq = Number.parseInt(sent.get('CSeq') ?? '', 10);
+        const callId = sent.get('Call-ID');
+        const from = sent.get('From');
+        if (!Number.isFinite(cseq) || !callId || !from) throw error;
+        this.logger.info(
+          {
+            status: res.status,
+            algorithm: challenge.algorithm,
+            realm: challenge.realm,
+            stale: challenge.stale,
+          },
+          'INVITE challenged: sending it again with credentials',
+        );
+        const proxy =
+          isIP(hostOf(target.uri)) === 0 && res.source_address && res.source_port
+            ? `sip:${isIP(res.source_address) === 6 ? `[${res.source_address}]` : res.source_address}:${res.source_port}${/;transport=[^;?]+/i.exec(target.uri)?.[0] ?? ''}`
+            : undefined;
+        options = {
+          localSdp,
+          headers: {
+            ...target.headers,
+            From: from,
+            'Call-ID': callId,
+            CSeq: `${cseq + 1} INVITE`,
+            [headers.answer]: digestAuthorization(challenge, { method: 'INVITE', uri: target.uri }, auth),
+          },
+          ...(options.auth ? { auth: options.auth } : {}),
+          ...(proxy ? { proxy } : {}),
+        };
+        // The challenged transaction is over; a CANCEL waits for the new one (cbRequest above).
+        this.request = undefined;
+      }
+    }
   }
 
   abandon(): void {
