@@ -7,8 +7,9 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metricsRegistry.js';
 import { ApiError } from './apiError.js';
-import { authorize } from './auth/access.js';
-import type { ApiKeyRing, Principal } from './auth/apiKeys.js';
+import type { ApiKeyRing } from './auth/apiKeys.js';
+import { RequestAccess } from './auth/requestAccess.js';
+import { parseJsonBody } from './jsonBody.js';
 import { buildOpenApiDocument } from './openApiDocument.js';
 import type { RouteSpec } from './routeSpec.js';
 import { openApiRoutes } from './routes/openApiRoutes.js';
@@ -58,14 +59,16 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   // the same answer as one that sends it, and a body that is not JSON gets a 400 naming `body`.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, text, done) => {
-    const body = text as string;
-    if (body.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(body));
-    } catch {
-      done(ApiError.badRequest([{ field: 'body', message: 'is not valid JSON' }]), undefined);
+      done(null, parseJsonBody(text as string));
+    } catch (error) {
+      done(error as ApiError, undefined);
     }
   });
+
+  const routes = [...deps.routes, ...openApiRoutes(() => openApi)];
+  const openApi = buildOpenApiDocument(routes, { version: deps.version });
+  const access = new RequestAccess(deps.keys);
 
   // While closing, answers to requests in flight end their connection, so close() need not wait
   // for keep-alive sockets to time out.
@@ -75,6 +78,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   });
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
+  });
+
+  // A request for a path no route declares is answered here, before its body is read.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) throw ApiError.notFound(`no route ${request.method} ${request.url.split('?')[0]}`);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -104,20 +112,17 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
       .send(ApiError.notFound(`no route ${request.method} ${request.url.split('?')[0]}`).toBody()),
   );
 
-  const routes = [...deps.routes, ...openApiRoutes(() => openApi)];
-  const openApi = buildOpenApiDocument(routes, { version: deps.version });
-
   for (const route of routes) {
     app.route({
       method: route.method,
       url: route.url,
+      onRequest: access.hookFor(route.access),
       handler: async (request, reply) => {
-        const principal: Principal | undefined = deps.keys.authenticate(request.headers.authorization);
         const rawParams = request.params as Record<string, string>;
-        authorize(route.access, principal, rawParams.appId);
         const params = route.params ? parseOrThrow(route.params, rawParams, 'params') : rawParams;
         const query = route.query ? parseOrThrow(route.query, request.query, 'query') : undefined;
         const body = route.body ? parseOrThrow(route.body, request.body, 'body') : undefined;
+        const principal = access.principalOf(request);
         return route.handler({ params, body, query, principal, request, reply });
       },
     });

@@ -1,11 +1,17 @@
 import { z } from 'zod';
 import { MAX_CALL_SECONDS } from '../../config/schema.js';
+import { nestsDeeperThan } from '../jsonNesting.js';
 import { PARTICIPANT_IDENTITY, PARTICIPANT_IDENTITY_RULE } from './callTokenSchemas.js';
 
 /** E.164: a plus, then at most 15 digits, the first not 0. Addresses on pstn and whatsapp. */
 export const E164_ADDRESS = /^\+[1-9]\d{1,14}$/;
 /** A call's metadata, serialized as JSON, may be at most this long (UTF-8 bytes). */
 export const METADATA_MAX_BYTES = 4096;
+/**
+ * Deepest nesting of a call's metadata, itself counting as 1. Checked before its size, without
+ * recursion: JSON.stringify recurses, and deep enough metadata would overflow its stack.
+ */
+export const METADATA_MAX_DEPTH = 16;
 
 const channel = z.enum(['pstn', 'whatsapp', 'webrtc']);
 
@@ -35,8 +41,15 @@ export const callCreateSchema = z
     metadata: z
       .record(z.string(), z.unknown())
       .default({})
-      .refine((metadata) => Buffer.byteLength(JSON.stringify(metadata)) <= METADATA_MAX_BYTES, {
-        message: `at most ${METADATA_MAX_BYTES} bytes as JSON`,
+      .superRefine((metadata, ctx) => {
+        if (nestsDeeperThan(metadata, METADATA_MAX_DEPTH)) {
+          ctx.addIssue({ code: 'custom', message: `nested at most ${METADATA_MAX_DEPTH} levels deep` });
+        } else if (Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES) {
+          ctx.addIssue({ code: 'custom', message: `at most ${METADATA_MAX_BYTES} bytes as JSON` });
+        }
+      })
+      .meta({
+        description: `Yours, returned as given: a JSON object of at most ${METADATA_MAX_BYTES} bytes, nested at most ${METADATA_MAX_DEPTH} levels deep (the object itself is level 1).`,
       }),
     ringTimeoutSeconds: z.int().min(1).max(600).optional().meta({
       description: 'Unanswered this long: no_answer / ring_timeout. Default: sip.ringTimeoutSeconds.',
