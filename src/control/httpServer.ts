@@ -2,14 +2,18 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
-  type FastifyRequest,
+  type FastifyReply,
+  LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metricsRegistry.js';
+import { AllowedMethods } from './allowedMethods.js';
 import { ApiError } from './apiError.js';
 import type { ApiKeyRing } from './auth/apiKeys.js';
 import { RequestAccess } from './auth/requestAccess.js';
+import { MAX_PATH_SEGMENT_LENGTH, toApiError } from './fastifyErrors.js';
 import { parseJsonBody } from './jsonBody.js';
+import { answerClientError } from './malformedHttp.js';
 import { buildOpenApiDocument } from './openApiDocument.js';
 import type { RouteSpec } from './routeSpec.js';
 import { openApiRoutes } from './routes/openApiRoutes.js';
@@ -24,35 +28,37 @@ export interface HttpServerDeps {
   bodyLimitBytes: number;
 }
 
-/** Fastify's own errors (body parsing, size limits) in the API's error shape. */
-function toApiError(error: FastifyError): ApiError {
-  if (error instanceof ApiError) return error;
-  const code = error.code ?? '';
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return new ApiError(413, 'body_too_large', 'the request body is too large');
-  if (code.startsWith('FST_ERR_CTP') || error instanceof SyntaxError) {
-    return ApiError.badRequest([{ field: 'body', message: 'must be a JSON object' }]);
-  }
-  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    return new ApiError(error.statusCode, 'bad_request', error.message);
-  }
-  return new ApiError(500, 'internal', 'internal error');
-}
-
-function routeLabel(request: FastifyRequest): string {
-  // The template, never the raw URL: ids in paths would give every request its own time series.
-  return request.routeOptions.url ?? 'unmatched';
-}
-
 /** The REST API: one fastify instance serving the declared routes, with auth, validation and metrics. */
 export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // The onResponse hook below logs each request once; fastify's own two lines would repeat it.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT_LENGTH },
     // On close, idle keep-alive sockets go at once; requests in flight are allowed to finish.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // fastify's own 503 while closing has its own body shape; the onRequest hook below answers instead.
+    return503OnClosing: false,
+    // URLs fastify cannot route (bad percent-encoding, an over-long id) answer in the API's shape.
+    frameworkErrors: (error, _request, reply) => {
+      const apiError = toApiError(error);
+      // The option's reply type is generic over route schemas this server does not declare.
+      (reply as unknown as FastifyReply).code(apiError.status).send(apiError.toBody());
+    },
+    clientErrorHandler: answerClientError,
+  });
+  // Node answers an Expect it does not know with a bare 417; give it the API's shape.
+  app.server.on('checkExpectation', (_request, response) => {
+    const body = JSON.stringify(
+      new ApiError(417, 'expectation_failed', 'only Expect: 100-continue is understood').toBody(),
+    );
+    response.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    response.end(body);
   });
 
   // Every body is read as JSON, whatever its Content-Type: a client that forgets the header gets
@@ -68,10 +74,11 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
 
   const routes = [...deps.routes, ...openApiRoutes(() => openApi)];
   const openApi = buildOpenApiDocument(routes, { version: deps.version });
+  const allowed = new AllowedMethods(routes);
   const access = new RequestAccess(deps.keys);
 
   // While closing, answers to requests in flight end their connection, so close() need not wait
-  // for keep-alive sockets to time out.
+  // for keep-alive sockets to time out; requests that arrive meanwhile are turned away.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -80,9 +87,18 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     if (closing) reply.header('connection', 'close');
   });
 
-  // A request for a path no route declares is answered here, before its body is read.
-  app.addHook('onRequest', async (request) => {
-    if (request.is404) throw ApiError.notFound(`no route ${request.method} ${request.url.split('?')[0]}`);
+  // Answers that need no route run here, before any body is read: a body sent to a path or method
+  // that does not exist, or to a server shutting down, is never buffered or parsed.
+  app.addHook('onRequest', async (request, reply) => {
+    if (closing) throw new ApiError(503, 'shutting_down', 'the gateway is shutting down');
+    if (!request.is404) return;
+    const path = request.url.split('?')[0];
+    const methods = allowed.of(request.url);
+    if (methods.length > 0) {
+      reply.header('allow', methods.join(', '));
+      throw new ApiError(405, 'method_not_allowed', `${request.method} is not allowed on ${path}`);
+    }
+    throw ApiError.notFound(`no route ${request.method} ${path}`);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -106,6 +122,7 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     return reply.code(apiError.status).send(apiError.toBody());
   });
 
+  // Reached only if the onRequest hook above let a 404 through; kept so fastify's own 404 body never is.
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
@@ -128,4 +145,9 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
     });
   }
   return app;
+}
+
+function routeLabel(request: { routeOptions: { url?: string | undefined } }): string {
+  // The template, never the raw URL: ids in paths would give every request its own time series.
+  return request.routeOptions.url ?? 'unmatched';
 }

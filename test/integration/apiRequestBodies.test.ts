@@ -66,6 +66,12 @@ describe('the key is checked before the body is read', () => {
     expect(response.json.error.code).toBe('not_found');
   });
 
+  it('answers 405 to a method the path does not answer without reading the body', async () => {
+    const response = await rawRequest(running.url, announcing('DELETE', '/v1/calls'));
+    expect(response.status).toBe(405);
+    expect(response.json.error.code).toBe('method_not_allowed');
+  });
+
   it('still reads the body of a request with the right key', async () => {
     // The same announced body with an admin key: the server waits for it, so no answer comes.
     await expect(
