@@ -6,7 +6,7 @@ export const RESTART_REASON = 'Q.850;cause=41;text="gateway restarted"';
 
 /** What ending another process's legs needs from the SIP server connection (srfLegActions). */
 export interface LegActions {
-  /** BYE in a dialog the SIP server still holds; rejects if it holds no such dialog. */
+  /** BYE in a dialog the SIP server still holds; rejects if it holds no such dialog. Resolves once sent. */
   byeInDialog(dialogId: string, headers: Record<string, string>): Promise<void>;
   /** A request built here from the stored dialog, for a SIP server that lost the dialog too. */
   requestOutOfDialog(
