@@ -73,7 +73,10 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   });
 
   const routes = [...deps.routes, ...openApiRoutes(() => openApi)];
-  const openApi = buildOpenApiDocument(routes, { version: deps.version });
+  const openApi = buildOpenApiDocument(routes, {
+    version: deps.version,
+    bodyLimitBytes: deps.bodyLimitBytes,
+  });
   const allowed = new AllowedMethods(routes);
   const access = new RequestAccess(deps.keys);
 

@@ -1,4 +1,7 @@
-import { z } from 'zod';
+import { MAX_PATH_SEGMENT_LENGTH } from './fastifyErrors.js';
+import { MAX_BODY_DEPTH } from './jsonBody.js';
+import { collectSchemas } from './openApiSchemas.js';
+import { serverResponses } from './openApiServerResponses.js';
 import type { RouteSpec } from './routeSpec.js';
 
 type JsonObject = Record<string, unknown>;
@@ -8,37 +11,13 @@ function openApiPath(url: string): string {
   return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-/**
- * Schemas with a `.meta({ id })` become components and are referenced from operations; zod's
- * registry-wide conversion does the hoisting, so every named schema appears exactly once.
- */
-function collectSchemas(routes: readonly RouteSpec[]) {
-  const registry = z.registry<{ id?: string }>();
-  const inline = new Map<z.ZodType, string>();
-  let counter = 0;
-  const add = (schema: z.ZodType | undefined): void => {
-    if (!schema || inline.has(schema)) return;
-    const id = (z.globalRegistry.get(schema)?.id as string | undefined) ?? `Inline${++counter}`;
-    inline.set(schema, id);
-    if (!registry.has(schema)) registry.add(schema, { id });
-  };
-  for (const route of routes) {
-    add(route.body);
-    for (const response of Object.values(route.responses)) add(response.schema);
-  }
-  const converted = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input' });
-  const components: Record<string, JsonObject> = {};
-  for (const [id, schema] of Object.entries(converted.schemas)) {
-    // Components are plain schemas inside the document; their own $schema/$id would be noise.
-    const { $schema: _schema, $id: _id, ...rest } = schema as JsonObject;
-    components[id] = rest;
-  }
-  return { ids: inline, components };
-}
-
-function parametersIn(schema: z.ZodType | undefined, where: 'path' | 'query'): JsonObject[] {
+function parametersIn(
+  schema: RouteSpec['params'],
+  where: 'path' | 'query',
+  toJson: (schema: NonNullable<RouteSpec['params']>) => JsonObject,
+): JsonObject[] {
   if (!schema) return [];
-  const json = z.toJSONSchema(schema, { io: 'input' }) as JsonObject & {
+  const json = toJson(schema) as JsonObject & {
     properties?: Record<string, JsonObject>;
     required?: string[];
   };
@@ -50,20 +29,34 @@ function parametersIn(schema: z.ZodType | undefined, where: 'path' | 'query'): J
   }));
 }
 
-function parametersOf(route: RouteSpec): JsonObject[] {
-  return [...parametersIn(route.params, 'path'), ...parametersIn(route.query, 'query')];
-}
-
 function securityOf(route: RouteSpec): JsonObject[] | undefined {
   return route.access === 'public' ? [] : undefined;
 }
 
+const DESCRIPTION = [
+  'Keys: admin (sk_admin_…), metrics (sk_metrics_…, read-only scraping), app (sk_live_app_… / sk_test_app_…, bound to one app); each operation names the keys it takes in x-access.',
+  'The key is checked before the body is read: 401 and 403 come whatever the body.',
+  'Every error is {"error": {"code", "message", "details"?}}; details name the fields at fault.',
+  `Bodies are JSON (whatever the Content-Type), nested at most ${MAX_BODY_DEPTH} levels; path segments are at most ${MAX_PATH_SEGMENT_LENGTH} characters.`,
+  'A method a path does not answer is a 405 with an Allow header; malformed HTTP is a 400 (431 for oversized headers) and closes the connection; while the gateway shuts down, new requests get 503 shutting_down.',
+].join('\n\n');
+
 /** The API's OpenAPI 3.1 document, generated from the route declarations the server runs. */
-export function buildOpenApiDocument(routes: readonly RouteSpec[], info: { version: string }): JsonObject {
-  const { ids, components } = collectSchemas(routes);
-  const ref = (schema: z.ZodType) => ({ $ref: `#/components/schemas/${ids.get(schema)}` });
+export function buildOpenApiDocument(
+  routes: readonly RouteSpec[],
+  info: { version: string; bodyLimitBytes: number },
+): JsonObject {
+  // What each operation answers: the server's own answers first, the route's own words over them.
+  const documented = routes.map((route) => ({
+    ...route,
+    responses: { ...serverResponses(route, info.bodyLimitBytes), ...route.responses },
+  }));
+  const { ids, components, parameterSchema } = collectSchemas(documented);
+  const ref = (schema: NonNullable<RouteSpec['body']>) => ({
+    $ref: `#/components/schemas/${ids.get(schema)}`,
+  });
   const paths: Record<string, Record<string, JsonObject>> = {};
-  for (const route of routes) {
+  for (const route of documented) {
     const path = openApiPath(route.url);
     const responses: Record<string, JsonObject> = {};
     for (const [status, response] of Object.entries(route.responses)) {
@@ -81,7 +74,10 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], info: { versi
       summary: route.summary,
       tags: [route.tag],
       'x-access': route.access,
-      parameters: parametersOf(route),
+      parameters: [
+        ...parametersIn(route.params, 'path', parameterSchema),
+        ...parametersIn(route.query, 'query', parameterSchema),
+      ],
       ...(route.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: ref(route.body) } } } }
         : {}),
@@ -91,12 +87,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], info: { versi
   }
   return {
     openapi: '3.1.0',
-    info: {
-      title: 'SIP ⇄ LiveKit gateway API',
-      version: info.version,
-      description:
-        'Keys: admin (sk_admin_…), metrics (sk_metrics_…, read-only scraping), app (sk_live_app_… / sk_test_app_…, bound to one app).',
-    },
+    info: { title: 'SIP ⇄ LiveKit gateway API', version: info.version, description: DESCRIPTION },
     components: {
       schemas: components,
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an API key' } },

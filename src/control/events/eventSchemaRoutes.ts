@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
-import { commonErrors } from '../schemas/errorSchemas.js';
 import { eventChannelJsonSchema } from './eventSchemaDocument.js';
 
 export function eventSchemaRoutes(): RouteSpec[] {
@@ -19,7 +18,6 @@ export function eventSchemaRoutes(): RouteSpec[] {
           description: 'a JSON Schema (2020-12) document; $defs names each message',
           schema: z.looseObject({}).meta({ id: 'JsonSchemaDocument' }),
         },
-        ...commonErrors,
       },
       handler: () => document,
     }),

@@ -5,7 +5,7 @@ import { ownCall } from '../callVisibility.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
 import { callActionSchema, callUpdateSchema } from '../schemas/callActionSchemas.js';
 import { callIdParamsSchema, callSchema } from '../schemas/callSchemas.js';
-import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
+import { errorBodySchema } from '../schemas/errorSchemas.js';
 
 export interface CallCommandRouteDeps {
   calls: CallService;
@@ -13,8 +13,6 @@ export interface CallCommandRouteDeps {
 }
 
 const commandErrors = {
-  400: { description: 'a bad field', schema: errorBodySchema },
-  ...commonErrors,
   404: { description: 'no such call for this key', schema: errorBodySchema },
   409: { description: 'the call is not in a state where this applies', schema: errorBodySchema },
   501: {
@@ -34,7 +32,14 @@ export function callCommandRoutes(deps: CallCommandRouteDeps): RouteSpec[] {
       access: 'callReader',
       params: callIdParamsSchema,
       body: callActionSchema,
-      responses: { 200: { description: 'the call after the action', schema: callSchema }, ...commandErrors },
+      responses: {
+        200: { description: 'the call after the action', schema: callSchema },
+        ...commandErrors,
+        502: {
+          description: 'answer_failed: accepting the call failed on the SIP leg',
+          schema: errorBodySchema,
+        },
+      },
       handler: ({ params, body, principal }) =>
         asApiErrors(() => deps.commands.decide(ownCall(deps.calls, params.id, principal), body)),
     }),

@@ -3,7 +3,7 @@ import { ApiError } from '../apiError.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
 import { callCreateSchema } from '../schemas/callCreateSchemas.js';
 import { callSchema } from '../schemas/callSchemas.js';
-import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
+import { errorBodySchema } from '../schemas/errorSchemas.js';
 
 export interface CallCreateRouteDeps {
   outbound: OutboundCalls;
@@ -29,8 +29,6 @@ export function callCreateRoutes(deps: CallCreateRouteDeps): RouteSpec[] {
       body: callCreateSchema,
       responses: {
         201: { description: 'the call, initiated; its progress follows as events', schema: callSchema },
-        400: { description: 'a bad field, named in details', schema: errorBodySchema },
-        ...commonErrors,
         422: {
           description:
             'unsupported_channel (toChannel whatsapp) or no_outbound_trunk (app has no PSTN trunk)',

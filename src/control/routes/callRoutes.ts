@@ -12,7 +12,7 @@ import {
   callLogSchema,
   callSchema,
 } from '../schemas/callSchemas.js';
-import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
+import { errorBodySchema } from '../schemas/errorSchemas.js';
 
 export interface CallRouteDeps {
   calls: CallService;
@@ -42,7 +42,6 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
       responses: {
         200: { description: 'the call', schema: callSchema },
         400: { description: 'malformed call id', schema: errorBodySchema },
-        ...commonErrors,
         404: { description: 'no such call for this key', schema: errorBodySchema },
       },
       handler: ({ params, principal }) => {
@@ -60,7 +59,6 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
       responses: {
         200: { description: 'the call log entry', schema: callLogSchema },
         400: { description: 'malformed call id', schema: errorBodySchema },
-        ...commonErrors,
         404: { description: 'no such call for this key', schema: errorBodySchema },
       },
       handler: ({ params, principal }) => {
@@ -84,7 +82,6 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
       responses: {
         200: { description: 'a page of calls', schema: callListSchema },
         400: { description: 'a bad filter', schema: errorBodySchema },
-        ...commonErrors,
       },
       handler: ({ query, principal }) => {
         const appId = appScope(principal, query.appId);

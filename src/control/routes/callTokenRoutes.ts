@@ -5,7 +5,7 @@ import { ownCall } from '../callVisibility.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
 import { callIdParamsSchema } from '../schemas/callSchemas.js';
 import { callTokenRequestSchema, callTokenSchema } from '../schemas/callTokenSchemas.js';
-import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
+import { errorBodySchema } from '../schemas/errorSchemas.js';
 
 export interface CallTokenRouteDeps {
   calls: CallService;
@@ -28,8 +28,6 @@ export function callTokenRoutes(deps: CallTokenRouteDeps): RouteSpec[] {
       body: callTokenRequestSchema,
       responses: {
         200: { description: 'the token', schema: callTokenSchema },
-        400: { description: 'a bad field', schema: errorBodySchema },
-        ...commonErrors,
         404: { description: 'no such call for this key', schema: errorBodySchema },
         409: { description: 'the call has no room (not answered yet) or has ended', schema: errorBodySchema },
       },

@@ -8,7 +8,7 @@ import {
   callingConfigPatchSchema,
   callingConfigSchema,
 } from '../schemas/callingConfigSchemas.js';
-import { commonErrors, errorBodySchema } from '../schemas/errorSchemas.js';
+import { errorBodySchema } from '../schemas/errorSchemas.js';
 
 export interface CallingConfigRouteDeps {
   store: CallingConfigStore;
@@ -47,7 +47,6 @@ export function callingConfigRoutes(deps: CallingConfigRouteDeps): RouteSpec[] {
       responses: {
         200: { description: 'the configuration', schema: callingConfigSchema },
         400: { description: 'malformed appId', schema: errorBodySchema },
-        ...commonErrors,
         404: { description: 'this app was never configured', schema: errorBodySchema },
       },
       handler: ({ params }) => {
@@ -68,10 +67,10 @@ export function callingConfigRoutes(deps: CallingConfigRouteDeps): RouteSpec[] {
       responses: {
         200: { description: 'the configuration after the update', schema: callingConfigSchema },
         400: {
-          description: 'a field is unknown, of the wrong type or out of range',
+          description:
+            'invalid_request: a field is unknown, of the wrong type or out of range, or whatsappSipEnabled would be true while whatsappCallingEnabled is false (as sent or as stored); `body` when the body is not JSON or is nested too deep',
           schema: errorBodySchema,
         },
-        ...commonErrors,
       },
       handler: ({ params, body }) =>
         deps.store.update(

@@ -1,6 +1,5 @@
 import type { Metrics } from '../../observability/metricsRegistry.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
-import { commonErrors } from '../schemas/errorSchemas.js';
 
 export function metricsRoutes(metrics: Metrics): RouteSpec[] {
   return [
@@ -13,7 +12,6 @@ export function metricsRoutes(metrics: Metrics): RouteSpec[] {
       access: 'metrics',
       responses: {
         200: { description: 'metrics', contentType: 'text/plain; version=0.0.4' },
-        ...commonErrors,
       },
       handler: async ({ reply }) => {
         reply.type(metrics.contentType);

@@ -35,4 +35,9 @@ export const callUpdateSchema = z
     message: 'give either status or callFlow',
     path: ['status'],
   })
-  .meta({ id: 'CallUpdate' });
+  .meta({
+    id: 'CallUpdate',
+    description: 'Exactly one of status (hang up) or callFlow (replace the flow).',
+    // The refine above, for the document: one of the two, never both, never neither.
+    oneOf: [{ required: ['status'] }, { required: ['callFlow'] }],
+  });

@@ -24,14 +24,37 @@ function addressProblem(address: string, on: z.infer<typeof channel>): string | 
   return E164_ADDRESS.test(address) ? undefined : `an E.164 number such as +15550100 on ${on}`;
 }
 
+/**
+ * The rule addressProblem enforces, in JSON Schema terms for the OpenAPI document: an address is a
+ * participant identity when its channel is webrtc, else (pstn, whatsapp, or left out) E.164.
+ */
+function addressRule(field: 'from' | 'to', channelField: 'fromChannel' | 'toChannel') {
+  return {
+    anyOf: [
+      {
+        required: [channelField],
+        properties: {
+          [channelField]: { const: 'webrtc' },
+          [field]: { pattern: PARTICIPANT_IDENTITY.source },
+        },
+      },
+      {
+        properties: {
+          [channelField]: { not: { const: 'webrtc' } },
+          [field]: { pattern: E164_ADDRESS.source },
+        },
+      },
+    ],
+  };
+}
+
 export const callCreateSchema = z
   .strictObject({
     from: z.string().meta({
-      description:
-        'The caller: an E.164 number on pstn/whatsapp (presented as caller id), a participant identity on webrtc.',
+      description: `The caller: an E.164 number (${E164_ADDRESS.source}) on pstn/whatsapp, presented as caller id; a participant identity (${PARTICIPANT_IDENTITY.source}: ${PARTICIPANT_IDENTITY_RULE}) on webrtc.`,
     }),
     to: z.string().meta({
-      description: 'The callee: an E.164 number on pstn/whatsapp, a participant identity on webrtc.',
+      description: `The callee: an E.164 number (${E164_ADDRESS.source}) on pstn/whatsapp; a participant identity (${PARTICIPANT_IDENTITY.source}) on webrtc.`,
     }),
     fromChannel: channel.default('pstn'),
     toChannel: channel.default('pstn').meta({
@@ -65,4 +88,4 @@ export const callCreateSchema = z
     const toProblem = addressProblem(body.to, body.toChannel);
     if (toProblem) ctx.addIssue({ code: 'custom', path: ['to'], message: toProblem });
   })
-  .meta({ id: 'CallCreate' });
+  .meta({ id: 'CallCreate', allOf: [addressRule('from', 'fromChannel'), addressRule('to', 'toChannel')] });

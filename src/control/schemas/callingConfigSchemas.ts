@@ -34,9 +34,17 @@ const settingsShape = {
     .max(10000)
     .meta({ description: 'Calls of this app at once, both directions.' }),
   whatsappCallingEnabled: z.boolean().meta({ description: 'Accept WhatsApp Business calls for this app.' }),
-  whatsappSipEnabled: z
-    .boolean()
-    .meta({ description: 'Carry WhatsApp calls over SIP; requires whatsappCallingEnabled.' }),
+  whatsappSipEnabled: z.boolean().meta({
+    description: 'Carry WhatsApp calls over SIP; true only while whatsappCallingEnabled is true (else 400).',
+  }),
+};
+
+/** whatsappSipEnabled true requires whatsappCallingEnabled true, as JSON Schema for the document. */
+const whatsappSipRule = {
+  not: {
+    required: ['whatsappSipEnabled', 'whatsappCallingEnabled'],
+    properties: { whatsappSipEnabled: { const: true }, whatsappCallingEnabled: { const: false } },
+  },
 };
 
 /** PUT body: any subset of the settings; what is left out keeps its current (or default) value. */
@@ -52,7 +60,12 @@ export const callingConfigPatchSchema = z
     whatsappCallingEnabled: settingsShape.whatsappCallingEnabled.optional(),
     whatsappSipEnabled: settingsShape.whatsappSipEnabled.optional(),
   })
-  .meta({ id: 'CallingConfigUpdate' });
+  .meta({
+    id: 'CallingConfigUpdate',
+    description:
+      'whatsappSipEnabled may be true only when whatsappCallingEnabled is true: as sent in this body, or as stored when the body leaves it out (the server checks the settings as they would be after the update).',
+    allOf: [whatsappSipRule],
+  });
 
 export type CallingConfigPatch = z.output<typeof callingConfigPatchSchema>;
 
@@ -65,4 +78,4 @@ export const callingConfigSchema = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
-  .meta({ id: 'CallingConfig' });
+  .meta({ id: 'CallingConfig', allOf: [whatsappSipRule] });

@@ -11,8 +11,3 @@ export const errorBodySchema = z
     }),
   })
   .meta({ id: 'Error' });
-
-export const commonErrors = {
-  401: { description: 'missing or unknown API key', schema: errorBodySchema },
-  403: { description: 'the key may not do this', schema: errorBodySchema },
-} as const;
