@@ -42,6 +42,9 @@ export interface EngineOptions {
   warnings: string[];
 }
 
-export const DEFAULT_ADMIN_ADDRESS = '0.0.0.0';
+/** Loopback unless told otherwise: apps on other hosts are a choice, not a default. */
+export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1';
+/** drachtio's well-known example secret: anyone may guess it, so it never guards a reachable port. */
+export const WELL_KNOWN_SECRET = 'cymru';
 export const DEFAULT_ADMIN_PORT = 9022;
 export const DEFAULT_LOG_LEVEL: EngineLogLevel = 'info';

@@ -7,6 +7,7 @@ import {
   DEFAULT_LOG_LEVEL,
   type EngineLogLevel,
   type EngineOptions,
+  WELL_KNOWN_SECRET,
 } from './engineOptionsTypes.js';
 import { parseContact, parsePort } from './parseContact.js';
 
@@ -139,8 +140,19 @@ function validate(options: EngineOptions): void {
   if (options.secret === '') throw new EngineArgsError('--secret is required: apps authenticate with it');
   if (options.secret.includes('|'))
     throw new EngineArgsError('--secret must not contain "|" (wire separator)');
+  if (options.secret === WELL_KNOWN_SECRET && !isLoopback(options.admin.address)) {
+    throw new EngineArgsError(
+      `--secret ${WELL_KNOWN_SECRET} is drachtio's well-known example: refusing it on --address ${options.admin.address}; choose a secret of your own (or bind the admin port to 127.0.0.1)`,
+    );
+  }
   const needsTls = options.contacts.some((c) => c.transports.includes('tls'));
   if (needsTls && (options.tls.keyFile === undefined || options.tls.certFile === undefined)) {
     throw new EngineArgsError('a tls --contact needs --key-file and --cert-file');
   }
+}
+
+/** 127.0.0.0/8, ::1 or localhost: reachable from this host only. */
+function isLoopback(address: string): boolean {
+  const bare = address.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }

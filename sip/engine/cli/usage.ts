@@ -8,7 +8,7 @@ Options:
                            sip:127.0.0.1:5060;transport=udp,tcp  sips:127.0.0.1:5061;transport=tls
   -x, --external-ip <ip>   public address for the --contact before it
   -p, --port <port>        admin port for application connections (default 9022)
-      --address <addr>     admin address (default 0.0.0.0)
+      --address <addr>     admin address (default 127.0.0.1)
       --secret <secret>    shared secret apps authenticate with (required)
       --key-file <file>    TLS key (required with a tls contact)
       --cert-file <file>   TLS certificate (required with a tls contact)

@@ -54,11 +54,24 @@ describe('parseEngineArgs', () => {
     ]);
   });
 
-  it('defaults the admin listener to drachtio-server’s 0.0.0.0:9022 and loglevel info', () => {
+  it('defaults the admin listener to 127.0.0.1:9022 (not all interfaces) and loglevel info', () => {
     expect(parseEngineArgs(BASE)).toMatchObject({
-      admin: { address: '0.0.0.0', port: 9022 },
+      admin: { address: '127.0.0.1', port: 9022 },
       logLevel: 'info',
     });
+  });
+
+  it('refuses the well-known secret cymru on an admin address other hosts can reach', () => {
+    for (const address of ['0.0.0.0', '::', '192.0.2.10']) {
+      expect(() => parseEngineArgs([...BASE, '--address', address])).toThrow(
+        /well-known example: refusing it on --address/,
+      );
+    }
+    for (const address of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) {
+      expect(parseEngineArgs([...BASE, '--address', address]).admin.address).toBe(address);
+    }
+    const own = ['--contact', 'sip:127.0.0.1:5060', '--secret', 'x7Rk2', '--address', '0.0.0.0'];
+    expect(parseEngineArgs(own).admin.address).toBe('0.0.0.0');
   });
 
   it('warns that -f is not read unless --noconfig is given', () => {
