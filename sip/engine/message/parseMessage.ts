@@ -40,12 +40,18 @@ export function findHeaderEnd(buf: Buffer, from = 0): { headerEnd: number; bodyS
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Header text. SIP says UTF-8, but carriers send ISO-8859-1 display names and subjects (`José` as
+ * one 0xE9 byte), and drachtio-server takes them: a header section that is not UTF-8 is read as
+ * Latin-1, byte for byte, so the call goes on and the app sees the name as the caller meant it.
+ * Only control characters make headers unreadable.
+ */
 function decodeHeaderSection(bytes: Buffer): string {
   let text: string;
   try {
     text = decoder.decode(bytes);
   } catch {
-    throw new SipParseError('invalid UTF-8 in headers');
+    text = bytes.toString('latin1');
   }
   if (hasControlChars(text)) throw new SipParseError('binary data in headers');
   return text;
