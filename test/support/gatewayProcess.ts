@@ -71,6 +71,10 @@ export class GatewayProcess {
     return String((await this.waitForLog('gateway listening')).address);
   }
 
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }

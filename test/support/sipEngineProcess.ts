@@ -31,6 +31,8 @@ export interface SipEngineProcessOptions {
   logLevel?: 'info' | 'debug';
   /** Lines the engine printed (JSON), e.g. to show in a failure. */
   onLine?: (line: string) => void;
+  /** Options for node itself, before the engine's script (e.g. `--heapsnapshot-signal=SIGUSR2`). */
+  nodeOptions?: string[];
   /** The SIP and admin ports of an engine started before, to stand in for it after it died. */
   ports?: { sipPort: number; adminPort: number };
 }
@@ -92,6 +94,7 @@ export async function startSipEngine(options: SipEngineProcessOptions = {}): Pro
   const tlsPort = options.tls ? await freeTcpPort() : undefined;
   const secret = randomBytes(12).toString('hex');
   const args = [
+    ...(options.nodeOptions ?? []),
     ENGINE_MAIN,
     '--contact',
     `sip:127.0.0.1:${sipPort};transport=${transports.join(',')}`,

@@ -163,4 +163,15 @@ describe('MessageStats', () => {
       responsesOut: { '400': 1, '200': 1 },
     });
   });
+
+  it('counts methods it does not know as other, so made-up methods add no metric series', () => {
+    const stats = new MessageStats();
+    for (const method of ['INVJTE', 'FOO', 'XYZZY', 'INVITE'])
+      stats.incoming(req([`${method} sip:a@b SIP/2.0`]));
+    stats.outgoing(Buffer.from('BLAH sip:a@b SIP/2.0\r\n\r\n'));
+    expect(stats.snapshot()).toMatchObject({
+      requestsIn: { other: 3, INVITE: 1 },
+      requestsOut: { other: 1 },
+    });
+  });
 });
