@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseDigestHeader } from '../../src/signalling/inbound/digestHash.js';
+import { parseDigestHeader } from '../../src/signalling/digestHash.js';
 import { api, callGatewayConfig, callsOf, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';

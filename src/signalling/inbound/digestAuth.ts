@@ -6,11 +6,11 @@ import {
   parseDigestList,
   quote,
   safeEqual,
-} from './digestHash.js';
+} from '../digestHash.js';
 import { NonceTable } from './nonceTable.js';
 import { sameSipUri } from './sipUriMatch.js';
 
-export { parseDigestHeader } from './digestHash.js';
+export { parseDigestHeader } from '../digestHash.js';
 
 export interface DigestCredentials {
   realm: string;

@@ -6,7 +6,7 @@ import {
   digestResponse,
   parseDigestList,
   quote,
-} from '../inbound/digestHash.js';
+} from '../digestHash.js';
 
 /** A challenge the gateway can answer: a known algorithm, and qop=auth offered or no qop at all. */
 export interface AnswerableChallenge {

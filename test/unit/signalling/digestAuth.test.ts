@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sipSchema } from '../../../src/config/sipSchema.js';
+import { digestResponse, parseDigestList } from '../../../src/signalling/digestHash.js';
 import {
   DigestAuthenticator,
   type DigestCredentials,
   parseDigestHeader,
 } from '../../../src/signalling/inbound/digestAuth.js';
-import { digestResponse, parseDigestList } from '../../../src/signalling/inbound/digestHash.js';
 import { sameSipUri } from '../../../src/signalling/inbound/sipUriMatch.js';
 
 const URI = 'sip:+15550100@127.0.0.1:5060';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { parseDigestHeader } from '../../../src/signalling/inbound/digestHash.js';
+import { parseDigestHeader } from '../../../src/signalling/digestHash.js';
 import {
   chooseChallenge,
   digestAuthorization,
