@@ -129,7 +129,7 @@ export class Gateway {
     this.now = now;
     this.liveness = new LivenessStore(this.database);
     const legStore = new SipLegStore(this.database);
-    this.legs = new SipLegJournal(legStore, now);
+    this.legs = new SipLegJournal(legStore, logger.child({ component: 'sip-legs' }), now);
     this.orphanedLegs = new OrphanedLegs(
       legStore,
       srfLegActions(this.sip.srf),

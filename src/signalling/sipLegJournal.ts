@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { DialogState, SipLegRole, SipLegStore } from '../store/sipLegStore.js';
 import { splitHeaderList } from './splitHeaderList.js';
 
@@ -61,6 +62,7 @@ export function dialogStateOf(dialog: RecordableDialog): DialogState {
 export class SipLegJournal {
   constructor(
     private readonly store: SipLegStore,
+    private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -76,29 +78,46 @@ export class SipLegJournal {
 
   /** The leg was answered: its dialog replaces its transaction. */
   answered(dialog: RecordableDialog): void {
-    this.store.confirm(dialog.type, dialog.sip.callId, dialogStateOf(dialog));
+    this.write('answered', () => this.store.confirm(dialog.type, dialog.sip.callId, dialogStateOf(dialog)));
   }
 
   /** One leg is over while its call goes on (a dial that failed). */
   legEnded(role: SipLegRole, sipCallId: string): void {
-    this.store.remove(role, sipCallId);
+    this.write('legEnded', () => this.store.remove(role, sipCallId));
   }
 
   /** The call is over, and so is every leg of it. */
   ended(callId: string): void {
-    this.store.removeCall(callId);
+    this.write('ended', () => this.store.removeCall(callId));
   }
 
   private early(callId: string, role: SipLegRole, invite: SentOrReceivedInvite): void {
-    this.store.early(
-      {
-        callId,
-        role,
-        sipCallId: invite.get('Call-ID') ?? '',
-        txnId: invite.stackTxnId,
-        requestUri: invite.uri,
-      },
-      this.now().toISOString(),
+    this.write('early', () =>
+      this.store.early(
+        {
+          callId,
+          role,
+          sipCallId: invite.get('Call-ID') ?? '',
+          txnId: invite.stackTxnId,
+          requestUri: invite.uri,
+        },
+        this.now().toISOString(),
+      ),
     );
+  }
+
+  /**
+   * The journal only serves the next process after a crash: a write that fails (disk full, a
+   * locked database) costs that, and must not fail the call that is ringing or being answered now.
+   */
+  private write(what: string, work: () => unknown): void {
+    try {
+      work();
+    } catch (error) {
+      this.logger.error(
+        { err: error, what },
+        'could not write a SIP leg down; a crash now would leave it up',
+      );
+    }
   }
 }

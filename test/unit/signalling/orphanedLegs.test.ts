@@ -62,7 +62,7 @@ let sweep: OrphanedLegs;
 beforeEach(() => {
   const db = new Database({ path: ':memory:', synchronous: 'full', logger });
   store = new SipLegStore(db);
-  journal = new SipLegJournal(store);
+  journal = new SipLegJournal(store, logger);
   actions = new RecordingActions();
   sweep = new OrphanedLegs(store, actions, logger);
 });
@@ -149,6 +149,15 @@ describe('OrphanedLegs', () => {
       { kind: 'cancel', txnId: 'txn-out-2', uri: 'sip:+15550111@trunk.example' },
     ]);
     expect(store.all()).toEqual([]);
+  });
+
+  it('a journal write that fails is logged and does not fail the call in hand', () => {
+    const db = new Database({ path: ':memory:', synchronous: 'full', logger });
+    const broken = new SipLegJournal(new SipLegStore(db), logger);
+    db.close();
+    expect(() => broken.inbound('call_1', invite('in-1', 'txn-in'))).not.toThrow();
+    expect(() => broken.answered(inboundDialog)).not.toThrow();
+    expect(() => broken.ended('call_1')).not.toThrow();
   });
 
   it('keeps no leg of a call that ended', () => {
