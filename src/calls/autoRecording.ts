@@ -1,11 +1,18 @@
 import type { Logger } from 'pino';
 import type { MediaSession } from '../media/workers/MediaSession.js';
 import type { RecordingFormat } from '../recording/recordingTypes.js';
+import type { CallingConfigStore } from '../store/callingConfigStore.js';
 import type { CallService } from './callService.js';
 import { recordingSummary, startWatchedRecording } from './watchedRecording.js';
 
+/** Where an app's calling settings come from (its calling configuration, or the defaults). */
+export type CallSettingsSource = Pick<CallingConfigStore, 'settingsFor'>;
+
 /** The format an app's answered calls are recorded in (autoRecordEnabled), or null for none. */
-export type AutoRecordFormat = (appId: string) => RecordingFormat | null;
+export function autoRecordFormat(settings: CallSettingsSource, appId: string): RecordingFormat | null {
+  const { autoRecordEnabled, recordingFormat } = settings.settingsFor(appId);
+  return autoRecordEnabled ? recordingFormat : null;
+}
 
 /**
  * Records a whole answered call (the caller and what the caller hears, mixed) until its media

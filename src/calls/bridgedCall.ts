@@ -2,17 +2,17 @@ import type { Logger } from 'pino';
 import type { MediaSession } from '../media/workers/MediaSession.js';
 import type { SessionCloseReason } from '../media/workers/mediaChannelTypes.js';
 import type { RecordingFormat } from '../recording/recordingTypes.js';
-import type { SipDialog } from '../signalling/srfTypes.js';
-import type { ActiveCall, ActiveCalls } from './activeCalls.js';
 import { recordWholeCall } from './autoRecording.js';
+import type { PhaseControl } from './callPhases.js';
 import type { CallService } from './callService.js';
 import type { EndReason } from './callTypes.js';
+import { BridgedLeg } from './legs/bridgedLeg.js';
+import type { AnsweredLeg } from './legs/callLeg.js';
+import type { LiveCall } from './liveCall.js';
 import { maxDurationTimer } from './maxDuration.js';
-import { relaySipInfoDtmf } from './sipInfoRelay.js';
 
 export interface BridgedCallDeps {
   calls: CallService;
-  active: ActiveCalls;
   logger: Logger;
 }
 
@@ -29,8 +29,8 @@ export interface BridgedCallOptions {
 }
 
 /** Why the media side ended a call, as the call records it. */
-const MEDIA_END: Record<SessionCloseReason, EndReason | undefined> = {
-  normal: undefined,
+const MEDIA_END: Record<SessionCloseReason, EndReason> = {
+  normal: 'media_error',
   media_timeout: 'media_timeout',
   room_closed: 'room_closed',
   media_error: 'media_error',
@@ -38,64 +38,43 @@ const MEDIA_END: Record<SessionCloseReason, EndReason | undefined> = {
 };
 
 /**
- * An answered call: a SIP dialog and a media session bridged into the call's room. It ends once,
- * whichever side ends it (BYE from the caller, a hangup command, the media session closing for
- * media timeout, room deletion or a worker crash): the other side is torn down, the call recorded
- * as completed with the reason.
+ * An answered call: its leg and media session bridged into the call's room (BridgedLeg). It
+ * ends once, whichever side ends it (BYE from the far end, a hangup command, max duration, the
+ * media session closing for media timeout, room deletion or a worker crash): the other side is
+ * torn down, the call recorded as completed with the reason.
  */
-export class BridgedCall implements ActiveCall {
+export class BridgedCall implements PhaseControl {
   private ended = false;
   private readonly farEndHangup: EndReason;
-  private maxDurationTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
 
   constructor(
-    private readonly callId: string,
-    private readonly dialog: SipDialog,
+    private readonly live: LiveCall,
+    private readonly leg: AnsweredLeg,
     readonly session: MediaSession,
     private readonly deps: BridgedCallDeps,
     private readonly options: BridgedCallOptions = {},
   ) {
     this.farEndHangup = options.farEndHangup ?? 'caller_hangup';
+    this.log = deps.logger.child({ callId: live.id });
   }
 
   start(): void {
-    this.deps.active.add(this.callId, this);
-    this.dialog.on('destroy', () => void this.end(this.farEndHangup));
+    const { live, session } = this;
+    live.answered(this, session);
+    live.own(() => {
+      if (!session.closed) void session.close('normal');
+    });
     if (this.options.maxDurationMs !== undefined) {
-      this.maxDurationTimer = maxDurationTimer(
-        this.options.maxDurationMs,
-        () => void this.end('max_duration'),
-      );
+      const timer = maxDurationTimer(this.options.maxDurationMs, () => void this.end('max_duration'));
+      live.own(() => clearTimeout(timer));
     }
-    relaySipInfoDtmf(this.dialog, this.session, this.deps.logger.child({ callId: this.callId }));
-    if (this.options.recordFormat && !this.session.closed) {
-      recordWholeCall(
-        this.session,
-        this.deps.calls,
-        this.callId,
-        this.options.recordFormat,
-        this.deps.logger,
-      );
+    if (this.options.recordFormat && !session.closed) {
+      recordWholeCall(session, this.deps.calls, live.id, this.options.recordFormat, this.deps.logger);
     }
-    this.dialog.on('modify', (req, res) => {
-      // A re-INVITE (hold, resume, codec change): the media session answers it.
-      this.session.answerOffer(req.body).then(
-        ({ localSdp }) => res.send(200, undefined, { body: localSdp }),
-        (error: unknown) => {
-          this.deps.logger.warn({ callId: this.callId, err: error }, 're-INVITE not acceptable');
-          res.send(488);
-        },
-      );
+    new BridgedLeg(this.leg, session, this.log, (end) => {
+      void this.end(end.by === 'far_end' ? this.farEndHangup : MEDIA_END[end.reason]);
     });
-    this.session.on('closed', (info) => {
-      const reason = MEDIA_END[info.reason];
-      if (reason) void this.end(reason);
-    });
-    if (this.session.closed)
-      void this.end(MEDIA_END[this.session.closeInfo?.reason ?? 'media_error'] ?? 'media_error');
-    // A BYE that came before this bridge listened (an outbound callee hanging up while the leg
-    // was still joining its room) has already ended the dialog.
-    if (this.dialog.connected === false) void this.end(this.farEndHangup);
   }
 
   /** Ends the call from this side (BYE), by default as a hangup command. */
@@ -111,18 +90,13 @@ export class BridgedCall implements ActiveCall {
   private end(reason: EndReason): Promise<void> {
     if (this.ended) return Promise.resolve();
     this.ended = true;
-    clearTimeout(this.maxDurationTimer);
-    this.deps.active.remove(this.callId);
     const bye =
       reason === this.farEndHangup
         ? Promise.resolve()
-        : Promise.resolve(this.dialog.destroy()).then(
-            () => undefined,
-            (error: unknown) => this.deps.logger.warn({ callId: this.callId, err: error }, 'BYE failed'),
-          );
-    if (!this.session.closed) void this.session.close('normal');
-    const result = this.deps.calls.transition(this.callId, { to: 'completed', endReason: reason });
-    this.deps.logger.info({ callId: this.callId, endReason: reason, recorded: result.ok }, 'call ended');
+        : this.leg.hangup().catch((error: unknown) => this.log.warn({ err: error }, 'BYE failed'));
+    // Closing the call closes its media session (owned in `start`).
+    const result = this.live.end({ to: 'completed', endReason: reason });
+    this.log.info({ endReason: reason, recorded: result.ok }, 'call ended');
     return bye;
   }
 }

@@ -14,6 +14,26 @@ export interface SipParticipant {
   attributes: Record<string, string>;
 }
 
+/** What a SIP leg's participant says of itself, as LiveKit's SIP participants do. */
+export interface SipLegFacts {
+  callId: string;
+  from: string;
+  to: string;
+  trunk: string;
+  direction: 'inbound' | 'outbound';
+}
+
+/** The `sip.*` attributes of a leg's participant, the one place they are named. */
+export function sipAttributes(leg: SipLegFacts): Record<string, string> {
+  return {
+    'sip.callId': leg.callId,
+    'sip.from': leg.from,
+    'sip.to': leg.to,
+    'sip.trunk': leg.trunk,
+    'sip.direction': leg.direction,
+  };
+}
+
 /** Mints the participant's token and joins the media session to the room with it. */
 export async function joinRoom(
   rooms: Pick<CallRooms, 'tokens' | 'connection'>,

@@ -1,4 +1,4 @@
-import { CallCommandError } from '../calls/callCommands.js';
+import { CallCommandError } from '../calls/callErrors.js';
 import { ApiError } from './apiError.js';
 
 const STATUS = {

@@ -14,6 +14,7 @@ import {
   TrackSource,
 } from '@livekit/rtc-node';
 import type { Logger } from 'pino';
+import { digitToEvent } from '../media/dtmf/telephoneEvent.js';
 import { PcmFifo } from './pcmFifo.js';
 import type { RoomBridgeEvents, RoomBridgeOptions } from './roomBridgeTypes.js';
 
@@ -165,7 +166,7 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
 
 /** RFC 4733 event codes: 0–9, * = 10, # = 11, A–D = 12–15. */
 export function dtmfCode(digit: string): number {
-  const code = '0123456789*#ABCD'.indexOf(digit.toUpperCase());
-  if (code < 0 || digit.length !== 1) throw new Error(`not a DTMF digit: ${JSON.stringify(digit)}`);
+  const code = digit.length === 1 ? digitToEvent(digit) : undefined;
+  if (code === undefined) throw new Error(`not a DTMF digit: ${JSON.stringify(digit)}`);
   return code;
 }

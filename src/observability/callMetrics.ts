@@ -7,7 +7,7 @@ import { METRIC_PREFIX } from './metricsRegistry.js';
 export type LiveCallCounts = () => { direction: string; status: string; count: number }[];
 
 /** Media worker state, read at scrape time. */
-export type MediaWorkerCounts = () => { worker: number; state: string; sessions: number }[];
+export type MediaWorkerCounts = () => readonly { index: number; state: string; sessions: number }[];
 
 export interface CallMetricsDeps {
   registry: Registry;
@@ -74,7 +74,7 @@ export class CallMetrics {
       registers,
       collect() {
         this.reset();
-        for (const { worker, sessions } of workers()) this.set({ worker: String(worker) }, sessions);
+        for (const { index, sessions } of workers()) this.set({ worker: String(index) }, sessions);
       },
     });
     new Gauge({

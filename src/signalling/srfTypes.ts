@@ -34,10 +34,3 @@ export interface SipDialog {
   /** Sends BYE; srf returns a promise, which callers may await or ignore. */
   destroy(): unknown;
 }
-
-/** Answers an INVITE with 200 OK and this SDP; resolves once the dialog exists. */
-export type AnswerInvite = (
-  req: InboundRequest,
-  res: InboundResponse,
-  localSdp: string,
-) => Promise<SipDialog>;

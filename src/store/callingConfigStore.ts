@@ -110,6 +110,11 @@ export class CallingConfigStore {
     return row ? fromRow(row) : undefined;
   }
 
+  /** The settings calls of this app follow: its configuration, or the defaults where it has none. */
+  settingsFor(appId: string): Readonly<CallingSettings> {
+    return this.get(appId) ?? DEFAULT_CALLING_SETTINGS;
+  }
+
   /**
    * Reads the current settings (or the defaults), lets `change` compute the new ones, and writes
    * them, all in one transaction so two concurrent updates cannot lose each other's fields.

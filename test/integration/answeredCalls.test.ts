@@ -94,7 +94,7 @@ describe('answering inbound calls', () => {
     expect(ended).toMatchObject({ endReason: 'caller_hangup' });
     expect(ended.duration).toBeGreaterThanOrEqual(1);
     await until(async () => (await portsInUse(gw)) === 0);
-    expect(gw.gateway.active.size).toBe(0);
+    expect(gw.gateway.registry.size).toBe(0);
   });
 
   it("gives the app's concurrency slot back after a media worker crash and after a caller's cancel", async () => {

@@ -103,7 +103,7 @@ async function agentFor(callId: string, key: string): Promise<Room> {
 async function portsFree(): Promise<void> {
   await until(async () => {
     const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
-    return gw.gateway.active.size === 0 && statuses.every((s) => s.portsInUse === 0 && s.sessions === 0);
+    return gw.gateway.registry.size === 0 && statuses.every((s) => s.portsInUse === 0 && s.sessions === 0);
   });
 }
 

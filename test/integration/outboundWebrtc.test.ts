@@ -73,7 +73,7 @@ async function join(callId: string, identity: string): Promise<Room> {
 }
 
 async function released(roomName: string): Promise<void> {
-  await until(async () => gw.gateway.calls.liveCount(TEST_APP_ID) === 0 && gw.gateway.active.size === 0);
+  await until(async () => gw.gateway.calls.liveCount(TEST_APP_ID) === 0 && gw.gateway.registry.size === 0);
   await until(async () => (await rooms.listRooms([roomName])).length === 0);
 }
 

@@ -222,7 +222,7 @@ describe('parallel calls', () => {
 
     expect(pool?.sessionCount).toBe(0);
     expect(pool?.workers().map((worker) => worker.sessions)).toEqual([0, 0]);
-    expect(running.gateway.active.size).toBe(0);
+    expect(running.gateway.registry.size).toBe(0);
     const statuses = (await pool?.workerStatuses()) ?? [];
     expect(statuses.map((status) => [status.sessions, status.portsInUse])).toEqual([
       [0, 0],

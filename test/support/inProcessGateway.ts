@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfig, mergeConfig } from '../../src/config/loadConfig.js';
 import { configSchema } from '../../src/config/schema.js';
 import { Gateway } from '../../src/gateway.js';
+import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { AUTH_KEYS } from './testKeys.js';
 
 export interface RunningGateway {
@@ -33,7 +34,12 @@ export async function startInProcessGateway(
     media: { workers: 1 },
   });
   const config = configSchema.parse(mergeConfig(base, overrides));
-  const gateway = new Gateway({ config, logger: pino({ level: 'silent' }), version: '0.0.0-test', ...extra });
+  const gateway = new Gateway({
+    config,
+    logger: pino({ level: 'silent' }),
+    version: '0.0.0-test',
+    mediaWorkerEntry: extra.mediaWorkerEntry ?? workerEntryPath(LOOPBACK_WORKER_ENTRY),
+  });
   const url = await gateway.start();
   return {
     gateway,

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import { E164 } from '../../config/sipSchema.js';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
-import type { RecordingFormat } from '../../recording/recordingTypes.js';
-import type { PendingDecisions } from '../../signalling/inbound/pendingDecisions.js';
-import type { ActiveCalls } from '../activeCalls.js';
-import { CallCommandError } from '../callCommands.js';
+import type { CallSettingsSource } from '../autoRecording.js';
+import { CallCommandError } from '../callErrors.js';
+import type { CallRegistry } from '../callRegistry.js';
 import type { CallService } from '../callService.js';
 import { type Call, isFinal } from '../callTypes.js';
-import type { OutboundDialer } from '../outboundDialer.js';
+import { BridgedLeg, type LegEnd } from '../legs/bridgedLeg.js';
+import type { OutboundDialer } from '../outbound/outboundDialer.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
 import { createVerb, NOT_IMPLEMENTED } from './createVerb.js';
 import { type CallLeg, FlowRunner } from './flowRunner.js';
@@ -16,39 +16,28 @@ import { FlowStopped } from './flowTypes.js';
 
 export interface CallFlowsDeps {
   calls: CallService;
-  decisions: PendingDecisions;
-  active: ActiveCalls;
+  registry: CallRegistry;
   audio: AudioPrompts;
-  /** Places a bridge verb's leg; absent where no media plane runs. */
-  dialer?: OutboundDialer | undefined;
+  /** Places a bridge verb's leg. */
+  dialer: OutboundDialer;
   /** sip.ringTimeoutSeconds: how long a bridge rings unless it says. */
   ringTimeoutSeconds: number;
-  /** The app's recordingFormat, for record verbs (default ogg). */
-  recordingFormat?: (appId: string) => RecordingFormat;
+  /** The app's settings: its recordingFormat, for record verbs. */
+  callingConfigs: CallSettingsSource;
   logger: Logger;
 }
 
-interface AnswerWaiter {
-  resolve(): void;
-  reject(error: Error): void;
-}
-
 /**
- * The running call flow of each call, at most one. A new flow replaces the running one (which
- * stops at once, playback included); a call's end stops its flow, whatever ended it. Flows act on
- * the call through the same objects as the API: the ringing call (answer, 180, refuse) and the
- * answered call (media session, BYE).
+ * Runs call flows: at most one per call, kept by the call itself (LiveCall.flow). A new flow
+ * replaces the running one (which stops at once, playback included); a call's end stops its
+ * flow, whatever ended it. Flows act on the call through the same live object as the API: its
+ * decision (answer, 180, refuse), its media session, its hangup.
  */
 export class CallFlows implements CallLeg {
-  private readonly runners = new Map<string, FlowRunner>();
-  /** Flows waiting for their call to be answered (by themselves or by an accept action). */
-  private readonly answerWaiters = new Map<string, Set<AnswerWaiter>>();
   /** Numbers the room identities of bridge legs (`sip_<call id>_bridge_<n>`). */
   private bridges = 0;
 
-  constructor(private readonly deps: CallFlowsDeps) {
-    deps.calls.on('transition', (call) => this.onTransition(call));
-  }
+  constructor(private readonly deps: CallFlowsDeps) {}
 
   /**
    * Refuses, before anything runs, a flow this build cannot run (501) or naming a local
@@ -89,81 +78,43 @@ export class CallFlows implements CallLeg {
     if (call.direction === 'outbound' && call.toChannel === 'webrtc') {
       throw new CallCommandError('conflict', `call ${call.id} has no SIP leg to run a flow on`);
     }
-    // Ringing inbound (waiting for a decision), or answered, or an outbound call being dialled
-    // (its flow waits for the answer), or being answered by the flow this one replaces (it waits
-    // for that answer); not an inbound call in the middle of an accept action.
-    if (!this.deps.active.get(call.id) && !this.deps.decisions.get(call.id) && !this.runners.has(call.id)) {
+    // Ringing (waiting for a decision, or being dialled: the flow waits for the answer), or
+    // answered, or being answered by the flow this one replaces (it waits for that answer); not
+    // a call in the middle of an accept action.
+    const live = this.deps.registry.get(call.id);
+    if (!live || live.phase === 'ending' || (live.phase === 'answering' && !live.flow)) {
       throw new CallCommandError(
         'conflict',
         `call ${call.id} is ${call.status} and being answered; send the flow again once it is answered`,
       );
     }
-    this.runners.get(call.id)?.stop('replaced by a new flow');
     const runner = new FlowRunner(call.id, flow.map(createVerb), {
       leg: this,
       audio: this.deps.audio,
       logger: this.deps.logger,
-      recordingFormat: this.deps.recordingFormat?.(call.appId) ?? 'ogg',
+      recordingFormat: this.deps.callingConfigs.settingsFor(call.appId).recordingFormat,
     });
-    this.runners.set(call.id, runner);
+    live.runFlow(runner);
     this.deps.logger.info({ callId: call.id, verbs: flow.map((spec) => spec.command) }, 'call flow started');
-    void runner.run().finally(() => {
-      if (this.runners.get(call.id) === runner) this.runners.delete(call.id);
-    });
+    void runner.run().finally(() => live.flowDone(runner));
   }
 
-  async answered(callId: string): Promise<MediaSession> {
-    const current = this.deps.active.get(callId)?.session;
-    if (current) return current;
-    const answered = new Promise<void>((resolve, reject) => {
-      let waiters = this.answerWaiters.get(callId);
-      if (!waiters) {
-        waiters = new Set();
-        this.answerWaiters.set(callId, waiters);
-      }
-      waiters.add({ resolve, reject });
-    });
-    const waiting = this.deps.decisions.get(callId);
-    if (waiting) {
-      // The accept path itself: its failures end the call, which rejects the wait below.
-      waiting
-        .accept()
-        .catch((error: unknown) =>
-          this.deps.logger.warn({ callId, err: error }, 'call flow could not answer the call'),
-        );
-    } else {
-      // Being answered (an accept action, an outbound callee picking up): wait for it; over or
-      // answered without a SIP leg: stop.
-      const call = this.deps.calls.get(callId);
-      if (!call || isFinal(call.status) || call.status === 'in_progress') {
-        this.settleWaiters(callId, new FlowStopped(`call ${callId} has no answered SIP leg`));
-      }
-    }
-    await answered;
-    const session = this.deps.active.get(callId)?.session;
-    if (!session) throw new FlowStopped(`call ${callId} ended while being answered`);
-    return session;
+  answered(callId: string): Promise<MediaSession> {
+    const live = this.deps.registry.get(callId);
+    if (!live) return Promise.reject(new FlowStopped(`call ${callId} ended`));
+    return live.whenAnswered();
   }
 
   ring(callId: string): boolean {
-    const waiting = this.deps.decisions.get(callId);
+    const waiting = this.deps.registry.get(callId)?.decision;
     waiting?.ring();
     return waiting !== undefined;
   }
 
   hangup(callId: string, sipCode?: number): void {
-    const active = this.deps.active.get(callId);
-    if (active) {
-      active.hangup();
-      return;
-    }
-    const waiting = this.deps.decisions.get(callId);
-    if (!waiting) {
+    if (!this.deps.registry.get(callId)?.hangup(sipCode)) {
       this.deps.logger.info({ callId }, 'hangup verb: the call is neither ringing nor answered');
-      return;
     }
-    if (sipCode === undefined) waiting.hangup();
-    else waiting.reject(sipCode);
   }
 
   /**
@@ -175,9 +126,8 @@ export class CallFlows implements CallLeg {
    */
   async bridge(callId: string, spec: VerbSpec<'bridge'>, signal: AbortSignal): Promise<void> {
     const call = this.deps.calls.get(callId);
-    const dialer = this.deps.dialer;
-    if (!dialer || !call?.livekitRoomName) throw new FlowStopped(`call ${callId} has no room to bridge into`);
-    const leg = await dialer.dial({
+    if (!call?.livekitRoomName) throw new FlowStopped(`call ${callId} has no room to bridge into`);
+    const dialed = await this.deps.dialer.dial({
       appId: call.appId,
       from: spec.from ?? (E164.test(call.fromAddress) ? call.fromAddress : call.toAddress),
       to: spec.to,
@@ -187,14 +137,9 @@ export class CallFlows implements CallLeg {
       ringTimeoutMs: (spec.ringTimeoutSeconds ?? this.deps.ringTimeoutSeconds) * 1000,
       signal,
     });
-    const log = this.deps.logger.child({ callId, bridgeTo: spec.to, sipCallId: leg.sipCallId });
+    const log = this.deps.logger.child({ callId, bridgeTo: spec.to, sipCallId: dialed.sipCallId });
     log.info('bridge leg answered');
-    leg.dialog.on('modify', (req, res) => {
-      leg.session.answerOffer(req.body).then(
-        ({ localSdp }) => res.send(200, undefined, { body: localSdp }),
-        () => res.send(488),
-      );
-    });
+    let bridged: BridgedLeg | undefined;
     const ended = await new Promise<string>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const finish = (why: string): void => {
@@ -207,39 +152,16 @@ export class CallFlows implements CallLeg {
         timer = setTimeout(() => finish('max duration'), spec.maxDurationSeconds * 1000);
       }
       signal.addEventListener('abort', onAbort, { once: true });
-      leg.dialog.on('destroy', () => finish('callee hung up'));
-      leg.session.once('closed', () => finish('media ended'));
+      bridged = new BridgedLeg(dialed.leg, dialed.session, log, (end: LegEnd) =>
+        finish(end.by === 'far_end' ? 'callee hung up' : 'media ended'),
+      );
       if (signal.aborted) finish('flow stopped');
-      else if (leg.dialog.connected === false) finish('callee hung up');
     });
     log.info({ why: ended }, 'bridge leg ended');
-    if (ended !== 'callee hung up') {
-      void Promise.resolve(leg.dialog.destroy()).catch((error: unknown) =>
-        log.warn({ err: error }, 'BYE to the bridge leg failed'),
-      );
-    }
-    if (!leg.session.closed) void leg.session.close('normal');
+    await bridged?.hangUp();
   }
 
   emit(callId: string, event: string, fields: Record<string, unknown>): void {
     this.deps.calls.appendEvent(callId, event, fields);
-  }
-
-  private onTransition(call: Call): void {
-    if (call.status === 'in_progress') this.settleWaiters(call.id);
-    if (!isFinal(call.status)) return;
-    this.settleWaiters(call.id, new FlowStopped(`call ${call.id} ended`));
-    this.runners.get(call.id)?.stop(`call ended (${call.endReason})`);
-    this.runners.delete(call.id);
-  }
-
-  private settleWaiters(callId: string, error?: Error): void {
-    const waiters = this.answerWaiters.get(callId);
-    if (!waiters) return;
-    this.answerWaiters.delete(callId);
-    for (const waiter of waiters) {
-      if (error) waiter.reject(error);
-      else waiter.resolve();
-    }
   }
 }

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { E164 } from '../../config/sipSchema.js';
+import { DTMF_DIGIT_PATTERN } from '../../media/dtmf/telephoneEvent.js';
 
 /**
  * The verbs of a call flow (`PATCH /v1/calls/{id}` `{"callFlow": [...]}`), one schema each, keyed
  * by `command`. The README's "Call flows" section lists them; keep the two together.
  */
 
-const DTMF_KEY = /^[0-9*#A-D]$/;
 const target = z
   .enum(['sip', 'room', 'both'])
   .default('sip')
@@ -70,7 +70,7 @@ const verbs = [
       command: z.literal('gather'),
       maxNumKeys: z.int().min(1).max(64),
       /** Ends the input (not part of the digits). */
-      endKey: z.string().regex(DTMF_KEY, 'one of 0-9, *, #, A-D').optional(),
+      endKey: z.string().regex(DTMF_DIGIT_PATTERN, 'one of 0-9, *, #, A-D').optional(),
       /** No digit for this long (after the prompt, and between digits) ends the input. */
       timeoutMs: z.int().min(100).max(600_000),
       /** Prompts again this many times when the caller entered nothing. */
@@ -93,7 +93,7 @@ const verbs = [
       /** The message ends (and the flow goes on) after this long. */
       maxLengthSeconds: z.int().min(1).max(3600).default(60),
       /** The caller ends the message with this key (not recorded as part of it). */
-      finishOnKey: z.string().regex(DTMF_KEY, 'one of 0-9, *, #, A-D').optional(),
+      finishOnKey: z.string().regex(DTMF_DIGIT_PATTERN, 'one of 0-9, *, #, A-D').optional(),
       /** A 1 kHz tone before the recording starts. */
       beep: z.boolean().default(true),
       /** caller: the caller alone (a message); both: the caller and what the caller hears. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CallEventSink } from '../../calls/callServiceTypes.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Metrics } from '../../observability/metricsRegistry.js';
 import type { Database } from '../../store/database.js';
@@ -6,6 +7,7 @@ import type { CommandHandler } from './commandHandler.js';
 import { EventChannel } from './eventChannel.js';
 import { EventChannelMetrics } from './eventChannelMetrics.js';
 import { EventOutbox } from './eventOutbox.js';
+import type { AppendInput } from './outboxTypes.js';
 
 export interface ControlPlaneEventsDeps {
   config: GatewayConfig['control'];
@@ -68,6 +70,14 @@ export class ControlPlaneEvents {
   /** The channel, once started with a control plane configured (tests wait on its events). */
   get eventChannel(): EventChannel | undefined {
     return this.channel;
+  }
+
+  /**
+   * Where the call layer's events go: the outbox, in the call's own transaction. The outbox
+   * types its event names; the call layer emits exactly those (STATUS_EVENTS and its own).
+   */
+  callEvents(): CallEventSink {
+    return { append: (event) => this.outbox.append(event as AppendInput) };
   }
 
   /** Whether new calls may start: see `EventOutbox.canAcceptWork`. */

@@ -16,7 +16,7 @@ const commandErrors = {
   404: { description: 'no such call for this key', schema: errorBodySchema },
   409: { description: 'the call is not in a state where this applies', schema: errorBodySchema },
   501: {
-    description: 'not in this build: a flow verb (record, bridge), or no media plane',
+    description: 'not in this build: a flow verb this build does not carry',
     schema: errorBodySchema,
   },
 };

@@ -1,4 +1,5 @@
-import { type OutboundCalls, PlaceCallError } from '../../calls/outboundCalls.js';
+import { PlaceCallError } from '../../calls/callErrors.js';
+import type { OutboundCalls } from '../../calls/outbound/outboundCalls.js';
 import { ApiError } from '../apiError.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
 import { callCreateSchema } from '../schemas/callCreateSchemas.js';
@@ -13,7 +14,6 @@ const STATUS: Record<PlaceCallError['kind'], number> = {
   unsupported_channel: 422,
   no_outbound_trunk: 422,
   concurrency_limit: 429,
-  no_media_plane: 501,
   overloaded: 503,
 };
 
@@ -38,7 +38,6 @@ export function callCreateRoutes(deps: CallCreateRouteDeps): RouteSpec[] {
           description: 'concurrency_limit: the app has maxConcurrentCalls live calls',
           schema: errorBodySchema,
         },
-        501: { description: 'no_media_plane: this gateway carries no PSTN calls', schema: errorBodySchema },
         503: { description: 'overloaded: the event outbox is full', schema: errorBodySchema },
       },
       handler: ({ body, principal, reply }) => {

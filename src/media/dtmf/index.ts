@@ -10,10 +10,12 @@ export type {
 } from './dtmfTypes.js';
 export { parseSipInfoDtmf, type SipInfoDtmf } from './sipInfoDtmf.js';
 export {
+  DTMF_DIGIT_PATTERN,
   digitToEvent,
   encodeTelephoneEvent,
   eventToDigit,
   FLASH_EVENT,
+  isDtmfDigits,
   parseTelephoneEvent,
   TELEPHONE_EVENT_SIZE,
   TelephoneEventParseError,

@@ -64,3 +64,11 @@ export function digitToEvent(digit: string): number | undefined {
   const index = DIGITS.indexOf(digit.toUpperCase() as DtmfDigit);
   return index >= 0 ? index : undefined;
 }
+
+/** Whether `value` is one or more DTMF digits (A–D in either case): the one check of them. */
+export function isDtmfDigits(value: string): boolean {
+  return value.length > 0 && [...value].every((digit) => digitToEvent(digit) !== undefined);
+}
+
+/** One digit as the APIs write it (A–D upper case), for schemas that publish the pattern. */
+export const DTMF_DIGIT_PATTERN = /^[0-9*#A-D]$/;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { ReceivedDtmf } from '../dtmf/dtmfTypes.js';
+import { isDtmfDigits } from '../dtmf/telephoneEvent.js';
 import { CODEC_IMPAIRMENTS, estimateMos } from '../rtcp/eModel.js';
 import { roundTripTimeMs } from '../rtcp/receiverStatistics.js';
 import { parseRtcpCompound } from '../rtcp/rtcpPacket.js';
@@ -39,7 +40,6 @@ const DEFAULT_DTMF_DURATION_MS = 100;
 const BRIDGE_CLOSE_TIMEOUT_MS = 3_000;
 /** Received packets before a MOS estimate means anything (one second of 20 ms audio). */
 const MOS_MIN_PACKETS = 50;
-const DTMF_DIGITS = /^[0-9*#A-D]+$/;
 
 /**
  * One call's media inside a worker: its RTP/RTCP sockets, the negotiated codec pipeline, the
@@ -140,7 +140,7 @@ export class RtpMediaSession {
 
   sendDtmf(digits: string, durationMs: number | null): void {
     const upper = digits.toUpperCase();
-    if (!DTMF_DIGITS.test(upper))
+    if (!isDtmfDigits(upper))
       throw new MediaCommandError('bad_request', `not DTMF digits: ${JSON.stringify(digits)}`, 'sendDtmf');
     const pipeline = this.pipeline;
     if (!pipeline?.canSendDtmf)
@@ -151,7 +151,7 @@ export class RtpMediaSession {
   /** A digit the peer sent by SIP INFO (the main process got it): reported, then sent to the room. */
   injectDtmf(digit: string, durationMs: number | null): void {
     const upper = digit.toUpperCase();
-    if (upper.length !== 1 || !DTMF_DIGITS.test(upper))
+    if (upper.length !== 1 || !isDtmfDigits(upper))
       throw new MediaCommandError('bad_request', `not a DTMF digit: ${JSON.stringify(digit)}`, 'injectDtmf');
     this.onSipDtmf({ digit: upper, durationMs: durationMs ?? DEFAULT_DTMF_DURATION_MS }, 'sip_info');
   }

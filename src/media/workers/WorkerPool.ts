@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
+import type { ReadinessProbe } from '../../observability/readiness.js';
 import type { PortRange } from '../ports/portAllocatorTypes.js';
 import { splitPortRange } from '../ports/splitPortRange.js';
 import { MediaSession } from './MediaSession.js';
@@ -79,6 +80,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /** Whether a createSession now would find a ready worker below its session limit. */
   hasCapacity(): boolean {
     return !this.closing && this.leastLoaded() !== null;
+  }
+
+  /** The readiness check of the media plane: at least one worker can take calls. */
+  probe(): ReadinessProbe {
+    return {
+      name: 'media',
+      check: () => this.workers().some((worker) => worker.state === 'ready') || 'no media worker is running',
+    };
   }
 
   session(id: string): MediaSession | undefined {

@@ -1,43 +1,50 @@
 import type { Logger } from 'pino';
-import type { AdmissionGate } from '../../calls/admission.js';
-import type { CallService } from '../../calls/callService.js';
-import type { InboundAnswer } from '../../calls/inboundAnswer.js';
-import type { Voicemail } from '../../calls/voicemail.js';
 import type { TrunkConfig } from '../../config/sipSchema.js';
-import { type CallingConfigStore, DEFAULT_CALLING_SETTINGS } from '../../store/callingConfigStore.js';
 import type { SipLegJournal } from '../sipLegJournal.js';
+import type { CreateUas } from '../srfAdapters.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
 import type { DigestAuthenticator } from './digestAuth.js';
 import { calledNumber, type NumberRouter } from './numberRouter.js';
-import type { PendingDecisions } from './pendingDecisions.js';
-import { RingingCall } from './ringingCall.js';
+import { SipIncomingLeg } from './sipIncomingLeg.js';
 import { refuse } from './sipRefusal.js';
 import type { TrunkMatcher } from './trunkMatcher.js';
+
+/** Where an INVITE that signalling has identified and routed is going: an app, via a trunk. */
+export interface InboundRoute {
+  appId: string;
+  trunk: Pick<TrunkConfig, 'name' | 'kind'>;
+  /** The number called (E.164 as the Request-URI has it). */
+  number: string;
+  /** The caller's number or user from the From header; undefined when it has none. */
+  caller: string | undefined;
+  sipCallId: string | null;
+}
+
+/**
+ * Who takes the calls signalling lets through (the call layer's InboundCalls): it refuses the
+ * leg itself when the app may not take the call. Declared here, so signalling needs nothing
+ * from the layers above it.
+ */
+export interface InboundCallSink {
+  offer(leg: SipIncomingLeg, route: InboundRoute, log: Logger): unknown;
+}
 
 export interface InboundInviteDeps {
   trunks: TrunkMatcher;
   numbers: NumberRouter;
   digest: DigestAuthenticator;
-  callingConfigs: CallingConfigStore;
-  calls: CallService;
-  admission: AdmissionGate;
-  decisions: PendingDecisions;
-  ringTimeoutMs: number;
+  calls: InboundCallSink;
+  createUas: CreateUas;
+  /** Writes each call's SIP leg down, so a crash does not leave the caller ringing. */
+  journal?: SipLegJournal | undefined;
   logger: Logger;
-  /** Answers accepted calls into their rooms; absent where no media plane runs. */
-  answer: InboundAnswer | undefined;
-  /** Takes messages for apps with voicemail; absent without a media plane. */
-  voicemail?: Voicemail | undefined;
-  /** Writes the call's SIP leg down, so a crash does not leave the caller ringing. */
-  legs?: SipLegJournal | undefined;
 }
 
 /**
- * The inbound INVITE pipeline: which trunk (source address, TLS for WhatsApp), is it who it says
- * (digest, where the trunk has credentials), which app (called number), may the app take it
- * (WhatsApp enabled, below maxConcurrentCalls, gateway able to record its events, a media worker
- * with room), then the call exists and rings. Each refusal is one final response with a Reason
- * header, and a log line.
+ * The SIP half of the inbound INVITE pipeline: which trunk (source address, TLS for WhatsApp),
+ * is it who it says (digest, where the trunk has credentials), which app (called number). What
+ * passes goes to the call layer as an incoming leg; each refusal here is one final response with
+ * a Reason header, and a log line.
  */
 export class InboundInvites {
   constructor(private readonly deps: InboundInviteDeps) {}
@@ -56,58 +63,12 @@ export class InboundInvites {
       refuse(res, 404, 'no app for this number');
       return;
     }
-
-    const settings = this.deps.callingConfigs.get(appId) ?? DEFAULT_CALLING_SETTINGS;
-    if (trunk.kind === 'whatsapp' && !settings.whatsappCallingEnabled) {
-      refuse(res, 403, 'WhatsApp calling is not enabled for this app');
-      return;
-    }
-    if (!this.deps.admission.canAcceptWork()) {
-      log.warn('refusing a call: the gateway cannot record more events right now');
-      refuse(res, 503, 'gateway overloaded', { 'Retry-After': '30' });
-      return;
-    }
-    if (this.deps.answer && !this.deps.answer.hasCapacity()) {
-      log.warn('refusing a call: every media worker is at media.maxSessionsPerWorker');
-      refuse(res, 503, 'no media capacity', { 'Retry-After': '5' });
-      return;
-    }
-    const call = this.deps.calls.createWithin(
-      {
-        appId,
-        direction: 'inbound',
-        fromAddress: callerOf(req) ?? 'anonymous',
-        toAddress: number,
-        fromChannel: trunk.kind,
-        toChannel: 'webrtc',
-        metadata: { trunk: trunk.name },
-        sipCallId,
-      },
-      settings.maxConcurrentCalls,
-    );
-    if (!call) {
-      log.info({ appId, limit: settings.maxConcurrentCalls }, 'refusing a call: app at maxConcurrentCalls');
-      refuse(res, 486, 'app reached maxConcurrentCalls');
-      return;
-    }
-    log.info({ callId: call.id, appId, trunk: trunk.name }, 'inbound call');
-    this.deps.legs?.inbound(call.id, req);
-    new RingingCall(call, req, res, {
-      calls: this.deps.calls,
-      decisions: this.deps.decisions,
-      ringTimeoutMs: this.deps.ringTimeoutMs,
+    const leg = new SipIncomingLeg(req, res, {
+      createUas: this.deps.createUas,
+      journal: this.deps.journal,
       logger: log,
-      answer: this.deps.answer,
-      voicemail: this.deps.voicemail,
-      voicemailSettings: settings.voicemailEnabled
-        ? {
-            greetingUrl: settings.voicemailGreetingUrl,
-            maxDurationSeconds: settings.voicemailMaxDuration,
-            format: settings.recordingFormat,
-          }
-        : null,
-      voicemailFirst: settings.defaultAnswerBehavior === 'voicemail',
-    }).start();
+    });
+    this.deps.calls.offer(leg, { appId, trunk, number, caller: callerOf(req), sipCallId }, log);
   }
 
   private identify(req: InboundRequest, res: InboundResponse): TrunkConfig | undefined {

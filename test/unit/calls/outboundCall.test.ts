@@ -1,24 +1,26 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ActiveCalls } from '../../../src/calls/activeCalls.js';
+import { DialFailed } from '../../../src/calls/callErrors.js';
+import { CallRegistry } from '../../../src/calls/callRegistry.js';
 import { CallService } from '../../../src/calls/callService.js';
 import { CallStore } from '../../../src/calls/callStore.js';
 import type { Call } from '../../../src/calls/callTypes.js';
-import { OutboundCall } from '../../../src/calls/outboundCall.js';
-import { DialFailed, type DialRequest, type OutboundDialer } from '../../../src/calls/outboundDialer.js';
+import { OutboundCall } from '../../../src/calls/outbound/outboundCall.js';
+import type { DialRequest, OutboundDialer } from '../../../src/calls/outbound/outboundDialer.js';
 import { MediaSession } from '../../../src/media/workers/MediaSession.js';
+import { SipDialogLeg } from '../../../src/signalling/sipDialogLeg.js';
 import { Database } from '../../../src/store/database.js';
 
 /**
  * An outbound call's life before answer, with a scripted dialer and rooms: one final status on
- * each way out, the room deleted, the ActiveCall slot freed (SIP and media: integration tests).
+ * each way out, the room deleted, the live call closed (SIP and media: integration tests).
  */
 const logger = pino({ level: 'silent' });
 const APP = 'app_2ZrQ8mWJvQpO8F0pQd3yZ8uYw1X';
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 let calls: CallService;
-let active: ActiveCalls;
+let registry: CallRegistry;
 let events: string[];
 let deleted: string[];
 let roomCreated: () => void;
@@ -43,7 +45,7 @@ beforeEach(() => {
     logger,
     now: () => new Date(),
   });
-  active = new ActiveCalls();
+  registry = new CallRegistry(calls, logger);
   deleted = [];
   dials = [];
   roomReady = new Promise((resolve) => {
@@ -63,6 +65,7 @@ function outbound(options: { ringTimeoutMs?: number } = {}): { call: Call; outbo
   const call = { ...created, livekitRoomName: `call-${created.id}` };
   const placed = new OutboundCall(
     call,
+    registry.open(call),
     {
       calls,
       dialer,
@@ -70,7 +73,6 @@ function outbound(options: { ringTimeoutMs?: number } = {}): { call: Call; outbo
         ensureRoom: () => roomReady,
         deleteRoom: async (name) => void deleted.push(name),
       },
-      active,
       logger,
     },
     { ringTimeoutMs: options.ringTimeoutMs ?? 30_000, maxDurationMs: 3_600_000 },
@@ -80,9 +82,9 @@ function outbound(options: { ringTimeoutMs?: number } = {}): { call: Call; outbo
 }
 
 describe('OutboundCall', () => {
-  it('is the call’s ActiveCall from the start; ringing on the first 18x; a refusal ends it once', async () => {
+  it('is the call’s ringing phase from the start; ringing on the first 18x; a refusal ends it once', async () => {
     const { call } = outbound();
-    expect(active.get(call.id)).toBeDefined();
+    expect(registry.get(call.id)).toBeDefined();
     roomCreated();
     await tick();
     expect(dials[0]?.request).toMatchObject({ roomName: call.livekitRoomName, identity: `sip_${call.id}` });
@@ -91,7 +93,7 @@ describe('OutboundCall', () => {
     await tick();
     expect(calls.get(call.id)).toMatchObject({ status: 'busy', endReason: 'busy', sipStatus: 486 });
     expect(events).toEqual(['calls.initiated', 'calls.ringing', 'calls.busy']);
-    expect(active.size).toBe(0);
+    expect(registry.size).toBe(0);
     expect(deleted).toEqual([call.livekitRoomName]);
   });
 
@@ -99,7 +101,7 @@ describe('OutboundCall', () => {
     const { call, outbound: placed } = outbound();
     placed.hangup();
     expect(calls.get(call.id)).toMatchObject({ status: 'canceled', endReason: 'api_hangup' });
-    expect(active.size).toBe(0);
+    expect(registry.size).toBe(0);
     roomCreated();
     await tick();
     expect(dials).toHaveLength(0);
@@ -132,7 +134,7 @@ describe('OutboundCall', () => {
     await tick();
     await placed.shutdown();
     expect(calls.get(call.id)).toMatchObject({ status: 'failed', endReason: 'gateway_shutdown' });
-    expect(active.size).toBe(0);
+    expect(registry.size).toBe(0);
   });
 
   it('a callee who hangs up before the bridge listens (still joining the room) ends it callee_hangup', async () => {
@@ -147,14 +149,17 @@ describe('OutboundCall', () => {
       session,
       trunk: 'carrier',
       sipCallId: 'sip-1',
-      dialog: { id: 'd', connected: false, on: () => undefined, destroy: () => void byes++ },
+      leg: new SipDialogLeg(
+        { id: 'd', connected: false, on: () => undefined, destroy: () => void byes++ },
+        logger,
+      ),
     });
     await tick();
     expect(calls.get(call.id)).toMatchObject({ status: 'completed', endReason: 'callee_hangup' });
     expect(events).toEqual(['calls.initiated', 'calls.answered', 'calls.completed']);
     expect(byes).toBe(0);
     expect(session.closed).toBe(true);
-    expect(active.size).toBe(0);
+    expect(registry.size).toBe(0);
   });
 
   it('a room livekit-server will not make fails the call: media_error', async () => {

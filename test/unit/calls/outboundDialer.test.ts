@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { DialFailed, type DialRequest, OutboundDialer } from '../../../src/calls/outboundDialer.js';
+import { DialFailed } from '../../../src/calls/callErrors.js';
+import { type DialRequest, OutboundDialer } from '../../../src/calls/outbound/outboundDialer.js';
 import { MediaSession } from '../../../src/media/workers/MediaSession.js';
 import { MediaCommandError } from '../../../src/media/workers/mediaCommandError.js';
 import type { SessionTransport } from '../../../src/media/workers/mediaSessionTypes.js';

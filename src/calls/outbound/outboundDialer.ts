@@ -1,36 +1,20 @@
 import type { Logger } from 'pino';
-import type { CallRooms } from '../livekit/callRooms.js';
-import type { MediaSession } from '../media/workers/MediaSession.js';
-import type { CreatedSession, CreateSessionRequest } from '../media/workers/workerPoolTypes.js';
-import { type RefusalKind, refusalKind } from '../signalling/outbound/finalResponses.js';
-import type { OutboundTrunks } from '../signalling/outbound/outboundTrunks.js';
+import type { CallRooms } from '../../livekit/callRooms.js';
+import type { MediaSession } from '../../media/workers/MediaSession.js';
+import type { CreatedSession, CreateSessionRequest } from '../../media/workers/workerPoolTypes.js';
+import { refusalKind } from '../../signalling/outbound/finalResponses.js';
+import type { OutboundTrunks } from '../../signalling/outbound/outboundTrunks.js';
 import {
   InviteFailed,
   type OutboundDialog,
   type SendInvite,
   UacInvite,
-} from '../signalling/outbound/uacInvite.js';
-import type { SipLegJournal } from '../signalling/sipLegJournal.js';
-import { joinRoom } from './roomJoin.js';
-
-/**
- * Why a dial did not connect: a refusal by final response (busy, no_answer, declined,
- * trunk_error), no answer before the ring timeout, a media failure (session, answer SDP, room
- * join), or the dial given up by its caller (the request's signal).
- */
-export type DialOutcome = RefusalKind | 'ring_timeout' | 'media_error' | 'canceled';
-
-export class DialFailed extends Error {
-  override readonly name = 'DialFailed';
-  constructor(
-    readonly outcome: DialOutcome,
-    /** The far end's final response, when one decided the outcome. */
-    readonly sipStatus: number | null,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+} from '../../signalling/outbound/uacInvite.js';
+import { SipDialogLeg } from '../../signalling/sipDialogLeg.js';
+import type { SipLegJournal } from '../../signalling/sipLegJournal.js';
+import { DialFailed, type DialOutcome } from '../callErrors.js';
+import type { AnsweredLeg } from '../legs/callLeg.js';
+import { joinRoom, sipAttributes } from '../roomJoin.js';
 
 export interface DialRequest {
   /** Whose trunk the call goes out through (`sip.apps[].outboundTrunk`). */
@@ -60,7 +44,7 @@ export interface DialRequest {
 
 /** A connected leg: answered, its media session carrying the far end's answer, in the room. */
 export interface DialedLeg {
-  dialog: OutboundDialog;
+  leg: AnsweredLeg;
   session: MediaSession;
   trunk: string;
   sipCallId: string;
@@ -155,11 +139,13 @@ export class OutboundDialer {
         roomName: request.roomName,
         identity: request.identity,
         attributes: {
-          'sip.callId': request.callId,
-          'sip.from': request.from,
-          'sip.to': request.to,
-          'sip.trunk': target.trunk,
-          'sip.direction': 'outbound',
+          ...sipAttributes({
+            callId: request.callId,
+            from: request.from,
+            to: request.to,
+            trunk: target.trunk,
+            direction: 'outbound',
+          }),
           ...request.attributes,
         },
       }).catch((error: unknown) =>
@@ -207,6 +193,8 @@ export class OutboundDialer {
         throw new DialFailed(refusalKind(error.status), error.status, error.message);
       }
       clearTimeout(ringTimer);
+      // From here on the leg keeps whatever the callee sends (a BYE while joining the room).
+      const leg = new SipDialogLeg(dialog, log);
       this.deps.legs?.answered(dialog);
       try {
         await stop.race(session.applyRemoteAnswer(dialog.remote.sdp));
@@ -218,7 +206,7 @@ export class OutboundDialer {
       stop.check();
       session.off('closed', onSessionClosed);
       log.info({ sipCallId: dialog.sip.callId }, 'outbound leg answered');
-      return { dialog, session, trunk: target.trunk, sipCallId: dialog.sip.callId };
+      return { leg, session, trunk: target.trunk, sipCallId: dialog.sip.callId };
     } catch (error) {
       clearTimeout(ringTimer);
       invite?.abandon();

@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
-import type { CallRooms } from '../livekit/callRooms.js';
-import type { CreatedSession, CreateSessionRequest } from '../media/workers/workerPoolTypes.js';
-import type { AnswerInvite, InboundRequest, InboundResponse } from '../signalling/srfTypes.js';
-import type { ActiveCalls } from './activeCalls.js';
-import { AnswerCanceled, AnswerFailed, answerError, NO_CAPACITY } from './answerErrors.js';
-import type { AutoRecordFormat } from './autoRecording.js';
-import { BridgedCall } from './bridgedCall.js';
-import type { CallService } from './callService.js';
-import type { Call } from './callTypes.js';
-
-import { reportDtmf } from './dtmfReporter.js';
-import { reportParticipants } from './participantReporter.js';
-import { joinRoom } from './roomJoin.js';
+import type { CallRooms } from '../../livekit/callRooms.js';
+import type { CreatedSession, CreateSessionRequest } from '../../media/workers/workerPoolTypes.js';
+import { autoRecordFormat, type CallSettingsSource } from '../autoRecording.js';
+import { BridgedCall } from '../bridgedCall.js';
+import { AnswerCanceled, AnswerFailed, answerError, NO_CAPACITY } from '../callErrors.js';
+import type { AnswerOptions } from '../callPhases.js';
+import type { CallService } from '../callService.js';
+import type { Call } from '../callTypes.js';
+import { reportDtmf } from '../dtmfReporter.js';
+import type { IncomingLeg } from '../legs/callLeg.js';
+import type { LiveCall } from '../liveCall.js';
+import { reportParticipants } from '../participantReporter.js';
+import { joinRoom, sipAttributes } from '../roomJoin.js';
 
 /** Where media sessions come from (the worker pool). */
 export interface MediaSessions {
@@ -24,19 +24,11 @@ export interface InboundAnswerDeps {
   calls: CallService;
   media: MediaSessions;
   rooms: CallRooms;
-  answer: AnswerInvite;
-  active: ActiveCalls;
   logger: Logger;
   /** calls.maxDurationSeconds: an answered call ends with max_duration after this long. */
   maxDurationSeconds: number;
-  /** Whether (and how) the app records its answered calls. */
-  autoRecordFormat?: AutoRecordFormat;
-}
-
-/** Per-call choices of an accept. */
-export interface AnswerOptions {
-  /** This call's limit instead of calls.maxDurationSeconds. */
-  maxDurationSeconds?: number | undefined;
+  /** The app's settings: whether (and how) it records its answered calls. */
+  callingConfigs: CallSettingsSource;
 }
 
 /**
@@ -53,32 +45,16 @@ export interface PreparedAnswer {
 
 /**
  * Answers a ringing inbound call into its LiveKit room: room, media session from the caller's
- * offer, the session joins the room as `sip_<call id>`, then 200 OK with the session's answer.
- * After every await it checks whether the caller cancelled meanwhile; whatever was set up by
- * then is released on every failure path.
+ * offer, the session joins the room as `sip_<call id>`, then the answer (200 OK) with the
+ * session's SDP. After every await it checks whether the caller cancelled meanwhile; whatever
+ * was set up by then is released on every failure path.
  */
 export class InboundAnswer {
   constructor(private readonly deps: InboundAnswerDeps) {}
 
-  /** Whether a call accepted now could get a media session; a new INVITE is refused if not. */
-  hasCapacity(): boolean {
-    return this.deps.media.hasCapacity();
-  }
-
-  async answer(
-    call: Call,
-    req: InboundRequest,
-    res: InboundResponse,
-    canceled: () => boolean,
-  ): Promise<Call> {
-    const prepared = await this.prepare(call, req, canceled);
-    return this.complete(call, prepared, req, res, canceled);
-  }
-
   /** Sets up the media side of the answer: room, media session, room join. */
-  async prepare(call: Call, req: InboundRequest, canceled: () => boolean): Promise<PreparedAnswer> {
+  async prepare(call: Call, offer: string | null, canceled: () => boolean): Promise<PreparedAnswer> {
     const roomName = this.deps.rooms.roomNameFor(call.id);
-    const identity = `sip_${call.id}`;
     let created: CreatedSession | undefined;
     const stopIfCanceled = () => {
       if (canceled()) throw new AnswerCanceled(`call ${call.id} was canceled while answering`);
@@ -89,20 +65,20 @@ export class InboundAnswer {
       await this.deps.rooms.ensureRoom(roomName);
       this.deps.calls.attachRoom(call.id, roomName);
       stopIfCanceled();
-      created = await this.deps.media.createSession({ remoteOffer: req.body || null, callId: call.id });
+      created = await this.deps.media.createSession({ remoteOffer: offer, callId: call.id });
       reportParticipants(created.session, this.deps.calls, call.id);
       reportDtmf(created.session, this.deps.calls, call.id);
       stopIfCanceled();
       await joinRoom(this.deps.rooms, created.session, {
         roomName,
-        identity,
-        attributes: {
-          'sip.callId': call.id,
-          'sip.from': call.fromAddress,
-          'sip.to': call.toAddress,
-          'sip.trunk': String(call.metadata.trunk ?? ''),
-          'sip.direction': call.direction,
-        },
+        identity: `sip_${call.id}`,
+        attributes: sipAttributes({
+          callId: call.id,
+          from: call.fromAddress,
+          to: call.toAddress,
+          trunk: String(call.metadata.trunk ?? ''),
+          direction: call.direction,
+        }),
       });
       stopIfCanceled();
       const session = created.session;
@@ -118,16 +94,16 @@ export class InboundAnswer {
       };
     } catch (error) {
       if (created && !created.session.closed) void created.session.close('normal');
-      throw this.failure(call, error);
+      throw answerError(call.id, error, this.deps.logger);
     }
   }
 
-  /** Sends 200 OK with the prepared answer and hands the call over to its bridge. */
+  /** Answers with the prepared media and hands the call over to its bridge. */
   async complete(
+    live: LiveCall,
     call: Call,
     prepared: PreparedAnswer,
-    req: InboundRequest,
-    res: InboundResponse,
+    leg: IncomingLeg,
     canceled: () => boolean,
     options: AnswerOptions = {},
   ): Promise<Call> {
@@ -135,30 +111,26 @@ export class InboundAnswer {
       if (canceled()) throw new AnswerCanceled(`call ${call.id} was canceled while answering`);
       if (prepared.created.session.closed)
         throw new AnswerFailed(503, `the media session of call ${call.id} ended before the answer`);
-      const dialog = await this.deps.answer(req, res, prepared.localSdp);
+      const answeredLeg = await leg.answer(prepared.localSdp);
       const answered = this.deps.calls.transition(call.id, { to: 'in_progress' });
       if (!answered.ok) {
-        void dialog.destroy();
+        void answeredLeg.hangup().catch(() => undefined);
         throw new AnswerFailed(500, answered.reason);
       }
       new BridgedCall(
-        call.id,
-        dialog,
+        live,
+        answeredLeg,
         prepared.created.session,
-        { calls: this.deps.calls, active: this.deps.active, logger: this.deps.logger },
+        { calls: this.deps.calls, logger: this.deps.logger },
         {
           maxDurationMs: (options.maxDurationSeconds ?? this.deps.maxDurationSeconds) * 1000,
-          recordFormat: this.deps.autoRecordFormat?.(call.appId) ?? null,
+          recordFormat: autoRecordFormat(this.deps.callingConfigs, call.appId),
         },
       ).start();
       return answered.call;
     } catch (error) {
       prepared.release();
-      throw this.failure(call, error);
+      throw answerError(call.id, error, this.deps.logger);
     }
-  }
-
-  private failure(call: Call, error: unknown): Error {
-    return answerError(call.id, error, this.deps.logger);
   }
 }

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { ActiveCalls } from './activeCalls.js';
-import type { AdmissionGate } from './admission.js';
-import type { AutoRecordFormat } from './autoRecording.js';
-import type { CallService } from './callService.js';
-import type { Call, CallChannel } from './callTypes.js';
+import type { AdmissionGate } from '../admission.js';
+import { autoRecordFormat, type CallSettingsSource } from '../autoRecording.js';
+import { PlaceCallError } from '../callErrors.js';
+import type { CallRegistry } from '../callRegistry.js';
+import type { CallService } from '../callService.js';
+import type { Call, CallChannel } from '../callTypes.js';
 import { OutboundCall } from './outboundCall.js';
 import type { OutboundDialer } from './outboundDialer.js';
 import { type RoomPresence, WebrtcCall } from './webrtcCall.js';
@@ -20,34 +21,16 @@ export interface PlaceCallRequest {
   maxDurationSeconds?: number | undefined;
 }
 
-/** Why a call was not placed; the API turns the kind into its status (README, "Outbound calls"). */
-export class PlaceCallError extends Error {
-  override readonly name = 'PlaceCallError';
-  constructor(
-    readonly kind:
-      | 'unsupported_channel'
-      | 'no_outbound_trunk'
-      | 'no_media_plane'
-      | 'overloaded'
-      | 'concurrency_limit',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export interface OutboundCallsDeps {
   calls: CallService;
-  /** The app's maxConcurrentCalls (calling configuration, or its default). */
-  maxConcurrentCalls(appId: string): number;
+  /** The app's settings: maxConcurrentCalls, autoRecordEnabled and recordingFormat. */
+  callingConfigs: CallSettingsSource;
   admission: AdmissionGate;
-  /** Dials PSTN legs; absent where this gateway runs no media plane. */
-  dialer: OutboundDialer | undefined;
+  /** Dials PSTN legs. */
+  dialer: OutboundDialer;
   rooms: RoomPresence & { roomNameFor(callId: string): string };
-  active: ActiveCalls;
+  registry: CallRegistry;
   logger: Logger;
-  /** Whether (and how) the app records its answered calls. */
-  autoRecordFormat?: AutoRecordFormat;
   /** sip.ringTimeoutSeconds, unless the request sets its own. */
   defaultRingTimeoutSeconds: number;
   /** calls.maxDurationSeconds, unless the request sets its own. */
@@ -74,21 +57,16 @@ export class OutboundCalls {
         'calling WhatsApp users (toChannel whatsapp) is not supported yet; use pstn or webrtc',
       );
     }
-    if (request.toChannel === 'pstn') {
-      if (!deps.dialer) {
-        throw new PlaceCallError('no_media_plane', 'this gateway runs no media plane to carry PSTN calls');
-      }
-      if (!deps.dialer.canDial(request.appId)) {
-        throw new PlaceCallError(
-          'no_outbound_trunk',
-          `app ${request.appId} has no outbound trunk for PSTN calls (config sip.apps)`,
-        );
-      }
+    if (request.toChannel === 'pstn' && !deps.dialer.canDial(request.appId)) {
+      throw new PlaceCallError(
+        'no_outbound_trunk',
+        `app ${request.appId} has no outbound trunk for PSTN calls (config sip.apps)`,
+      );
     }
     if (!deps.admission.canAcceptWork()) {
       throw new PlaceCallError('overloaded', 'the gateway cannot record more call events right now');
     }
-    const limit = deps.maxConcurrentCalls(request.appId);
+    const limit = deps.callingConfigs.settingsFor(request.appId).maxConcurrentCalls;
     const created = deps.calls.createWithin(
       {
         appId: request.appId,
@@ -118,22 +96,19 @@ export class OutboundCalls {
       { callId: call.id, appId: call.appId, toChannel: call.toChannel, fromChannel: call.fromChannel },
       'outbound call',
     );
-    if (request.toChannel === 'pstn' && deps.dialer) {
+    const live = deps.registry.open(call);
+    if (request.toChannel === 'pstn') {
       new OutboundCall(
         call,
-        {
-          calls: deps.calls,
-          dialer: deps.dialer,
-          rooms: deps.rooms,
-          active: deps.active,
-          logger: deps.logger,
-        },
-        { ringTimeoutMs, maxDurationMs, recordFormat: deps.autoRecordFormat?.(call.appId) ?? null },
+        live,
+        { calls: deps.calls, dialer: deps.dialer, rooms: deps.rooms, logger: deps.logger },
+        { ringTimeoutMs, maxDurationMs, recordFormat: autoRecordFormat(deps.callingConfigs, call.appId) },
       ).start();
     } else {
       new WebrtcCall(
         call,
-        { calls: deps.calls, rooms: deps.rooms, active: deps.active, logger: deps.logger },
+        live,
+        { calls: deps.calls, rooms: deps.rooms, logger: deps.logger },
         { ringTimeoutMs, maxDurationMs, pollIntervalMs: deps.webrtcPollIntervalMs },
       ).start();
     }

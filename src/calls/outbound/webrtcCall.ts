@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import type { ActiveCall, ActiveCalls } from './activeCalls.js';
-import type { CallService } from './callService.js';
-import type { Call, EndReason, FinalStatus } from './callTypes.js';
-import { maxDurationTimer } from './maxDuration.js';
+import type { PhaseControl } from '../callPhases.js';
+import type { CallService } from '../callService.js';
+import type { Call, EndReason, FinalStatus } from '../callTypes.js';
+import type { LiveCall } from '../liveCall.js';
+import { maxDurationTimer } from '../maxDuration.js';
 import type { OutboundRooms } from './outboundCall.js';
 
 /** Who is in a room, as livekit-server lists it. */
@@ -14,7 +15,6 @@ export interface RoomPresence extends OutboundRooms {
 export interface WebrtcCallDeps {
   calls: CallService;
   rooms: RoomPresence;
-  active: ActiveCalls;
   logger: Logger;
 }
 
@@ -38,7 +38,7 @@ export interface WebrtcCallOptions {
  * the room's participants are listed every pollIntervalMs. The call's room is deleted when it
  * ends, which disconnects whoever is still in it.
  */
-export class WebrtcCall implements ActiveCall {
+export class WebrtcCall implements PhaseControl {
   private ended = false;
   private callee: string | undefined;
   private ringTimer: NodeJS.Timeout | undefined;
@@ -49,6 +49,7 @@ export class WebrtcCall implements ActiveCall {
 
   constructor(
     private readonly call: Call,
+    private readonly live: LiveCall,
     private readonly deps: WebrtcCallDeps,
     private readonly options: WebrtcCallOptions,
   ) {
@@ -57,7 +58,12 @@ export class WebrtcCall implements ActiveCall {
   }
 
   start(): void {
-    this.deps.active.add(this.call.id, this);
+    this.live.ringing(this);
+    this.live.own(() => {
+      clearTimeout(this.ringTimer);
+      clearTimeout(this.maxDurationTimer);
+      clearTimeout(this.pollTimer);
+    });
     void this.ring();
   }
 
@@ -123,6 +129,7 @@ export class WebrtcCall implements ActiveCall {
     const result = this.deps.calls.transition(this.call.id, { to: 'in_progress' });
     if (!result.ok) return;
     this.callee = identity;
+    this.live.answered(this);
     clearTimeout(this.ringTimer);
     this.log.info({ callee: identity }, 'webrtc callee joined');
     this.maxDurationTimer = maxDurationTimer(
@@ -131,15 +138,11 @@ export class WebrtcCall implements ActiveCall {
     );
   }
 
-  /** Ends the call once: timers stop, the end is recorded, the room is deleted. */
+  /** Ends the call once: the end is recorded (which stops its timers), the room is deleted. */
   private end(status: FinalStatus, endReason: EndReason): Promise<void> {
     if (this.ended) return Promise.resolve();
     this.ended = true;
-    clearTimeout(this.ringTimer);
-    clearTimeout(this.maxDurationTimer);
-    clearTimeout(this.pollTimer);
-    this.deps.active.remove(this.call.id);
-    const result = this.deps.calls.transition(this.call.id, { to: status, endReason });
+    const result = this.live.end({ to: status, endReason });
     this.log.info({ status, endReason, recorded: result.ok }, 'webrtc call ended');
     return this.deleteRoom();
   }

@@ -1,39 +1,25 @@
 import type { Logger } from 'pino';
-import { AnswerCanceled, AnswerFailed } from '../../calls/answerErrors.js';
-import type { CallService } from '../../calls/callService.js';
-import type { Call, EndReason, FinalStatus } from '../../calls/callTypes.js';
-import type { AnswerOptions, InboundAnswer, PreparedAnswer } from '../../calls/inboundAnswer.js';
-import type { Voicemail, VoicemailSettings } from '../../calls/voicemail.js';
-import type { InboundRequest, InboundResponse } from '../srfTypes.js';
-import type { AwaitingDecision, PendingDecisions } from './pendingDecisions.js';
-import { refuse } from './sipRefusal.js';
+import { AnswerCanceled, AnswerFailed, NotAnswerable } from '../callErrors.js';
+import type { AnswerOptions, AwaitingDecision } from '../callPhases.js';
+import type { CallService } from '../callService.js';
+import type { Call, EndReason, FinalStatus } from '../callTypes.js';
+import type { IncomingLeg } from '../legs/callLeg.js';
+import type { LiveCall } from '../liveCall.js';
+import type { InboundAnswer, PreparedAnswer } from './inboundAnswer.js';
+import type { Voicemail, VoicemailSettings } from './voicemail.js';
 
 export interface RingingCallDeps {
   calls: CallService;
-  decisions: PendingDecisions;
   ringTimeoutMs: number;
   logger: Logger;
-  /** Answers the call into its room; absent where this gateway runs no media plane. */
-  answer: InboundAnswer | undefined;
-  /** Takes a message; absent where this gateway runs no media plane. */
-  voicemail?: Voicemail | undefined;
+  answer: InboundAnswer;
+  voicemail: Voicemail;
   /**
    * The app's voicemail (null when voicemailEnabled is false): the call goes there at the ring
    * timeout, or at once when `voicemailFirst` (defaultAnswerBehavior voicemail).
    */
-  voicemailSettings?: VoicemailSettings | null;
-  voicemailFirst?: boolean;
-}
-
-/** The call is not waiting any more (answered, ended) or cannot be answered here. */
-export class NotAnswerable extends Error {
-  override readonly name = 'NotAnswerable';
-  constructor(
-    readonly kind: 'conflict' | 'not_implemented',
-    message: string,
-  ) {
-    super(message);
-  }
+  voicemailSettings: VoicemailSettings | null;
+  voicemailFirst: boolean;
 }
 
 interface Ending {
@@ -46,8 +32,8 @@ interface Ending {
 /**
  * An inbound call from 180 Ringing until it is decided: it waits for an action, and ends on
  * CANCEL, ring timeout, reject or shutdown. Every way out goes through `end`, which runs once:
- * it clears the timer, leaves the pending set, answers SIP if still needed and records the final
- * status, so no path leaks a timer or a concurrency slot.
+ * the far end gets its final response if it still needs one, and the call records its end, which
+ * releases what it holds (ring timer, early media) in one place (LiveCall.close).
  */
 export class RingingCall implements AwaitingDecision {
   private timer: NodeJS.Timeout | undefined;
@@ -61,25 +47,26 @@ export class RingingCall implements AwaitingDecision {
 
   constructor(
     private readonly call: Call,
-    private readonly req: InboundRequest,
-    private readonly res: InboundResponse,
+    private readonly live: LiveCall,
+    private readonly leg: IncomingLeg,
     private readonly deps: RingingCallDeps,
   ) {}
 
   start(): void {
-    this.req.on('cancel', () => {
+    this.leg.onCancel(() => {
       this.canceled = true;
       this.end({ status: 'canceled', endReason: 'canceled' }, 'caller canceled');
     });
-    this.res.send(180);
+    this.leg.ring();
     this.deps.calls.transition(this.call.id, { to: 'ringing' });
-    if (this.deps.voicemailFirst && this.takesVoicemail()) {
+    this.live.own(() => clearTimeout(this.timer));
+    if (this.deps.voicemailFirst && this.deps.voicemailSettings) {
       void this.toVoicemail();
       return;
     }
-    this.deps.decisions.add(this.call.id, this);
+    this.live.ringing(this, this);
     this.timer = setTimeout(() => {
-      if (this.takesVoicemail()) {
+      if (this.deps.voicemailSettings) {
         void this.toVoicemail();
         return;
       }
@@ -94,8 +81,11 @@ export class RingingCall implements AwaitingDecision {
     }, this.deps.ringTimeoutMs);
   }
 
-  private takesVoicemail(): boolean {
-    return Boolean(this.deps.voicemail && this.deps.voicemailSettings);
+  /** Stops ringing for good: an answer (accept, voicemail) takes the call over. */
+  private takeOver(): void {
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.live.answering();
   }
 
   /**
@@ -103,29 +93,14 @@ export class RingingCall implements AwaitingDecision {
    * of a pre_accept is released first: the room it joined has nobody to hear the caller.
    */
   private async toVoicemail(): Promise<void> {
-    const voicemail = this.deps.voicemail;
     const settings = this.deps.voicemailSettings;
-    if (this.ended || !voicemail || !settings) return;
-    this.ended = true;
-    clearTimeout(this.timer);
-    this.deps.decisions.remove(this.call.id);
-    void this.early?.then(
-      (prepared) => prepared.release(),
-      () => undefined,
-    );
+    if (this.ended || !settings) return;
+    this.takeOver();
+    this.releaseEarly();
     try {
-      await voicemail.take(this.call, this.req, this.res, settings, () => this.canceled);
+      await this.deps.voicemail.take(this.live, this.call, this.leg, settings, () => this.canceled);
     } catch (error) {
-      if (error instanceof AnswerCanceled || this.canceled) {
-        this.record({ status: 'canceled', endReason: 'canceled' }, 'canceled while going to voicemail');
-        return;
-      }
-      const status = error instanceof AnswerFailed ? error.sipStatus : 500;
-      refuse(this.res, status, (error as Error).message);
-      this.record(
-        { status: 'failed', endReason: 'media_error', sip: { code: status, why: '' } },
-        'voicemail failed',
-      );
+      this.failedAnswer(error, 'voicemail failed');
     }
   }
 
@@ -136,13 +111,16 @@ export class RingingCall implements AwaitingDecision {
    * accept or another way out.
    */
   async preAccept(): Promise<void> {
-    const answer = this.answerer();
     if (this.ended) throw new NotAnswerable('conflict', `call ${this.call.id} is no longer ringing`);
     if (this.early) {
       await this.early;
       return;
     }
-    const early = answer.prepare(this.call, this.req, () => this.canceled || this.endedUnanswered);
+    const early = this.deps.answer.prepare(
+      this.call,
+      this.leg.offer,
+      () => this.canceled || this.endedUnanswered,
+    );
     this.early = early;
     let prepared: PreparedAnswer;
     try {
@@ -154,13 +132,15 @@ export class RingingCall implements AwaitingDecision {
       throw error;
     }
     if (this.endedUnanswered) {
-      // Ended (cancel, timeout, hangup) just as the media became ready: `end` found nothing to
-      // release then, so release it here.
+      // Ended (cancel, timeout, hangup) just as the media became ready: the call released
+      // nothing then, so release it here.
       prepared.release();
       throw new NotAnswerable('conflict', `call ${this.call.id} ended during pre_accept`);
     }
+    // Early media goes with the call if it ends unanswered.
+    this.live.own(() => prepared.release());
     // An accept that started meanwhile sends the 200 OK itself; a 183 after it would be wrong.
-    if (!this.ended) this.res.send(183, undefined, { body: prepared.localSdp });
+    if (!this.ended) this.leg.earlyMedia(prepared.localSdp);
   }
 
   /**
@@ -169,43 +149,26 @@ export class RingingCall implements AwaitingDecision {
    * failure refuses the caller and records media_error.
    */
   async accept(options: AnswerOptions = {}): Promise<void> {
-    const answer = this.answerer();
     if (this.ended) throw new NotAnswerable('conflict', `call ${this.call.id} is no longer ringing`);
-    this.ended = true;
-    clearTimeout(this.timer);
-    this.deps.decisions.remove(this.call.id);
+    this.takeOver();
     const canceled = () => this.canceled;
+    const { answer } = this.deps;
     try {
-      const prepared = this.early ? await this.early : await answer.prepare(this.call, this.req, canceled);
-      await answer.complete(this.call, prepared, this.req, this.res, canceled, options);
+      const prepared = this.early
+        ? await this.early
+        : await answer.prepare(this.call, this.leg.offer, canceled);
+      await answer.complete(this.live, this.call, prepared, this.leg, canceled, options);
     } catch (error) {
-      if (error instanceof AnswerCanceled || this.canceled) {
-        this.record({ status: 'canceled', endReason: 'canceled' }, 'canceled while answering');
-        return;
-      }
-      const status = error instanceof AnswerFailed ? error.sipStatus : 500;
-      refuse(this.res, status, (error as Error).message);
-      this.record(
-        { status: 'failed', endReason: 'media_error', sip: { code: status, why: '' } },
-        'answer failed',
-      );
+      this.failedAnswer(error, 'answer failed');
       throw error;
     }
   }
 
-  private answerer(): InboundAnswer {
-    const answer = this.deps.answer;
-    if (!answer)
-      throw new NotAnswerable('not_implemented', 'this gateway runs no media plane to answer calls');
-    return answer;
-  }
-
   /** 180 Ringing again, while the call still rings (a call flow's ringing verb). */
   ring(): void {
-    if (!this.ended) this.res.send(180);
+    if (!this.ended) this.leg.ring();
   }
 
-  /** An app's reject action: 486/600 read as busy, anything else as a refusal. */
   reject(status: number): void {
     const busy = status === 486 || status === 600;
     this.end(
@@ -226,10 +189,30 @@ export class RingingCall implements AwaitingDecision {
   }
 
   /** The gateway is stopping: a call nobody answered yet is refused rather than left ringing. */
-  shutdown(): void {
+  shutdown(): Promise<void> {
     this.end(
       { status: 'failed', endReason: 'gateway_shutdown', sip: { code: 503, why: 'gateway shutting down' } },
       'shutdown',
+    );
+    return Promise.resolve();
+  }
+
+  /** An answer (room or voicemail) failed or was cancelled: the caller is refused, the end recorded. */
+  private failedAnswer(error: unknown, what: 'answer failed' | 'voicemail failed'): void {
+    if (error instanceof AnswerCanceled || this.canceled) {
+      const during = what === 'answer failed' ? 'answering' : 'going to voicemail';
+      this.record({ status: 'canceled', endReason: 'canceled' }, `canceled while ${during}`);
+      return;
+    }
+    const status = error instanceof AnswerFailed ? error.sipStatus : 500;
+    this.leg.refuse(status, (error as Error).message);
+    this.record({ status: 'failed', endReason: 'media_error', sip: { code: status, why: '' } }, what);
+  }
+
+  private releaseEarly(): void {
+    void this.early?.then(
+      (prepared) => prepared.release(),
+      () => undefined,
     );
   }
 
@@ -237,20 +220,14 @@ export class RingingCall implements AwaitingDecision {
     if (this.ended) return;
     this.ended = true;
     this.endedUnanswered = true;
-    clearTimeout(this.timer);
-    this.deps.decisions.remove(this.call.id);
-    // Early media set up by pre_accept goes with the call; one still being set up releases
-    // itself when it finds the call ended.
-    void this.early?.then(
-      (prepared) => prepared.release(),
-      () => undefined,
-    );
-    if (ending.sip) refuse(this.res, ending.sip.code, ending.sip.why);
+    // Early media still being set up releases itself when it finds the call ended.
+    this.releaseEarly();
+    if (ending.sip) this.leg.refuse(ending.sip.code, ending.sip.why);
     this.record(ending, what);
   }
 
   private record(ending: Ending, what: string): void {
-    const result = this.deps.calls.transition(this.call.id, {
+    const result = this.live.end({
       to: ending.status,
       endReason: ending.endReason,
       ...(ending.sip

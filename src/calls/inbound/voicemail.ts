@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
-import type { MediaSession } from '../media/workers/MediaSession.js';
-import type { RecordingFormat } from '../recording/recordingTypes.js';
-import type { AnswerInvite, InboundRequest, InboundResponse } from '../signalling/srfTypes.js';
-import type { ActiveCalls } from './activeCalls.js';
-import { AnswerCanceled, AnswerFailed, answerError } from './answerErrors.js';
-import { BridgedCall } from './bridgedCall.js';
-import type { CallService } from './callService.js';
-import type { Call } from './callTypes.js';
-import { reportDtmf } from './dtmfReporter.js';
+import type { MediaSession } from '../../media/workers/MediaSession.js';
+import type { RecordingFormat } from '../../recording/recordingTypes.js';
+import { BridgedCall } from '../bridgedCall.js';
+import { AnswerCanceled, AnswerFailed, answerError } from '../callErrors.js';
+import type { CallService } from '../callService.js';
+import type { Call } from '../callTypes.js';
+import { reportDtmf } from '../dtmfReporter.js';
+import type { IncomingLeg } from '../legs/callLeg.js';
+import type { LiveCall } from '../liveCall.js';
+import { playToEnd, RECORD_BEEP } from '../playToEnd.js';
+import { recordingSummary, startWatchedRecording } from '../watchedRecording.js';
 import type { MediaSessions } from './inboundAnswer.js';
-import { playToEnd, RECORD_BEEP } from './playToEnd.js';
-import { recordingSummary, startWatchedRecording } from './watchedRecording.js';
 
 /** Said when the app has no greeting of its own, or its greeting cannot be had. */
 export const DEFAULT_GREETING =
@@ -26,8 +26,6 @@ export interface GreetingAudio {
 export interface VoicemailDeps {
   calls: CallService;
   media: MediaSessions;
-  answer: AnswerInvite;
-  active: ActiveCalls;
   audio: GreetingAudio;
   logger: Logger;
 }
@@ -52,36 +50,37 @@ export class Voicemail {
 
   /** Answers into voicemail; resolves once the call is answered, the message is taken after. */
   async take(
+    live: LiveCall,
     call: Call,
-    req: InboundRequest,
-    res: InboundResponse,
+    leg: IncomingLeg,
     settings: VoicemailSettings,
     canceled: () => boolean,
   ): Promise<void> {
     let session: MediaSession | undefined;
+    let bridged = false;
     try {
-      const created = await this.deps.media.createSession({ remoteOffer: req.body || null, callId: call.id });
+      const created = await this.deps.media.createSession({ remoteOffer: leg.offer, callId: call.id });
       session = created.session;
       reportDtmf(session, this.deps.calls, call.id);
       if (canceled()) throw new AnswerCanceled(`call ${call.id} was canceled while answering`);
-      const dialog = await this.deps.answer(req, res, created.localSdp);
+      const answeredLeg = await leg.answer(created.localSdp);
       const answered = this.deps.calls.transition(call.id, { to: 'voicemail' });
       if (!answered.ok) {
-        void dialog.destroy();
+        void answeredLeg.hangup().catch(() => undefined);
         throw new AnswerFailed(500, answered.reason);
       }
-      const bridge = new BridgedCall(call.id, dialog, session, {
+      const bridge = new BridgedCall(live, answeredLeg, session, {
         calls: this.deps.calls,
-        active: this.deps.active,
         logger: this.deps.logger,
       });
       bridge.start();
+      bridged = true;
       void this.leaveMessage(call, session, bridge, settings).catch((error: unknown) => {
         this.deps.logger.error({ callId: call.id, err: error }, 'voicemail failed');
         bridge.hangup('media_error');
       });
     } catch (error) {
-      if (session && !session.closed && !this.deps.active.get(call.id)) void session.close('normal');
+      if (session && !session.closed && !bridged) void session.close('normal');
       throw answerError(call.id, error, this.deps.logger);
     }
   }

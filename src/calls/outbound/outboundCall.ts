@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
-import type { RecordingFormat } from '../recording/recordingTypes.js';
-import type { ActiveCall, ActiveCalls } from './activeCalls.js';
-import { BridgedCall } from './bridgedCall.js';
-import type { CallService } from './callService.js';
-import type { Call, EndReason, FinalStatus } from './callTypes.js';
-import { DialFailed, type DialOutcome, type OutboundDialer } from './outboundDialer.js';
-import { reportParticipants } from './participantReporter.js';
+import type { RecordingFormat } from '../../recording/recordingTypes.js';
+import { BridgedCall } from '../bridgedCall.js';
+import { DialFailed, type DialOutcome } from '../callErrors.js';
+import type { PhaseControl } from '../callPhases.js';
+import type { CallService } from '../callService.js';
+import type { Call, EndReason, FinalStatus } from '../callTypes.js';
+import type { LiveCall } from '../liveCall.js';
+import { reportParticipants } from '../participantReporter.js';
+import type { OutboundDialer } from './outboundDialer.js';
 
 /** The rooms an outbound call makes and, when it ends unanswered, removes. */
 export interface OutboundRooms {
@@ -17,7 +19,6 @@ export interface OutboundCallDeps {
   calls: CallService;
   dialer: OutboundDialer;
   rooms: OutboundRooms;
-  active: ActiveCalls;
   logger: Logger;
 }
 
@@ -49,13 +50,13 @@ const DIAL_ENDINGS: Record<Exclude<DialOutcome, 'canceled'>, Ending> = {
  * room, then its SIP leg through the app's trunk (OutboundDialer), `ringing` on 18x, and on answer
  * `in_progress` and a BridgedCall (the callee's BYE is callee_hangup) that takes over hangups.
  *
- * Before answer it is the call's ActiveCall: a hangup command cancels it (canceled, api_hangup),
+ * Before answer it runs the call's ringing phase: a hangup command cancels it (canceled, api_hangup),
  * a gateway stop fails it (gateway_shutdown). Either is recorded at once; the dial is then given
  * up (CANCEL, or BYE for a 200 that crosses it). Every unanswered end records one final status
  * and deletes the room; the media session is the dialer's to release, and the concurrency slot
  * is the call's live status, so it is free the moment the end is recorded.
  */
-export class OutboundCall implements ActiveCall {
+export class OutboundCall implements PhaseControl {
   private readonly abort = new AbortController();
   /** Set once the call's end before answer is recorded (by this object), or it was handed over. */
   private settled = false;
@@ -64,6 +65,7 @@ export class OutboundCall implements ActiveCall {
 
   constructor(
     private readonly call: Call,
+    private readonly live: LiveCall,
     private readonly deps: OutboundCallDeps,
     private readonly options: OutboundCallOptions,
   ) {
@@ -71,7 +73,7 @@ export class OutboundCall implements ActiveCall {
   }
 
   start(): void {
-    this.deps.active.add(this.call.id, this);
+    this.live.ringing(this);
     this.running = this.run();
   }
 
@@ -136,18 +138,18 @@ export class OutboundCall implements ActiveCall {
     const answered = this.settled ? undefined : this.deps.calls.transition(call.id, { to: 'in_progress' });
     if (!answered?.ok) {
       // Ended in the same instant by other means: nothing may stay up behind a final status.
-      void Promise.resolve(leg.dialog.destroy()).catch(() => undefined);
+      void leg.leg.hangup().catch(() => undefined);
       void leg.session.close('normal');
       this.finish({ status: 'failed', endReason: 'media_error' });
       return;
     }
     this.settled = true;
-    // Replaces this object as the call's ActiveCall.
+    // Runs the call from here on.
     new BridgedCall(
-      call.id,
-      leg.dialog,
+      this.live,
+      leg.leg,
       leg.session,
-      { calls: this.deps.calls, active: this.deps.active, logger: this.log },
+      { calls: this.deps.calls, logger: this.log },
       {
         farEndHangup: 'callee_hangup',
         maxDurationMs: this.options.maxDurationMs,
@@ -156,12 +158,11 @@ export class OutboundCall implements ActiveCall {
     ).start();
   }
 
-  /** Records the unanswered end once, frees the call's ActiveCall slot and deletes its room. */
+  /** Records the unanswered end once, which closes the call, and deletes its room. */
   private finish(ending: Ending, sipStatus: number | null = null): void {
     if (this.settled) return;
     this.settled = true;
-    if (this.deps.active.get(this.call.id) === this) this.deps.active.remove(this.call.id);
-    const result = this.deps.calls.transition(this.call.id, {
+    const result = this.live.end({
       to: ending.status,
       endReason: ending.endReason,
       ...(sipStatus !== null ? { sipStatus } : {}),

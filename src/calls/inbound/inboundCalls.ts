@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import type { InboundRoute } from '../../signalling/inbound/inboundInvites.js';
+import type { CallingConfigStore } from '../../store/callingConfigStore.js';
+import type { AdmissionGate } from '../admission.js';
+import type { CallRegistry } from '../callRegistry.js';
+import type { CallService } from '../callService.js';
+import type { IncomingLeg } from '../legs/callLeg.js';
+import type { InboundAnswer, MediaSessions } from './inboundAnswer.js';
+import { RingingCall } from './ringingCall.js';
+import type { Voicemail } from './voicemail.js';
+
+export interface InboundCallsDeps {
+  calls: CallService;
+  registry: CallRegistry;
+  callingConfigs: CallingConfigStore;
+  admission: AdmissionGate;
+  media: Pick<MediaSessions, 'hasCapacity'>;
+  answer: InboundAnswer;
+  voicemail: Voicemail;
+  ringTimeoutMs: number;
+  logger: Logger;
+}
+
+/**
+ * Takes the calls signalling routed to an app: may the app take it (WhatsApp enabled, below
+ * maxConcurrentCalls, the gateway able to record its events, a media worker with room)? Then the
+ * call exists (initiated), is live in the registry, and rings (RingingCall) until it is decided.
+ * Each refusal is one final response with a Reason header, and a log line.
+ */
+export class InboundCalls {
+  constructor(private readonly deps: InboundCallsDeps) {}
+
+  /** Returns the new call's id, or undefined when the leg was refused. */
+  offer(leg: IncomingLeg, route: InboundRoute, log: Logger): string | undefined {
+    const { deps } = this;
+    const settings = deps.callingConfigs.settingsFor(route.appId);
+    if (route.trunk.kind === 'whatsapp' && !settings.whatsappCallingEnabled) {
+      leg.refuse(403, 'WhatsApp calling is not enabled for this app');
+      return undefined;
+    }
+    if (!deps.admission.canAcceptWork()) {
+      log.warn('refusing a call: the gateway cannot record more events right now');
+      leg.refuse(503, 'gateway overloaded', { 'Retry-After': '30' });
+      return undefined;
+    }
+    if (!deps.media.hasCapacity()) {
+      log.warn('refusing a call: every media worker is at media.maxSessionsPerWorker');
+      leg.refuse(503, 'no media capacity', { 'Retry-After': '5' });
+      return undefined;
+    }
+    const call = deps.calls.createWithin(
+      {
+        appId: route.appId,
+        direction: 'inbound',
+        fromAddress: route.caller ?? 'anonymous',
+        toAddress: route.number,
+        fromChannel: route.trunk.kind,
+        toChannel: 'webrtc',
+        metadata: { trunk: route.trunk.name },
+        sipCallId: route.sipCallId,
+      },
+      settings.maxConcurrentCalls,
+    );
+    if (!call) {
+      log.info(
+        { appId: route.appId, limit: settings.maxConcurrentCalls },
+        'refusing a call: app at maxConcurrentCalls',
+      );
+      leg.refuse(486, 'app reached maxConcurrentCalls');
+      return undefined;
+    }
+    log.info({ callId: call.id, appId: route.appId, trunk: route.trunk.name }, 'inbound call');
+    leg.belongsTo(call.id);
+    const live = deps.registry.open(call);
+    new RingingCall(call, live, leg, {
+      calls: deps.calls,
+      ringTimeoutMs: deps.ringTimeoutMs,
+      logger: log,
+      answer: deps.answer,
+      voicemail: deps.voicemail,
+      voicemailSettings: settings.voicemailEnabled
+        ? {
+            greetingUrl: settings.voicemailGreetingUrl,
+            maxDurationSeconds: settings.voicemailMaxDuration,
+            format: settings.recordingFormat,
+          }
+        : null,
+      voicemailFirst: settings.defaultAnswerBehavior === 'voicemail',
+    }).start();
+    return call.id;
+  }
+}

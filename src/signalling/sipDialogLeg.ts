@@ -1,0 +1,117 @@
+import type { Logger } from 'pino';
+import { parseSipInfoDtmf } from '../media/dtmf/sipInfoDtmf.js';
+import type { InboundResponse, SipDialog } from './srfTypes.js';
+
+const DTMF_TYPES = /^application\/dtmf(-relay)?\s*(;|$)/i;
+
+type OfferAnswerer = (offer: string) => Promise<string>;
+type DigitListener = (digit: string, durationMs: number | null) => void;
+
+/**
+ * An established SIP dialog (inbound UAS or outbound UAC) as a call's answered leg.
+ *
+ * It listens to the dialog from the moment it exists and keeps what comes before the call
+ * listens: srf hands the dialog over a few microtasks after the 200 OK (or its ACK) went, and an
+ * ACK read in one TCP chunk with a re-INVITE or INFO would otherwise meet a dialog nobody
+ * listens to (srf then answers the re-INVITE itself with the old SDP, or drops the INFO).
+ *
+ * In-dialog requests: a re-INVITE goes to the call's answerer (200 with its SDP, 488 when it
+ * refuses, logged once here); an INFO carrying a DTMF digit (`application/dtmf-relay`
+ * "Signal=5\r\nDuration=160", or `application/dtmf` "5") gets 200 and goes to the digit listener;
+ * an INFO without a body (a keep-alive) 200; an unreadable DTMF body 400; any other body 415.
+ */
+export class SipDialogLeg {
+  private farEndEnded: boolean;
+  private hungUp = false;
+  private readonly endedListeners: (() => void)[] = [];
+  private answerer: OfferAnswerer | undefined;
+  private readonly pendingOffers: { offer: string; res: InboundResponse }[] = [];
+  private digitListener: DigitListener | undefined;
+  private readonly pendingDigits: [string, number | null][] = [];
+
+  constructor(
+    private readonly dialog: SipDialog,
+    private readonly logger: Logger,
+  ) {
+    // A BYE that came before this leg was made has ended the dialog already.
+    this.farEndEnded = dialog.connected === false;
+    dialog.on('destroy', () => this.ended());
+    dialog.on('modify', (req, res) => this.offered(req.body, res));
+    dialog.on('info', (req, res) => {
+      const digit = this.infoDigit(req.get('Content-Type') ?? '', req.body, res);
+      if (digit) this.digit(digit.digit, digit.durationMs ?? null);
+    });
+  }
+
+  /** srf's id of the dialog (what the SIP leg journal keys answered legs by). */
+  get id(): string {
+    return this.dialog.id;
+  }
+
+  get connected(): boolean {
+    return !this.farEndEnded && !this.hungUp && this.dialog.connected !== false;
+  }
+
+  hangup(): Promise<void> {
+    if (this.farEndEnded || this.hungUp) return Promise.resolve();
+    this.hungUp = true;
+    return Promise.resolve(this.dialog.destroy()).then(() => undefined);
+  }
+
+  onEnded(listener: () => void): void {
+    if (this.farEndEnded) listener();
+    else this.endedListeners.push(listener);
+  }
+
+  onOffer(answer: OfferAnswerer): void {
+    this.answerer = answer;
+    for (const { offer, res } of this.pendingOffers.splice(0)) this.answerOffer(answer, offer, res);
+  }
+
+  onDtmf(listener: DigitListener): void {
+    this.digitListener = listener;
+    for (const [digit, durationMs] of this.pendingDigits.splice(0)) listener(digit, durationMs);
+  }
+
+  private ended(): void {
+    if (this.farEndEnded || this.hungUp) return;
+    this.farEndEnded = true;
+    for (const listener of this.endedListeners.splice(0)) listener();
+  }
+
+  private offered(offer: string, res: InboundResponse): void {
+    if (this.answerer) this.answerOffer(this.answerer, offer, res);
+    else this.pendingOffers.push({ offer, res });
+  }
+
+  private answerOffer(answer: OfferAnswerer, offer: string, res: InboundResponse): void {
+    answer(offer).then(
+      (localSdp) => res.send(200, undefined, { body: localSdp }),
+      (error: unknown) => {
+        this.logger.warn({ err: error }, 're-INVITE not acceptable');
+        res.send(488);
+      },
+    );
+  }
+
+  private digit(digit: string, durationMs: number | null): void {
+    if (this.digitListener) this.digitListener(digit, durationMs);
+    else this.pendingDigits.push([digit, durationMs]);
+  }
+
+  /** Answers the INFO; returns its digit when it carried one. */
+  private infoDigit(contentType: string, body: string, res: InboundResponse) {
+    if (!body) {
+      res.send(200);
+      return undefined;
+    }
+    const dtmf = parseSipInfoDtmf(contentType, body);
+    if (!dtmf) {
+      if (DTMF_TYPES.test(contentType.trim())) res.send(400);
+      else res.send(415, undefined, { headers: { Accept: 'application/dtmf-relay, application/dtmf' } });
+      return undefined;
+    }
+    res.send(200);
+    return dtmf;
+  }
+}

@@ -1,0 +1,47 @@
+import type Srf from 'drachtio-srf';
+import type { SendInvite } from './outbound/uacInvite.js';
+import type { RecordableDialog } from './sipLegJournal.js';
+import type { InboundRequest, InboundResponse, SipDialog } from './srfTypes.js';
+
+/** srf's answer to an INVITE, in its callback form (see `createUas`). */
+export type CreateUas = (
+  req: InboundRequest,
+  res: InboundResponse,
+  localSdp: string,
+  done: (error: Error | undefined, dialog?: SipDialog & RecordableDialog) => void,
+) => void;
+
+/**
+ * The three srf calls the gateway makes, typed as it uses them. srf's own typings describe its
+ * request and response objects loosely and its dialogs without the parts the gateway reads
+ * (`source_address`, `stackTxnId`, `connected`, `sip`), so the casts between the two live here
+ * and nowhere else.
+ */
+export interface SrfCalls {
+  onInvite(handler: (req: InboundRequest, res: InboundResponse) => void): void;
+  /**
+   * The callback form of createUAS on purpose: srf calls it before it reads the next message,
+   * where its promise resolves a few microtasks later, after an ACK and a re-INVITE read in one
+   * chunk have met a dialog with no listeners.
+   */
+  createUas: CreateUas;
+  createUac: SendInvite;
+}
+
+export function srfCalls(srf: Srf): SrfCalls {
+  return {
+    onInvite: (handler) =>
+      srf.invite((req, res) => handler(req as unknown as InboundRequest, res as unknown as InboundResponse)),
+    createUas: (req, res, localSdp, done) => {
+      const createUAS = srf.createUAS.bind(srf) as unknown as (
+        req: InboundRequest,
+        res: InboundResponse,
+        options: { localSdp: string },
+        callback: (error: Error | undefined, dialog: SipDialog & RecordableDialog) => void,
+      ) => unknown;
+      createUAS(req, res, { localSdp }, (error, dialog) => done(error ?? undefined, dialog));
+    },
+    createUac: (uri, options, progress) =>
+      srf.createUAC(uri, options as never, progress as never) as unknown as ReturnType<SendInvite>,
+  };
+}
