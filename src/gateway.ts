@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { CallCommands } from './calls/callCommands.js';
+import { CallMetrics } from './calls/callMetrics.js';
 import { CallRegistry } from './calls/callRegistry.js';
 import { CallService } from './calls/callService.js';
 import { CallStore } from './calls/callStore.js';
@@ -30,7 +31,6 @@ import { LiveKitTokens } from './livekit/liveKitTokens.js';
 import { livekitProbe } from './livekit/livekitProbe.js';
 import { WorkerPool } from './media/workers/WorkerPool.js';
 import { workerPoolOptionsFromConfig } from './media/workers/workerPoolConfig.js';
-import { CallMetrics } from './observability/callMetrics.js';
 import { Metrics } from './observability/metricsRegistry.js';
 import { Readiness } from './observability/readiness.js';
 import { DrachtioConnection } from './signalling/drachtioConnection.js';
