@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { METRIC_PREFIX } from '../observability/metricsRegistry.js';
 import type { CallService } from './callService.js';
 import { type Call, type CallStatus, isFinal } from './callTypes.js';
-import { METRIC_PREFIX } from '../observability/metricsRegistry.js';
 
 /** Live calls by direction and status, as storage counts them (read at scrape time). */
 export type LiveCallCounts = () => { direction: string; status: string; count: number }[];

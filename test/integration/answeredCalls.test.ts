@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import {
   api,
   callGatewayConfig,
@@ -10,6 +9,7 @@ import {
 } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { loopbackWorkerEntry } from '../support/media/loopbackWorkerEntry.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
 import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
@@ -51,7 +51,7 @@ function expectFinal(expected: number) {
 
 async function gateway(more: Record<string, unknown> = {}): Promise<RunningGateway> {
   running = await startInProcessGateway(callGatewayConfig(engine, rig, more), {
-    mediaWorkerEntry: workerEntryPath(LOOPBACK_WORKER_ENTRY),
+    mediaWorkerEntry: loopbackWorkerEntry(),
   });
   await until(async () => (await api(running as RunningGateway, '/readyz')).ready === true);
   return running;

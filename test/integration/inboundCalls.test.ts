@@ -129,13 +129,6 @@ describe('inbound calls', () => {
     expect(ringing.livekitRoomName).toBeNull();
     expect(await metricValue(gw, 'gateway_calls_live{direction="inbound",status="ringing"}')).toBe(1);
 
-    const accept = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
-      method: 'POST',
-      headers: bearer(KEYS.admin),
-      body: JSON.stringify({ action: 'accept' }),
-    });
-    expect(accept.status).toBe(501);
-
     const rejected = await api(gw, `/v1/calls/${ringing.id}/actions`, {
       method: 'POST',
       body: JSON.stringify({ action: 'reject', code: 486 }),
@@ -145,12 +138,37 @@ describe('inbound calls', () => {
     const result = await sipp;
     assertAllCallsSucceeded(result, 1);
 
-    const again = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
+    // Decided once: neither a second reject nor an accept changes it.
+    for (const action of ['reject', 'accept']) {
+      const again = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
+        method: 'POST',
+        headers: bearer(KEYS.admin),
+        body: JSON.stringify({ action }),
+      });
+      expect(again.status, action).toBe(409);
+    }
+    expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({ status: 'busy', sipStatus: 486 });
+  });
+
+  it('an accept the gateway cannot carry out (no livekit-server) answers 502; the caller gets 503', async () => {
+    // Port 9 (discard): nothing answers there, so making the call's room fails.
+    const gw = await gateway({}, { livekit: { url: 'ws://127.0.0.1:9' } });
+    const sipp = expectFinal(ROUTED, 503);
+    const ringing = await theRingingCall(gw);
+    const accept = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
       method: 'POST',
       headers: bearer(KEYS.admin),
-      body: JSON.stringify({ action: 'reject' }),
+      body: JSON.stringify({ action: 'accept' }),
     });
-    expect(again.status).toBe(409);
+    expect(accept.status).toBe(502);
+    expect(((await accept.json()) as any).error.code).toBe('answer_failed');
+    assertAllCallsSucceeded(await sipp, 1);
+    expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({
+      status: 'failed',
+      endReason: 'media_error',
+      sipStatus: 503,
+    });
+    expect(await metricValue(gw, 'gateway_calls_live{direction="inbound",status="ringing"}')).toBe(0);
   });
 
   it('refuses a call over maxConcurrentCalls with 486 and a Reason header', async () => {
@@ -230,12 +248,20 @@ describe('hanging up a ringing inbound call', () => {
     const gw = await gateway();
     const sipp = expectFinal(ROUTED, 480);
     const ringing = await theRingingCall(gw);
+    // A flow is checked whole before it runs: one the gateway refuses leaves the call ringing.
     const flow = await fetch(`${gw.url}/v1/calls/${ringing.id}`, {
       method: 'PATCH',
       headers: bearer(KEYS.admin),
-      body: JSON.stringify({ callFlow: [{ command: 'say', text: 'hello' }] }),
+      body: JSON.stringify({
+        callFlow: [
+          { command: 'say', text: 'hello' },
+          { command: 'playback', url: '/etc/passwd' },
+        ],
+      }),
     });
-    expect(flow.status).toBe(501);
+    expect(flow.status).toBe(400);
+    expect(((await flow.json()) as any).error.details[0].field).toBe('callFlow[1].url');
+    expect((await api(gw, `/v1/calls/${ringing.id}`)).status).toBe('ringing');
     const both = await fetch(`${gw.url}/v1/calls/${ringing.id}`, {
       method: 'PATCH',
       headers: bearer(KEYS.admin),

@@ -4,9 +4,6 @@ import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  LOOPBACK_BLOCK_URL,
-  LOOPBACK_HANG_URL,
-  LOOPBACK_WORKER_ENTRY,
   MediaCommandError,
   type MediaSession,
   type SessionClosedInfo,
@@ -14,6 +11,8 @@ import {
   type WorkerPoolOptions,
   workerEntryPath,
 } from '../../src/media/workers/index.js';
+import { LOOPBACK_BLOCK_URL, LOOPBACK_HANG_URL } from '../support/media/loopbackStandInUrls.js';
+import { loopbackWorkerEntry } from '../support/media/loopbackWorkerEntry.js';
 import { carrierOffer, g729OnlyOffer, reoffer, sippUacOffer } from '../unit/media-sdp/sdpOffers.js';
 
 const pools: WorkerPool[] = [];
@@ -24,7 +23,7 @@ afterEach(async () => {
 async function startPool(overrides: Partial<WorkerPoolOptions> = {}): Promise<WorkerPool> {
   const base = 40_000 + Math.floor(Math.random() * 100) * 200;
   const pool = new WorkerPool({
-    entryFile: workerEntryPath(LOOPBACK_WORKER_ENTRY),
+    entryFile: loopbackWorkerEntry(),
     workers: 2,
     portRange: { min: base, max: base + 199 },
     bindAddress: '127.0.0.1',
@@ -301,7 +300,7 @@ describe('WorkerPool over real worker processes', () => {
 
   it('a worker whose main process is killed closes its sessions and exits', async () => {
     const poolModule = pathToFileURL(workerEntryPath('WorkerPool.js')).href;
-    const entry = workerEntryPath(LOOPBACK_WORKER_ENTRY);
+    const entry = loopbackWorkerEntry();
     const script = `
       const { WorkerPool } = await import(${JSON.stringify(poolModule)});
       const pool = new WorkerPool({ entryFile: ${JSON.stringify(entry)}, workers: 1,
@@ -381,7 +380,11 @@ describe('WorkerPool over real worker processes', () => {
     const [event] = await timeout;
     expect(event).toMatchObject({ sessionId: session.id, phase: 'initial' });
     expect(event.silentMs).toBeGreaterThanOrEqual(1000);
-    expect(await closed).toMatchObject({ reason: 'media_timeout', message: 'no RTP for 1 s' });
+    // Production's wording (RtpMediaSession and the stand-in share mediaTimeoutMessage).
+    expect(await closed).toMatchObject({
+      reason: 'media_timeout',
+      message: expect.stringMatching(/^no RTP for 1\.\d s$/),
+    });
     expect((await poolClosed)[0]).toMatchObject({ sessionId: session.id, reason: 'media_timeout' });
     expect(pool.sessionCount).toBe(0);
     expect(await pool.workerStatuses()).toMatchObject([{ sessions: 0, portsInUse: 0 }]);

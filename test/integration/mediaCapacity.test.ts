@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { api, callGatewayConfig, callsOf, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { loopbackWorkerEntry } from '../support/media/loopbackWorkerEntry.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
 import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   rig = await startLiveKit();
   running = await startInProcessGateway(
     callGatewayConfig(engine, rig, { media: { workers: 1, maxSessionsPerWorker: 1 } }),
-    { mediaWorkerEntry: workerEntryPath(LOOPBACK_WORKER_ENTRY) },
+    { mediaWorkerEntry: loopbackWorkerEntry() },
   );
   await until(async () => (await api(running, '/readyz')).ready === true);
 });

@@ -2,11 +2,11 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { livekitHttpUrl } from '../../src/livekit/livekitProbe.js';
-import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { CONTROL_TOKEN, ControlPlane } from '../support/controlPlane.js';
 import { api, callGatewayConfig, callWhen, placeCall, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { loopbackWorkerEntry } from '../support/media/loopbackWorkerEntry.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import {
   assertAllCallsSucceeded,
@@ -70,7 +70,7 @@ beforeAll(async () => {
       },
       control: { url: plane.url, token: CONTROL_TOKEN },
     }),
-    { mediaWorkerEntry: workerEntryPath(LOOPBACK_WORKER_ENTRY) },
+    { mediaWorkerEntry: loopbackWorkerEntry() },
   );
   rooms = new RoomServiceClient(livekitHttpUrl(rig.url), rig.apiKey, rig.apiSecret);
   await until(async () => (await api(gw, '/readyz')).ready === true);

@@ -2,11 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../src/launcher/freePorts.js';
-import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { parseDigestHeader } from '../../src/signalling/digestHash.js';
 import { api, callGatewayConfig, callWhen, placeCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { loopbackWorkerEntry } from '../support/media/loopbackWorkerEntry.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
 
@@ -225,7 +225,7 @@ beforeAll(async () => {
         apps: [{ appId: TEST_APP_ID, outboundTrunk: 'meta-like' }],
       },
     }),
-    { mediaWorkerEntry: workerEntryPath(LOOPBACK_WORKER_ENTRY) },
+    { mediaWorkerEntry: loopbackWorkerEntry() },
   );
   await until(async () => (await api(gw, '/readyz')).ready === true);
 });

@@ -2,12 +2,12 @@ import { dispose, type Room } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { livekitHttpUrl } from '../../src/livekit/livekitProbe.js';
-import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { CONTROL_TOKEN, ControlPlane } from '../support/controlPlane.js';
 import { api, callGatewayConfig, callWhen, placeCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { joinRoomWithToken } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { loopbackWorkerEntry } from '../support/media/loopbackWorkerEntry.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
 
@@ -29,7 +29,7 @@ beforeAll(async () => {
   plane = await ControlPlane.start();
   gw = await startInProcessGateway(
     callGatewayConfig(engine, rig, { control: { url: plane.url, token: CONTROL_TOKEN } }),
-    { mediaWorkerEntry: workerEntryPath(LOOPBACK_WORKER_ENTRY) },
+    { mediaWorkerEntry: loopbackWorkerEntry() },
   );
   rooms = new RoomServiceClient(livekitHttpUrl(rig.url), rig.apiKey, rig.apiSecret);
   await until(async () => (await api(gw, '/readyz')).ready === true);

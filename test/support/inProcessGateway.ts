@@ -5,7 +5,7 @@ import pino from 'pino';
 import { loadConfig, mergeConfig } from '../../src/config/loadConfig.js';
 import { configSchema } from '../../src/config/schema.js';
 import { Gateway } from '../../src/gateway.js';
-import { LOOPBACK_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { loopbackWorkerEntry } from './media/loopbackWorkerEntry.js';
 import { AUTH_KEYS } from './testKeys.js';
 
 export interface RunningGateway {
@@ -18,6 +18,9 @@ export interface RunningGateway {
 /**
  * A whole gateway in the test process, on a free port with its own database in a temp folder.
  * `overrides` is merged over the defaults like a config file would be.
+ *
+ * A gateway always runs a media plane. Its workers run the loopback stand-in unless the test
+ * names an entry (`workerEntryPath(RTP_WORKER_ENTRY)` for the real bridge, where audio matters).
  */
 export async function startInProcessGateway(
   overrides: Record<string, unknown> = {},
@@ -38,7 +41,7 @@ export async function startInProcessGateway(
     config,
     logger: pino({ level: 'silent' }),
     version: '0.0.0-test',
-    mediaWorkerEntry: extra.mediaWorkerEntry ?? workerEntryPath(LOOPBACK_WORKER_ENTRY),
+    mediaWorkerEntry: extra.mediaWorkerEntry ?? loopbackWorkerEntry(),
   });
   const url = await gateway.start();
   return {

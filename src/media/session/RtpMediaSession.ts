@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { ReceivedDtmf } from '../dtmf/dtmfTypes.js';
-import { isDtmfDigits } from '../dtmf/telephoneEvent.js';
 import { CODEC_IMPAIRMENTS, estimateMos } from '../rtcp/eModel.js';
 import { roundTripTimeMs } from '../rtcp/receiverStatistics.js';
 import { parseRtcpCompound } from '../rtcp/rtcpPacket.js';
@@ -24,8 +23,10 @@ import type {
   StopRecordingResult,
 } from '../workers/mediaChannelTypes.js';
 import { MediaCommandError } from '../workers/mediaCommandError.js';
+import { DEFAULT_DTMF_DURATION_MS, dtmfDigitsToSend, injectedDtmfDigit } from './dtmfCommands.js';
 import { MediaPipeline } from './mediaPipeline.js';
 import { BRIDGE_FRAME_SAMPLES } from './mediaPipelineTypes.js';
+import { MediaTimeout } from './mediaTimeout.js';
 import { PacketRing } from './packetRing.js';
 import { type PcmFileLease, PcmFiles } from './pcmFiles.js';
 import { mixInto, Playback } from './playback.js';
@@ -34,8 +35,6 @@ import { SessionRecordings } from './sessionRecordings.js';
 
 /** Digits from the room carry no duration; this is what the peer gets (RFC 4733 typical). */
 const ROOM_DTMF_DURATION_MS = 100;
-/** Digits sent by command without a duration. */
-const DEFAULT_DTMF_DURATION_MS = 100;
 /** Leaving the room must not hold a hangup hostage. */
 const BRIDGE_CLOSE_TIMEOUT_MS = 3_000;
 /** Received packets before a MOS estimate means anything (one second of 20 ms audio). */
@@ -76,8 +75,7 @@ export class RtpMediaSession {
   private rtcpLatched: RtpEndpoint | null = null;
   /** The latch is the SDP's own endpoint (nothing can be more authoritative). */
   private latchedToSignalled = false;
-  private sawFirstPacket = false;
-  private lastRtpAt: number;
+  private readonly mediaTimeout: MediaTimeout;
   private nextRtcpAt: number;
   private roundTripMs: number | null = null;
   private bridge: SessionRoomBridge | null = null;
@@ -100,7 +98,7 @@ export class RtpMediaSession {
       logger: options.logger,
     });
     const now = performance.now();
-    this.lastRtpAt = now;
+    this.mediaTimeout = new MediaTimeout(options.timeouts, now);
     // The first report goes out after half an interval (RFC 3550 §6.2's initial half).
     this.nextRtcpAt = now + nextRtcpIntervalMs(this.random, options.rtcpIntervalMs) / 2;
   }
@@ -139,9 +137,7 @@ export class RtpMediaSession {
   }
 
   sendDtmf(digits: string, durationMs: number | null): void {
-    const upper = digits.toUpperCase();
-    if (!isDtmfDigits(upper))
-      throw new MediaCommandError('bad_request', `not DTMF digits: ${JSON.stringify(digits)}`, 'sendDtmf');
+    const upper = dtmfDigitsToSend(digits);
     const pipeline = this.pipeline;
     if (!pipeline?.canSendDtmf)
       throw new MediaCommandError('bad_request', 'the peer did not agree to telephone-event', 'sendDtmf');
@@ -150,9 +146,7 @@ export class RtpMediaSession {
 
   /** A digit the peer sent by SIP INFO (the main process got it): reported, then sent to the room. */
   injectDtmf(digit: string, durationMs: number | null): void {
-    const upper = digit.toUpperCase();
-    if (upper.length !== 1 || !isDtmfDigits(upper))
-      throw new MediaCommandError('bad_request', `not a DTMF digit: ${JSON.stringify(digit)}`, 'injectDtmf');
+    const upper = injectedDtmfDigit(digit);
     this.onSipDtmf({ digit: upper, durationMs: durationMs ?? DEFAULT_DTMF_DURATION_MS }, 'sip_info');
   }
 
@@ -264,17 +258,12 @@ export class RtpMediaSession {
       old?.close();
     }
     // Resuming or not: the media clock restarts from now, not from before the hold.
-    this.lastRtpAt = performance.now();
+    this.mediaTimeout.restart(performance.now());
   }
 
   private get sending(): boolean {
     const direction = this.media?.direction;
     return direction === 'sendrecv' || direction === 'sendonly';
-  }
-
-  private get expectingRtp(): boolean {
-    const direction = this.media?.direction;
-    return direction === 'sendrecv' || direction === 'recvonly';
   }
 
   private target(): RtpEndpoint | null {
@@ -438,15 +427,13 @@ export class RtpMediaSession {
       const signalled = this.media?.remoteRtp;
       this.latchedToSignalled = signalled?.port === from.port && signalled.address === from.address;
     }
-    if (!this.sawFirstPacket) {
-      this.sawFirstPacket = true;
+    if (this.mediaTimeout.heard(now)) {
       this.options.events.emit('firstPacket', {
         sessionId: this.id,
         from: { address: from.address, port: from.port },
         at: Date.now(),
       });
     }
-    this.lastRtpAt = now;
     this.counters.packetsReceived++;
     this.counters.bytesReceived += data.length;
     const digits = this.pipeline?.receive(packet, now);
@@ -508,20 +495,11 @@ export class RtpMediaSession {
 
   /** No RTP for the limit while we expect some ends the session; a hold stops the clock. */
   private timedOut(nowMs: number): boolean {
-    if (!this.expectingRtp) {
-      this.lastRtpAt = nowMs;
-      return false;
-    }
-    const { initialMs, establishedMs } = this.options.timeouts;
-    const limit = this.sawFirstPacket ? establishedMs : initialMs;
-    const silentMs = nowMs - this.lastRtpAt;
-    if (silentMs < limit) return false;
-    this.options.events.emit('mediaTimeout', {
-      sessionId: this.id,
-      phase: this.sawFirstPacket ? 'established' : 'initial',
-      silentMs: Math.round(silentMs),
-    });
-    this.end('media_timeout', `no RTP for ${(silentMs / 1000).toFixed(1)} s`);
+    const verdict = this.mediaTimeout.check(nowMs, this.media?.direction);
+    if (!verdict) return false;
+    const { phase, silentMs, message } = verdict;
+    this.options.events.emit('mediaTimeout', { sessionId: this.id, phase, silentMs });
+    this.end('media_timeout', message);
     return true;
   }
 

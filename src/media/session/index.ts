@@ -5,6 +5,8 @@
  */
 export type { FrameClockOptions, FrameListener } from './frameClockTypes.js';
 export type { MediaPipelineOptions } from './mediaPipelineTypes.js';
+export type * from './mediaTimeoutTypes.js';
 export type * from './rtpMediaSessionTypes.js';
 export type { RtpSessionHandlerOptions } from './rtpSessionHandlerTypes.js';
 export { RTP_WORKER_ENTRY } from './rtpWorkerEntryName.js';
+export type * from './sessionRegistryTypes.js';

@@ -5,6 +5,7 @@ import type { SdpSession } from '../sdp/SdpSession.js';
 import type { RecordingInit, SessionCloseReason } from '../workers/mediaChannelTypes.js';
 import type { SessionEventSink } from '../workers/sessionHandlerTypes.js';
 import type { FrameClock } from './frameClock.js';
+import type { MediaTimeouts } from './mediaTimeoutTypes.js';
 import type { PcmFiles } from './pcmFiles.js';
 
 /** What a session needs of its LiveKit participant (RoomBridge; a fake in unit tests). */
@@ -22,13 +23,6 @@ export interface RoomBridgeFactory {
   create(options: { url: string; token: string }): SessionRoomBridge;
   /** Frees what the bridges share in this process (rtc-node's FFI); called once, at shutdown. */
   dispose(): Promise<void>;
-}
-
-export interface MediaTimeouts {
-  /** No RTP this long before the first packet ends the session (media.timeoutInitialSeconds). */
-  initialMs: number;
-  /** No RTP this long after it (media.timeoutSeconds). */
-  establishedMs: number;
 }
 
 export interface RtpMediaSessionOptions {

@@ -1,4 +1,3 @@
-export { LOOPBACK_BLOCK_URL, LOOPBACK_HANG_URL, LoopbackSessionHandler } from './LoopbackSessionHandler.js';
 export { MediaSession } from './MediaSession.js';
 export { MediaWorker } from './MediaWorker.js';
 export type * from './mediaChannelTypes.js';
@@ -8,6 +7,6 @@ export type * from './mediaWorkerTypes.js';
 export { runMediaWorker } from './runMediaWorker.js';
 export type * from './sessionHandlerTypes.js';
 export { WorkerPool } from './WorkerPool.js';
-export { LOOPBACK_WORKER_ENTRY, workerEntryPath } from './workerEntryPath.js';
+export { workerEntryPath } from './workerEntryPath.js';
 export { workerPoolOptionsFromConfig } from './workerPoolConfig.js';
 export type * from './workerPoolTypes.js';

@@ -4,7 +4,7 @@ import type { ParentPort } from './workerRuntimeTypes.js';
 
 /**
  * Runs a worker process's channel over Node IPC. Called by each worker entry file with the
- * handler it ships (loopbackWorkerEntry.ts for tests; the real media bridge's entry later).
+ * handler it ships (rtpWorkerEntry.ts: the media bridge).
  */
 export function runMediaWorker(createHandler: SessionHandlerFactory): void {
   const send = process.send?.bind(process);

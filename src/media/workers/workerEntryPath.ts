@@ -1,8 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** File name of the worker entry that runs the LoopbackSessionHandler stand-in. */
-export const LOOPBACK_WORKER_ENTRY = 'loopbackWorkerEntry.js';
 /** The real media bridge: RTP ⇄ LiveKit (RtpSessionHandler). */
 export const RTP_WORKER_ENTRY = 'rtpWorkerEntry.js';
 
