@@ -137,6 +137,7 @@ export class Gateway {
       registry: this.metrics.registry,
       calls: this.calls,
       live: () => callStore.liveByStatus(),
+      phases: () => this.registry.countByPhase(),
       workers: () => this.media.workers(),
     });
     const rooms = new CallRooms(config.livekit);

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../observability/metricsRegistry.js';
+import type { CallPhase } from './callPhases.js';
 import type { CallService } from './callService.js';
 import { type Call, type CallStatus, isFinal } from './callTypes.js';
 
@@ -13,7 +14,9 @@ export interface CallMetricsDeps {
   registry: Registry;
   calls: CallService;
   live: LiveCallCounts;
-  workers?: MediaWorkerCounts;
+  /** This process's live calls by phase (a call stuck answering shows here). */
+  phases: () => Record<CallPhase, number>;
+  workers: MediaWorkerCounts;
 }
 
 /**
@@ -65,8 +68,17 @@ export class CallMetrics {
         for (const { direction, status, count } of deps.live()) this.set({ direction, status }, count);
       },
     });
-    // Declared even without a media plane, so dashboards find them (empty, or 0 workers ready).
-    const workers = deps.workers ?? (() => []);
+    new Gauge({
+      name: `${METRIC_PREFIX}calls_phase`,
+      help: 'Live calls this gateway process carries, by phase (ringing, answering, answered, ending)',
+      labelNames: ['phase'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [phase, count] of Object.entries(deps.phases())) this.set({ phase }, count);
+      },
+    });
+    const { workers } = deps;
     new Gauge({
       name: `${METRIC_PREFIX}media_sessions`,
       help: 'Media sessions (calls with media) per media worker',

@@ -3,6 +3,7 @@ import {
   api,
   callGatewayConfig,
   callsOf,
+  metricValue,
   ROUTED_NUMBER,
   theRingingCall,
   until,
@@ -74,6 +75,7 @@ describe('answering inbound calls', () => {
       calls: 1,
     });
     const ringing = await theRingingCall(gw);
+    expect(await metricValue(gw, 'gateway_calls_phase{phase="ringing"}')).toBe(1);
     const answered = await api(gw, `/v1/calls/${ringing.id}/actions`, {
       method: 'POST',
       body: JSON.stringify({ action: 'accept' }),
@@ -84,6 +86,8 @@ describe('answering inbound calls', () => {
       livekitRoomName: `call-${ringing.id}`,
     });
     expect(await portsInUse(gw)).toBe(1);
+    expect(await metricValue(gw, 'gateway_calls_phase{phase="answered"}')).toBe(1);
+    expect(await metricValue(gw, 'gateway_calls_phase{phase="ringing"}')).toBe(0);
     assertAllCallsSucceeded(await sipp, 1);
 
     let ended: any;
@@ -95,6 +99,7 @@ describe('answering inbound calls', () => {
     expect(ended.duration).toBeGreaterThanOrEqual(1);
     await until(async () => (await portsInUse(gw)) === 0);
     expect(gw.gateway.registry.size).toBe(0);
+    expect(await metricValue(gw, 'gateway_calls_phase{phase="answered"}')).toBe(0);
   });
 
   it("gives the app's concurrency slot back after a media worker crash and after a caller's cancel", async () => {
