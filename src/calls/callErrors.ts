@@ -96,3 +96,13 @@ export class DialFailed extends Error {
     super(message);
   }
 }
+
+/** The flow was replaced or its call ended: the verb stops where it is, and so does the flow. */
+export class FlowStopped extends Error {
+  override readonly name = 'FlowStopped';
+}
+
+/** Audio for a playback or say could not be had (bad URL, refused file, download or decode failure). */
+export class AudioUnavailable extends Error {
+  override readonly name = 'AudioUnavailable';
+}

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { MediaSession } from '../media/workers/MediaSession.js';
+import { FlowStopped } from './callErrors.js';
 import type { AwaitingDecision, CallPhase, PhaseControl } from './callPhases.js';
 import type { CallService } from './callService.js';
 import type { TransitionRequest, TransitionResult } from './callServiceTypes.js';
 import type { Call, FinalStatus } from './callTypes.js';
 import type { FlowRunner } from './flow/flowRunner.js';
-import { FlowStopped } from './flow/flowTypes.js';
 
 export interface LiveCallDeps {
   calls: CallService;

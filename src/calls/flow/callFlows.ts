@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { E164 } from '../../config/sipSchema.js';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { CallSettingsSource } from '../autoRecording.js';
-import { CallCommandError } from '../callErrors.js';
+import { CallCommandError, FlowStopped } from '../callErrors.js';
 import type { CallRegistry } from '../callRegistry.js';
 import type { CallService } from '../callService.js';
 import { type Call, isFinal } from '../callTypes.js';
@@ -12,7 +12,6 @@ import type { AudioPrompts } from './audio/audioPrompts.js';
 import { createVerb, NOT_IMPLEMENTED } from './createVerb.js';
 import { type CallLeg, FlowRunner } from './flowRunner.js';
 import type { FlowVerbSpec, VerbSpec } from './flowSchemas.js';
-import { FlowStopped } from './flowTypes.js';
 
 export interface CallFlowsDeps {
   calls: CallService;

@@ -1,6 +1,6 @@
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { PlaybackEndedEvent } from '../../media/workers/mediaChannelTypes.js';
-import { AudioUnavailable } from './audio/audioErrors.js';
+import { AudioUnavailable } from '../callErrors.js';
 import type { PlayOptions } from './flowTypes.js';
 
 /**

@@ -2,10 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { RecordingFormat } from '../../recording/recordingTypes.js';
+import { FlowStopped } from '../callErrors.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
 import { FlowPlayer } from './flowPlayer.js';
 import type { VerbSpec } from './flowSchemas.js';
-import { type FlowContext, FlowStopped, type FlowVerb } from './flowTypes.js';
+import type { FlowContext, FlowVerb } from './flowTypes.js';
 
 /** The call-side operations a flow needs (CallFlows provides them). */
 export interface CallLeg {

@@ -10,11 +10,6 @@ export interface FlowVerb {
   run(context: FlowContext): Promise<void>;
 }
 
-/** The flow was replaced or its call ended: the verb stops where it is, and so does the flow. */
-export class FlowStopped extends Error {
-  override readonly name = 'FlowStopped';
-}
-
 export interface PlayOptions {
   target: 'sip' | 'room' | 'both';
   loop: boolean;

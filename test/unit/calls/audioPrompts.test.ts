@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AudioUnavailable } from '../../../src/calls/flow/audio/audioErrors.js';
+import { AudioUnavailable } from '../../../src/calls/callErrors.js';
 import { AudioPrompts, type PlaybackSettings } from '../../../src/calls/flow/audio/audioPrompts.js';
 import { analyseTone } from '../../support/tone.js';
 

@@ -1,12 +1,12 @@
 import pino from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { FlowStopped } from '../../../src/calls/callErrors.js';
 import type { AwaitingDecision, PhaseControl } from '../../../src/calls/callPhases.js';
 import { CallRegistry } from '../../../src/calls/callRegistry.js';
 import { CallService } from '../../../src/calls/callService.js';
 import { CallStore } from '../../../src/calls/callStore.js';
 import type { Call } from '../../../src/calls/callTypes.js';
 import type { FlowRunner } from '../../../src/calls/flow/flowRunner.js';
-import { FlowStopped } from '../../../src/calls/flow/flowTypes.js';
 import { MediaSession } from '../../../src/media/workers/MediaSession.js';
 import { Database } from '../../../src/store/database.js';
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { AudioUnavailable } from './audioErrors.js';
+import { AudioUnavailable } from '../../callErrors.js';
 
 /** A decode (or synthesis) that takes longer than this is killed: real prompts take well under a second. */
 const DECODE_TIMEOUT_MS = 60_000;

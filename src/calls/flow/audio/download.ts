@@ -4,8 +4,8 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { AudioUnavailable } from '../../callErrors.js';
 import { isPrivateAddress, publicOnlyLookup } from './addressPolicy.js';
-import { AudioUnavailable } from './audioErrors.js';
 
 export interface DownloadLimits {
   maxBytes: number;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { AudioUnavailable } from './audioErrors.js';
+import { AudioUnavailable } from '../../callErrors.js';
 import { decodeToPcm } from './decode.js';
 
 export interface SpeechRequest {

@@ -1,7 +1,8 @@
 import type { MediaSession } from '../../../media/workers/MediaSession.js';
 import type { DtmfEvent } from '../../../media/workers/mediaChannelTypes.js';
+import { FlowStopped } from '../../callErrors.js';
 import type { VerbSpec } from '../flowSchemas.js';
-import { type FlowContext, FlowStopped, type FlowVerb } from '../flowTypes.js';
+import type { FlowContext, FlowVerb } from '../flowTypes.js';
 import { playOptions, promptAudio } from './promptAudio.js';
 
 /** Why a gather ended, as its calls.gather event says. */
