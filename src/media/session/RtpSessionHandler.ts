@@ -1,31 +1,11 @@
-import type {
-  AnswerOfferParams,
-  AnswerOfferResult,
-  ApplyRemoteAnswerParams,
-  ApplyRemoteAnswerResult,
-  CloseSessionParams,
-  CloseSessionResult,
-  ConnectRoomParams,
-  ConnectRoomResult,
-  CreateSessionParams,
-  CreateSessionResult,
-  HoldParams,
-  HoldResult,
-  InjectDtmfParams,
-  PlayParams,
-  PlayResult,
-  SendDtmfParams,
-  StartRecordingParams,
-  StartRecordingResult,
-  StopRecordingParams,
-  StopRecordingResult,
-} from '../workers/mediaChannelTypes.js';
-import type { SessionHandler, WorkerContext } from '../workers/sessionHandlerTypes.js';
+import type { CreateSessionParams, CreateSessionResult } from '../workers/mediaChannelTypes.js';
+import type { WorkerContext } from '../workers/sessionHandlerTypes.js';
 import { FrameClock } from './frameClock.js';
 import { PcmFiles } from './pcmFiles.js';
 import { RtpMediaSession } from './RtpMediaSession.js';
 import type { RtpSessionHandlerOptions } from './rtpSessionHandlerTypes.js';
 import { SessionRegistry } from './SessionRegistry.js';
+import { SessionCommandRouter } from './sessionCommandRouter.js';
 
 const DEFAULT_RTCP_INTERVAL_MS = 5_000;
 const DISPOSE_TIMEOUT_MS = 2_000;
@@ -34,8 +14,7 @@ const DISPOSE_TIMEOUT_MS = 2_000;
  * The media bridge of one worker process: RTP legs to SIP peers joined to LiveKit rooms, one
  * RtpMediaSession per call, all driven by one shared 20 ms clock.
  */
-export class RtpSessionHandler implements SessionHandler {
-  private readonly sessions: SessionRegistry<RtpMediaSession>;
+export class RtpSessionHandler extends SessionCommandRouter<RtpMediaSession> {
   private readonly clock: FrameClock;
   private readonly pcmFiles = new PcmFiles();
 
@@ -43,14 +22,10 @@ export class RtpSessionHandler implements SessionHandler {
     private readonly context: WorkerContext,
     private readonly options: RtpSessionHandlerOptions,
   ) {
-    this.sessions = new SessionRegistry(context, { logger: options.logger });
+    super(new SessionRegistry(context, { logger: options.logger }));
     this.clock = new FrameClock({
       onError: (error) => options.logger.error({ err: error }, 'media clock listener threw'),
     });
-  }
-
-  status(): { sessions: number; portsInUse: number } {
-    return this.sessions.status();
   }
 
   createSession(params: CreateSessionParams): Promise<CreateSessionResult> {
@@ -70,48 +45,6 @@ export class RtpSessionHandler implements SessionHandler {
           onEnded: (ended, reason, message) => this.sessions.ended(ended.id, reason, message),
         }),
     );
-  }
-
-  async answerOffer(params: AnswerOfferParams): Promise<AnswerOfferResult> {
-    return this.sessions.get(params.sessionId).answerOffer(params.sdp);
-  }
-
-  async applyRemoteAnswer(params: ApplyRemoteAnswerParams): Promise<ApplyRemoteAnswerResult> {
-    return this.sessions.get(params.sessionId).applyRemoteAnswer(params.sdp, params.provisional === true);
-  }
-
-  connectRoom(params: ConnectRoomParams): Promise<ConnectRoomResult> {
-    return this.sessions.get(params.sessionId).connectRoom(params);
-  }
-
-  async play(params: PlayParams): Promise<PlayResult> {
-    return this.sessions.get(params.sessionId).play(params);
-  }
-
-  async sendDtmf(params: SendDtmfParams): Promise<Record<string, never>> {
-    this.sessions.get(params.sessionId).sendDtmf(params.digits, params.durationMs);
-    return {};
-  }
-
-  async injectDtmf(params: InjectDtmfParams): Promise<Record<string, never>> {
-    this.sessions.get(params.sessionId).injectDtmf(params.digit, params.durationMs);
-    return {};
-  }
-
-  async hold(params: HoldParams): Promise<HoldResult> {
-    return this.sessions.get(params.sessionId).hold(params.hold);
-  }
-
-  async startRecording(params: StartRecordingParams): Promise<StartRecordingResult> {
-    return this.sessions.get(params.sessionId).startRecording(params);
-  }
-
-  async stopRecording(params: StopRecordingParams): Promise<StopRecordingResult> {
-    return this.sessions.get(params.sessionId).stopRecording(params.recordingId);
-  }
-
-  closeSession(params: CloseSessionParams): Promise<CloseSessionResult> {
-    return this.sessions.close(params);
   }
 
   async shutdown(): Promise<number> {

@@ -8,17 +8,22 @@ import {
 } from '../../../src/media/session/dtmfCommands.js';
 import type { FrameClock } from '../../../src/media/session/frameClock.js';
 import { MediaTimeout } from '../../../src/media/session/mediaTimeout.js';
-import type { RegisteredSession, SessionParts } from '../../../src/media/session/sessionRegistryTypes.js';
+import type { CommandedSession } from '../../../src/media/session/sessionCommandRouter.js';
+import type { SessionParts } from '../../../src/media/session/sessionRegistryTypes.js';
 import type {
   AnswerOfferResult,
   ApplyRemoteAnswerResult,
   ConnectRoomParams,
+  ConnectRoomResult,
   HoldResult,
   PlayParams,
   PlayResult,
   SessionCloseReason,
   SessionStats,
+  StartRecordingResult,
+  StopRecordingResult,
 } from '../../../src/media/workers/mediaChannelTypes.js';
+import { MediaCommandError } from '../../../src/media/workers/mediaCommandError.js';
 import type { SessionEventSink } from '../../../src/media/workers/sessionHandlerTypes.js';
 import { LOOPBACK_BLOCK_URL, LOOPBACK_HANG_URL } from './loopbackStandInUrls.js';
 
@@ -37,7 +42,7 @@ export interface LoopbackStandInSessionOptions {
  * decoded, the room is not joined, digits sent come straight back as received, a playback ends
  * at once.
  */
-export class LoopbackStandInSession implements RegisteredSession {
+export class LoopbackStandInSession implements CommandedSession {
   readonly id: string;
   /** What connectRoom asked for; nothing joins. */
   room: ConnectRoomParams | null = null;
@@ -83,6 +88,21 @@ export class LoopbackStandInSession implements RegisteredSession {
 
   hold(hold: boolean): HoldResult {
     return { localSdp: this.parts.sdp.createOffer({ direction: hold ? 'sendonly' : 'sendrecv' }).sdp };
+  }
+
+  /** Remembers the room; nothing joins. */
+  async connectRoom(params: ConnectRoomParams): Promise<ConnectRoomResult> {
+    this.room = params;
+    return { participantSid: null };
+  }
+
+  /** No decoded audio here to record. */
+  async startRecording(): Promise<StartRecordingResult> {
+    throw new MediaCommandError('bad_request', 'the loopback stand-in does not record', 'startRecording');
+  }
+
+  async stopRecording(): Promise<StopRecordingResult> {
+    throw new MediaCommandError('bad_request', 'the loopback stand-in does not record', 'stopRecording');
   }
 
   play(params: PlayParams): Promise<PlayResult> {
