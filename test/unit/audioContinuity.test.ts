@@ -187,4 +187,10 @@ describe('received speech compared with its source', () => {
     expect(itself.offsetMs).toBe(1000);
     expect(itself.longestDropoutMs).toBe(0);
   });
+
+  it('does not line a steady tone or silence up with the pcap’s speech', () => {
+    const pcap = pcapAudio();
+    expect(compareWithSource(tone(440, 48_000, 3000), 48_000, pcap, 8000).correlation).toBeLessThan(0.5);
+    expect(compareWithSource(new Int16Array(48 * 3000), 48_000, pcap, 8000).correlation).toBeLessThan(0.5);
+  });
 });
