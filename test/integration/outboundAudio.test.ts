@@ -2,7 +2,7 @@ import { dispose, type Room } from '@livekit/rtc-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { compareWithSource, expectContinuous } from '../support/audioContinuity.js';
+import { expectContinuous } from '../support/audioContinuity.js';
 import { api, callGatewayConfig, callWhen, placeCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import {
@@ -12,7 +12,7 @@ import {
   recordAudio,
 } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
-import { pcapAudio } from '../support/pcapSpeech.js';
+import { expectLikeThePcap } from '../support/pcapSpeech.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, startSippServer } from '../support/sipp.js';
@@ -79,19 +79,6 @@ afterAll(async () => {
   await dispose();
   await Promise.all([engine?.stop(), farEngine?.stop(), rig?.server.stop()]);
 });
-
-/**
- * sipp's pcap is recorded speech with pauses of its own: what the room heard is lined up with the
- * pcap itself, and wherever the pcap speaks the room must hear it, with no hole over 40 ms.
- */
-function expectLikeThePcap(audio: Int16Array, where: string): void {
-  const heard = compareWithSource(audio, 48_000, pcapAudio(), 8000);
-  console.info(`${where}: ${heard.summary}`);
-  // That it is the pcap's speech at all: its envelope lined up at 0.67–0.89 in our runs, another
-  // sound or silence would not line up.
-  expect(heard.correlation, `${where}: ${heard.summary}`).toBeGreaterThan(0.5);
-  expect(heard.longestDropoutMs, `${where}: ${heard.summary}`).toBeLessThanOrEqual(40);
-}
 
 /** The level of a sine of this peak amplitude (fraction of full scale). */
 const dbfs = (amplitude: number): number => 20 * Math.log10(amplitude / Math.SQRT2);

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { CodecName } from '../../src/media/codecs/codecTypes.js';
 import { createCodec } from '../../src/media/codecs/createCodec.js';
 import { readPcapUdp } from '../unit/media/pcapUdp.js';
+import { compareWithSource, type SourceComparison } from './audioContinuity.js';
 import { PCAP_DIR } from './sipp.js';
 
 /**
@@ -25,4 +27,18 @@ export function pcapAudio(file = 'g711a.pcap', codecName: CodecName = 'PCMA'): I
     at += chunk.length;
   }
   return out;
+}
+
+/**
+ * sipp's pcap is recorded speech with pauses of its own: what the room heard (48 kHz) is lined up
+ * with the pcap itself, and wherever the pcap speaks the room must hear it, with no hole over
+ * 40 ms. That it is the pcap's speech at all: its envelope lined up at 0.67–0.89 in our runs,
+ * while a steady tone or silence does not line up (below 0.5).
+ */
+export function expectLikeThePcap(audio: Int16Array, where: string): SourceComparison {
+  const heard = compareWithSource(audio, 48_000, pcapAudio(), 8000);
+  console.info(`${where}: ${heard.summary}`);
+  expect(heard.correlation, `${where}: ${heard.summary}`).toBeGreaterThan(0.5);
+  expect(heard.longestDropoutMs, `${where}: ${heard.summary}`).toBeLessThanOrEqual(40);
+  return heard;
 }
