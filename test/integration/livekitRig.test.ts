@@ -38,7 +38,7 @@ describe('test rig: audio through a real livekit-server', () => {
       // The receiving WebRTC stack fades a new stream in over about 200 ms: that is skipped here
       // and in every test that records a room, and the rest must be unbroken for 3 s, with no
       // gateway in the way (the baseline for the gateway's own audio tests).
-      const audio = await recordAudio(track, { durationMs: 3200, settleMs: 300 });
+      const audio = await recordAudio(track, { durationMs: 3500, settleMs: 300 });
       const analysis = analyseTone(audio, 48_000);
       const continuity = expectContinuous(audio, {
         sampleRate: 48_000,

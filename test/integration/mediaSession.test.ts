@@ -178,11 +178,12 @@ describe('RTP media sessions in worker processes, bridged to a real LiveKit room
 
       // The room side skips the first 300 ms: the receiving WebRTC stack fades a new stream in
       // over about 200 ms (the rig test shows it between two plain participants). The SIP side is
-      // judged from its first sound.
+      // judged from its first sound. 3.5 s are recorded for a 3 s window: the window starts where
+      // the sound has arrived, which can be 200 ms into a recording whose stream fades in.
       const [fromRoom, toRoom] = await Promise.all([
-        peer.recordAudible({ durationMs: 3200, settleMs: 0 }),
+        peer.recordAudible({ durationMs: 3500, settleMs: 0 }),
         nextAudioTrack(agent, identity).then((track) =>
-          recordAudio(track, { durationMs: 3200, settleMs: 300 }),
+          recordAudio(track, { durationMs: 3500, settleMs: 300 }),
         ),
       ]);
       const heard = analyseTone(fromRoom, peer.codec.sampleRate);

@@ -199,9 +199,9 @@ describe('outbound calls with audio', () => {
     // Each side judged over 3 s from its first sound; the room side after the 300 ms in which the
     // receiving WebRTC stack fades a new stream in (the rig test shows it without the gateway).
     const [fromRoom, toRoom] = await Promise.all([
-      peer.recordAudible({ durationMs: 3200, settleMs: 0 }),
+      peer.recordAudible({ durationMs: 3500, settleMs: 0 }),
       nextAudioTrack(agent, `sip_${call.id}`).then((track) =>
-        recordAudio(track, { durationMs: 3200, settleMs: 300 }),
+        recordAudio(track, { durationMs: 3500, settleMs: 300 }),
       ),
     ]);
     const heard = analyseTone(fromRoom, peer.codec.sampleRate);

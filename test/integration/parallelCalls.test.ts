@@ -109,10 +109,11 @@ async function checkAudio(leg: Leg): Promise<string> {
     const tone = await publishTone(agent, { frequencyHz: agentHz(leg.k), amplitude: 0.4 }, { queueMs: 1000 });
     const track = await nextAudioTrack(agent, `sip_${call.id}`);
     // One 3 s window each way, judged from its first sound (the room side after the 300 ms in
-    // which the receiving WebRTC stack fades a new stream in), against LOADED bounds.
+    // which the receiving WebRTC stack fades a new stream in), against LOADED bounds; 3.5 s are
+    // recorded, as the window starts only where a fading-in stream has arrived.
     const [roomSound, callerSound] = await Promise.all([
-      recordAudio(track, { durationMs: 3200, settleMs: 300 }),
-      leg.peer.recordAudible({ durationMs: 3200, settleMs: 0 }),
+      recordAudio(track, { durationMs: 3500, settleMs: 300 }),
+      leg.peer.recordAudible({ durationMs: 3500, settleMs: 0 }),
     ]);
     const rate = leg.peer.codec.sampleRate;
     const heard = analyseTone(roomSound, 48_000);
