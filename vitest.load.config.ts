@@ -1,11 +1,11 @@
 import { defineConfig } from 'vitest/config';
-import base, { LOAD_TESTS } from './vitest.config.js';
+import base, { LOAD_TESTS, QUIET_TESTS } from './vitest.config.js';
 
-/** The load tests alone, one file at a time, with the machine to themselves. */
+/** The tests that need the machine to themselves (quiet-machine audio, then load), one file at a time. */
 export default defineConfig({
   test: {
     ...base.test,
-    include: LOAD_TESTS,
+    include: [...QUIET_TESTS, ...LOAD_TESTS],
     exclude: [],
     maxWorkers: 1,
   },

@@ -2,6 +2,7 @@ import { dispose, type Room } from '@livekit/rtc-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { expectContinuous } from '../support/audioContinuity.js';
 import { api, callGatewayConfig, callWhen, placeCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import {
@@ -11,6 +12,7 @@ import {
   recordAudio,
 } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { expectLikeThePcap } from '../support/pcapSpeech.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, startSippServer } from '../support/sipp.js';
@@ -20,10 +22,12 @@ import { connectSrf, type SrfApp, type SrfDialog, waitForApps } from './sipEngin
 
 /**
  * Outbound calls carry audio both ways, through real media workers and a real livekit-server:
- * - to sipp as the trunk, which answers G.711 A-law and plays its recorded speech: the room hears it;
+ * - to sipp as the trunk, which answers G.711 A-law and plays its recorded speech: the room hears it,
+ *   unbroken wherever the speech itself is;
  * - to our own RTP peer behind a drachtio-srf UAS on a second embedded SIP server (the far end of
- *   the trunk): a room participant's 440 Hz tone is decoded on the SIP side, the peer's 1 kHz tone
- *   is heard in the room.
+ *   the trunk): a room participant's 440 Hz tone is decoded on the SIP side, the peer's 1025 Hz
+ *   tone is heard in the room, each for 3 s without a gap over 40 ms or more than one damaged
+ *   20 ms frame a second.
  */
 let engine: SipEngineProcess;
 let farEngine: SipEngineProcess;
@@ -121,11 +125,9 @@ describe('outbound calls with audio', () => {
     const agent = await agentFor(call.id, KEYS.app);
     await statusOf(call.id, 'in_progress', KEYS.app);
     const track = await nextAudioTrack(agent, `sip_${call.id}`);
-    const audio = await recordAudio(track, { durationMs: 1500, settleMs: 100, silenceBelowDbfs: -55 });
-    // Recorded speech: judge it by level in 100 ms blocks, most of which must carry sound.
-    const blocks = Array.from({ length: 15 }, (_, i) => rmsDbfs(audio.subarray(i * 4800, (i + 1) * 4800)));
+    const audio = await recordAudio(track, { durationMs: 3000, settleMs: 300, silenceBelowDbfs: -55 });
     expect(rmsDbfs(audio)).toBeGreaterThan(-40);
-    expect(blocks.filter((level) => level > -55).length).toBeGreaterThanOrEqual(10);
+    expectLikeThePcap(audio, 'outbound pcap → room');
 
     const hung = await api(gw, `/v1/calls/${call.id}`, {
       method: 'PATCH',
@@ -150,8 +152,9 @@ describe('outbound calls with audio', () => {
     const agent = await agentFor(call.id, KEYS.app);
     await statusOf(call.id, 'ringing', KEYS.app);
     const track = await nextAudioTrack(agent, `sip_${call.id}`);
-    const audio = await recordAudio(track, { durationMs: 1500, settleMs: 100, silenceBelowDbfs: -55 });
+    const audio = await recordAudio(track, { durationMs: 3000, settleMs: 300, silenceBelowDbfs: -55 });
     expect(rmsDbfs(audio)).toBeGreaterThan(-40);
+    expectLikeThePcap(audio, 'early media pcap → room');
     // Heard before any answer: the call still rings.
     expect((await api(gw, `/v1/calls/${call.id}`, { headers: bearer(KEYS.app) })).status).toBe('ringing');
 
@@ -165,7 +168,7 @@ describe('outbound calls with audio', () => {
     await portsFree();
   });
 
-  it('both ways with our RTP peer: it decodes the room’s 440 Hz, the room hears its 1 kHz; its BYE is callee_hangup', async () => {
+  it('both ways with our RTP peer: it decodes the room’s 440 Hz, the room hears its 1025 Hz, unbroken; its BYE is callee_hangup', async () => {
     const peer = await RtpPeer.open('PCMU');
     cleanup.push(() => peer.close());
     let dialog: SrfDialog | undefined;
@@ -189,25 +192,42 @@ describe('outbound calls with audio', () => {
     const tone = await publishTone(agent, { frequencyHz: 440, amplitude: 0.4 });
     cleanup.push(() => tone.stop());
     await answered;
-    peer.start({ frequencyHz: 1000, amplitude: 0.3 });
+    // 1025 Hz, not 1 kHz: a dropped or repeated 20 ms frame of it breaks its phase (audioContinuity.ts).
+    peer.start({ frequencyHz: 1025, amplitude: 0.3 });
     await statusOf(call.id, 'in_progress', KEYS.otherApp);
 
+    // Each side judged over 3 s from its first sound; the room side after the 300 ms in which the
+    // receiving WebRTC stack fades a new stream in (the rig test shows it without the gateway).
     const [fromRoom, toRoom] = await Promise.all([
-      peer.recordAudible({ durationMs: 1000, settleMs: 300 }),
+      peer.recordAudible({ durationMs: 3500, settleMs: 0 }),
       nextAudioTrack(agent, `sip_${call.id}`).then((track) =>
-        recordAudio(track, { durationMs: 1000, settleMs: 300 }),
+        recordAudio(track, { durationMs: 3500, settleMs: 300 }),
       ),
     ]);
     const heard = analyseTone(fromRoom, peer.codec.sampleRate);
     const sent = analyseTone(toRoom, 48_000);
     console.info(
-      `outbound PCMU: room → SIP ${heard.frequencyHz} Hz ${heard.levelDbfs.toFixed(1)} dBFS; ` +
-        `SIP → room ${sent.frequencyHz} Hz ${sent.levelDbfs.toFixed(1)} dBFS`,
+      `outbound PCMU: the peer's sends were at worst ${peer.sendTiming.worstLateMs.toFixed(0)} ms late ` +
+        `(${peer.sendTiming.framesOver20MsLate} frames over 20 ms late)`,
+    );
+    const roomToSip = expectContinuous(fromRoom, {
+      sampleRate: peer.codec.sampleRate,
+      toneHz: 440,
+      where: 'outbound PCMU room → SIP',
+    });
+    const sipToRoom = expectContinuous(toRoom, {
+      sampleRate: 48_000,
+      toneHz: 1025,
+      where: 'outbound PCMU SIP → room',
+    });
+    console.info(
+      `outbound PCMU: room → SIP ${heard.frequencyHz} Hz ${heard.levelDbfs.toFixed(1)} dBFS, ${roomToSip.summary}; ` +
+        `SIP → room ${sent.frequencyHz} Hz ${sent.levelDbfs.toFixed(1)} dBFS, ${sipToRoom.summary}`,
     );
     expect(Math.abs(heard.frequencyHz - 440)).toBeLessThanOrEqual(5);
     expect(heard.purity).toBeGreaterThan(0.7);
     expect(heard.levelDbfs).toBeGreaterThan(dbfs(0.4) - 6);
-    expect(Math.abs(sent.frequencyHz - 1000)).toBeLessThanOrEqual(10);
+    expect(Math.abs(sent.frequencyHz - 1025)).toBeLessThanOrEqual(10);
     expect(sent.levelDbfs).toBeGreaterThan(dbfs(0.3) - 6);
 
     await dialog?.destroy();

@@ -3,6 +3,7 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Call } from '../../src/calls/callTypes.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { type ContinuityBounds, measureContinuity } from '../support/audioContinuity.js';
 import { api, callGatewayConfig, callsOf, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import {
@@ -16,7 +17,6 @@ import { RtpPeer } from '../support/rtpPeer.js';
 import { SipCaller } from '../support/sipCaller.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { analyseTone } from '../support/tone.js';
-import { unbrokenSound } from '../support/unbrokenSound.js';
 
 /**
  * Twenty calls at once through the whole gateway (embedded SIP server, two media workers, a real
@@ -28,11 +28,13 @@ import { unbrokenSound } from '../support/unbrokenSound.js';
  */
 const CALLS = 20;
 /**
- * Each call's tones, 50 Hz (caller) and 40 Hz (room) apart: a tone found within 10 Hz of its own
- * is that call's and no other's.
+ * Each call's tones, 50 Hz apart and callers' below agents': a tone found within 10 Hz of its own
+ * is that call's and no other's. Each is 25 Hz off a multiple of 50, so a 20 ms frame of it holds
+ * half a period more than whole ones, and a frame dropped or repeated breaks its phase by 180°
+ * (a 10 ms one by 90°) for the continuity check to see.
  */
-const callerHz = (k: number) => 500 + 50 * k;
-const agentHz = (k: number) => 300 + 40 * k;
+const callerHz = (k: number) => 525 + 50 * k;
+const agentHz = (k: number) => 1525 + 50 * k;
 /**
  * Room participants checking audio at once. One at a time costs no more wall time here than two
  * (the machine is the limit) and keeps the test process, which holds them all, responsive.
@@ -41,6 +43,41 @@ const CHECKS_AT_ONCE = 1;
 /** Room joins at once: each is a WebRTC handshake in a worker, and a burst of them on two busy cores can outlast the join timeout. */
 const ACCEPTS_AT_ONCE = 2;
 const dbfs = (amplitude: number) => 20 * Math.log10(amplitude / Math.SQRT2);
+/**
+ * Continuity under this load, judged on each call's steady state: both recordings skip their
+ * first 300 ms (the quiet-machine tests judge the caller side from its first sound; under load the
+ * start of a room's audio toward the caller stutters, a burst and then a hole as the FIFO primes
+ * while the worker's WebRTC receive settles, measured up to 62 ms within the first 100 ms).
+ * Gaps are bounded at 40 ms as on a quiet machine (none was measured after those 300 ms), and up
+ * to 10 damaged 20 ms frames a second are allowed (30 in the 3 s window, a fifth of the frames)
+ * instead of one: twenty calls keep both cores busy and the media workers' ticks and our peers'
+ * sends run late, and what the jitter buffer takes on in delay for them it sheds by dropping
+ * whole 20 ms frames (the breaks measured are 180° ones: a 20 ms frame missing). On this 2-core
+ * machine, over seven runs (140 calls), the room side measured 0.3–7 damaged frames a second per
+ * call and the caller side 0–5.3. The bounds leave room for the worst call seen and still fail
+ * one whose audio stops, has a hole or is broken most of the time; the quiet-machine tests are
+ * the ones that catch a small regression.
+ */
+const LOADED: ContinuityBounds = { windowMs: 3000, maxGapMs: 40, maxDamagedPerSecond: 10 };
+
+/**
+ * Which tone a 3 s recording carries, and its level: the median frequency of its 250 ms blocks.
+ * Under this load a window holds several 180° breaks (see LOADED), and one Goertzel scan over all
+ * of it sees the tone split around them (a 925 Hz tone once measured 942 Hz); each block between
+ * breaks still shows its own frequency. Continuity is judged separately, by measureContinuity.
+ */
+function toneOf(samples: Int16Array, rate: number): { frequencyHz: number; levelDbfs: number } {
+  const block = rate / 4;
+  const frequencies: number[] = [];
+  for (let at = 0; at + block <= samples.length; at += block) {
+    frequencies.push(analyseTone(samples.subarray(at, at + block), rate).frequencyHz);
+  }
+  frequencies.sort((a, b) => a - b);
+  return {
+    frequencyHz: frequencies[Math.floor(frequencies.length / 2)] ?? 0,
+    levelDbfs: analyseTone(samples, rate).levelDbfs,
+  };
+}
 
 let engine: SipEngineProcess;
 let rig: LiveKitRig;
@@ -94,52 +131,43 @@ async function checkAudio(leg: Leg): Promise<string> {
   try {
     const tone = await publishTone(agent, { frequencyHz: agentHz(leg.k), amplitude: 0.4 }, { queueMs: 1000 });
     const track = await nextAudioTrack(agent, `sip_${call.id}`);
-    const ms = (sound: Int16Array, rate: number) => Math.round((1000 * sound.length) / rate);
-    // Twenty calls load two cores to their limit, where a window can catch a glitch (a dropped
-    // burst, a stalled tick). Windows are taken again until one is clean, within a deadline: a
-    // call whose audio is wrong (another call's tone, silence) never gets there.
-    const deadline = Date.now() + 20_000;
-    let measured: { where: string; ok: boolean; checks: () => void };
-    for (;;) {
-      const [roomSound, callerSound] = await Promise.all([
-        unbrokenSound(() => recordAudio(track, { durationMs: 600, settleMs: 300 }), 48_000),
-        unbrokenSound(
-          () => leg.peer.recordAudible({ durationMs: 600, settleMs: 300 }),
-          leg.peer.codec.sampleRate,
-        ),
-      ]);
-      const heard = analyseTone(roomSound, 48_000);
-      const back = analyseTone(callerSound, leg.peer.codec.sampleRate);
-      const roomMs = ms(roomSound, 48_000);
-      const callerMs = ms(callerSound, leg.peer.codec.sampleRate);
-      const where =
-        `call ${leg.k}: room heard ${heard.frequencyHz} Hz at ${heard.levelDbfs.toFixed(1)} dBFS ` +
-        `(${roomMs} ms unbroken), caller heard ${back.frequencyHz} Hz at ` +
-        `${back.levelDbfs.toFixed(1)} dBFS (${callerMs} ms unbroken)`;
-      const ok =
-        roomMs >= 250 &&
-        Math.abs(heard.frequencyHz - callerHz(leg.k)) <= 10 &&
-        heard.levelDbfs > dbfs(0.3) - 6 &&
-        callerMs >= 250 &&
-        Math.abs(back.frequencyHz - agentHz(leg.k)) <= 10 &&
-        back.levelDbfs > dbfs(0.4) - 6;
-      measured = {
-        where,
-        ok,
-        checks: () => {
-          expect(roomMs, where).toBeGreaterThanOrEqual(250);
-          expect(Math.abs(heard.frequencyHz - callerHz(leg.k)), where).toBeLessThanOrEqual(10);
-          expect(heard.levelDbfs, where).toBeGreaterThan(dbfs(0.3) - 6);
-          expect(callerMs, where).toBeGreaterThanOrEqual(250);
-          expect(Math.abs(back.frequencyHz - agentHz(leg.k)), where).toBeLessThanOrEqual(10);
-          expect(back.levelDbfs, where).toBeGreaterThan(dbfs(0.4) - 6);
-        },
-      };
-      if (ok || Date.now() > deadline) break;
-    }
+    // One 3 s window each way after the first 300 ms of sound (see LOADED), against LOADED
+    // bounds; 3.5 s are recorded, as the window starts only where a fading-in stream has arrived.
+    const [roomSound, callerSound] = await Promise.all([
+      recordAudio(track, { durationMs: 3500, settleMs: 300 }),
+      leg.peer.recordAudible({ durationMs: 3500, settleMs: 300 }),
+    ]);
+    const rate = leg.peer.codec.sampleRate;
+    const heard = toneOf(roomSound, 48_000);
+    const back = toneOf(callerSound, rate);
+    const toRoom = measureContinuity(roomSound, {
+      sampleRate: 48_000,
+      toneHz: callerHz(leg.k),
+      windowMs: LOADED.windowMs,
+    });
+    const toCaller = measureContinuity(callerSound, {
+      sampleRate: rate,
+      toneHz: agentHz(leg.k),
+      windowMs: LOADED.windowMs,
+    });
+    const where =
+      `call ${leg.k}: room heard ${heard.frequencyHz} Hz at ${heard.levelDbfs.toFixed(1)} dBFS (${toRoom.summary}); ` +
+      `caller heard ${back.frequencyHz} Hz at ${back.levelDbfs.toFixed(1)} dBFS (${toCaller.summary})`;
+    const measured = {
+      checks: () => {
+        expect(Math.abs(heard.frequencyHz - callerHz(leg.k)), where).toBeLessThanOrEqual(10);
+        expect(heard.levelDbfs, where).toBeGreaterThan(dbfs(0.3) - 6);
+        expect(Math.abs(back.frequencyHz - agentHz(leg.k)), where).toBeLessThanOrEqual(10);
+        expect(back.levelDbfs, where).toBeGreaterThan(dbfs(0.4) - 6);
+        for (const report of [toRoom, toCaller]) {
+          expect(report.windowMs, where).toBe(LOADED.windowMs);
+          expect(report.longestGapMs, where).toBeLessThanOrEqual(LOADED.maxGapMs);
+          expect(report.damagedPerSecond, where).toBeLessThanOrEqual(LOADED.maxDamagedPerSecond);
+        }
+      },
+    };
     await tone.stop();
     measured.checks();
-    const where = measured.where;
     return where;
   } finally {
     await agent.disconnect();

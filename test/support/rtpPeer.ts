@@ -57,6 +57,11 @@ export class RtpPeer {
   get ssrc(): number {
     return this.sender.ssrc;
   }
+  /**
+   * How late frames went out against their 20 ms schedule (this peer shares the test process's
+   * event loop): the jitter the far end's buffer had to absorb from us.
+   */
+  readonly sendTiming = { worstLateMs: 0, framesOver20MsLate: 0 };
   audioPacketsReceived = 0;
   lastAudioPayloadSize = 0;
   lastAudioAt = 0;
@@ -148,6 +153,9 @@ export class RtpPeer {
       }
       while (this.timer && ticks < due) {
         ticks++;
+        const lateMs = performance.now() - (began + ticks * 20);
+        if (lateMs > this.sendTiming.worstLateMs) this.sendTiming.worstLateMs = lateMs;
+        if (lateMs > 20) this.sendTiming.framesOver20MsLate++;
         this.tick();
       }
     }, 5);
