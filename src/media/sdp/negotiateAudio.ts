@@ -29,7 +29,7 @@ export interface AudioNegotiation {
 }
 
 /** How one m= line would be keyed under a policy, or why it cannot be. */
-type SectionKeying = { crypto: UsableCrypto | null } | { refused: string };
+export type SectionKeying = { crypto: UsableCrypto | null } | { refused: string };
 
 /**
  * Picks the audio stream of a peer's description and agrees on it.
@@ -85,7 +85,7 @@ export function negotiateAudio(
  *   policy requires encryption.
  * DTLS-SRTP (UDP/TLS/RTP/SAVPF) is not implemented yet, so a DTLS-only policy takes nothing.
  */
-function keyingOf(section: MediaDescription, policy: EncryptionPolicy): SectionKeying {
+export function keyingOf(section: MediaDescription, policy: EncryptionPolicy): SectionKeying {
   const sdesAllowed = policy.method === 'sdes' || policy.method === 'sdes_or_dtls';
   const secure = SRTP_PROFILES.includes(section.protocol);
   if (!secure && !PLAIN_PROFILES.includes(section.protocol)) {

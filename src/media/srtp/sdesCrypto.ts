@@ -34,7 +34,7 @@ export function usableCrypto(line: CryptoLine): UsableCrypto | null {
   const match = /^inline:([^|]+)(\|[^|]+)?(\|[^|]+)?$/.exec(keyParams[0] ?? '');
   if (!match?.[1] || !BASE64.test(match[1])) return null;
   // An MKI (n:len) would have to prefix every packet's tag; we send none, so we use none.
-  if (match[3] !== undefined || (match[2] !== undefined && match[2].includes(':'))) return null;
+  if (match[3] !== undefined || match[2]?.includes(':')) return null;
   const key = Buffer.from(match[1], 'base64');
   if (key.length !== suite.keyBytes + suite.saltBytes) return null;
   return { tag: line.id, suite, key };
