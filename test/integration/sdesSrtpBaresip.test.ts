@@ -189,6 +189,54 @@ describe.each(CODECS)('SDES-SRTP with baresip, %s', (codec) => {
   });
 });
 
+describe('SDES-SRTP across re-INVITEs', () => {
+  it('baresip holds and resumes the call: the keyed stream goes on, the room hears it again', async () => {
+    const caller = await startBaresip({ mediaenc: 'srtp-mand', codec: 'PCMU', toneHz: BARESIP_TONE_HZ });
+    await caller.dial(`sip:${ROUTED_NUMBER}@127.0.0.1:${engine.sipPort}`);
+    let ringing: any;
+    await until(async () => {
+      ringing = (await api(gw, `/v1/calls?status=ringing&appId=${TEST_APP_ID}`)).data[0];
+      return ringing !== undefined;
+    });
+    const established = caller.nextEvent('CALL_ESTABLISHED');
+    const answered = await api(gw, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    await established;
+    const agent: Room = await joinRoom(rig, answered.livekitRoomName, 'agent');
+    cleanup.push(() => agent.disconnect());
+    const track = await nextAudioTrack(agent, `sip_${ringing.id}`);
+    const heardBefore = await unbrokenSound(
+      () => recordAudio(track, { durationMs: 1000, settleMs: 100 }),
+      48_000,
+    );
+    expect(analyseTone(heardBefore, 48_000).frequencyHz).toBeCloseTo(BARESIP_TONE_HZ, -1);
+
+    // Hold, then resume: two re-INVITEs answered by the same SRTP session.
+    await caller.hold(true);
+    await caller.nextEvent('CALL_REMOTE_SDP');
+    await caller.hold(false);
+    await caller.nextEvent('CALL_REMOTE_SDP');
+    const heardAfter = await unbrokenSound(
+      () => recordAudio(track, { durationMs: 1000, settleMs: 100 }),
+      48_000,
+    );
+    const after = analyseTone(heardAfter, 48_000);
+    expect(heardAfter.length / 48_000).toBeGreaterThan(0.9);
+    expect(after.frequencyHz).toBeGreaterThan(BARESIP_TONE_HZ - 5);
+    expect(after.frequencyHz).toBeLessThan(BARESIP_TONE_HZ + 5);
+    expect(after.levelDbfs).toBeGreaterThan(-20);
+    expect((await api(gw, `/v1/calls/${ringing.id}`)).status).toBe('in_progress');
+    const closed = caller.nextEvent('CALL_CLOSED');
+    await caller.hangup();
+    await closed;
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
+    expect(caller.output()).not.toMatch(/srtp: failed to decrypt RTP/);
+    await nothingLeased();
+  });
+});
+
 describe('the trunk requires SRTP', () => {
   it('refuses a plain RTP/AVP offer with 488 and a Reason, before it rings', async () => {
     const caller = await startBaresip({ mediaenc: null, codec: 'PCMU', toneHz: BARESIP_TONE_HZ });

@@ -103,6 +103,11 @@ export class Baresip extends EventEmitter<{ event: [BaresipEvent] }> {
     await this.command('dial', uri);
   }
 
+  /** Puts the call on hold (a sendonly re-INVITE) or takes it off hold (sendrecv). */
+  async hold(on: boolean): Promise<void> {
+    await this.command(on ? 'hold' : 'resume', '');
+  }
+
   async hangup(): Promise<void> {
     await this.command('hangup', '');
   }
