@@ -237,6 +237,32 @@ describe('SDES-SRTP across re-INVITEs', () => {
   });
 });
 
+describe('best-effort SRTP: RTP/AVP with a=crypto', () => {
+  it("baresip's `srtp` mode offers keys on RTP/AVP: the call is keyed and carries audio", async () => {
+    const caller = await startBaresip({ mediaenc: 'srtp', codec: 'PCMU', toneHz: BARESIP_TONE_HZ });
+    await caller.dial(`sip:${ROUTED_NUMBER}@127.0.0.1:${engine.sipPort}`);
+    let ringing: any;
+    await until(async () => {
+      ringing = (await api(gw, `/v1/calls?status=ringing&appId=${TEST_APP_ID}`)).data[0];
+      return ringing !== undefined;
+    });
+    const established = caller.nextEvent('CALL_ESTABLISHED');
+    const answered = await api(gw, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    expect(answered).toMatchObject({ status: 'in_progress', media: { encryption: 'sdes' } });
+    await established;
+    expect(caller.output()).toMatch(/SRTP is Enabled/);
+    await checkAudioBothWays(ringing.id, answered.livekitRoomName);
+    const closed = caller.nextEvent('CALL_CLOSED');
+    await caller.hangup();
+    await closed;
+    await checkBaresipHeardTheRoom(caller);
+    await nothingLeased();
+  });
+});
+
 describe('the trunk requires SRTP', () => {
   it('refuses a plain RTP/AVP offer with 488 and a Reason, before it rings', async () => {
     const caller = await startBaresip({ mediaenc: null, codec: 'PCMU', toneHz: BARESIP_TONE_HZ });
