@@ -43,6 +43,7 @@ import { OutboundTrunks } from './signalling/outbound/outboundTrunks.js';
 import { SipLegJournal } from './signalling/sipLegJournal.js';
 import { srfCalls } from './signalling/srfAdapters.js';
 import { srfLegActions } from './signalling/srfLegActions.js';
+import { TrunkMediaPolicies } from './signalling/trunkMedia.js';
 import { CallingConfigStore } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 import { LivenessStore } from './store/livenessStore.js';
@@ -187,6 +188,7 @@ export class Gateway {
     });
     const commands = new CallCommands(this.calls, this.registry, flows);
     this.commandHandler = new CallCommandHandler(this.calls, commands);
+    const trunkMedia = new TrunkMediaPolicies(config.sip.trunks);
     const inboundCalls = new InboundCalls({
       calls: this.calls,
       registry: this.registry,
@@ -198,10 +200,17 @@ export class Gateway {
         media: this.media,
         rooms,
         callingConfigs,
+        trunkMedia,
         logger: child('answer'),
         maxDurationSeconds: config.calls.maxDurationSeconds,
       }),
-      voicemail: new Voicemail({ calls: this.calls, media: this.media, audio, logger: child('voicemail') }),
+      voicemail: new Voicemail({
+        calls: this.calls,
+        media: this.media,
+        audio,
+        trunkMedia,
+        logger: child('voicemail'),
+      }),
       ringTimeoutMs: config.sip.ringTimeoutSeconds * 1000,
       logger: child('inbound'),
     });

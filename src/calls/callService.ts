@@ -11,7 +11,7 @@ import type {
 } from './callServiceTypes.js';
 import { checkTransition } from './callStateMachine.js';
 import type { CallStore } from './callStore.js';
-import { type Call, isFinal, STATUS_EVENTS } from './callTypes.js';
+import { type Call, type CallMedia, isFinal, STATUS_EVENTS } from './callTypes.js';
 
 export interface CallServiceDeps {
   store: CallStore;
@@ -64,6 +64,7 @@ export class CallService extends EventEmitter<CallServiceEvents> {
       sipStatus: null,
       metadata: input.metadata ?? {},
       livekitRoomName: input.roomFor?.(id) ?? input.livekitRoomName ?? null,
+      media: null,
       startedAt: at,
       answeredAt: null,
       endedAt: null,
@@ -137,6 +138,11 @@ export class CallService extends EventEmitter<CallServiceEvents> {
   /** Records the LiveKit room a call is bridged into; later events carry it with the call. */
   attachRoom(id: string, roomName: string): void {
     this.deps.store.setRoom(id, roomName, this.deps.now().toISOString());
+  }
+
+  /** Records how the call's SIP leg carries its media (its keying), once offer/answer settled. */
+  attachMedia(id: string, media: CallMedia): void {
+    this.deps.store.setMedia(id, media, this.deps.now().toISOString());
   }
 
   /** Records the SIP Call-ID of a leg created after the call (outbound). */

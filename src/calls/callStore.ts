@@ -1,5 +1,6 @@
+import type { MediaKeying } from '../media/srtp/srtpTypes.js';
 import type { Database } from '../store/database.js';
-import type { Call, CallChannel, CallDirection, CallStatus, EndReason } from './callTypes.js';
+import type { Call, CallChannel, CallDirection, CallMedia, CallStatus, EndReason } from './callTypes.js';
 
 interface Row {
   id: string;
@@ -21,6 +22,7 @@ interface Row {
   sip_call_id: string | null;
   answered_by: string | null;
   voicemail_at: string | null;
+  media_encryption: string | null;
 }
 
 /** What the call log needs beyond the Call object. */
@@ -52,6 +54,7 @@ function fromRow(row: Row): Call {
     sipStatus: row.sip_status,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     livekitRoomName: row.livekit_room_name,
+    media: row.media_encryption === null ? null : { encryption: row.media_encryption as MediaKeying },
     startedAt: row.started_at,
     answeredAt: row.answered_at,
     endedAt: row.ended_at,
@@ -82,6 +85,7 @@ export class CallStore {
   private readonly liveIdsStmt;
   private readonly liveByStatusStmt;
   private readonly roomStmt;
+  private readonly mediaStmt;
   private readonly sipCallIdStmt;
   private readonly answeredByStmt;
   private readonly voicemailStmt;
@@ -105,6 +109,7 @@ export class CallStore {
       'SELECT direction, status, COUNT(*) AS count FROM calls WHERE ended_at IS NULL GROUP BY direction, status',
     );
     this.roomStmt = db.sql.prepare('UPDATE calls SET livekit_room_name = ?, updated_at = ? WHERE id = ?');
+    this.mediaStmt = db.sql.prepare('UPDATE calls SET media_encryption = ?, updated_at = ? WHERE id = ?');
     this.sipCallIdStmt = db.sql.prepare('UPDATE calls SET sip_call_id = ?, updated_at = ? WHERE id = ?');
     // Only the first one counts: whoever took the call, not whoever joined later.
     this.answeredByStmt = db.sql.prepare(
@@ -158,6 +163,10 @@ export class CallStore {
 
   setRoom(id: string, roomName: string, updatedAt: string): void {
     this.roomStmt.run(roomName, updatedAt, id);
+  }
+
+  setMedia(id: string, media: CallMedia, updatedAt: string): void {
+    this.mediaStmt.run(media.encryption, updatedAt, id);
   }
 
   /** Calls of an app that have not ended, both directions: what maxConcurrentCalls counts. */

@@ -1,3 +1,5 @@
+import type { MediaKeying } from '../media/srtp/srtpTypes.js';
+
 export type CallDirection = 'inbound' | 'outbound';
 export type CallChannel = 'pstn' | 'whatsapp' | 'webrtc';
 
@@ -59,10 +61,17 @@ export interface Call {
   sipStatus: number | null;
   metadata: Record<string, unknown>;
   livekitRoomName: string | null;
+  /** The SIP leg's media, once its offer/answer settled; null before, or with no SIP leg. */
+  media: CallMedia | null;
   startedAt: string;
   answeredAt: string | null;
   endedAt: string | null;
   createdAt: string;
+}
+
+export interface CallMedia {
+  /** How the leg's RTP was keyed: plain RTP, SDES-SRTP (a=crypto) or DTLS-SRTP. */
+  encryption: MediaKeying;
 }
 
 /** Event names on the control-plane channel, one per status a call can enter. */

@@ -21,6 +21,8 @@ export interface SipLegFacts {
   to: string;
   trunk: string;
   direction: 'inbound' | 'outbound';
+  /** How the leg's media is keyed (none, sdes, dtls), once known. */
+  mediaEncryption?: string;
 }
 
 /** The `sip.*` attributes of a leg's participant, the one place they are named. */
@@ -31,6 +33,7 @@ export function sipAttributes(leg: SipLegFacts): Record<string, string> {
     'sip.to': leg.to,
     'sip.trunk': leg.trunk,
     'sip.direction': leg.direction,
+    ...(leg.mediaEncryption ? { 'sip.mediaEncryption': leg.mediaEncryption } : {}),
   };
 }
 

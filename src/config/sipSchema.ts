@@ -34,6 +34,24 @@ const outboundSchema = z
     path: ['password'],
   });
 
+/**
+ * How a trunk's media is encrypted. `encryption` names the keying: none (plain RTP/AVP), sdes
+ * (SRTP keyed by a=crypto, RFC 4568), dtls (DTLS-SRTP with ICE, RFC 5763) or sdes_or_dtls
+ * (whichever the peer offers; our offers use SDES). `policy` says what happens when the peer does
+ * not do it: required refuses the call (488 to an offer, media_error for an outbound answer),
+ * optional falls back to plain RTP. DTLS-SRTP is not in the media workers yet, so dtls and
+ * sdes_or_dtls are refused here rather than quietly behaving as something else.
+ */
+const trunkMediaSchema = z
+  .strictObject({
+    encryption: z.enum(['none', 'sdes', 'dtls', 'sdes_or_dtls']).default('none'),
+    policy: z.enum(['required', 'optional']).default('required'),
+  })
+  .refine((media) => media.encryption !== 'dtls' && media.encryption !== 'sdes_or_dtls', {
+    message: 'DTLS-SRTP is not supported yet: use none or sdes',
+    path: ['encryption'],
+  });
+
 const trunkSchema = z.strictObject({
   /** Names the trunk in logs, metrics and call attributes. */
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -'),
@@ -57,6 +75,8 @@ const trunkSchema = z.strictObject({
     .default(null),
   /** Where this trunk takes the calls apps place (POST /v1/calls); null: inbound only. */
   outbound: outboundSchema.nullable().default(null),
+  /** Media encryption of this trunk's calls, both directions; plain RTP by default. */
+  media: trunkMediaSchema.default({ encryption: 'none', policy: 'required' }),
 });
 
 const numberSchema = z.strictObject({

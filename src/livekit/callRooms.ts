@@ -48,6 +48,15 @@ export class CallRooms {
     return (await this.rooms.listParticipants(name)).map((participant) => participant.identity);
   }
 
+  /** Adds or changes attributes of a participant already in a room. */
+  async setParticipantAttributes(
+    room: string,
+    identity: string,
+    attributes: Record<string, string>,
+  ): Promise<void> {
+    await this.rooms.updateParticipant(room, identity, { attributes });
+  }
+
   async roomExists(name: string): Promise<boolean> {
     return (await this.rooms.listRooms([name])).length > 0;
   }

@@ -128,4 +128,13 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    name: 'media encryption of a call',
+    sql: `
+      -- How the SIP leg's media was keyed (none, sdes, dtls) once its offer/answer settled;
+      -- NULL while it has none yet, or for a call without a SIP leg.
+      ALTER TABLE calls ADD COLUMN media_encryption TEXT;
+    `,
+  },
 ];

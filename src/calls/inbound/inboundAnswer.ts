@@ -8,6 +8,7 @@ import type { AnswerOptions } from '../callPhases.js';
 import type { CallService } from '../callService.js';
 import type { Call } from '../callTypes.js';
 import { reportDtmf } from '../dtmfReporter.js';
+import { inboundSessionRequest, keyingOf, recordLegMedia, type TrunkEncryption } from '../legMedia.js';
 import type { IncomingLeg } from '../legs/callLeg.js';
 import type { LiveCall } from '../liveCall.js';
 import { reportParticipants } from '../participantReporter.js';
@@ -29,6 +30,8 @@ export interface InboundAnswerDeps {
   maxDurationSeconds: number;
   /** The app's settings: whether (and how) it records its answered calls. */
   callingConfigs: CallSettingsSource;
+  /** Each trunk's media encryption policy; plain RTP for every call when absent. */
+  trunkMedia?: TrunkEncryption;
 }
 
 /**
@@ -65,7 +68,9 @@ export class InboundAnswer {
       await this.deps.rooms.ensureRoom(roomName);
       this.deps.calls.attachRoom(call.id, roomName);
       stopIfCanceled();
-      created = await this.deps.media.createSession({ remoteOffer: offer, callId: call.id });
+      created = await this.deps.media.createSession(inboundSessionRequest(call, offer, this.deps.trunkMedia));
+      const keying = keyingOf(created.media);
+      recordLegMedia(this.deps.calls, call.id, keying);
       reportParticipants(created.session, this.deps.calls, call.id);
       reportDtmf(created.session, this.deps.calls, call.id);
       stopIfCanceled();
@@ -78,6 +83,7 @@ export class InboundAnswer {
           to: call.toAddress,
           trunk: String(call.metadata.trunk ?? ''),
           direction: call.direction,
+          mediaEncryption: keying,
         }),
       });
       stopIfCanceled();

@@ -6,6 +6,7 @@ import { AnswerCanceled, AnswerFailed, answerError } from '../callErrors.js';
 import type { CallService } from '../callService.js';
 import type { Call } from '../callTypes.js';
 import { reportDtmf } from '../dtmfReporter.js';
+import { inboundSessionRequest, keyingOf, recordLegMedia, type TrunkEncryption } from '../legMedia.js';
 import type { IncomingLeg } from '../legs/callLeg.js';
 import type { LiveCall } from '../liveCall.js';
 import { playToEnd, RECORD_BEEP } from '../playToEnd.js';
@@ -28,6 +29,8 @@ export interface VoicemailDeps {
   media: MediaSessions;
   audio: GreetingAudio;
   logger: Logger;
+  /** Each trunk's media encryption policy; plain RTP for every call when absent. */
+  trunkMedia?: TrunkEncryption;
 }
 
 /** The app's voicemail settings (its calling configuration). */
@@ -59,7 +62,10 @@ export class Voicemail {
     let session: MediaSession | undefined;
     let bridged = false;
     try {
-      const created = await this.deps.media.createSession({ remoteOffer: leg.offer, callId: call.id });
+      const created = await this.deps.media.createSession(
+        inboundSessionRequest(call, leg.offer, this.deps.trunkMedia),
+      );
+      recordLegMedia(this.deps.calls, call.id, keyingOf(created.media));
       session = created.session;
       reportDtmf(session, this.deps.calls, call.id);
       if (canceled()) throw new AnswerCanceled(`call ${call.id} was canceled while answering`);

@@ -5,6 +5,7 @@ import { DialFailed, type DialOutcome } from '../callErrors.js';
 import type { PhaseControl } from '../callPhases.js';
 import type { CallService } from '../callService.js';
 import type { Call, EndReason, FinalStatus } from '../callTypes.js';
+import { recordLegMedia } from '../legMedia.js';
 import type { LiveCall } from '../liveCall.js';
 import { reportParticipants } from '../participantReporter.js';
 import type { OutboundDialer } from './outboundDialer.js';
@@ -144,6 +145,7 @@ export class OutboundCall implements PhaseControl {
       return;
     }
     this.settled = true;
+    recordLegMedia(this.deps.calls, call.id, leg.encryption);
     // Runs the call from here on.
     new BridgedCall(
       this.live,

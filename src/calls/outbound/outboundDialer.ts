@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CallRooms } from '../../livekit/callRooms.js';
+import type { MediaKeying } from '../../media/srtp/srtpTypes.js';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { CreatedSession, CreateSessionRequest } from '../../media/workers/workerPoolTypes.js';
 import { refusalKind } from '../../signalling/outbound/finalResponses.js';
@@ -13,6 +14,7 @@ import {
 import { SipDialogLeg } from '../../signalling/sipDialogLeg.js';
 import type { SipLegJournal } from '../../signalling/sipLegJournal.js';
 import { DialFailed, type DialOutcome } from '../callErrors.js';
+import { keyingOf } from '../legMedia.js';
 import type { AnsweredLeg } from '../legs/callLeg.js';
 import { joinRoom, sipAttributes } from '../roomJoin.js';
 
@@ -48,6 +50,8 @@ export interface DialedLeg {
   session: MediaSession;
   trunk: string;
   sipCallId: string;
+  /** How the answered leg's media is keyed. */
+  encryption: MediaKeying;
 }
 
 export interface OutboundDialerDeps {
@@ -55,7 +59,7 @@ export interface OutboundDialerDeps {
   /** srf.createUAC. */
   invite: SendInvite;
   media: { createSession(request: CreateSessionRequest): Promise<CreatedSession> };
-  rooms: Pick<CallRooms, 'tokens' | 'connection'>;
+  rooms: Pick<CallRooms, 'tokens' | 'connection'> & Partial<Pick<CallRooms, 'setParticipantAttributes'>>;
   logger: Logger;
   /** Writes each leg down, so a crash does not leave the callee on the line. */
   legs?: SipLegJournal | undefined;
@@ -127,7 +131,11 @@ export class OutboundDialer {
       let created: CreatedSession;
       try {
         // Not raced: a session created after giving up would be nobody's to close.
-        created = await this.deps.media.createSession({ remoteOffer: null, callId: request.callId });
+        created = await this.deps.media.createSession({
+          remoteOffer: null,
+          callId: request.callId,
+          ...(target.encryption ? { encryption: target.encryption } : {}),
+        });
       } catch (error) {
         throw new DialFailed('media_error', null, `no media session: ${(error as Error).message}`);
       }
@@ -196,17 +204,23 @@ export class OutboundDialer {
       // From here on the leg keeps whatever the callee sends (a BYE while joining the room).
       const leg = new SipDialogLeg(dialog, log);
       this.deps.legs?.answered(dialog);
+      let encryption: MediaKeying;
       try {
-        await stop.race(session.applyRemoteAnswer(dialog.remote.sdp));
+        encryption = keyingOf((await stop.race(session.applyRemoteAnswer(dialog.remote.sdp))).media);
       } catch (error) {
         stop.check();
+        // A BYE follows (the catch below ends the leg); the reason is logged with the outcome.
         throw new DialFailed('media_error', null, `the far end's answer: ${(error as Error).message}`);
       }
       await stop.race(joined);
       stop.check();
       session.off('closed', onSessionClosed);
-      log.info({ sipCallId: dialog.sip.callId }, 'outbound leg answered');
-      return { leg, session, trunk: target.trunk, sipCallId: dialog.sip.callId };
+      // The participant joined while ringing, before the answer said how media is keyed.
+      this.deps.rooms
+        .setParticipantAttributes?.(request.roomName, request.identity, { 'sip.mediaEncryption': encryption })
+        .catch((error: unknown) => log.warn({ err: error }, 'sip.mediaEncryption attribute not set'));
+      log.info({ sipCallId: dialog.sip.callId, encryption }, 'outbound leg answered');
+      return { leg, session, trunk: target.trunk, sipCallId: dialog.sip.callId, encryption };
     } catch (error) {
       clearTimeout(ringTimer);
       invite?.abandon();

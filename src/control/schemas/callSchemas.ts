@@ -32,6 +32,16 @@ export const callSchema = z
       .meta({ description: 'SIP final response code that ended an unanswered call.' }),
     metadata: z.record(z.string(), z.unknown()),
     livekitRoomName: z.string().nullable(),
+    media: z
+      .object({
+        encryption: z
+          .enum(['none', 'sdes', 'dtls'])
+          .meta({ description: 'How the SIP leg keyed its RTP: plain, SDES-SRTP or DTLS-SRTP.' }),
+      })
+      .nullable()
+      .meta({
+        description: "The SIP leg's media once its offer/answer settled; null before, or without one.",
+      }),
     startedAt: z.iso.datetime(),
     answeredAt: z.iso.datetime().nullable(),
     endedAt: z.iso.datetime().nullable(),

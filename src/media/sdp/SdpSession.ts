@@ -1,4 +1,7 @@
 import { randomInt } from 'node:crypto';
+import { type CryptoLine, cryptoLine, newMasterKey, type UsableCrypto } from '../srtp/sdesCrypto.js';
+import { SRTP_SUITES } from '../srtp/srtpSuites.js';
+import { type EncryptionPolicy, NO_ENCRYPTION, type SdesKeys } from '../srtp/srtpTypes.js';
 import {
   CODECS,
   DEFAULT_PTIME_MS,
@@ -6,7 +9,7 @@ import {
   OPUS_LOCAL_FMTP,
   TELEPHONE_EVENTS,
 } from './codecCatalog.js';
-import { intersectDirections, negotiateAudio } from './negotiateAudio.js';
+import { type AudioNegotiation, intersectDirections, negotiateAudio } from './negotiateAudio.js';
 import { parseSdp } from './parseSdp.js';
 import { SdpNotAcceptableError, SdpStateError } from './sdpErrors.js';
 import type {
@@ -42,9 +45,18 @@ export class SdpSession {
   private current: NegotiatedAudio | null = null;
   /** What we want regardless of the peer: sendonly while we hold the peer. */
   private localDirection: MediaDirection = 'sendrecv';
-  private pendingOffer: { codecs: CodecPreference[]; direction: MediaDirection } | null = null;
+  private pendingOffer: {
+    codecs: CodecPreference[];
+    direction: MediaDirection;
+    /** Our SDES key per offered a=crypto tag: the answer picks one by its tag. */
+    keys: Map<number, { suite: string; key: Buffer }>;
+  } | null = null;
+  private readonly policy: EncryptionPolicy;
+  /** The SDES keys in use, or null for plain RTP. Never leaves the worker. */
+  private sdes: SdesKeys | null = null;
 
   constructor(private readonly options: SdpSessionOptions) {
+    this.policy = options.encryption ?? NO_ENCRYPTION;
     this.username = options.username ?? '-';
     this.sessionName = options.sessionName ?? '-';
     this.sessionId = options.sessionId ?? String(randomInt(1, 2 ** 47));
@@ -57,6 +69,11 @@ export class SdpSession {
   /** The agreed stream, or null before the first complete exchange. */
   get media(): NegotiatedAudio | null {
     return this.current;
+  }
+
+  /** The SRTP keys of the agreed stream (null: plain RTP), for the media session's transform. */
+  get srtpKeys(): SdesKeys | null {
+    return this.sdes;
   }
 
   /** True while an offer of ours waits for its answer. */
@@ -72,7 +89,8 @@ export class SdpSession {
     if (this.pendingOffer)
       throw new SdpStateError('an offer of ours is still waiting for its answer (glare)');
     const offer = parseSdp(offerSdp);
-    const { mediaIndex, media } = negotiateAudio(offer, this.options.codecs, 'ours');
+    const { mediaIndex, media, crypto } = negotiateAudio(offer, this.options.codecs, 'ours', this.policy);
+    const sdes = crypto ? this.answerKeys(crypto) : null;
     const agreed: NegotiatedAudio = {
       ...media,
       direction: intersectDirections(media.direction, this.localDirection),
@@ -92,6 +110,7 @@ export class SdpSession {
             ptimeMs: agreed.ptimeMs,
             direction: agreed.direction,
             rtcpMux: agreed.rtcpMux,
+            crypto: sdes && crypto ? [cryptoLine(sdes.tag, crypto.suite, sdes.local)] : [],
           }
         : {
             kind: 'rejected',
@@ -102,6 +121,7 @@ export class SdpSession {
     );
     const description = this.describe(sections);
     this.current = agreed;
+    this.sdes = sdes;
     return { ...description, media: agreed };
   }
 
@@ -138,11 +158,13 @@ export class SdpSession {
       }
     }
     if (formats.length === 0) throw new SdpNotAcceptableError('no audio codec configured');
+    const { profile, crypto, keys } = this.offerKeying();
     const description = this.describe([
       {
         kind: 'audio',
         port: this.options.rtpPort,
-        profile: current?.profile ?? 'RTP/AVP',
+        profile,
+        crypto,
         formats,
         ptimeMs: current?.ptimeMs ?? DEFAULT_PTIME_MS,
         direction,
@@ -150,7 +172,7 @@ export class SdpSession {
         rtcpMux: current?.rtcpMux ?? true,
       },
     ]);
-    this.pendingOffer = { codecs, direction };
+    this.pendingOffer = { codecs, direction, keys };
     return description;
   }
 
@@ -169,15 +191,85 @@ export class SdpSession {
     // Whatever happens the offer is settled: a bad answer ends this exchange (RFC 3264 §6).
     if (!options.provisional) this.pendingOffer = null;
     const answer = parseSdp(answerSdp);
-    const { mediaIndex, media } = negotiateAudio(answer, pending.codecs, 'theirs');
+    const negotiated = negotiateAudio(answer, pending.codecs, 'theirs', this.answerPolicy(pending.keys));
+    const { mediaIndex, media } = negotiated;
     if (mediaIndex !== 0) throw new SdpNotAcceptableError('the answer does not accept our audio stream');
+    const sdes = this.keysFromAnswer(negotiated, pending.keys);
     const agreed: NegotiatedAudio = {
       ...media,
       direction: intersectDirections(media.direction, pending.direction),
     };
     this.localDirection = pending.direction;
     this.current = agreed;
+    this.sdes = sdes;
     return agreed;
+  }
+
+  /**
+   * Our key for answering the peer's crypto line. A re-offer that keeps the suite keeps our key
+   * (and so the sending context); a new suite, or a first answer, gets a fresh key.
+   */
+  private answerKeys(crypto: UsableCrypto): SdesKeys {
+    const previous = this.sdes;
+    const local =
+      previous && previous.suite === crypto.suite.name ? previous.local : newMasterKey(crypto.suite);
+    return { suite: crypto.suite.name, tag: crypto.tag, local, remote: crypto.key };
+  }
+
+  /**
+   * The profile and crypto lines of our offer. Once keyed, a re-offer repeats the agreed line
+   * (same tag, suite and key: RFC 4568 §7.1.4 keeps the context). A first offer under an SDES
+   * policy lists every suite with its own key: RTP/SAVP when SRTP is required, RTP/AVP with
+   * a=crypto (best-effort SRTP) when plain RTP is acceptable too.
+   */
+  private offerKeying(): {
+    profile: LocalAudioSection['profile'];
+    crypto: CryptoLine[];
+    keys: Map<number, { suite: string; key: Buffer }>;
+  } {
+    const current = this.current;
+    const keys = new Map<number, { suite: string; key: Buffer }>();
+    if (current) {
+      const sdes = this.sdes;
+      if (!sdes) return { profile: current.profile, crypto: [], keys };
+      const suite = SRTP_SUITES.find((candidate) => candidate.name === sdes.suite);
+      if (!suite) throw new SdpStateError(`unknown SRTP suite ${sdes.suite}`);
+      keys.set(sdes.tag, { suite: sdes.suite, key: sdes.local });
+      return { profile: current.profile, crypto: [cryptoLine(sdes.tag, suite, sdes.local)], keys };
+    }
+    const { method, required } = this.policy;
+    if (method === 'dtls') {
+      throw new SdpNotAcceptableError('DTLS-SRTP is not supported yet; this trunk allows nothing else');
+    }
+    if (method === 'none') return { profile: 'RTP/AVP', crypto: [], keys };
+    const crypto = SRTP_SUITES.map((suite, index) => {
+      const key = newMasterKey(suite);
+      keys.set(index + 1, { suite: suite.name, key });
+      return cryptoLine(index + 1, suite, key);
+    });
+    return { profile: required ? 'RTP/SAVP' : 'RTP/AVP', crypto, keys };
+  }
+
+  /** Reading an answer: SDES only if we offered keys; required as our own policy says. */
+  private answerPolicy(offered: Map<number, unknown>): EncryptionPolicy {
+    if (offered.size === 0) return { method: 'none', required: false };
+    return this.current ? { method: 'sdes', required: this.sdes !== null } : this.policy;
+  }
+
+  /** The answer's crypto line must name one of our offered tags with the same suite. */
+  private keysFromAnswer(
+    negotiated: AudioNegotiation,
+    offered: Map<number, { suite: string; key: Buffer }>,
+  ): SdesKeys | null {
+    const crypto = negotiated.crypto;
+    if (!crypto) return null;
+    const ours = offered.get(crypto.tag);
+    if (!ours || ours.suite !== crypto.suite.name) {
+      throw new SdpNotAcceptableError(
+        `the answer's a=crypto tag ${crypto.tag} (${crypto.suite.name}) is not one we offered`,
+      );
+    }
+    return { suite: crypto.suite.name, tag: crypto.tag, local: ours.key, remote: crypto.key };
   }
 
   private formatOf(name: AudioCodecName, payloadType: number): LocalFormat {

@@ -1,4 +1,6 @@
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
+import { type CryptoLine, type UsableCrypto, usableCrypto } from '../srtp/sdesCrypto.js';
+import type { EncryptionPolicy, NegotiatedEncryption } from '../srtp/srtpTypes.js';
 import { CODECS, DEFAULT_PTIME_MS, MAX_PTIME_MS, MIN_PTIME_MS, TELEPHONE_EVENTS } from './codecCatalog.js';
 import { fmtpParameters, type OfferedFormat, offeredFormats } from './offeredFormats.js';
 import { connectionOf, isHoldAddress } from './parseSdp.js';
@@ -14,47 +16,98 @@ import type {
   TelephoneEventFormat,
 } from './sdpTypes.js';
 
-const PROFILES: readonly RtpProfile[] = ['RTP/AVP', 'RTP/AVPF'];
+const PLAIN_PROFILES: readonly string[] = ['RTP/AVP', 'RTP/AVPF'];
+const SRTP_PROFILES: readonly string[] = ['RTP/SAVP', 'RTP/SAVPF'];
 
 /** The audio section we act on and what was agreed for it. */
 export interface AudioNegotiation {
   /** Index of the m= line among the description's media sections. */
   mediaIndex: number;
   media: NegotiatedAudio;
+  /** The peer's SDES key line we use; null for plain RTP. */
+  crypto: UsableCrypto | null;
 }
+
+/** How one m= line would be keyed under a policy, or why it cannot be. */
+export type SectionKeying = { crypto: UsableCrypto | null } | { refused: string };
 
 /**
  * Picks the audio stream of a peer's description and agrees on it.
  *
  * `order` says whose preference wins: 'ours' (answering an offer: the configured list decides,
  * as the gateway's operator asked) or 'theirs' (reading an answer to our offer: the answerer's
- * first listed codec is what it will send). Only plain RTP profiles are taken; an SRTP-only
- * offer finds no stream and is refused until SRTP exists.
+ * first listed codec is what it will send). The encryption policy decides which m= lines
+ * qualify: see `keyingOf`.
  */
 export function negotiateAudio(
   description: SessionDescription,
   codecs: readonly CodecPreference[],
   order: 'ours' | 'theirs',
+  policy: EncryptionPolicy,
 ): AudioNegotiation {
   let sawAudio = false;
+  let refusal: string | null = null;
   for (const [mediaIndex, section] of description.media.entries()) {
     if (section.type !== 'audio' || section.port === 0) continue;
     sawAudio = true;
-    if (!PROFILES.includes(section.protocol as RtpProfile)) continue;
+    const keying = keyingOf(section, policy);
+    if ('refused' in keying) {
+      refusal ??= keying.refused;
+      continue;
+    }
     const formats = offeredFormats(section);
     const chosen = chooseCodec(formats, codecs, order);
     if (!chosen) continue;
     const telephoneEvent = codecs.includes('telephone-event')
       ? chooseTelephoneEvent(formats, chosen.codec.clockRate)
       : null;
+    const encryption: NegotiatedEncryption = keying.crypto
+      ? { keying: 'sdes', suite: keying.crypto.suite.name }
+      : { keying: 'none', suite: null };
     return {
       mediaIndex,
-      media: describe(description, section, chosen.codec, telephoneEvent),
+      media: describe(description, section, chosen.codec, telephoneEvent, encryption),
+      crypto: keying.crypto,
     };
   }
   throw new SdpNotAcceptableError(
-    sawAudio ? 'no acceptable audio codec or RTP profile offered' : 'no active audio stream in the SDP',
+    refusal ??
+      (sawAudio ? 'no acceptable audio codec or RTP profile offered' : 'no active audio stream in the SDP'),
   );
+}
+
+/**
+ * Whether an audio m= line can be taken under the trunk's policy, and with which SDES key:
+ * - RTP/SAVP(F) needs an a=crypto line with a suite we have (RFC 4568), and a policy that keys
+ *   by SDES; without one it is refused, never downgraded to plain RTP.
+ * - RTP/AVP(F) with a usable a=crypto (best-effort SRTP, as baresip's `srtp` and many PBXs
+ *   offer) is keyed by SDES when the policy allows SDES; else it is plain RTP, taken unless the
+ *   policy requires encryption.
+ * DTLS-SRTP (UDP/TLS/RTP/SAVPF) is not implemented yet, so a DTLS-only policy takes nothing.
+ */
+export function keyingOf(section: MediaDescription, policy: EncryptionPolicy): SectionKeying {
+  const sdesAllowed = policy.method === 'sdes' || policy.method === 'sdes_or_dtls';
+  const secure = SRTP_PROFILES.includes(section.protocol);
+  if (!secure && !PLAIN_PROFILES.includes(section.protocol)) {
+    return { refused: `media profile ${section.protocol} is not supported` };
+  }
+  const lines = (section.crypto ?? []) as CryptoLine[];
+  const crypto = sdesAllowed ? (lines.map(usableCrypto).find((usable) => usable !== null) ?? null) : null;
+  if (crypto) return { crypto };
+  if (secure) {
+    if (!sdesAllowed)
+      return { refused: `${section.protocol} offered but this trunk does not key media by SDES` };
+    return {
+      refused:
+        lines.length === 0
+          ? `${section.protocol} without an a=crypto line`
+          : `no supported SRTP crypto suite in a=crypto (we have AES_CM_128_HMAC_SHA1_80, AEAD_AES_128_GCM)`,
+    };
+  }
+  if (policy.required) {
+    return { refused: `this trunk requires SRTP (${policy.method}) and the SDP offers plain RTP` };
+  }
+  return { crypto: null };
 }
 
 function chooseCodec(
@@ -129,6 +182,7 @@ function describe(
   section: MediaDescription,
   codec: NegotiatedCodec,
   telephoneEvent: TelephoneEventFormat | null,
+  encryption: NegotiatedEncryption,
 ): NegotiatedAudio {
   const connection = connectionOf(description, section);
   const holdByAddress = isHoldAddress(connection.ip);
@@ -149,6 +203,7 @@ function describe(
     remoteRtcp,
     rtcpMux,
     profile: section.protocol as RtpProfile,
+    encryption,
     remoteHoldByAddress: holdByAddress,
   };
 }

@@ -1,3 +1,5 @@
+import type { EncryptionPolicy, NegotiatedEncryption } from '../srtp/srtpTypes.js';
+
 /** Codecs the SIP leg can carry audio with (telephone-event rides beside one of them). */
 export type AudioCodecName = 'PCMU' | 'PCMA' | 'G722' | 'opus';
 
@@ -7,7 +9,8 @@ export type CodecPreference = AudioCodecName | 'telephone-event';
 /** RFC 3264 stream direction, always from the point of view of the side that wrote it. */
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
-export type RtpProfile = 'RTP/AVP' | 'RTP/AVPF';
+/** RTP profiles of an m= line we take: plain (RFC 3551, 4585) and their SRTP forms (RFC 3711 §12, 5124). */
+export type RtpProfile = 'RTP/AVP' | 'RTP/AVPF' | 'RTP/SAVP' | 'RTP/SAVPF';
 
 export interface RtpEndpoint {
   address: string;
@@ -59,6 +62,8 @@ export interface NegotiatedAudio {
   remoteRtcp: RtpEndpoint;
   rtcpMux: boolean;
   profile: RtpProfile;
+  /** How the stream is keyed; the keys themselves stay in the worker's SdpSession. */
+  encryption: NegotiatedEncryption;
   /**
    * The peer asked not to receive media by an all-zeros connection address (RFC 2543 hold,
    * still sent by old PBXs); folded into `direction` already, kept for logs.
@@ -78,6 +83,8 @@ export interface SdpSessionOptions {
   sessionName?: string;
   /** o= session id; a random one when absent. */
   sessionId?: string;
+  /** The trunk's media encryption policy; plain RTP only when absent. */
+  encryption?: EncryptionPolicy;
 }
 
 /** Options of an offer we make (an outbound call, or hold/resume by re-INVITE). */

@@ -1,4 +1,5 @@
 import { type MediaDescription, type SessionDescription, write } from 'sdp-transform';
+import type { CryptoLine } from '../srtp/sdesCrypto.js';
 import type { MediaDirection, RtpProfile } from './sdpTypes.js';
 
 export interface LocalFormat {
@@ -17,6 +18,8 @@ export interface LocalAudioSection {
   ptimeMs: number;
   direction: MediaDirection;
   rtcpMux: boolean;
+  /** SDES keys (RFC 4568): every suite we offer, or the one we answer with. */
+  crypto: readonly CryptoLine[];
 }
 
 /** A peer's m= line we decline: answered with port 0 and its own format list (RFC 3264 §6). */
@@ -88,5 +91,6 @@ function toMedia(section: LocalAudioSection | RejectedSection): MediaDescription
     direction: section.direction,
   };
   if (section.rtcpMux) media.rtcpMux = 'rtcp-mux';
+  if (section.crypto.length > 0) media.crypto = section.crypto.map((line) => ({ ...line }));
   return media;
 }

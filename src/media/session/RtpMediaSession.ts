@@ -8,6 +8,7 @@ import { buildRtcpReport, nextRtcpIntervalMs } from '../rtcp/rtcpReportBuilder.j
 import type { ReportBlock } from '../rtcp/rtcpTypes.js';
 import { looksLikeRtcp, parseRtpPacket } from '../rtp/rtpPacket.js';
 import type { NegotiatedAudio, RtpEndpoint } from '../sdp/sdpTypes.js';
+import { SrtpTransform } from '../srtp/srtpTransform.js';
 import type {
   AnswerOfferResult,
   ApplyRemoteAnswerResult,
@@ -39,6 +40,12 @@ const ROOM_DTMF_DURATION_MS = 100;
 const BRIDGE_CLOSE_TIMEOUT_MS = 3_000;
 /** Received packets before a MOS estimate means anything (one second of 20 ms audio). */
 const MOS_MIN_PACKETS = 50;
+/**
+ * SRTP packets in a row that fail authentication before the call ends: two seconds of 20 ms
+ * audio. A stray forged packet is only dropped; a peer whose every packet fails (a wrong key, an
+ * unencrypted stream) is a call nobody can hear.
+ */
+const SRTP_FAILURES_TO_END = 100;
 
 /**
  * One call's media inside a worker: its RTP/RTCP sockets, the negotiated codec pipeline, the
@@ -69,6 +76,9 @@ export class RtpMediaSession {
     // A send error (peer unreachable) is not a reason to end the call; the media timeout is.
   };
   private media: NegotiatedAudio | null = null;
+  /** The SRTP transform while the stream is keyed (SDES); null for plain RTP. */
+  private srtp: SrtpTransform | null = null;
+  private srtpFailuresInARow = 0;
   private pipeline: MediaPipeline | null = null;
   /** Where the SDP says to send; replaced by the latched source once RTP arrives. */
   private latched: RtpEndpoint | null = null;
@@ -257,8 +267,22 @@ export class RtpMediaSession {
       });
       old?.close();
     }
+    this.applyKeys();
     // Resuming or not: the media clock restarts from now, not from before the hold.
     this.mediaTimeout.restart(performance.now());
+  }
+
+  /** Keeps, rekeys or drops the SRTP transform to match the last offer/answer. */
+  private applyKeys(): void {
+    const keys = this.options.sdp.srtpKeys;
+    if (!keys) {
+      this.srtp = null;
+    } else if (this.srtp && this.srtp.currentKeys.suite === keys.suite) {
+      this.srtp.rekey(keys);
+    } else {
+      this.srtp = new SrtpTransform(keys);
+    }
+    this.srtpFailuresInARow = 0;
   }
 
   private get sending(): boolean {
@@ -390,7 +414,9 @@ export class RtpMediaSession {
   }
 
   private send(socket: Socket, packet: Uint8Array, to: RtpEndpoint): void {
-    socket.send(this.ring.copy(packet), to.port, to.address, this.onSent);
+    // protectRtp returns a buffer of its own, so only plain packets need the ring's copy.
+    const wire = this.srtp ? this.srtp.protectRtp(packet) : this.ring.copy(packet);
+    socket.send(wire, to.port, to.address, this.onSent);
     this.counters.packetsSent++;
     this.counters.bytesSent += packet.length;
   }
@@ -401,6 +427,7 @@ export class RtpMediaSession {
       this.onRtcp(data, from);
       return;
     }
+    const srtp = this.srtp;
     const latched = this.latched;
     if (latched && (latched.port !== from.port || latched.address !== from.address)) {
       // Only a packet from exactly the signalled endpoint may take over a latch learnt elsewhere:
@@ -415,9 +442,12 @@ export class RtpMediaSession {
         return;
       this.latched = null;
     }
+    // Under SRTP only an authentic packet may latch or count as media.
+    const plain = srtp ? this.unprotected(srtp.unprotectRtp(data)) : data;
+    if (!plain) return;
     let packet: ReturnType<typeof parseRtpPacket>;
     try {
-      packet = parseRtpPacket(data);
+      packet = parseRtpPacket(plain);
     } catch {
       return;
     }
@@ -440,11 +470,33 @@ export class RtpMediaSession {
     if (digits) for (const digit of digits) this.onSipDtmf(digit);
   }
 
+  /**
+   * The decrypted packet, or null when it must be dropped. Authentication failures are counted;
+   * enough in a row end the call, since its audio cannot be heard.
+   */
+  private unprotected(result: ReturnType<SrtpTransform['unprotectRtp']>): Buffer | null {
+    if (result.ok) {
+      this.srtpFailuresInARow = 0;
+      return result.packet;
+    }
+    if (result.failure === 'auth' && ++this.srtpFailuresInARow === SRTP_FAILURES_TO_END) {
+      this.options.logger.warn(
+        { sessionId: this.id, callId: this.options.callId },
+        'SRTP authentication keeps failing',
+      );
+      this.end('media_error', `SRTP authentication failed for ${SRTP_FAILURES_TO_END} packets in a row`);
+    }
+    return null;
+  }
+
   private onRtcp(data: Buffer, from: RemoteInfo): void {
     if (this.closed) return;
+    const srtp = this.srtp;
+    const plain = srtp ? this.unprotected(srtp.unprotectRtcp(data)) : data;
+    if (!plain) return;
     let packets: ReturnType<typeof parseRtcpCompound>;
     try {
-      packets = parseRtcpCompound(data);
+      packets = parseRtcpCompound(plain);
     } catch {
       return;
     }
@@ -488,7 +540,8 @@ export class RtpMediaSession {
     const { rtpSocket, rtcpSocket } = this.options.lease;
     const to = media.rtcpMux ? this.target() : (this.rtcpLatched ?? media.remoteRtcp);
     if (to && to.port !== 0 && to.address !== '0.0.0.0') {
-      (media.rtcpMux ? rtpSocket : rtcpSocket).send(report, to.port, to.address, this.onSent);
+      const wire = this.srtp ? this.srtp.protectRtcp(report) : report;
+      (media.rtcpMux ? rtpSocket : rtcpSocket).send(wire, to.port, to.address, this.onSent);
     }
     this.options.events.emit('stats', { sessionId: this.id, stats: this.stats() });
   }

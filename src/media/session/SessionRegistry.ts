@@ -50,6 +50,7 @@ export class SessionRegistry<S extends RegisteredSession> {
         codecs: init.codecs,
         address: init.advertisedAddress,
         rtpPort: lease.rtpPort,
+        ...(params.encryption ? { encryption: params.encryption } : {}),
       });
       const answer = params.remoteOffer === null ? null : sdp.answerOffer(params.remoteOffer);
       const offer = answer ? null : sdp.createOffer();

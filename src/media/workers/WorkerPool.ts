@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { ReadinessProbe } from '../../observability/readiness.js';
 import type { PortRange } from '../ports/portAllocatorTypes.js';
 import { splitPortRange } from '../ports/splitPortRange.js';
+import { NO_ENCRYPTION } from '../srtp/srtpTypes.js';
 import { MediaSession } from './MediaSession.js';
 import { MediaWorker } from './MediaWorker.js';
 import type { EventMessage, WorkerStatus } from './mediaChannelTypes.js';
@@ -141,7 +142,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     try {
       const result = await worker.request(
         'createSession',
-        { sessionId, remoteOffer: request.remoteOffer, callId: request.callId ?? null },
+        {
+          sessionId,
+          remoteOffer: request.remoteOffer,
+          callId: request.callId ?? null,
+          encryption: request.encryption ?? NO_ENCRYPTION,
+        },
         request.timeoutMs,
       );
       // The worker may already have ended it (an event can overtake the response).

@@ -14,6 +14,7 @@ import type {
 import type { PortRange } from '../ports/portAllocatorTypes.js';
 import type { SdpErrorCode } from '../sdp/sdpErrors.js';
 import type { CodecPreference, NegotiatedAudio, RtpEndpoint } from '../sdp/sdpTypes.js';
+import type { EncryptionPolicy } from '../srtp/srtpTypes.js';
 
 /** Why a session ended; the calls layer maps it onto the call's endReason. */
 export type SessionCloseReason =
@@ -74,6 +75,8 @@ export interface CreateSessionParams {
   remoteOffer: string | null;
   /** For the worker's logs. */
   callId: string | null;
+  /** The trunk's SRTP policy: what the answer accepts and the offer proposes; plain RTP if absent. */
+  encryption?: EncryptionPolicy;
 }
 
 export interface CreateSessionResult {

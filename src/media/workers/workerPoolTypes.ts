@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { PortRange } from '../ports/portAllocatorTypes.js';
 import type { CodecPreference } from '../sdp/sdpTypes.js';
+import type { EncryptionPolicy } from '../srtp/srtpTypes.js';
 import type { MediaSession } from './MediaSession.js';
 import type { CreateSessionResult, RecordingInit, SessionCloseReason } from './mediaChannelTypes.js';
 import type { MediaWorkerState } from './mediaWorkerTypes.js';
@@ -46,6 +47,8 @@ export interface CreateSessionRequest {
   /** The peer's offer; null to make our own offer (outbound call). */
   remoteOffer: string | null;
   callId?: string | null;
+  /** The trunk's SRTP policy; plain RTP only when absent. */
+  encryption?: EncryptionPolicy;
   /** Default: a fresh ms_<uuid>. */
   sessionId?: string;
   timeoutMs?: number;

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import type { TrunkConfig } from '../../config/sipSchema.js';
+import { encryptionRefusal } from '../../media/sdp/offerEncryption.js';
 import type { SipLegJournal } from '../sipLegJournal.js';
 import type { CreateUas } from '../srfAdapters.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
+import { encryptionPolicyOf } from '../trunkMedia.js';
 import type { DigestAuthenticator } from './digestAuth.js';
 import { calledNumber, type NumberRouter } from './numberRouter.js';
 import { SipIncomingLeg } from './sipIncomingLeg.js';
@@ -55,6 +57,13 @@ export class InboundInvites {
     const trunk = this.identify(req, res);
     if (!trunk) return;
     if (!this.authenticate(trunk, req, res)) return;
+    // Media the trunk's policy refuses (plain RTP where SRTP is required) is refused before ringing.
+    const refusal = req.body ? encryptionRefusal(req.body, encryptionPolicyOf(trunk)) : null;
+    if (refusal) {
+      log.info({ trunk: trunk.name, reason: refusal }, 'INVITE refused: media encryption');
+      refuse(res, 488, refusal);
+      return;
+    }
 
     const number = calledNumber(req.uri);
     const appId = number ? this.deps.numbers.appFor(number) : undefined;

@@ -1,4 +1,6 @@
 import type { SipConfig, TrunkConfig } from '../../config/sipSchema.js';
+import type { EncryptionPolicy } from '../../media/srtp/srtpTypes.js';
+import { encryptionPolicyOf } from '../trunkMedia.js';
 
 /** Everything an outgoing INVITE through a trunk needs: where, who from, with what credentials. */
 export interface InviteTarget {
@@ -9,6 +11,8 @@ export interface InviteTarget {
   headers: Record<string, string>;
   /** Answers a 401/407 challenge; absent for trunks that trust our address. */
   auth?: { username: string; password: string };
+  /** The trunk's media encryption: what our offer proposes and its answer must satisfy (default none). */
+  encryption?: EncryptionPolicy;
 }
 
 /** `[2001:db8::1]` for IPv6 literals, the host as is otherwise. */
@@ -53,6 +57,8 @@ export class OutboundTrunks {
         To: `<sip:${to}@${host}>`,
         'P-Asserted-Identity': caller,
       },
+      // Only a trunk that encrypts says so: a plain trunk's INVITE is as it always was.
+      ...(trunk.media.encryption === 'none' ? {} : { encryption: encryptionPolicyOf(trunk) }),
       ...(out.username !== undefined && out.password !== undefined
         ? { auth: { username: out.username, password: out.password } }
         : {}),

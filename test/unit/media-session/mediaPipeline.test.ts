@@ -16,6 +16,7 @@ function pcmu(ptimeMs = 20): NegotiatedAudio {
     remoteRtcp: { address: '127.0.0.1', port: 4001 },
     rtcpMux: false,
     profile: 'RTP/AVP',
+    encryption: { keying: 'none', suite: null },
     remoteHoldByAddress: false,
   };
 }

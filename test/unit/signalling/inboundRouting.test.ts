@@ -10,8 +10,16 @@ describe('TrunkMatcher', () => {
       sourceAddresses: ['203.0.113.0/24', '198.51.100.7'],
       inboundAuth: null,
       outbound: null,
+      media: { encryption: 'none', policy: 'required' },
     },
-    { name: 'b', kind: 'whatsapp', sourceAddresses: ['2001:db8::/32'], inboundAuth: null, outbound: null },
+    {
+      name: 'b',
+      kind: 'whatsapp',
+      sourceAddresses: ['2001:db8::/32'],
+      inboundAuth: null,
+      outbound: null,
+      media: { encryption: 'none', policy: 'required' },
+    },
   ]);
   it.each([
     ['203.0.113.200', 'a'],

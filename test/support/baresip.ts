@@ -1,0 +1,253 @@
+/**
+ * baresip (Debian) as a real far end: its own SIP stack, SRTP (libre's), codecs and jitter buffer,
+ * none of it written here. It plays a tone from a WAV file (aufile source) and the sndfile filter
+ * writes what it decoded from us to `dump-<time>-dec.wav`, so both directions of a call can be
+ * checked by frequency and level. Driven over its ctrl_tcp module (netstring JSON): dial, hangup,
+ * and the call events it reports.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeTcpPort, freeUdpPort } from '../../src/launcher/freePorts.js';
+import { ToneGenerator } from './tone.js';
+
+export interface BaresipOptions {
+  /** baresip's media encryption: srtp-mand (SDES, RTP/SAVP), srtp (best effort, RTP/AVP), none. */
+  mediaenc: 'srtp-mand' | 'srtp' | null;
+  codec: 'PCMU' | 'opus';
+  /** The tone it sends. */
+  toneHz: number;
+  /** Answer incoming calls at once (as a callee). */
+  autoAnswer?: boolean;
+  /** The user part of its address: a callee only takes requests for it (default `far`). */
+  user?: string;
+}
+
+export interface BaresipEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** What baresip heard: mono samples of the first channel and their rate. */
+export interface DecodedAudio {
+  samples: Int16Array;
+  sampleRate: number;
+}
+
+const TONE_SECONDS = 60;
+const TONE_RATE = 8000;
+
+export class Baresip extends EventEmitter<{ event: [BaresipEvent] }> {
+  private buffered = Buffer.alloc(0);
+  private readonly log: string[] = [];
+  private token = 0;
+  private readonly replies = new Map<string, (reply: { ok: boolean; data: string }) => void>();
+
+  private constructor(
+    readonly dir: string,
+    readonly sipPort: number,
+    private readonly child: ChildProcess,
+    private readonly control: Socket,
+  ) {
+    super();
+    control.on('data', (chunk: Buffer) => this.onData(chunk));
+  }
+
+  static async start(options: BaresipOptions): Promise<Baresip> {
+    const dir = await mkdtemp(join(tmpdir(), 'baresip-'));
+    const sipPort = await freeUdpPort();
+    const controlPort = await freeTcpPort();
+    const rtpBase = await freeUdpPort();
+    await writeFile(join(dir, 'tone.wav'), toneWav(options.toneHz));
+    await writeFile(join(dir, 'config'), config(dir, sipPort, controlPort, rtpBase));
+    const params = [
+      'regint=0',
+      options.mediaenc ? `mediaenc=${options.mediaenc}` : null,
+      options.autoAnswer ? 'answermode=auto' : null,
+      `audio_codecs=${options.codec === 'opus' ? 'opus/48000/2' : 'PCMU'}`,
+    ].filter((param) => param !== null);
+    await writeFile(
+      join(dir, 'accounts'),
+      `<sip:${options.user ?? 'far'}@127.0.0.1:${sipPort}>;${params.join(';')}\n`,
+    );
+    const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    const ready = new Promise<void>((resolve, reject) => {
+      const onOutput = (chunk: Buffer): void => {
+        lines.push(chunk.toString());
+        if (lines.join('').includes('baresip is ready')) resolve();
+      };
+      child.stdout?.on('data', onOutput);
+      child.stderr?.on('data', onOutput);
+      child.once('exit', (code) => reject(new Error(`baresip exited (${code}): ${lines.join('')}`)));
+      child.once('error', reject);
+    });
+    await ready;
+    const control = connect(controlPort, '127.0.0.1');
+    await once(control, 'connect');
+    const baresip = new Baresip(dir, sipPort, child, control);
+    child.stdout?.on('data', (chunk: Buffer) => baresip.log.push(chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => baresip.log.push(chunk.toString()));
+    return baresip;
+  }
+
+  /** What baresip printed, for a failing test's message. */
+  output(): string {
+    return this.log.join('');
+  }
+
+  async dial(uri: string): Promise<void> {
+    await this.command('dial', uri);
+  }
+
+  /** Puts the call on hold (a sendonly re-INVITE) or takes it off hold (sendrecv). */
+  async hold(on: boolean): Promise<void> {
+    await this.command(on ? 'hold' : 'resume', '');
+  }
+
+  async hangup(): Promise<void> {
+    await this.command('hangup', '');
+  }
+
+  /** The next event of this type (CALL_ESTABLISHED, CALL_CLOSED, …). */
+  nextEvent(type: string, timeoutMs = 15_000): Promise<BaresipEvent> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('event', onEvent);
+        reject(new Error(`baresip sent no ${type} within ${timeoutMs} ms:\n${this.output().slice(-3000)}`));
+      }, timeoutMs);
+      const onEvent = (event: BaresipEvent): void => {
+        if (event.type !== type) return;
+        clearTimeout(timer);
+        this.off('event', onEvent);
+        resolve(event);
+      };
+      this.on('event', onEvent);
+    });
+  }
+
+  /** The audio baresip decoded from us in its last call (the file is complete once the call closed). */
+  async decoded(): Promise<DecodedAudio> {
+    const name = (await readdir(this.dir)).find((file) => file.endsWith('-dec.wav'));
+    if (!name) throw new Error(`baresip wrote no decode dump:\n${this.output().slice(-3000)}`);
+    return readWav(await readFile(join(this.dir, name)));
+  }
+
+  async stop(): Promise<void> {
+    this.control.destroy();
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = once(this.child, 'exit');
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async command(command: string, params: string): Promise<string> {
+    const token = String(++this.token);
+    const json = Buffer.from(JSON.stringify({ command, params, token }));
+    const reply = new Promise<{ ok: boolean; data: string }>((resolve) => this.replies.set(token, resolve));
+    this.control.write(Buffer.concat([Buffer.from(`${json.length}:`), json, Buffer.from(',')]));
+    const { ok, data } = await reply;
+    if (!ok) throw new Error(`baresip ${command} failed: ${data}`);
+    return data;
+  }
+
+  /** Netstrings: `<length>:<json>,`, one message each. */
+  private onData(chunk: Buffer): void {
+    this.buffered = Buffer.concat([this.buffered, chunk]);
+    for (;;) {
+      const colon = this.buffered.indexOf(0x3a);
+      if (colon < 0) return;
+      const length = Number(this.buffered.subarray(0, colon).toString());
+      if (this.buffered.length < colon + 1 + length + 1) return;
+      const message = JSON.parse(this.buffered.subarray(colon + 1, colon + 1 + length).toString());
+      this.buffered = this.buffered.subarray(colon + 1 + length + 1);
+      if (message.response) this.replies.get(String(message.token))?.({ ok: message.ok, data: message.data });
+      else if (message.event) this.emit('event', message as BaresipEvent);
+    }
+  }
+}
+
+function config(dir: string, sipPort: number, controlPort: number, rtpBase: number): string {
+  return `${[
+    `sip_listen 127.0.0.1:${sipPort}`,
+    // Loopback in its SDP too, not the host's first interface.
+    'net_interface 127.0.0.1',
+    `audio_source aufile,${join(dir, 'tone.wav')}`,
+    // A player nobody reads: the sndfile filter records the decoded audio before it.
+    'audio_player aubridge,nowhere',
+    'audio_alert aubridge,nowhere',
+    `ausrc_srate ${TONE_RATE}`,
+    'ausrc_channels 1',
+    'auplay_channels 1',
+    `rtp_ports ${rtpBase}-${rtpBase + 10}`,
+    'rtp_timeout 0',
+    'module_path /usr/lib/baresip/modules',
+    'module g711.so',
+    'module opus.so',
+    'module aufile.so',
+    'module aubridge.so',
+    'module sndfile.so',
+    // dial, hangup and the other commands ctrl_tcp runs are the menu's.
+    'module menu.so',
+    'module srtp.so',
+    // Reads the accounts file: without it baresip has no user agent at all.
+    'module_app account.so',
+    'module_app ctrl_tcp.so',
+    `ctrl_tcp_listen 127.0.0.1:${controlPort}`,
+    `snd_path ${dir}`,
+    'opus_stereo no',
+    'opus_sprop_stereo no',
+  ].join('\n')}\n`;
+}
+
+/** A mono 16-bit WAV of the tone, long enough for any test. */
+function toneWav(frequencyHz: number): Buffer {
+  const samples = new ToneGenerator({ frequencyHz, amplitude: 0.3, sampleRate: TONE_RATE }).next(
+    TONE_RATE * TONE_SECONDS,
+  );
+  const data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(TONE_RATE, 24);
+  header.writeUInt32LE(TONE_RATE * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+/** The first channel of a 16-bit PCM WAV; a data chunk whose size was never written runs to the end. */
+function readWav(file: Buffer): DecodedAudio {
+  let offset = 12;
+  let channels = 1;
+  let sampleRate = 8000;
+  while (offset + 8 <= file.length) {
+    const id = file.toString('ascii', offset, offset + 4);
+    const size = file.readUInt32LE(offset + 4);
+    if (id === 'fmt ') {
+      channels = file.readUInt16LE(offset + 10);
+      sampleRate = file.readUInt32LE(offset + 12);
+    } else if (id === 'data') {
+      const end = size === 0 || offset + 8 + size > file.length ? file.length : offset + 8 + size;
+      const frames = Math.floor((end - offset - 8) / (2 * channels));
+      const samples = new Int16Array(frames);
+      for (let i = 0; i < frames; i++) samples[i] = file.readInt16LE(offset + 8 + i * 2 * channels);
+      return { samples, sampleRate };
+    }
+    offset += 8 + size + (size % 2);
+  }
+  throw new Error('no data chunk in the WAV file');
+}
