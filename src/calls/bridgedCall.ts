@@ -72,9 +72,13 @@ export class BridgedCall implements PhaseControl {
     if (this.options.recordFormat && !session.closed) {
       recordWholeCall(session, this.deps.calls, live.id, this.options.recordFormat, this.deps.logger);
     }
-    new BridgedLeg(this.leg, session, this.log, (end) => {
-      void this.end(end.by === 'far_end' ? this.farEndHangup : MEDIA_END[end.reason]);
-    });
+    new BridgedLeg(
+      this.leg,
+      session,
+      this.log,
+      (end) => void this.end(end.by === 'far_end' ? this.farEndHangup : MEDIA_END[end.reason]),
+      (digit) => this.deps.calls.dtmf(live.id, digit, 'sip_info'),
+    );
   }
 
   /** Ends the call from this side (BYE), by default as a hangup command. */

@@ -214,10 +214,13 @@ describe('SDES-SRTP across re-INVITEs', () => {
     expect(analyseTone(heardBefore, 48_000).frequencyHz).toBeCloseTo(BARESIP_TONE_HZ, -1);
 
     // Hold, then resume: two re-INVITEs answered by the same SRTP session.
+    // Listen before the command: baresip can report the answer before it acknowledges the command.
+    const held = caller.nextEvent('CALL_REMOTE_SDP');
     await caller.hold(true);
-    await caller.nextEvent('CALL_REMOTE_SDP');
+    await held;
+    const resumed = caller.nextEvent('CALL_REMOTE_SDP');
     await caller.hold(false);
-    await caller.nextEvent('CALL_REMOTE_SDP');
+    await resumed;
     const heardAfter = await unbrokenSound(
       () => recordAudio(track, { durationMs: 1000, settleMs: 100 }),
       48_000,

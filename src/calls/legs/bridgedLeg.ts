@@ -21,6 +21,12 @@ export class BridgedLeg {
     readonly session: MediaSession,
     private readonly logger: Logger,
     onEnd: (end: LegEnd) => void,
+    /**
+     * A digit the far end sent by SIP INFO, heard here at once: reported from the signalling
+     * order, a digit sent just before a BYE is the call's before its end (the media session's
+     * own report would come back from the worker after the BYE has been handled).
+     */
+    onSipDigit?: (digit: string) => void,
   ) {
     const ended = (end: LegEnd): void => {
       if (this.over) return;
@@ -29,6 +35,7 @@ export class BridgedLeg {
     };
     leg.onOffer(async (offer) => (await session.answerOffer(offer)).localSdp);
     leg.onDtmf((digit, durationMs) => {
+      onSipDigit?.(digit);
       session
         .injectDtmf(digit, durationMs)
         .catch((error: unknown) => logger.warn({ err: error, digit }, 'INFO digit not relayed'));
