@@ -53,7 +53,7 @@ const dbfs = (amplitude: number) => 20 * Math.log10(amplitude / Math.SQRT2);
  * instead of one: twenty calls keep both cores busy and the media workers' ticks and our peers'
  * sends run late, and what the jitter buffer takes on in delay for them it sheds by dropping
  * whole 20 ms frames (the breaks measured are 180° ones: a 20 ms frame missing). On this 2-core
- * machine, over seven runs (140 calls), the room side measured 0.3–7 damaged frames a second per
+ * machine, over nine runs (180 calls), the room side measured 0.3–7.3 damaged frames a second per
  * call and the caller side 0–5.3. The bounds leave room for the worst call seen and still fail
  * one whose audio stops, has a hole or is broken most of the time; the quiet-machine tests are
  * the ones that catch a small regression.
