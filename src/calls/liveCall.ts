@@ -4,7 +4,7 @@ import { FlowStopped } from './callErrors.js';
 import type { AwaitingDecision, CallPhase, PhaseControl } from './callPhases.js';
 import type { CallService } from './callService.js';
 import type { TransitionRequest, TransitionResult } from './callServiceTypes.js';
-import type { Call, FinalStatus } from './callTypes.js';
+import type { FinalStatus } from './callTypes.js';
 import type { FlowRunner } from './flow/flowRunner.js';
 
 export interface LiveCallDeps {
@@ -62,11 +62,6 @@ export class LiveCall {
   /** The running call flow, if any. */
   get flow(): FlowRunner | undefined {
     return this.runner;
-  }
-
-  /** The call record as stored now. */
-  record(): Call | undefined {
-    return this.deps.calls.get(this.id);
   }
 
   /** It rings, run by `control`; `decision` when it waits for an action. */

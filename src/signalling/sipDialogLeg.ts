@@ -43,11 +43,6 @@ export class SipDialogLeg {
     });
   }
 
-  /** srf's id of the dialog (what the SIP leg journal keys answered legs by). */
-  get id(): string {
-    return this.dialog.id;
-  }
-
   get connected(): boolean {
     return !this.farEndEnded && !this.hungUp && this.dialog.connected !== false;
   }
