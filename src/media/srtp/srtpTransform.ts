@@ -2,7 +2,7 @@ import { RtpHeader, SrtcpSession, SrtpSession } from 'werift-rtp';
 import { SequenceUnwrapper } from '../rtp/sequenceUnwrapper.js';
 import { ReplayWindow } from './replayWindow.js';
 import { type SrtpSuite, suiteNamed } from './srtpSuites.js';
-import type { SdesKeys } from './srtpTypes.js';
+import type { SrtpKeys } from './srtpTypes.js';
 
 /** Why an incoming packet was dropped: counted, and enough failures in a row end the call. */
 export type UnprotectFailure = 'auth' | 'replay' | 'malformed';
@@ -27,7 +27,7 @@ export class SrtpTransform {
   private rtpReplay = new Map<number, { window: ReplayWindow; sequence: SequenceUnwrapper }>();
   private rtcpReplay = new Map<number, ReplayWindow>();
 
-  constructor(private keys: SdesKeys) {
+  constructor(private keys: SrtpKeys) {
     const suite = suiteNamed(keys.suite);
     if (!suite) throw new Error(`unsupported SRTP suite ${keys.suite}`);
     this.suite = suite;
@@ -35,7 +35,7 @@ export class SrtpTransform {
     [this.receiveRtp, this.receiveRtcp] = this.contexts(keys.remote);
   }
 
-  get currentKeys(): SdesKeys {
+  get currentKeys(): SrtpKeys {
     return this.keys;
   }
 
@@ -44,7 +44,7 @@ export class SrtpTransform {
    * rollover counter, SRTCP index and replay list go on; a changed key starts that direction
    * afresh (RFC 4568 §7.1.4: new key, new cryptographic context).
    */
-  rekey(keys: SdesKeys): void {
+  rekey(keys: SrtpKeys): void {
     if (keys.suite !== this.keys.suite) throw new Error('a suite change needs a new transform');
     if (!keys.local.equals(this.keys.local)) {
       [this.sendRtp, this.sendRtcp] = this.contexts(keys.local);

@@ -27,13 +27,17 @@ export interface NegotiatedEncryption {
 }
 
 /**
- * SDES keys of one stream: ours (we send with it, the peer decrypts) and the peer's. Each is the
- * master key followed by the master salt, as the inline key parameter carries them.
+ * SRTP master keys of one stream, however they were agreed (SDES or the DTLS exporter): ours (we
+ * send with it, the peer decrypts) and the peer's. Each is the master key followed by the master
+ * salt, as the SDES inline key parameter carries them.
  */
-export interface SdesKeys {
+export interface SrtpKeys {
   suite: SrtpSuiteName;
-  /** The a=crypto tag both sides refer to. */
-  tag: number;
   local: Buffer;
   remote: Buffer;
+}
+
+/** SDES keys also carry the a=crypto tag both sides refer to. */
+export interface SdesKeys extends SrtpKeys {
+  tag: number;
 }
