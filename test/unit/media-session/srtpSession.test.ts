@@ -108,7 +108,6 @@ async function keyedSession() {
   if (!ourKey) throw new Error(`no crypto line in our answer:\n${created.localSdp}`);
   const transform = new SrtpTransform({
     suite: 'AES_CM_128_HMAC_SHA1_80',
-    tag: 1,
     local: peerKey,
     remote: Buffer.from(ourKey, 'base64'),
   });
@@ -137,7 +136,6 @@ describe('an SDES-keyed media session', () => {
     const closed = nextEvent('sessionClosed');
     const stranger = new SrtpTransform({
       suite: 'AES_CM_128_HMAC_SHA1_80',
-      tag: 1,
       local: newMasterKey(SUITE as NonNullable<typeof SUITE>),
       remote: newMasterKey(SUITE as NonNullable<typeof SUITE>),
     });
