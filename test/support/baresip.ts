@@ -15,8 +15,28 @@ import { freeTcpPort, freeUdpPort } from '../../src/launcher/freePorts.js';
 import { ToneGenerator } from './tone.js';
 
 export interface BaresipOptions {
-  /** baresip's media encryption: srtp-mand (SDES, RTP/SAVP), srtp (best effort, RTP/AVP), none. */
-  mediaenc: 'srtp-mand' | 'srtp' | null;
+  /**
+   * baresip's media encryption: srtp-mand (SDES, RTP/SAVP), srtp (best effort, RTP/AVP),
+   * dtls_srtp (DTLS-SRTP on UDP/TLS/RTP/SAVPF, SHA-256 fingerprint; as offerer `a=setup:actpass`,
+   * as answerer always `a=setup:active`), none.
+   */
+  mediaenc: 'srtp-mand' | 'srtp' | 'dtls_srtp' | null;
+  /**
+   * Full ICE (ice.so, RFC 5245, no trickle). baresip 1.0's ICE gathers host candidates from every
+   * interface but loopback and link-local, whatever `net_interface` says: its candidates, and the
+   * c= and m= it puts in the SDP, are the host's other addresses, never 127.0.0.1 (on a host with
+   * loopback only, gathering fails and no INVITE leaves). Its RTP sockets listen on every address:
+   * checks between it and a 127.0.0.1 peer work, but its packets to 127.0.0.1 (responses too) come
+   * from 127.0.0.1, not the candidate address. An answer to its ICE offer must carry ICE
+   * (ufrag, pwd, candidates): without, the call is established but DTLS never starts.
+   */
+  medianat?: 'ice' | null;
+  /** Offer (or accept) `a=rtcp-mux` (baresip's `rtcp_mux`, off by default: RTCP on port + 1). */
+  rtcpMux?: boolean;
+  /** Print every SIP message it sends and receives (`-s`), see {@link sipTrace}. */
+  sipTrace?: boolean;
+  /** Debug logging (`-v`): ICE checks and DTLS steps, among others. */
+  verbose?: boolean;
   codec: 'PCMU' | 'opus';
   /** The tone it sends. */
   toneHz: number;
@@ -62,18 +82,10 @@ export class Baresip extends EventEmitter<{ event: [BaresipEvent] }> {
     const controlPort = await freeTcpPort();
     const rtpBase = await freeUdpPort();
     await writeFile(join(dir, 'tone.wav'), toneWav(options.toneHz));
-    await writeFile(join(dir, 'config'), config(dir, sipPort, controlPort, rtpBase));
-    const params = [
-      'regint=0',
-      options.mediaenc ? `mediaenc=${options.mediaenc}` : null,
-      options.autoAnswer ? 'answermode=auto' : null,
-      `audio_codecs=${options.codec === 'opus' ? 'opus/48000/2' : 'PCMU'}`,
-    ].filter((param) => param !== null);
-    await writeFile(
-      join(dir, 'accounts'),
-      `<sip:${options.user ?? 'far'}@127.0.0.1:${sipPort}>;${params.join(';')}\n`,
-    );
-    const child = spawn('baresip', ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await writeFile(join(dir, 'config'), baresipConfig(options, { dir, sipPort, controlPort, rtpBase }));
+    await writeFile(join(dir, 'accounts'), baresipAccount(options, sipPort));
+    const args = ['-f', dir, ...(options.sipTrace ? ['-s'] : []), ...(options.verbose ? ['-v'] : [])];
+    const child = spawn('baresip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     const ready = new Promise<void>((resolve, reject) => {
       const onOutput = (chunk: Buffer): void => {
@@ -97,6 +109,11 @@ export class Baresip extends EventEmitter<{ event: [BaresipEvent] }> {
   /** What baresip printed, for a failing test's message. */
   output(): string {
     return this.log.join('');
+  }
+
+  /** The SIP messages it sent and received so far (needs `sipTrace`). */
+  sipTrace(): TracedSipMessage[] {
+    return parseSipTrace(this.output());
   }
 
   async dial(uri: string): Promise<void> {
@@ -174,7 +191,56 @@ export class Baresip extends EventEmitter<{ event: [BaresipEvent] }> {
   }
 }
 
-function config(dir: string, sipPort: number, controlPort: number, rtpBase: number): string {
+export interface TracedSipMessage {
+  transport: string;
+  /** `ip:port` it went from and to. */
+  source: string;
+  destination: string;
+  /** The message byte for byte as it went on the wire (CRLF line ends). */
+  message: string;
+  /** Its body, after the blank line ('' if none). */
+  body: string;
+}
+
+/**
+ * The SIP messages in baresip's output with `-s`: each is printed as a `#` line and a
+ * `UDP <from> -> <to>` line, then the message as sent, between colour escapes.
+ */
+export function parseSipTrace(output: string): TracedSipMessage[] {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the trace is framed by ANSI escapes.
+  const framed = /\x1b\[36;1m#\n(\w+) (\S+) -> (\S+)\n([\s\S]*?)\x1b\[;m/g;
+  return [...output.matchAll(framed)].map(
+    ([, transport = '', source = '', destination = '', message = '']) => {
+      const split = message.indexOf('\r\n\r\n');
+      return { transport, source, destination, message, body: split < 0 ? '' : message.slice(split + 4) };
+    },
+  );
+}
+
+export interface BaresipPorts {
+  dir: string;
+  sipPort: number;
+  controlPort: number;
+  rtpBase: number;
+}
+
+/** The account line: its address and the per-account media settings. */
+export function baresipAccount(options: BaresipOptions, sipPort: number): string {
+  const params = [
+    'regint=0',
+    options.mediaenc ? `mediaenc=${options.mediaenc}` : null,
+    options.medianat ? `medianat=${options.medianat}` : null,
+    options.autoAnswer ? 'answermode=auto' : null,
+    `audio_codecs=${options.codec === 'opus' ? 'opus/48000/2' : 'PCMU'}`,
+  ].filter((param) => param !== null);
+  return `<sip:${options.user ?? 'far'}@127.0.0.1:${sipPort}>;${params.join(';')}\n`;
+}
+
+/** The config file; dtls_srtp and ice are loaded only when the account uses them. */
+export function baresipConfig(
+  options: BaresipOptions,
+  { dir, sipPort, controlPort, rtpBase }: BaresipPorts,
+): string {
   return `${[
     `sip_listen 127.0.0.1:${sipPort}`,
     // Loopback in its SDP too, not the host's first interface.
@@ -187,6 +253,7 @@ function config(dir: string, sipPort: number, controlPort: number, rtpBase: numb
     'ausrc_channels 1',
     'auplay_channels 1',
     `rtp_ports ${rtpBase}-${rtpBase + 10}`,
+    `rtcp_mux ${options.rtcpMux ? 'yes' : 'no'}`,
     'rtp_timeout 0',
     'module_path /usr/lib/baresip/modules',
     'module g711.so',
@@ -197,6 +264,9 @@ function config(dir: string, sipPort: number, controlPort: number, rtpBase: numb
     // dial, hangup and the other commands ctrl_tcp runs are the menu's.
     'module menu.so',
     'module srtp.so',
+    // Generates its RSA-2048 certificate on load.
+    options.mediaenc === 'dtls_srtp' ? 'module dtls_srtp.so' : null,
+    options.medianat === 'ice' ? 'module ice.so' : null,
     // Reads the accounts file: without it baresip has no user agent at all.
     'module_app account.so',
     'module_app ctrl_tcp.so',
@@ -204,7 +274,9 @@ function config(dir: string, sipPort: number, controlPort: number, rtpBase: numb
     `snd_path ${dir}`,
     'opus_stereo no',
     'opus_sprop_stereo no',
-  ].join('\n')}\n`;
+  ]
+    .filter((line) => line !== null)
+    .join('\n')}\n`;
 }
 
 /** A mono 16-bit WAV of the tone, long enough for any test. */
