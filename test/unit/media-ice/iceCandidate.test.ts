@@ -25,7 +25,8 @@ describe('a=candidate', () => {
   });
 
   it('keeps raddr and rport of a server-reflexive candidate and ignores extensions', () => {
-    const line = '842163049 1 UDP 1677729535 203.0.113.7 61234 typ srflx raddr 10.0.0.5 rport 40000 generation 0';
+    const line =
+      '842163049 1 UDP 1677729535 203.0.113.7 61234 typ srflx raddr 10.0.0.5 rport 40000 generation 0';
     const candidate = parseCandidate(`candidate:${line}`);
     expect(candidate).toMatchObject({
       type: 'srflx',
@@ -40,7 +41,9 @@ describe('a=candidate', () => {
   });
 
   it('brings IPv6 addresses to the form node:dgram reports', () => {
-    expect(parseCandidate('2 1 udp 2130706175 2001:DB8:0:0:0:0:0:1 5000 typ host')?.address).toBe('2001:db8::1');
+    expect(parseCandidate('2 1 udp 2130706175 2001:DB8:0:0:0:0:0:1 5000 typ host')?.address).toBe(
+      '2001:db8::1',
+    );
   });
 
   it('skips TCP candidates, hostnames and malformed lines', () => {

@@ -61,7 +61,10 @@ describe('RFC 5769 test vectors', () => {
 
   it('the IPv6 response decodes XOR-MAPPED-ADDRESS 2001:db8:1234:5678:11:2233:4455:6677 port 32853', () => {
     const message = decodeStun(SAMPLE_IPV6_RESPONSE);
-    expect(message?.xorMappedAddress).toEqual({ address: '2001:db8:1234:5678:11:2233:4455:6677', port: 32853 });
+    expect(message?.xorMappedAddress).toEqual({
+      address: '2001:db8:1234:5678:11:2233:4455:6677',
+      port: 32853,
+    });
     if (!message) return;
     expect(verifyIntegrity(message, SAMPLE_IPV6_RESPONSE, PASSWORD)).toBe(true);
     expect(hasValidFingerprint(message, SAMPLE_IPV6_RESPONSE)).toBe(true);
@@ -96,10 +99,18 @@ describe('encode and decode', () => {
   it('success and error responses round-trip, IPv6 mapped addresses too', () => {
     const transactionId = newTransactionId();
     const success = encodeStun(
-      { class: 'success', method: STUN_BINDING, transactionId, xorMappedAddress: { address: '::1', port: 5 } },
+      {
+        class: 'success',
+        method: STUN_BINDING,
+        transactionId,
+        xorMappedAddress: { address: '::1', port: 5 },
+      },
       { password: 'pw' },
     );
-    expect(decodeStun(success)).toMatchObject({ class: 'success', xorMappedAddress: { address: '::1', port: 5 } });
+    expect(decodeStun(success)).toMatchObject({
+      class: 'success',
+      xorMappedAddress: { address: '::1', port: 5 },
+    });
     const error = encodeStun({
       class: 'error',
       method: STUN_BINDING,
