@@ -5,7 +5,16 @@ import { IceAgent } from '../../../src/media/ice/iceAgent.js';
 import { hostCandidate } from '../../../src/media/ice/iceCandidate.js';
 import { newIceCredentials } from '../../../src/media/ice/iceCredentials.js';
 import type { IceAgentOptions, IceRemoteDescription, IceRole } from '../../../src/media/ice/iceTypes.js';
-import { isStunPacket } from '../../../src/media/ice/stunMessage.js';
+import {
+  decodeStun,
+  encodeStun,
+  hasValidFingerprint,
+  isStunPacket,
+  newTransactionId,
+  STUN_BINDING,
+  type StunMessage,
+  verifyIntegrity,
+} from '../../../src/media/ice/stunMessage.js';
 import type { RtpEndpoint } from '../../../src/media/sdp/sdpTypes.js';
 import { IceLitePeer } from '../../support/iceLitePeer.js';
 
@@ -69,6 +78,61 @@ const selected = (agent: IceAgent): Promise<[RtpEndpoint]> =>
 
 /** A wait on purpose: proving that nothing happens takes time in which it would have happened. */
 const quietPeriod = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('answering binding requests', () => {
+  /** Sends one request from a plain socket and returns the decoded answer with its bytes. */
+  async function ask(to: RtpEndpoint, request: StunMessage, password?: string) {
+    const socket = await boundSocket();
+    const answer = once(socket, 'message') as Promise<[Buffer]>;
+    socket.send(encodeStun(request, password === undefined ? {} : { password }), to.port, to.address);
+    const [raw] = await answer;
+    return { raw, message: decodeStun(raw), from: { address: '127.0.0.1', port: socket.address().port } };
+  }
+  const request = (username?: string): StunMessage => ({
+    class: 'request',
+    method: STUN_BINDING,
+    transactionId: newTransactionId(),
+    username,
+    priority: 1853824767,
+    iceControlled: 5n,
+  });
+
+  it('an authentic request gets XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY with our pwd and FINGERPRINT', async () => {
+    const a = await side('controlling');
+    const { ufrag, pwd } = a.agent.localCredentials;
+    const sent = request(`${ufrag}:them`);
+    const { raw, message, from } = await ask(a.endpoint, sent, pwd);
+    expect(message?.class).toBe('success');
+    expect(message?.transactionId).toEqual(sent.transactionId);
+    expect(message?.xorMappedAddress).toEqual(from);
+    expect(message && verifyIntegrity(message, raw, pwd)).toBe(true);
+    expect(message && hasValidFingerprint(message, raw)).toBe(true);
+  });
+
+  it("a wrong password or someone else's ufrag gets 401, a request without credentials 400", async () => {
+    const a = await side('controlling');
+    const { ufrag, pwd } = a.agent.localCredentials;
+    expect(
+      (await ask(a.endpoint, request(`${ufrag}:them`), 'not-the-password')).message?.errorCode?.code,
+    ).toBe(401);
+    expect((await ask(a.endpoint, request('someone:them'), pwd)).message?.errorCode?.code).toBe(401);
+    expect((await ask(a.endpoint, request())).message?.errorCode?.code).toBe(400);
+  });
+
+  it('a controlling request with a smaller tie-breaker than ours gets 487', async () => {
+    const a = await side('controlling', { tieBreaker: 100n });
+    const { ufrag, pwd } = a.agent.localCredentials;
+    const conflicting: StunMessage = {
+      ...request(`${ufrag}:them`),
+      iceControlled: undefined,
+      iceControlling: 50n,
+    };
+    const { raw, message } = await ask(a.endpoint, conflicting, pwd);
+    expect(message?.errorCode?.code).toBe(487);
+    expect(message && verifyIntegrity(message, raw, pwd)).toBe(true);
+    expect(a.agent.role).toBe('controlling');
+  });
+});
 
 describe('two full agents', () => {
   it('controlling and controlled select the same pair on both sides', async () => {
