@@ -7,6 +7,7 @@ import {
   writeCandidate,
 } from '../../../src/media/ice/iceCandidate.js';
 import { newIceCredentials } from '../../../src/media/ice/iceCredentials.js';
+import { canonicalAddress } from '../../../src/media/ice/ipAddress.js';
 
 describe('a=candidate', () => {
   it('reads and writes a host candidate', () => {
@@ -87,5 +88,18 @@ describe('credentials', () => {
     expect(a.ufrag).toMatch(/^[A-Za-z0-9+/]{4,256}$/);
     expect(a.pwd).toMatch(/^[A-Za-z0-9+/]{22,256}$/);
     expect(a).not.toEqual(b);
+  });
+});
+
+describe('addresses', () => {
+  it('are compared in RFC 5952 form, as node:dgram reports a datagram source', () => {
+    expect(canonicalAddress('::ffff:127.0.0.1')).toBe('::ffff:127.0.0.1');
+    expect(canonicalAddress('fe80::1%eth0')).toBe('fe80::1');
+    expect(canonicalAddress('1:0:0:2:0:0:0:3')).toBe('1:0:0:2::3');
+    expect(canonicalAddress('1:0:0:2:0:0:3:4')).toBe('1::2:0:0:3:4');
+    expect(canonicalAddress('2001:db8:0:1:1:1:1:1')).toBe('2001:db8:0:1:1:1:1:1');
+    expect(canonicalAddress('10.0.0.1')).toBe('10.0.0.1');
+    expect(canonicalAddress('x::y')).toBeNull();
+    expect(canonicalAddress('01.2.3.4')).toBeNull();
   });
 });
