@@ -36,21 +36,17 @@ const outboundSchema = z
 
 /**
  * How a trunk's media is encrypted. `encryption` names the keying: none (plain RTP/AVP), sdes
- * (SRTP keyed by a=crypto, RFC 4568), dtls (DTLS-SRTP with ICE, RFC 5763) or sdes_or_dtls
- * (whichever the peer offers; our offers use SDES). `policy` says what happens when the peer does
- * not do it: required refuses the call (488 to an offer, media_error for an outbound answer),
- * optional falls back to plain RTP. DTLS-SRTP is not in the media workers yet, so dtls and
- * sdes_or_dtls are refused here rather than quietly behaving as something else.
+ * (SRTP keyed by a=crypto, RFC 4568), dtls (DTLS-SRTP over ICE, RFC 5763/5764, as WhatsApp does
+ * by default) or sdes_or_dtls (whichever the peer offers; our own offers use DTLS, since one m=
+ * line carries one keying). `policy` says what happens when the peer does not do it: required
+ * refuses the call (488 to an offer, media_error for an outbound answer), optional takes plain
+ * RTP from a peer that offers only that. An outbound DTLS offer cannot fall back: UDP/TLS is
+ * answered with DTLS or not at all.
  */
-const trunkMediaSchema = z
-  .strictObject({
-    encryption: z.enum(['none', 'sdes', 'dtls', 'sdes_or_dtls']).default('none'),
-    policy: z.enum(['required', 'optional']).default('required'),
-  })
-  .refine((media) => media.encryption !== 'dtls' && media.encryption !== 'sdes_or_dtls', {
-    message: 'DTLS-SRTP is not supported yet: use none or sdes',
-    path: ['encryption'],
-  });
+const trunkMediaSchema = z.strictObject({
+  encryption: z.enum(['none', 'sdes', 'dtls', 'sdes_or_dtls']).default('none'),
+  policy: z.enum(['required', 'optional']).default('required'),
+});
 
 const trunkSchema = z.strictObject({
   /** Names the trunk in logs, metrics and call attributes. */

@@ -47,9 +47,17 @@ describe('sip.trunks[].media', () => {
     expect(new TrunkMediaPolicies(optional.sip.trunks).encryptionOf('elsewhere').method).toBe('none');
   });
 
+  it('carries dtls and sdes_or_dtls to the media session', () => {
+    for (const encryption of ['dtls', 'sdes_or_dtls'] as const) {
+      const config = withTrunk({ encryption });
+      expect(new TrunkMediaPolicies(config.sip.trunks).encryptionOf('carrier')).toEqual({
+        method: encryption,
+        required: true,
+      });
+    }
+  });
+
   it.each([
-    [{ encryption: 'dtls' }, /sip\.trunks\.0\.media\.encryption.*DTLS-SRTP is not supported yet/],
-    [{ encryption: 'sdes_or_dtls' }, /DTLS-SRTP is not supported yet/],
     [{ encryption: 'zrtp' }, /sip\.trunks\.0\.media\.encryption/],
     [{ encryption: 'sdes', policy: 'sometimes' }, /sip\.trunks\.0\.media\.policy/],
     [{ encryption: 'sdes', keys: 'x' }, /sip\.trunks\.0\.media/],

@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import { answerSetup, dtlsRoleFor, roleFromAnswer } from '../dtls/dtlsSetup.js';
+import { hostCandidate } from '../ice/iceCandidate.js';
 import { type CryptoLine, cryptoLine, newMasterKey, type UsableCrypto } from '../srtp/sdesCrypto.js';
 import { SRTP_SUITES } from '../srtp/srtpSuites.js';
 import { type EncryptionPolicy, NO_ENCRYPTION, type SdesKeys } from '../srtp/srtpTypes.js';
@@ -9,6 +11,7 @@ import {
   OPUS_LOCAL_FMTP,
   TELEPHONE_EVENTS,
 } from './codecCatalog.js';
+import type { LocalDtlsIce, RemoteDtlsIce } from './dtlsIceSdp.js';
 import { type AudioNegotiation, intersectDirections, negotiateAudio } from './negotiateAudio.js';
 import { parseSdp } from './parseSdp.js';
 import { SdpNotAcceptableError, SdpStateError } from './sdpErrors.js';
@@ -16,6 +19,7 @@ import type {
   AnswerResult,
   AudioCodecName,
   CodecPreference,
+  DtlsIceAgreement,
   LocalDescription,
   LocalOfferOptions,
   MediaDirection,
@@ -50,10 +54,14 @@ export class SdpSession {
     direction: MediaDirection;
     /** Our SDES key per offered a=crypto tag: the answer picks one by its tag. */
     keys: Map<number, { suite: string; key: Buffer }>;
+    /** We offered DTLS-SRTP, so the answer must take it. */
+    dtls: boolean;
   } | null = null;
   private readonly policy: EncryptionPolicy;
   /** The SDES keys in use, or null for plain RTP. Never leaves the worker. */
   private sdes: SdesKeys | null = null;
+  /** The DTLS-SRTP transport agreed, or null when the stream is not keyed by DTLS. */
+  private dtlsAgreement: DtlsIceAgreement | null = null;
 
   constructor(private readonly options: SdpSessionOptions) {
     this.policy = options.encryption ?? NO_ENCRYPTION;
@@ -76,6 +84,11 @@ export class SdpSession {
     return this.sdes;
   }
 
+  /** The peer's ICE and DTLS parameters and our roles, for the session's transport (null: no DTLS). */
+  get dtls(): DtlsIceAgreement | null {
+    return this.dtlsAgreement;
+  }
+
   /** True while an offer of ours waits for its answer. */
   get awaitingAnswer(): boolean {
     return this.pendingOffer !== null;
@@ -89,8 +102,14 @@ export class SdpSession {
     if (this.pendingOffer)
       throw new SdpStateError('an offer of ours is still waiting for its answer (glare)');
     const offer = parseSdp(offerSdp);
-    const { mediaIndex, media, crypto } = negotiateAudio(offer, this.options.codecs, 'ours', this.policy);
+    const { mediaIndex, media, crypto, dtls } = negotiateAudio(
+      offer,
+      this.options.codecs,
+      'ours',
+      this.policy,
+    );
     const sdes = crypto ? this.answerKeys(crypto) : null;
+    const agreement = dtls ? this.answerDtls(dtls) : null;
     const agreed: NegotiatedAudio = {
       ...media,
       direction: intersectDirections(media.direction, this.localDirection),
@@ -111,6 +130,7 @@ export class SdpSession {
             direction: agreed.direction,
             rtcpMux: agreed.rtcpMux,
             crypto: sdes && crypto ? [cryptoLine(sdes.tag, crypto.suite, sdes.local)] : [],
+            dtlsIce: agreement ? this.localDtlsIce(agreement.setup, agreement.remote.mid) : null,
           }
         : {
             kind: 'rejected',
@@ -122,6 +142,7 @@ export class SdpSession {
     const description = this.describe(sections);
     this.current = agreed;
     this.sdes = sdes;
+    this.dtlsAgreement = agreement;
     return { ...description, media: agreed };
   }
 
@@ -158,13 +179,14 @@ export class SdpSession {
       }
     }
     if (formats.length === 0) throw new SdpNotAcceptableError('no audio codec configured');
-    const { profile, crypto, keys } = this.offerKeying();
+    const { profile, crypto, keys, dtlsIce } = this.offerKeying();
     const description = this.describe([
       {
         kind: 'audio',
         port: this.options.rtpPort,
         profile,
         crypto,
+        dtlsIce,
         formats,
         ptimeMs: current?.ptimeMs ?? DEFAULT_PTIME_MS,
         direction,
@@ -172,7 +194,7 @@ export class SdpSession {
         rtcpMux: current?.rtcpMux ?? true,
       },
     ]);
-    this.pendingOffer = { codecs, direction, keys };
+    this.pendingOffer = { codecs, direction, keys, dtls: dtlsIce !== null };
     return description;
   }
 
@@ -191,10 +213,11 @@ export class SdpSession {
     // Whatever happens the offer is settled: a bad answer ends this exchange (RFC 3264 §6).
     if (!options.provisional) this.pendingOffer = null;
     const answer = parseSdp(answerSdp);
-    const negotiated = negotiateAudio(answer, pending.codecs, 'theirs', this.answerPolicy(pending.keys));
+    const negotiated = negotiateAudio(answer, pending.codecs, 'theirs', this.answerPolicy(pending));
     const { mediaIndex, media } = negotiated;
     if (mediaIndex !== 0) throw new SdpNotAcceptableError('the answer does not accept our audio stream');
     const sdes = this.keysFromAnswer(negotiated, pending.keys);
+    const agreement = negotiated.dtls ? this.dtlsFromAnswer(negotiated.dtls) : null;
     const agreed: NegotiatedAudio = {
       ...media,
       direction: intersectDirections(media.direction, pending.direction),
@@ -202,6 +225,7 @@ export class SdpSession {
     this.localDirection = pending.direction;
     this.current = agreed;
     this.sdes = sdes;
+    this.dtlsAgreement = agreement;
     return agreed;
   }
 
@@ -226,34 +250,94 @@ export class SdpSession {
     profile: LocalAudioSection['profile'];
     crypto: CryptoLine[];
     keys: Map<number, { suite: string; key: Buffer }>;
+    dtlsIce: LocalDtlsIce | null;
   } {
     const current = this.current;
     const keys = new Map<number, { suite: string; key: Buffer }>();
     if (current) {
+      const agreement = this.dtlsAgreement;
+      if (agreement) {
+        // A re-offer keeps the association: same credentials, fingerprint and DTLS role.
+        const dtlsIce = this.localDtlsIce(agreement.setup, agreement.remote.mid);
+        return { profile: current.profile, crypto: [], keys, dtlsIce };
+      }
       const sdes = this.sdes;
-      if (!sdes) return { profile: current.profile, crypto: [], keys };
+      if (!sdes) return { profile: current.profile, crypto: [], keys, dtlsIce: null };
       const suite = SRTP_SUITES.find((candidate) => candidate.name === sdes.suite);
       if (!suite) throw new SdpStateError(`unknown SRTP suite ${sdes.suite}`);
       keys.set(sdes.tag, { suite: sdes.suite, key: sdes.local });
-      return { profile: current.profile, crypto: [cryptoLine(sdes.tag, suite, sdes.local)], keys };
+      const crypto = [cryptoLine(sdes.tag, suite, sdes.local)];
+      return { profile: current.profile, crypto, keys, dtlsIce: null };
     }
     const { method, required } = this.policy;
-    if (method === 'dtls') {
-      throw new SdpNotAcceptableError('DTLS-SRTP is not supported yet; this trunk allows nothing else');
+    if (method === 'dtls' || method === 'sdes_or_dtls') {
+      // One m= line cannot offer both keyings; DTLS is what WhatsApp and WebRTC peers default to.
+      if (!this.options.dtls)
+        throw new SdpNotAcceptableError('DTLS-SRTP is not available in this media worker');
+      return { profile: 'UDP/TLS/RTP/SAVPF', crypto: [], keys, dtlsIce: this.localDtlsIce('actpass', '0') };
     }
-    if (method === 'none') return { profile: 'RTP/AVP', crypto: [], keys };
+    if (method === 'none') return { profile: 'RTP/AVP', crypto: [], keys, dtlsIce: null };
     const crypto = SRTP_SUITES.map((suite, index) => {
       const key = newMasterKey(suite);
       keys.set(index + 1, { suite: suite.name, key });
       return cryptoLine(index + 1, suite, key);
     });
-    return { profile: required ? 'RTP/SAVP' : 'RTP/AVP', crypto, keys };
+    return { profile: required ? 'RTP/SAVP' : 'RTP/AVP', crypto, keys, dtlsIce: null };
   }
 
-  /** Reading an answer: SDES only if we offered keys; required as our own policy says. */
-  private answerPolicy(offered: Map<number, unknown>): EncryptionPolicy {
-    if (offered.size === 0) return { method: 'none', required: false };
+  /**
+   * Reading an answer: DTLS if we offered it (nothing else can answer UDP/TLS), SDES only if we
+   * offered keys, required as our own policy says.
+   */
+  private answerPolicy(pending: { keys: Map<number, unknown>; dtls: boolean }): EncryptionPolicy {
+    if (pending.dtls) return { method: 'dtls', required: true };
+    if (pending.keys.size === 0) return { method: 'none', required: false };
     return this.current ? { method: 'sdes', required: this.sdes !== null } : this.policy;
+  }
+
+  /**
+   * Our DTLS role answering an offer. A re-offer from the same certificate whose a=setup still
+   * fits our role keeps it, so the association (and its keys) goes on; otherwise the answerer is
+   * active, as RFC 5763 §5 recommends. ICE roles stay as first agreed (RFC 8445 §6.1.1): against
+   * an ice-lite peer we are always the controlling agent.
+   */
+  private answerDtls(remote: RemoteDtlsIce): DtlsIceAgreement {
+    if (!this.options.dtls)
+      throw new SdpNotAcceptableError('DTLS-SRTP is not available in this media worker');
+    const previous = this.dtlsAgreement;
+    const keeps =
+      previous !== null &&
+      sameFingerprints(previous.remote, remote) &&
+      (remote.setup === 'actpass' || remote.setup === (previous.setup === 'active' ? 'passive' : 'active'));
+    const setup = keeps && previous ? previous.setup : answerSetup(remote.setup);
+    const iceRole = remote.ice.lite ? 'controlling' : (previous?.iceRole ?? 'controlled');
+    return { remote, setup, dtlsRole: dtlsRoleFor(setup), iceRole };
+  }
+
+  /** The answer's a=setup decides our DTLS role; as the offerer we control ICE. */
+  private dtlsFromAnswer(remote: RemoteDtlsIce): DtlsIceAgreement {
+    if (remote.setup !== 'active' && remote.setup !== 'passive') {
+      throw new SdpNotAcceptableError(`the answer's a=setup:${remote.setup} does not pick a DTLS role`);
+    }
+    const dtlsRole = roleFromAnswer(remote.setup);
+    return {
+      remote,
+      setup: dtlsRole === 'client' ? 'active' : 'passive',
+      dtlsRole,
+      iceRole: this.dtlsAgreement?.iceRole ?? 'controlling',
+    };
+  }
+
+  private localDtlsIce(setup: LocalDtlsIce['setup'], mid: string | null): LocalDtlsIce {
+    const identity = this.options.dtls;
+    if (!identity) throw new SdpStateError('DTLS-SRTP needs the worker certificate');
+    return {
+      ice: identity.ice,
+      candidates: [hostCandidate(this.options.address, this.options.rtpPort)],
+      fingerprint: identity.fingerprint,
+      setup,
+      mid,
+    };
   }
 
   /** The answer's crypto line must name one of our offered tags with the same suite. */
@@ -311,4 +395,10 @@ function telephoneEventFormat(
   events = TELEPHONE_EVENTS,
 ): LocalFormat {
   return { payloadType, encodingName: 'telephone-event', clockRate, channels: 1, fmtp: events };
+}
+
+function sameFingerprints(a: RemoteDtlsIce, b: RemoteDtlsIce): boolean {
+  return a.fingerprints.some((mine) =>
+    b.fingerprints.some((theirs) => mine.algorithm === theirs.algorithm && mine.value === theirs.value),
+  );
 }

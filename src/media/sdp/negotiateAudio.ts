@@ -2,6 +2,7 @@ import type { MediaDescription, SessionDescription } from 'sdp-transform';
 import { type CryptoLine, type UsableCrypto, usableCrypto } from '../srtp/sdesCrypto.js';
 import type { EncryptionPolicy, NegotiatedEncryption } from '../srtp/srtpTypes.js';
 import { CODECS, DEFAULT_PTIME_MS, MAX_PTIME_MS, MIN_PTIME_MS, TELEPHONE_EVENTS } from './codecCatalog.js';
+import { DTLS_PROFILES, type RemoteDtlsIce, readDtlsIce } from './dtlsIceSdp.js';
 import { fmtpParameters, type OfferedFormat, offeredFormats } from './offeredFormats.js';
 import { connectionOf, isHoldAddress } from './parseSdp.js';
 import { SdpNotAcceptableError } from './sdpErrors.js';
@@ -24,12 +25,17 @@ export interface AudioNegotiation {
   /** Index of the m= line among the description's media sections. */
   mediaIndex: number;
   media: NegotiatedAudio;
-  /** The peer's SDES key line we use; null for plain RTP. */
+  /** The peer's SDES key line we use; null for plain RTP and DTLS. */
   crypto: UsableCrypto | null;
+  /** The peer's DTLS and ICE attributes when the stream is keyed by DTLS-SRTP. */
+  dtls: RemoteDtlsIce | null;
 }
 
 /** How one m= line would be keyed under a policy, or why it cannot be. */
-export type SectionKeying = { crypto: UsableCrypto | null } | { refused: string };
+export type SectionKeying =
+  | { crypto: UsableCrypto | null; dtls: null }
+  | { crypto: null; dtls: RemoteDtlsIce }
+  | { refused: string };
 
 /**
  * Picks the audio stream of a peer's description and agrees on it.
@@ -50,7 +56,7 @@ export function negotiateAudio(
   for (const [mediaIndex, section] of description.media.entries()) {
     if (section.type !== 'audio' || section.port === 0) continue;
     sawAudio = true;
-    const keying = keyingOf(section, policy);
+    const keying = keyingOf(description, section, policy);
     if ('refused' in keying) {
       refusal ??= keying.refused;
       continue;
@@ -61,13 +67,15 @@ export function negotiateAudio(
     const telephoneEvent = codecs.includes('telephone-event')
       ? chooseTelephoneEvent(formats, chosen.codec.clockRate)
       : null;
+    // The DTLS handshake picks the suite later; the call reports the keying method.
     const encryption: NegotiatedEncryption = keying.crypto
       ? { keying: 'sdes', suite: keying.crypto.suite.name }
-      : { keying: 'none', suite: null };
+      : { keying: keying.dtls ? 'dtls' : 'none', suite: null };
     return {
       mediaIndex,
       media: describe(description, section, chosen.codec, telephoneEvent, encryption),
       crypto: keying.crypto,
+      dtls: keying.dtls,
     };
   }
   throw new SdpNotAcceptableError(
@@ -77,23 +85,35 @@ export function negotiateAudio(
 }
 
 /**
- * Whether an audio m= line can be taken under the trunk's policy, and with which SDES key:
+ * Whether an audio m= line can be taken under the trunk's policy, and how it is keyed:
+ * - UDP/TLS/RTP/SAVP(F) is DTLS-SRTP over ICE (RFC 5763, 5764): taken when the policy keys by
+ *   DTLS and the line carries ICE credentials, a candidate, a fingerprint and rtcp-mux.
  * - RTP/SAVP(F) needs an a=crypto line with a suite we have (RFC 4568), and a policy that keys
  *   by SDES; without one it is refused, never downgraded to plain RTP.
  * - RTP/AVP(F) with a usable a=crypto (best-effort SRTP, as baresip's `srtp` and many PBXs
  *   offer) is keyed by SDES when the policy allows SDES; else it is plain RTP, taken unless the
  *   policy requires encryption.
- * DTLS-SRTP (UDP/TLS/RTP/SAVPF) is not implemented yet, so a DTLS-only policy takes nothing.
  */
-export function keyingOf(section: MediaDescription, policy: EncryptionPolicy): SectionKeying {
+export function keyingOf(
+  description: SessionDescription,
+  section: MediaDescription,
+  policy: EncryptionPolicy,
+): SectionKeying {
   const sdesAllowed = policy.method === 'sdes' || policy.method === 'sdes_or_dtls';
+  const dtlsAllowed = policy.method === 'dtls' || policy.method === 'sdes_or_dtls';
+  if (DTLS_PROFILES.includes(section.protocol)) {
+    if (!dtlsAllowed)
+      return { refused: `${section.protocol} offered but this trunk does not key media by DTLS` };
+    const dtls = readDtlsIce(description, section);
+    return 'refused' in dtls ? dtls : { crypto: null, dtls };
+  }
   const secure = SRTP_PROFILES.includes(section.protocol);
   if (!secure && !PLAIN_PROFILES.includes(section.protocol)) {
     return { refused: `media profile ${section.protocol} is not supported` };
   }
   const lines = (section.crypto ?? []) as CryptoLine[];
   const crypto = sdesAllowed ? (lines.map(usableCrypto).find((usable) => usable !== null) ?? null) : null;
-  if (crypto) return { crypto };
+  if (crypto) return { crypto, dtls: null };
   if (secure) {
     if (!sdesAllowed)
       return { refused: `${section.protocol} offered but this trunk does not key media by SDES` };
@@ -107,7 +127,7 @@ export function keyingOf(section: MediaDescription, policy: EncryptionPolicy): S
   if (policy.required) {
     return { refused: `this trunk requires SRTP (${policy.method}) and the SDP offers plain RTP` };
   }
-  return { crypto: null };
+  return { crypto: null, dtls: null };
 }
 
 function chooseCodec(

@@ -12,9 +12,10 @@ import { SdpError } from './sdpErrors.js';
 export function encryptionRefusal(offerSdp: string, policy: EncryptionPolicy): string | null {
   let refusal: string | null = null;
   try {
-    for (const section of parseSdp(offerSdp).media) {
+    const description = parseSdp(offerSdp);
+    for (const section of description.media) {
       if (section.type !== 'audio' || section.port === 0) continue;
-      const keying = keyingOf(section, policy);
+      const keying = keyingOf(description, section, policy);
       if (!('refused' in keying)) return null;
       refusal ??= keying.refused;
     }

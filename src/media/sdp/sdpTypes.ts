@@ -1,4 +1,7 @@
+import type { DtlsFingerprint, DtlsRole } from '../dtls/dtlsTypes.js';
+import type { IceCredentials, IceRole } from '../ice/iceTypes.js';
 import type { EncryptionPolicy, NegotiatedEncryption } from '../srtp/srtpTypes.js';
+import type { RemoteDtlsIce } from './dtlsIceSdp.js';
 
 /** Codecs the SIP leg can carry audio with (telephone-event rides beside one of them). */
 export type AudioCodecName = 'PCMU' | 'PCMA' | 'G722' | 'opus';
@@ -9,8 +12,17 @@ export type CodecPreference = AudioCodecName | 'telephone-event';
 /** RFC 3264 stream direction, always from the point of view of the side that wrote it. */
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
-/** RTP profiles of an m= line we take: plain (RFC 3551, 4585) and their SRTP forms (RFC 3711 §12, 5124). */
-export type RtpProfile = 'RTP/AVP' | 'RTP/AVPF' | 'RTP/SAVP' | 'RTP/SAVPF';
+/**
+ * RTP profiles of an m= line we take: plain (RFC 3551, 4585), their SDES-SRTP forms (RFC 3711
+ * §12, 5124) and their DTLS-SRTP forms (RFC 5764 §8).
+ */
+export type RtpProfile =
+  | 'RTP/AVP'
+  | 'RTP/AVPF'
+  | 'RTP/SAVP'
+  | 'RTP/SAVPF'
+  | 'UDP/TLS/RTP/SAVP'
+  | 'UDP/TLS/RTP/SAVPF';
 
 export interface RtpEndpoint {
   address: string;
@@ -85,6 +97,23 @@ export interface SdpSessionOptions {
   sessionId?: string;
   /** The trunk's media encryption policy; plain RTP only when absent. */
   encryption?: EncryptionPolicy;
+  /** Needed to offer or answer DTLS-SRTP: without it a DTLS offer is refused (488). */
+  dtls?: DtlsIceIdentity;
+}
+
+/** What this session says of itself in DTLS-SRTP SDP: the worker's certificate, its own ICE credentials. */
+export interface DtlsIceIdentity {
+  fingerprint: DtlsFingerprint;
+  ice: IceCredentials;
+}
+
+/** The DTLS-SRTP transport agreed with the peer, for the media session's ICE agent and handshake. */
+export interface DtlsIceAgreement {
+  remote: RemoteDtlsIce;
+  /** What our a=setup settled on, repeated in our re-offers so the association stays. */
+  setup: 'active' | 'passive';
+  dtlsRole: DtlsRole;
+  iceRole: IceRole;
 }
 
 /** Options of an offer we make (an outbound call, or hold/resume by re-INVITE). */

@@ -1,5 +1,6 @@
 import { type MediaDescription, type SessionDescription, write } from 'sdp-transform';
 import type { CryptoLine } from '../srtp/sdesCrypto.js';
+import { type LocalDtlsIce, writeDtlsIce } from './dtlsIceSdp.js';
 import type { MediaDirection, RtpProfile } from './sdpTypes.js';
 
 export interface LocalFormat {
@@ -20,6 +21,8 @@ export interface LocalAudioSection {
   rtcpMux: boolean;
   /** SDES keys (RFC 4568): every suite we offer, or the one we answer with. */
   crypto: readonly CryptoLine[];
+  /** DTLS-SRTP over ICE: our credentials, candidates, fingerprint and role; null otherwise. */
+  dtlsIce: LocalDtlsIce | null;
 }
 
 /** A peer's m= line we decline: answered with port 0 and its own format list (RFC 3264 §6). */
@@ -59,6 +62,11 @@ export function writeSdp(
     timing: { start: 0, stop: 0 },
     media: sections.map(toMedia),
   };
+  // One audio stream, BUNDLEd with itself when it has a mid (RFC 8843): what WebRTC peers expect.
+  const mids = sections.flatMap((section) =>
+    section.kind === 'audio' && section.dtlsIce?.mid != null ? [section.dtlsIce.mid] : [],
+  );
+  if (mids.length > 0) description.groups = [{ type: 'BUNDLE', mids: mids.join(' ') }];
   return write(description);
 }
 
@@ -92,5 +100,6 @@ function toMedia(section: LocalAudioSection | RejectedSection): MediaDescription
   };
   if (section.rtcpMux) media.rtcpMux = 'rtcp-mux';
   if (section.crypto.length > 0) media.crypto = section.crypto.map((line) => ({ ...line }));
+  if (section.dtlsIce) writeDtlsIce(media, section.dtlsIce);
   return media;
 }

@@ -9,6 +9,7 @@ import type { ReportBlock } from '../rtcp/rtcpTypes.js';
 import { looksLikeRtcp, parseRtpPacket } from '../rtp/rtpPacket.js';
 import type { NegotiatedAudio, RtpEndpoint } from '../sdp/sdpTypes.js';
 import { SrtpTransform } from '../srtp/srtpTransform.js';
+import type { SrtpKeys } from '../srtp/srtpTypes.js';
 import type {
   AnswerOfferResult,
   ApplyRemoteAnswerResult,
@@ -24,6 +25,7 @@ import type {
   StopRecordingResult,
 } from '../workers/mediaChannelTypes.js';
 import { MediaCommandError } from '../workers/mediaCommandError.js';
+import { DtlsIceTransport } from './dtlsIceTransport.js';
 import { DEFAULT_DTMF_DURATION_MS, dtmfDigitsToSend, injectedDtmfDigit } from './dtmfCommands.js';
 import { MediaPipeline } from './mediaPipeline.js';
 import { BRIDGE_FRAME_SAMPLES } from './mediaPipelineTypes.js';
@@ -76,8 +78,10 @@ export class RtpMediaSession {
     // A send error (peer unreachable) is not a reason to end the call; the media timeout is.
   };
   private media: NegotiatedAudio | null = null;
-  /** The SRTP transform while the stream is keyed (SDES); null for plain RTP. */
+  /** The SRTP transform while the stream is keyed (SDES, or DTLS once its handshake is done). */
   private srtp: SrtpTransform | null = null;
+  /** ICE and DTLS for a DTLS-SRTP stream; null otherwise. */
+  private secure: DtlsIceTransport | null = null;
   private srtpFailuresInARow = 0;
   private pipeline: MediaPipeline | null = null;
   /** Where the SDP says to send; replaced by the latched source once RTP arrives. */
@@ -216,6 +220,8 @@ export class RtpMediaSession {
     if (this.closing) return this.closing;
     const stats = this.stats();
     this.options.clock.delete(this.tickListener);
+    this.secure?.close();
+    this.secure = null;
     this.options.lease.release();
     this.pipeline?.close();
     this.pipeline = null;
@@ -272,8 +278,19 @@ export class RtpMediaSession {
     this.mediaTimeout.restart(performance.now());
   }
 
-  /** Keeps, rekeys or drops the SRTP transform to match the last offer/answer. */
+  /**
+   * Keeps, rekeys or drops the SRTP transform to match the last offer/answer. A DTLS stream gets
+   * its keys later, from the handshake (onDtlsKeys); until then nothing is sent.
+   */
   private applyKeys(): void {
+    const agreement = this.options.sdp.dtls;
+    if (agreement) {
+      this.secureTransport().apply(agreement);
+      this.srtpFailuresInARow = 0;
+      return;
+    }
+    this.secure?.close();
+    this.secure = null;
     const keys = this.options.sdp.srtpKeys;
     if (!keys) {
       this.srtp = null;
@@ -285,12 +302,39 @@ export class RtpMediaSession {
     this.srtpFailuresInARow = 0;
   }
 
+  private secureTransport(): DtlsIceTransport {
+    if (this.secure) return this.secure;
+    const parts = this.options.secure;
+    if (!parts) throw new Error('a DTLS-SRTP stream without the worker certificate');
+    const { rtpSocket } = this.options.lease;
+    const transport = new DtlsIceTransport({
+      sessionId: this.id,
+      certificate: parts.certificate,
+      ice: parts.ice,
+      localCandidate: parts.localCandidate,
+      send: (data, to) => rtpSocket.send(data, to.port, to.address, this.onSent),
+      logger: this.options.logger,
+    });
+    transport.on('keys', (keys) => this.onDtlsKeys(keys));
+    transport.on('failed', ({ reason, message }) => this.end(reason, message));
+    this.secure = transport;
+    return transport;
+  }
+
+  private onDtlsKeys(keys: SrtpKeys): void {
+    if (this.closed) return;
+    this.srtp = new SrtpTransform(keys);
+    this.srtpFailuresInARow = 0;
+  }
+
   private get sending(): boolean {
     const direction = this.media?.direction;
     return direction === 'sendrecv' || direction === 'sendonly';
   }
 
   private target(): RtpEndpoint | null {
+    // DTLS-SRTP goes where ICE found the peer, and only once the handshake has keyed it.
+    if (this.secure) return this.secure.target;
     const endpoint = this.latched ?? this.media?.remoteRtp ?? null;
     if (!endpoint || endpoint.port === 0 || endpoint.address === '0.0.0.0') return null;
     return endpoint;
@@ -423,11 +467,14 @@ export class RtpMediaSession {
 
   private onRtpDatagram(data: Buffer, from: RemoteInfo): void {
     if (this.closed) return;
+    if (this.secure?.receive(data, { address: from.address, port: from.port })) return;
     if (looksLikeRtcp(data)) {
       this.onRtcp(data, from);
       return;
     }
     const srtp = this.srtp;
+    // A DTLS stream carries nothing usable before its keys: whatever comes is not ours to play.
+    if (this.secure && !srtp) return;
     const latched = this.latched;
     if (latched && (latched.port !== from.port || latched.address !== from.address)) {
       // Only a packet from exactly the signalled endpoint may take over a latch learnt elsewhere:
@@ -492,6 +539,7 @@ export class RtpMediaSession {
   private onRtcp(data: Buffer, from: RemoteInfo): void {
     if (this.closed) return;
     const srtp = this.srtp;
+    if (this.secure && !srtp) return;
     const plain = srtp ? this.unprotected(srtp.unprotectRtcp(data)) : data;
     if (!plain) return;
     let packets: ReturnType<typeof parseRtcpCompound>;

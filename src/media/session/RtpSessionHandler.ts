@@ -1,3 +1,5 @@
+import { createDtlsCertificate } from '../dtls/dtlsCertificate.js';
+import type { DtlsCertificate } from '../dtls/dtlsTypes.js';
 import type { CreateSessionParams, CreateSessionResult } from '../workers/mediaChannelTypes.js';
 import type { WorkerContext } from '../workers/sessionHandlerTypes.js';
 import { FrameClock } from './frameClock.js';
@@ -17,12 +19,19 @@ const DISPOSE_TIMEOUT_MS = 2_000;
 export class RtpSessionHandler extends SessionCommandRouter<RtpMediaSession> {
   private readonly clock: FrameClock;
   private readonly pcmFiles = new PcmFiles();
+  /** One certificate per worker (RFC 8827 allows sharing it); made when a DTLS call first needs it. */
+  private certificate: Promise<DtlsCertificate> | null = null;
 
   constructor(
     private readonly context: WorkerContext,
     private readonly options: RtpSessionHandlerOptions,
   ) {
-    super(new SessionRegistry(context, { logger: options.logger }));
+    super(
+      new SessionRegistry(context, {
+        logger: options.logger,
+        certificate: () => this.workerCertificate(),
+      }),
+    );
     this.clock = new FrameClock({
       onError: (error) => options.logger.error({ err: error }, 'media clock listener threw'),
     });
@@ -45,6 +54,18 @@ export class RtpSessionHandler extends SessionCommandRouter<RtpMediaSession> {
           onEnded: (ended, reason, message) => this.sessions.ended(ended.id, reason, message),
         }),
     );
+  }
+
+  private workerCertificate(): Promise<DtlsCertificate> {
+    const made =
+      this.certificate ??
+      createDtlsCertificate().catch((error: unknown) => {
+        // The next DTLS call tries again rather than inheriting this failure.
+        this.certificate = null;
+        throw error;
+      });
+    this.certificate = made;
+    return made;
   }
 
   async shutdown(): Promise<number> {

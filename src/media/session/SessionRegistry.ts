@@ -1,3 +1,5 @@
+import { hostCandidate } from '../ice/iceCandidate.js';
+import { newIceCredentials } from '../ice/iceCredentials.js';
 import { RtpPortAllocator } from '../ports/RtpPortAllocator.js';
 import { SdpSession } from '../sdp/SdpSession.js';
 import type {
@@ -10,7 +12,12 @@ import type {
 import { MediaCommandError } from '../workers/mediaCommandError.js';
 import type { WorkerContext } from '../workers/sessionHandlerTypes.js';
 import { mediaTimeoutsOf } from './mediaTimeout.js';
-import type { RegisteredSession, SessionParts, SessionRegistryOptions } from './sessionRegistryTypes.js';
+import type {
+  RegisteredSession,
+  SecureMediaParts,
+  SessionParts,
+  SessionRegistryOptions,
+} from './sessionRegistryTypes.js';
 
 /**
  * The sessions of one worker and the bookkeeping every SessionHandler owes the main process
@@ -46,11 +53,13 @@ export class SessionRegistry<S extends RegisteredSession> {
     const lease = await this.allocator.allocate();
     try {
       const { init } = this.context;
+      const secure = await this.secureParts(params, init.advertisedAddress, lease.rtpPort);
       const sdp = new SdpSession({
         codecs: init.codecs,
         address: init.advertisedAddress,
         rtpPort: lease.rtpPort,
         ...(params.encryption ? { encryption: params.encryption } : {}),
+        ...(secure ? { dtls: { fingerprint: secure.certificate.fingerprint, ice: secure.ice } } : {}),
       });
       const answer = params.remoteOffer === null ? null : sdp.answerOffer(params.remoteOffer);
       const offer = answer ? null : sdp.createOffer();
@@ -62,6 +71,7 @@ export class SessionRegistry<S extends RegisteredSession> {
         lease,
         sdp,
         timeouts: mediaTimeoutsOf(init),
+        secure,
       });
       this.sessions.set(session.id, session);
       session.start(answer?.media ?? null);
@@ -75,6 +85,21 @@ export class SessionRegistry<S extends RegisteredSession> {
       lease.release();
       throw error;
     }
+  }
+
+  /** DTLS needs the certificate and fresh ICE credentials; other policies need neither. */
+  private async secureParts(
+    params: CreateSessionParams,
+    address: string,
+    rtpPort: number,
+  ): Promise<SecureMediaParts | null> {
+    const method = params.encryption?.method;
+    if ((method !== 'dtls' && method !== 'sdes_or_dtls') || !this.options.certificate) return null;
+    return {
+      certificate: await this.options.certificate(),
+      ice: newIceCredentials(),
+      localCandidate: hostCandidate(address, rtpPort),
+    };
   }
 
   /** The session a command names; session_not_found when this worker has none by that id. */

@@ -7,6 +7,7 @@ import type { SessionEventSink } from '../workers/sessionHandlerTypes.js';
 import type { FrameClock } from './frameClock.js';
 import type { MediaTimeouts } from './mediaTimeoutTypes.js';
 import type { PcmFiles } from './pcmFiles.js';
+import type { SecureMediaParts } from './sessionRegistryTypes.js';
 
 /** What a session needs of its LiveKit participant (RoomBridge; a fake in unit tests). */
 export interface SessionRoomBridge {
@@ -30,6 +31,8 @@ export interface RtpMediaSessionOptions {
   callId: string | null;
   lease: RtpPortLease;
   sdp: SdpSession;
+  /** Certificate, ICE credentials and candidate for a DTLS-SRTP stream; null without DTLS. */
+  secure: SecureMediaParts | null;
   /** The worker's shared 20 ms clock. */
   clock: FrameClock;
   events: SessionEventSink;

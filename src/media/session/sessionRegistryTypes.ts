@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { DtlsCertificate } from '../dtls/dtlsTypes.js';
+import type { IceCandidate, IceCredentials } from '../ice/iceTypes.js';
 import type { RtpPortLease } from '../ports/portAllocatorTypes.js';
 import type { SdpSession } from '../sdp/SdpSession.js';
 import type { NegotiatedAudio } from '../sdp/sdpTypes.js';
@@ -25,9 +27,23 @@ export interface SessionParts {
   /** Already holds the first exchange: our answer to the peer's offer, or our own offer. */
   sdp: SdpSession;
   timeouts: MediaTimeouts;
+  /** What a DTLS-SRTP stream needs beyond its SDP; null when the trunk's policy has no DTLS. */
+  secure: SecureMediaParts | null;
+}
+
+/** The worker's DTLS certificate, and the ICE credentials and host candidate of this session. */
+export interface SecureMediaParts {
+  certificate: DtlsCertificate;
+  ice: IceCredentials;
+  localCandidate: IceCandidate;
 }
 
 export interface SessionRegistryOptions {
   /** Sessions that end on their own are logged here, with why. */
   logger?: Logger;
+  /**
+   * The worker's DTLS certificate, made on first use and shared by its sessions. Without it a
+   * DTLS-SRTP offer is refused (488) and none is made.
+   */
+  certificate?: () => Promise<DtlsCertificate>;
 }

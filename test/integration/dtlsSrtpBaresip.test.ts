@@ -1,0 +1,219 @@
+import { dispose, type Room } from '@livekit/rtc-node';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { livekitHttpUrl } from '../../src/livekit/livekitProbe.js';
+import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { Baresip, type BaresipOptions } from '../support/baresip.js';
+import { api, callGatewayConfig, callWhen, placeCall, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
+import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import { joinRoom, nextAudioTrack, publishTone, recordAudio } from '../support/livekitParticipant.js';
+import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
+import { KEYS, OTHER_APP_ID, TEST_APP_ID } from '../support/testKeys.js';
+import { analyseTone } from '../support/tone.js';
+import { longestSound, unbrokenSound } from '../support/unbrokenSound.js';
+
+/**
+ * DTLS-SRTP over ICE against baresip (Debian's: libre's DTLS, ICE and SRTP, none of it ours):
+ * baresip calls the gateway and the gateway calls baresip, with PCMU and with Opus, on a trunk
+ * whose policy is `dtls required`. ICE finds the path (baresip is a full agent: the offerer
+ * controls), the DTLS handshake keys SRTP, and the tones are heard both ways at their frequency
+ * and level, unbroken. An offer we cannot key (no rtcp-mux) is refused with 488 before it rings.
+ * Nothing stays leased afterwards.
+ */
+const BARESIP_TONE_HZ = 1000;
+const ROOM_TONE_HZ = 440;
+const CODECS = ['PCMU', 'opus'] as const;
+const CALLEE = '+15550123';
+
+let engine: SipEngineProcess;
+let rig: LiveKitRig;
+let gw: RunningGateway;
+/** One callee per codec, each behind its own outbound trunk. */
+const callees = new Map<string, Baresip>();
+const cleanup: (() => Promise<unknown>)[] = [];
+
+const DTLS_ICE: Pick<BaresipOptions, 'mediaenc' | 'medianat' | 'rtcpMux'> = {
+  mediaenc: 'dtls_srtp',
+  medianat: 'ice',
+  rtcpMux: true,
+};
+
+async function startBaresip(options: BaresipOptions): Promise<Baresip> {
+  const baresip = await Baresip.start(options);
+  cleanup.push(() => baresip.stop());
+  return baresip;
+}
+
+beforeAll(async () => {
+  // One after the other: they pick free ports, and two pickers at once can be handed the same one.
+  engine = await startSipEngine();
+  rig = await startLiveKit();
+  for (const codec of CODECS) {
+    const callee = await Baresip.start({
+      ...DTLS_ICE,
+      codec,
+      toneHz: BARESIP_TONE_HZ,
+      autoAnswer: true,
+      user: CALLEE,
+    });
+    callees.set(codec, callee);
+  }
+  const trunk = (name: string, codec: string) => ({
+    name,
+    kind: 'pstn',
+    sourceAddresses: ['127.0.0.1/32'],
+    outbound: { host: '127.0.0.1', port: callees.get(codec)?.sipPort, transport: 'udp' },
+    media: { encryption: 'dtls', policy: 'required' },
+  });
+  gw = await startInProcessGateway(
+    callGatewayConfig(engine, rig, {
+      sip: {
+        trunks: [trunk('dtls-pcmu', 'PCMU'), trunk('dtls-opus', 'opus')],
+        apps: [
+          { appId: TEST_APP_ID, outboundTrunk: 'dtls-pcmu' },
+          { appId: OTHER_APP_ID, outboundTrunk: 'dtls-opus' },
+        ],
+      },
+    }),
+    { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
+  );
+  await until(async () => (await api(gw, '/readyz')).ready === true);
+}, 60_000);
+
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()?.();
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await dispose();
+  for (const callee of callees.values()) await callee.stop();
+  await Promise.all([engine?.stop(), rig?.server.stop()]);
+});
+
+/** The room hears baresip's tone; baresip hears (and, once hung up, has decoded) the room's tone. */
+async function checkAudioBothWays(callId: string, roomName: string): Promise<void> {
+  const agent: Room = await joinRoom(rig, roomName, 'agent');
+  cleanup.push(() => agent.disconnect());
+  const tone = await publishTone(agent, { frequencyHz: ROOM_TONE_HZ, amplitude: 0.3 });
+  cleanup.push(() => tone.stop());
+  const track = await nextAudioTrack(agent, `sip_${callId}`);
+  const heard = await unbrokenSound(() => recordAudio(track, { durationMs: 1000, settleMs: 100 }), 48_000);
+  const inRoom = analyseTone(heard, 48_000);
+  expect(inRoom.frequencyHz).toBeGreaterThan(BARESIP_TONE_HZ - 5);
+  expect(inRoom.frequencyHz).toBeLessThan(BARESIP_TONE_HZ + 5);
+  expect(inRoom.levelDbfs).toBeGreaterThan(-20);
+  expect(inRoom.purity).toBeGreaterThan(0.8);
+  // A second and a half more of the room's tone reaching baresip, then the call ends.
+  await recordAudio(track, { durationMs: 1500, settleMs: 0 });
+}
+
+async function checkBaresipHeardTheRoom(baresip: Baresip): Promise<void> {
+  const decoded = await baresip.decoded();
+  const sound = longestSound(decoded.samples, decoded.sampleRate);
+  // Unbroken (20 ms blocks above -30 dBFS, so no gap of 40 ms) for most of what was played.
+  expect(sound.length / decoded.sampleRate).toBeGreaterThan(1.5);
+  const atBaresip = analyseTone(sound, decoded.sampleRate);
+  expect(atBaresip.frequencyHz).toBeGreaterThan(ROOM_TONE_HZ - 5);
+  expect(atBaresip.frequencyHz).toBeLessThan(ROOM_TONE_HZ + 5);
+  expect(atBaresip.levelDbfs).toBeGreaterThan(-20);
+  expect(atBaresip.purity).toBeGreaterThan(0.8);
+}
+
+/** The `sip.mediaEncryption` attribute of a leg's participant, as livekit-server has it. */
+async function mediaAttribute(roomName: string, callId: string): Promise<string | undefined> {
+  const rooms = new RoomServiceClient(livekitHttpUrl(rig.url), rig.apiKey, rig.apiSecret);
+  const participants = await rooms.listParticipants(roomName);
+  return participants.find((participant) => participant.identity === `sip_${callId}`)?.attributes[
+    'sip.mediaEncryption'
+  ];
+}
+
+async function nothingLeased(): Promise<void> {
+  await until(async () => {
+    const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
+    return statuses.every((status) => status.portsInUse === 0 && status.sessions === 0);
+  });
+}
+
+async function ringingCall(): Promise<any> {
+  let ringing: any;
+  await until(async () => {
+    ringing = (await api(gw, `/v1/calls?status=ringing&appId=${TEST_APP_ID}`)).data[0];
+    return ringing !== undefined;
+  });
+  return ringing;
+}
+
+describe.each(CODECS)('DTLS-SRTP over ICE with baresip, %s', (codec) => {
+  it('baresip calls in: ICE, DTLS, tones both ways, keyed dtls on the call and the participant', async () => {
+    const caller = await startBaresip({ ...DTLS_ICE, codec, toneHz: BARESIP_TONE_HZ });
+    const encrypted = caller.nextEvent('CALL_MENC', 30_000);
+    await caller.dial(`sip:${ROUTED_NUMBER}@127.0.0.1:${engine.sipPort}`);
+    const ringing = await ringingCall();
+    const answered = await api(gw, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    expect(answered).toMatchObject({ status: 'in_progress', media: { encryption: 'dtls' } });
+    // baresip reports its media encrypted once its DTLS handshake with us is done.
+    expect(JSON.stringify(await encrypted)).toMatch(/audio/);
+    expect(await mediaAttribute(answered.livekitRoomName, ringing.id)).toBe('dtls');
+
+    await checkAudioBothWays(ringing.id, answered.livekitRoomName);
+    const closed = caller.nextEvent('CALL_CLOSED');
+    await caller.hangup();
+    await closed;
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
+    expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({
+      endReason: 'caller_hangup',
+      media: { encryption: 'dtls' },
+    });
+    await checkBaresipHeardTheRoom(caller);
+    expect(caller.output()).not.toMatch(/srtp: failed to (decrypt|unprotect)/i);
+    await nothingLeased();
+  });
+
+  it('the gateway calls baresip with a DTLS-SRTP offer over ICE: tones both ways', async () => {
+    const callee = callees.get(codec);
+    if (!callee) throw new Error('no callee');
+    const encrypted = callee.nextEvent('CALL_MENC', 30_000);
+    const placed = await placeCall(
+      gw,
+      { from: '+15550100', to: CALLEE },
+      codec === 'PCMU' ? KEYS.app : KEYS.otherApp,
+    );
+    expect(placed.status).toBe(201);
+    const call = placed.json;
+    await encrypted;
+    await callWhen(gw, call.id, (current) => current.status === 'in_progress');
+    expect(await api(gw, `/v1/calls/${call.id}`)).toMatchObject({ media: { encryption: 'dtls' } });
+    await until(async () => (await mediaAttribute(call.livekitRoomName, call.id)) === 'dtls');
+
+    await checkAudioBothWays(call.id, call.livekitRoomName);
+    const closed = callee.nextEvent('CALL_CLOSED');
+    await callee.hangup();
+    await closed;
+    await until(async () => (await api(gw, `/v1/calls/${call.id}`)).status === 'completed');
+    expect((await api(gw, `/v1/calls/${call.id}`)).endReason).toBe('callee_hangup');
+    await checkBaresipHeardTheRoom(callee);
+    await nothingLeased();
+  });
+});
+
+describe('the trunk requires DTLS-SRTP', () => {
+  it.each([
+    ['plain RTP', { mediaenc: null }],
+    ['SDES-SRTP', { mediaenc: 'srtp-mand' }],
+    ['DTLS-SRTP without rtcp-mux', { mediaenc: 'dtls_srtp', medianat: 'ice', rtcpMux: false }],
+  ] as const)('refuses %s with 488 and a Reason, before it rings', async (_, options) => {
+    const caller = await startBaresip({ ...options, codec: 'PCMU', toneHz: BARESIP_TONE_HZ });
+    const closed = caller.nextEvent('CALL_CLOSED');
+    await caller.dial(`sip:${ROUTED_NUMBER}@127.0.0.1:${engine.sipPort}`);
+    const event = await closed;
+    expect(JSON.stringify(event)).toMatch(/488/);
+    expect((await api(gw, `/v1/calls?appId=${TEST_APP_ID}&status=ringing`)).data).toEqual([]);
+    await nothingLeased();
+  });
+});
