@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
-import type { RtpEndpoint } from '../sdp/sdpTypes.js';
 import { pairPriority } from './iceCandidate.js';
-import type { IceCandidate } from './iceTypes.js';
+import type { IceCandidate, IceEndpoint } from './iceTypes.js';
 
 export type PairState = 'waiting' | 'in-progress' | 'succeeded' | 'failed';
 
@@ -12,7 +11,7 @@ export type PairState = 'waiting' | 'in-progress' | 'succeeded' | 'failed';
  */
 export interface CandidatePair {
   remote: IceCandidate;
-  endpoint: RtpEndpoint;
+  endpoint: IceEndpoint;
   priority: bigint;
   state: PairState;
   /** Controlled side: USE-CANDIDATE arrived before our own check on the pair succeeded (§7.3.1.5). */
@@ -43,7 +42,7 @@ export class CheckList {
     return pair;
   }
 
-  find(endpoint: RtpEndpoint): CandidatePair | undefined {
+  find(endpoint: IceEndpoint): CandidatePair | undefined {
     return this.pairs.find(
       (p) => p.endpoint.address === endpoint.address && p.endpoint.port === endpoint.port,
     );

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { RtpEndpoint } from '../sdp/sdpTypes.js';
 import { type CandidatePair, CheckList } from './checkList.js';
 import { ConsentFreshness } from './consentFreshness.js';
 import { candidatePriority, LOCAL_PREFERENCE, TYPE_PREFERENCE } from './iceCandidate.js';
+import type { IceEndpoint } from './iceTypes.js';
 import {
   DEFAULT_ICE_TIMERS,
   type IceAgentOptions,
@@ -26,7 +26,7 @@ import {
 import { StunTransactions } from './stunTransactions.js';
 
 export interface IceAgentEvents {
-  selected: [RtpEndpoint];
+  selected: [IceEndpoint];
   failed: [string];
   consentLost: [string];
 }
@@ -36,7 +36,7 @@ type Purpose = 'check' | 'nominate' | 'consent';
 /** What a pending request was for, kept with its transaction. */
 interface CheckContext {
   purpose: Purpose;
-  endpoint: RtpEndpoint;
+  endpoint: IceEndpoint;
   /** Null for consent requests, which outlive the check list across a restart. */
   pair: CandidatePair | null;
   /** Our role when it left: a 487 to a request sent in an older role is no conflict any more. */
@@ -45,7 +45,7 @@ interface CheckContext {
   remotePwd: string;
 }
 
-const same = (a: RtpEndpoint, b: RtpEndpoint): boolean => a.address === b.address && a.port === b.port;
+const same = (a: IceEndpoint, b: IceEndpoint): boolean => a.address === b.address && a.port === b.port;
 
 /**
  * A full ICE agent (RFC 8445) for one stream, one component and one host candidate, on a socket
@@ -65,7 +65,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   private readonly checks: CheckList;
   private readonly transactions: StunTransactions<CheckContext>;
   private readonly consent: ConsentFreshness;
-  private selected: RtpEndpoint | null = null;
+  private selected: IceEndpoint | null = null;
   private nominating: CandidatePair | null = null;
   /** Between setRemote (or a restart) and a selection or the failure timeout. */
   private checking = false;
@@ -93,7 +93,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     });
   }
 
-  get selectedPair(): RtpEndpoint | null {
+  get selectedPair(): IceEndpoint | null {
     return this.selected ? { ...this.selected } : null;
   }
 
@@ -133,7 +133,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   }
 
   /** One STUN datagram from the call's socket. Anything that is not a usable STUN message is dropped. */
-  handleStun(data: Buffer, from: RtpEndpoint): void {
+  handleStun(data: Buffer, from: IceEndpoint): void {
     if (this.closed) return;
     const message = decodeStun(data);
     if (!message || message.method !== STUN_BINDING) return;
@@ -154,7 +154,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
 
   // --- Requests from the far end (RFC 8445 §7.3) ---
 
-  private onRequest(message: DecodedStun, raw: Buffer, from: RtpEndpoint): void {
+  private onRequest(message: DecodedStun, raw: Buffer, from: IceEndpoint): void {
     if (
       message.fingerprintOffset === null ||
       message.username === undefined ||
@@ -192,7 +192,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   }
 
   /** Peer-reflexive candidates (§7.3.1.3), triggered checks (§7.3.1.4), nomination (§7.3.1.5). */
-  private onCheckReceived(message: StunMessage, from: RtpEndpoint): void {
+  private onCheckReceived(message: StunMessage, from: IceEndpoint): void {
     let pair = this.checks.find(from) ?? null;
     if (!pair) {
       this.prflxCount += 1;
@@ -228,7 +228,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
 
   private reply(
     request: StunMessage,
-    to: RtpEndpoint,
+    to: IceEndpoint,
     attributes: Partial<StunMessage>,
     signed: boolean,
   ): void {
@@ -275,7 +275,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     this.sendRequest(purpose, pair.endpoint, pair);
   }
 
-  private sendRequest(purpose: Purpose, endpoint: RtpEndpoint, pair: CandidatePair | null): void {
+  private sendRequest(purpose: Purpose, endpoint: IceEndpoint, pair: CandidatePair | null): void {
     const remote = this.remote;
     if (!remote) return;
     const id = newTransactionId();
@@ -303,7 +303,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
     });
   }
 
-  private onResponse(message: DecodedStun, raw: Buffer, from: RtpEndpoint): void {
+  private onResponse(message: DecodedStun, raw: Buffer, from: IceEndpoint): void {
     const context = this.transactions.peek(message.transactionId);
     // An unauthenticated response is treated as never received (RFC 5389 §10.1.3).
     if (!context || !verifyIntegrity(message, raw, context.remotePwd)) return;
@@ -412,7 +412,7 @@ export class IceAgent extends EventEmitter<IceAgentEvents> {
   }
 
   /** Every datagram leaves here, so nothing goes out after close, and a send that throws is a lost datagram. */
-  private transmit(data: Buffer, to: RtpEndpoint): void {
+  private transmit(data: Buffer, to: IceEndpoint): void {
     if (this.closed) return;
     try {
       this.options.send(data, to);

@@ -1,4 +1,8 @@
-import type { RtpEndpoint } from '../sdp/sdpTypes.js';
+/** A transport address (the media layer's IceEndpoint has the same shape). */
+export interface IceEndpoint {
+  address: string;
+  port: number;
+}
 
 /** One side's `a=ice-ufrag` / `a=ice-pwd` (RFC 8839 §5.4). */
 export interface IceCredentials {
@@ -61,7 +65,7 @@ export interface IceAgentOptions {
   /** The role we take unless the far end is lite (then always controlling) or a conflict says otherwise. */
   role: IceRole;
   /** Sends a datagram from the call's socket; the agent never owns a socket. */
-  send: (data: Buffer, to: RtpEndpoint) => void;
+  send: (data: Buffer, to: IceEndpoint) => void;
   timers?: Partial<IceTimers>;
   /** The 64-bit number that settles role conflicts (RFC 8445 §7.3.1.1); random unless given. */
   tieBreaker?: bigint;

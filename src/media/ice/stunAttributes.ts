@@ -1,4 +1,4 @@
-import type { RtpEndpoint } from '../sdp/sdpTypes.js';
+import type { IceEndpoint } from './iceTypes.js';
 import { addressBytes, formatAddress } from './ipAddress.js';
 
 /** Attribute types STUN (RFC 5389 §18.2) and ICE (RFC 8445 §16.1) define and this agent reads or writes. */
@@ -26,7 +26,7 @@ export function attribute(type: number, value: Buffer): Buffer {
 }
 
 /** XOR-MAPPED-ADDRESS (RFC 5389 §15.2): the port XORs the cookie's top half, the address the cookie (and, for IPv6, the transaction id). */
-export function encodeXorAddress(endpoint: RtpEndpoint, transactionId: Buffer): Buffer | null {
+export function encodeXorAddress(endpoint: IceEndpoint, transactionId: Buffer): Buffer | null {
   const bytes = addressBytes(endpoint.address);
   if (!bytes) return null;
   const out = Buffer.alloc(4 + bytes.length);
@@ -36,7 +36,7 @@ export function encodeXorAddress(endpoint: RtpEndpoint, transactionId: Buffer): 
   return out;
 }
 
-export function decodeXorAddress(value: Buffer, transactionId: Buffer): RtpEndpoint | null {
+export function decodeXorAddress(value: Buffer, transactionId: Buffer): IceEndpoint | null {
   const family = value.length >= 4 ? value.readUInt8(1) : 0;
   const size = family === 0x01 ? 4 : family === 0x02 ? 16 : 0;
   if (size === 0 || value.length !== 4 + size) return null;

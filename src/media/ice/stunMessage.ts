@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { RtpEndpoint } from '../sdp/sdpTypes.js';
 import { crc32 } from './crc32.js';
+import type { IceEndpoint } from './iceTypes.js';
 import {
   ATTR,
   attribute,
@@ -25,7 +25,7 @@ export interface StunMessage {
   /** 12 bytes (RFC 5389 §6). */
   transactionId: Buffer;
   username?: string;
-  xorMappedAddress?: RtpEndpoint;
+  xorMappedAddress?: IceEndpoint;
   priority?: number;
   useCandidate?: boolean;
   iceControlling?: bigint;

@@ -1,9 +1,9 @@
-import type { RtpEndpoint } from '../sdp/sdpTypes.js';
+import type { IceEndpoint } from './iceTypes.js';
 
 export interface TransactionStart<T> {
   id: Buffer;
   packet: Buffer;
-  to: RtpEndpoint;
+  to: IceEndpoint;
   context: T;
   /** Sends in all, the first included. */
   attempts: number;
@@ -22,7 +22,7 @@ interface Pending<T> {
 export class StunTransactions<T> {
   private readonly pending = new Map<string, Pending<T>>();
 
-  constructor(private readonly send: (data: Buffer, to: RtpEndpoint) => void) {}
+  constructor(private readonly send: (data: Buffer, to: IceEndpoint) => void) {}
 
   start(t: TransactionStart<T>): void {
     const key = t.id.toString('hex');
