@@ -18,6 +18,8 @@ interface IceLitePeerEvents {
   request: [DecodedStun, RtpEndpoint];
   /** An authenticated request carrying USE-CANDIDATE. */
   nominated: [RtpEndpoint, DecodedStun];
+  /** Anything that is not STUN (DTLS, SRTP), for whoever plays the rest of the peer. */
+  datagram: [Buffer, RtpEndpoint];
 }
 
 /**
@@ -67,6 +69,11 @@ export class IceLitePeer extends EventEmitter<IceLitePeerEvents> {
 
   private onDatagram(data: Buffer, from: RtpEndpoint): void {
     this.datagrams += 1;
+    const first = data[0] ?? 0;
+    if (first > 3) {
+      this.emit('datagram', data, from);
+      return;
+    }
     const request = decodeStun(data);
     if (request?.class !== 'request' || request.method !== STUN_BINDING) return;
     if (!hasValidFingerprint(request, data)) return;
@@ -83,6 +90,11 @@ export class IceLitePeer extends EventEmitter<IceLitePeerEvents> {
       this.nominatedBy = from;
       this.emit('nominated', from, request);
     }
+  }
+
+  /** Sends a non-STUN datagram from the peer's one socket (its DTLS and SRTP share it). */
+  sendRaw(data: Buffer, to: RtpEndpoint): void {
+    this.socket.send(data, to.port, to.address);
   }
 
   private send(message: StunMessage, to: RtpEndpoint, signed: boolean): void {
