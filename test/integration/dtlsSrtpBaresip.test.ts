@@ -202,6 +202,45 @@ describe.each(CODECS)('DTLS-SRTP over ICE with baresip, %s', (codec) => {
   });
 });
 
+describe('DTLS-SRTP across re-INVITEs', () => {
+  it('baresip holds and resumes: the association and its keys go on, the room hears it again', async () => {
+    const caller = await startBaresip({ ...DTLS_ICE, codec: 'PCMU', toneHz: BARESIP_TONE_HZ });
+    const encrypted = caller.nextEvent('CALL_MENC', 30_000);
+    await caller.dial(`sip:${ROUTED_NUMBER}@127.0.0.1:${engine.sipPort}`);
+    const ringing = await ringingCall();
+    const answered = await api(gw, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    await encrypted;
+    const agent: Room = await joinRoom(rig, answered.livekitRoomName, 'agent');
+    cleanup.push(() => agent.disconnect());
+    const track = await nextAudioTrack(agent, `sip_${ringing.id}`);
+    const before = await unbrokenSound(() => recordAudio(track, { durationMs: 1000, settleMs: 100 }), 48_000);
+    expect(analyseTone(before, 48_000).frequencyHz).toBeCloseTo(BARESIP_TONE_HZ, -1);
+
+    // Listen before the command: baresip can report the answer before it acknowledges the command.
+    const held = caller.nextEvent('CALL_REMOTE_SDP');
+    await caller.hold(true);
+    await held;
+    const resumed = caller.nextEvent('CALL_REMOTE_SDP');
+    await caller.hold(false);
+    await resumed;
+    const after = await unbrokenSound(() => recordAudio(track, { durationMs: 1000, settleMs: 100 }), 48_000);
+    const tone = analyseTone(after, 48_000);
+    expect(after.length / 48_000).toBeGreaterThan(0.9);
+    expect(tone.frequencyHz).toBeGreaterThan(BARESIP_TONE_HZ - 5);
+    expect(tone.frequencyHz).toBeLessThan(BARESIP_TONE_HZ + 5);
+    expect(tone.levelDbfs).toBeGreaterThan(-20);
+    expect((await api(gw, `/v1/calls/${ringing.id}`)).status).toBe('in_progress');
+    const closed = caller.nextEvent('CALL_CLOSED');
+    await caller.hangup();
+    await closed;
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
+    await nothingLeased();
+  });
+});
+
 describe('the trunk requires DTLS-SRTP', () => {
   it.each([
     ['plain RTP', { mediaenc: null }],
