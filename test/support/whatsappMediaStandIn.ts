@@ -30,6 +30,7 @@ export class WhatsAppMediaStandIn {
   private gateway: RtpEndpoint | null = null;
   private sendTimer: NodeJS.Timeout | null = null;
   private sequence = 0;
+  private closed = false;
 
   private constructor(
     readonly ice: IceLitePeer,
@@ -99,7 +100,10 @@ export class WhatsAppMediaStandIn {
     return this.srtp !== null;
   }
 
+  /** Idempotent: a test may close it early (a vanished peer) and its cleanup again. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     if (this.sendTimer) clearInterval(this.sendTimer);
     this.handshake?.close();
     await this.ice.close();

@@ -314,6 +314,7 @@ export class RtpMediaSession {
       localCandidate: parts.localCandidate,
       send: (data, to) => rtpSocket.send(data, to.port, to.address, this.onSent),
       logger: this.options.logger,
+      ...(this.options.secureTimers ? { timers: this.options.secureTimers } : {}),
     });
     transport.on('keys', (keys) => this.onDtlsKeys(keys));
     transport.on('failed', ({ reason, message }) => this.end(reason, message));

@@ -50,6 +50,7 @@ export class RtpSessionHandler extends SessionCommandRouter<RtpMediaSession> {
           rtcpIntervalMs: this.options.rtcpIntervalMs ?? DEFAULT_RTCP_INTERVAL_MS,
           logger: this.options.logger,
           pcmFiles: this.pcmFiles,
+          ...(this.options.secureMediaTimers ? { secureTimers: this.options.secureMediaTimers } : {}),
           ...(init.recording ? { recording: init.recording } : {}),
           onEnded: (ended, reason, message) => this.sessions.ended(ended.id, reason, message),
         }),

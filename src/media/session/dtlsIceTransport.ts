@@ -8,6 +8,12 @@ import { isStunPacket } from '../ice/stunMessage.js';
 import type { DtlsIceAgreement, RtpEndpoint } from '../sdp/sdpTypes.js';
 import type { SrtpKeys } from '../srtp/srtpTypes.js';
 
+/** How long ICE and DTLS may take; the defaults are the RFCs', shorter ones are for tests. */
+export interface SecureMediaTimers {
+  ice?: Partial<IceTimers>;
+  handshakeTimeoutMs?: number;
+}
+
 export interface DtlsIceTransportOptions {
   sessionId: string;
   certificate: DtlsCertificate;
@@ -16,8 +22,7 @@ export interface DtlsIceTransportOptions {
   /** Sends on the session's one socket (STUN and DTLS share it with SRTP, RFC 7983). */
   send: (data: Buffer, to: RtpEndpoint) => void;
   logger: Logger;
-  iceTimers?: Partial<IceTimers>;
-  handshakeTimeoutMs?: number;
+  timers?: SecureMediaTimers;
 }
 
 export interface DtlsIceTransportEvents {
@@ -115,7 +120,7 @@ export class DtlsIceTransport extends EventEmitter<DtlsIceTransportEvents> {
       localCandidate: this.options.localCandidate,
       role: agreement.iceRole,
       send: (data, to) => this.options.send(data, to),
-      ...(this.options.iceTimers ? { timers: this.options.iceTimers } : {}),
+      ...(this.options.timers?.ice ? { timers: this.options.timers.ice } : {}),
     });
     agent.on('selected', (pair) => this.onSelected(pair));
     agent.on('failed', (message) => this.fail('media_error', `ICE failed: ${message}`));
@@ -141,7 +146,9 @@ export class DtlsIceTransport extends EventEmitter<DtlsIceTransportEvents> {
         const to = this.agent?.selectedPair ?? this.dtlsSource;
         if (to) this.options.send(data, to);
       },
-      ...(this.options.handshakeTimeoutMs ? { timeoutMs: this.options.handshakeTimeoutMs } : {}),
+      ...(this.options.timers?.handshakeTimeoutMs
+        ? { timeoutMs: this.options.timers.handshakeTimeoutMs }
+        : {}),
     });
     handshake.on('keys', (keys) => {
       if (this.handshake !== handshake || this.closed) return;

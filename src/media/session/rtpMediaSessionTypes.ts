@@ -4,6 +4,7 @@ import type { RtpPortLease } from '../ports/portAllocatorTypes.js';
 import type { SdpSession } from '../sdp/SdpSession.js';
 import type { RecordingInit, SessionCloseReason } from '../workers/mediaChannelTypes.js';
 import type { SessionEventSink } from '../workers/sessionHandlerTypes.js';
+import type { SecureMediaTimers } from './dtlsIceTransport.js';
 import type { FrameClock } from './frameClock.js';
 import type { MediaTimeouts } from './mediaTimeoutTypes.js';
 import type { PcmFiles } from './pcmFiles.js';
@@ -33,6 +34,8 @@ export interface RtpMediaSessionOptions {
   sdp: SdpSession;
   /** Certificate, ICE credentials and candidate for a DTLS-SRTP stream; null without DTLS. */
   secure: SecureMediaParts | null;
+  /** ICE and DTLS timers; the RFC defaults when absent. */
+  secureTimers?: SecureMediaTimers;
   /** The worker's shared 20 ms clock. */
   clock: FrameClock;
   events: SessionEventSink;

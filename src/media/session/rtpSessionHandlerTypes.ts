@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SecureMediaTimers } from './dtlsIceTransport.js';
 import type { RoomBridgeFactory } from './rtpMediaSessionTypes.js';
 
 export interface RtpSessionHandlerOptions {
@@ -6,4 +7,6 @@ export interface RtpSessionHandlerOptions {
   logger: Logger;
   /** RTCP report interval before randomisation (default 5000 ms, RFC 3550's minimum). */
   rtcpIntervalMs?: number;
+  /** ICE and DTLS timers of DTLS-SRTP calls (RFC defaults: consent lost after 30 s, 10 s handshake). */
+  secureMediaTimers?: SecureMediaTimers;
 }

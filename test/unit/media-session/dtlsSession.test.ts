@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDtlsCertificate } from '../../../src/media/dtls/dtlsCertificate.js';
 import { RtpSessionHandler } from '../../../src/media/session/RtpSessionHandler.js';
+import type { RtpSessionHandlerOptions } from '../../../src/media/session/rtpSessionHandlerTypes.js';
 import type {
   MediaEventName,
   MediaEvents,
@@ -22,7 +23,7 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-function rig() {
+function rig(secureMediaTimers?: RtpSessionHandlerOptions['secureMediaTimers']) {
   const base = 26_000 + Math.floor(Math.random() * 150) * 20;
   const init: WorkerInit = {
     workerIndex: 0,
@@ -43,7 +44,11 @@ function rig() {
         },
       },
     },
-    { bridges: new FakeBridgeFactory(440), logger: pino({ level: 'silent' }) },
+    {
+      bridges: new FakeBridgeFactory(440),
+      logger: pino({ level: 'silent' }),
+      ...(secureMediaTimers ? { secureMediaTimers } : {}),
+    },
   );
   cleanup.push(() => handler.shutdown());
   const nextEvent = <E extends MediaEventName>(name: E): Promise<MediaEvents[E]> =>
@@ -109,6 +114,27 @@ describe('a DTLS-SRTP media session against a WhatsApp-like (ice-lite) peer', ()
     expect(event).toMatchObject({ sessionId: 'dtls2', reason: 'media_error' });
     expect(event.message).toMatch(/DTLS handshake failed: .*does not match the fingerprint/);
     expect(peer.received).toEqual([]);
+    expect(handler.status()).toMatchObject({ sessions: 0, portsInUse: 0 });
+  });
+
+  it('ends with media_timeout when the peer stops answering consent checks, and frees its port', async () => {
+    const { handler, nextEvent } = rig({ ice: { consentIntervalMs: 100, consentTimeoutMs: 600 } });
+    const peer = await standIn();
+    const firstPacket = nextEvent('firstPacket');
+    const created = await handler.createSession({
+      sessionId: 'dtls4',
+      remoteOffer: peer.offer(),
+      callId: null,
+      encryption: { method: 'dtls', required: true },
+    });
+    peer.accept(created.localSdp);
+    await firstPacket;
+    const closed = nextEvent('sessionClosed');
+    // The peer vanishes: no BYE, no ICMP, just silence (its socket is gone).
+    await peer.close();
+    const event = await closed;
+    expect(event).toMatchObject({ sessionId: 'dtls4', reason: 'media_timeout' });
+    expect(event.message).toMatch(/ICE consent lost/);
     expect(handler.status()).toMatchObject({ sessions: 0, portsInUse: 0 });
   });
 
