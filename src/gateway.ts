@@ -44,6 +44,7 @@ import { SipLegJournal } from './signalling/sipLegJournal.js';
 import { srfCalls } from './signalling/srfAdapters.js';
 import { srfLegActions } from './signalling/srfLegActions.js';
 import { TrunkMediaPolicies } from './signalling/trunkMedia.js';
+import { WhatsAppNumbers } from './signalling/whatsappNumbers.js';
 import { CallingConfigStore } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 import { LivenessStore } from './store/livenessStore.js';
@@ -188,7 +189,8 @@ export class Gateway {
     });
     const commands = new CallCommands(this.calls, this.registry, flows);
     this.commandHandler = new CallCommandHandler(this.calls, commands);
-    const trunkMedia = new TrunkMediaPolicies(config.sip.trunks);
+    const whatsappNumbers = new WhatsAppNumbers(config.sip.whatsapp.numbers);
+    const trunkMedia = new TrunkMediaPolicies(config.sip.trunks, whatsappNumbers);
     const inboundCalls = new InboundCalls({
       calls: this.calls,
       registry: this.registry,
@@ -217,6 +219,7 @@ export class Gateway {
     const inbound = new InboundInvites({
       trunks: new TrunkMatcher(config.sip.trunks),
       numbers: new NumberRouter(config.sip.numbers),
+      whatsapp: whatsappNumbers,
       digest: new DigestAuthenticator(),
       calls: inboundCalls,
       createUas: srf.createUas,

@@ -71,7 +71,12 @@ export class CallCommandError extends Error {
 export class PlaceCallError extends Error {
   override readonly name = 'PlaceCallError';
   constructor(
-    readonly kind: 'unsupported_channel' | 'no_outbound_trunk' | 'overloaded' | 'concurrency_limit',
+    readonly kind:
+      | 'unsupported_channel'
+      | 'no_outbound_trunk'
+      | 'whatsapp_not_enabled'
+      | 'overloaded'
+      | 'concurrency_limit',
     message: string,
   ) {
     super(message);

@@ -6,7 +6,8 @@ import type { Call } from './callTypes.js';
 
 /** Each trunk's media encryption policy (signalling's TrunkMediaPolicies). */
 export interface TrunkEncryption {
-  encryptionOf(trunk: string | undefined): EncryptionPolicy;
+  /** A WhatsApp call's policy is its business number's. */
+  encryptionOf(trunk: string | undefined, whatsappNumber?: string): EncryptionPolicy;
 }
 
 /** The media session an inbound SIP leg needs: the caller's offer under its trunk's policy. */
@@ -19,7 +20,14 @@ export function inboundSessionRequest(
   return {
     remoteOffer: offer,
     callId: call.id,
-    ...(trunks ? { encryption: trunks.encryptionOf(trunk) } : {}),
+    ...(trunks
+      ? {
+          encryption: trunks.encryptionOf(
+            trunk,
+            call.fromChannel === 'whatsapp' ? call.toAddress : undefined,
+          ),
+        }
+      : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { CallRooms } from '../livekit/callRooms.js';
 import type { MediaSession } from '../media/workers/MediaSession.js';
+import { type WhatsAppCallInfo, whatsappAttributes } from '../signalling/whatsappHeaders.js';
 
 /**
  * How long a media session may take to join its room. Joining is a WebRTC handshake; many at once
@@ -23,6 +24,8 @@ export interface SipLegFacts {
   direction: 'inbound' | 'outbound';
   /** How the leg's media is keyed (none, sdes, dtls), once known. */
   mediaEncryption?: string;
+  /** Meta's x-wa-meta-* headers of a WhatsApp leg, as `sip.h.x-wa-meta-*`. */
+  whatsapp?: WhatsAppCallInfo;
 }
 
 /** The `sip.*` attributes of a leg's participant, the one place they are named. */
@@ -34,6 +37,7 @@ export function sipAttributes(leg: SipLegFacts): Record<string, string> {
     'sip.trunk': leg.trunk,
     'sip.direction': leg.direction,
     ...(leg.mediaEncryption ? { 'sip.mediaEncryption': leg.mediaEncryption } : {}),
+    ...(leg.whatsapp ? whatsappAttributes(leg.whatsapp) : {}),
   };
 }
 

@@ -81,6 +81,36 @@ const numberSchema = z.strictObject({
   appId: z.string().regex(APP_ID_PATTERN, 'an app id: app_[test_] and 27 alphanumerics'),
 });
 
+/**
+ * A WhatsApp business number on Meta's SIP mode (whatsappSipEnabled), as Meta's settings have it:
+ * its app, the trunk Meta's edge is (source addresses, where business-initiated INVITEs go), the
+ * SIP server hostname Meta has for the number (our TLS name and From host: Meta answers 403 when
+ * they differ), the SIP password Meta issued (the digest answer to Meta's 407, with the number as
+ * username) and the number's srtp_key_exchange_protocol.
+ */
+const whatsappNumberSchema = z.strictObject({
+  number: z.string().regex(E164, 'an E.164 number such as +15550100'),
+  appId: z.string().regex(APP_ID_PATTERN, 'an app id: app_[test_] and 27 alphanumerics'),
+  /** A trunk of kind whatsapp. */
+  trunk: z.string().min(1),
+  sipHostname: z.hostname(),
+  /** A secret: never logged, never returned by the API. */
+  password: z.string().min(1),
+  /** How Meta keys this number's media: DTLS-SRTP over ICE (Meta's default) or SDES. */
+  keying: z.enum(['dtls', 'sdes']).default('dtls'),
+});
+
+/**
+ * The TLS identity of the SIP server's `transport=tls` contacts (WhatsApp needs TLS). The embedded
+ * server reads these files; a real drachtio-server has its own (sip/drachtio.conf.xml). No ALPN
+ * is offered or required: Meta aborts a handshake offering ALPN `sip`.
+ */
+const tlsSchema = z.strictObject({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  chainFile: z.string().min(1).optional(),
+});
+
 const appSchema = z.strictObject({
   appId: z.string().regex(APP_ID_PATTERN, 'an app id: app_[test_] and 27 alphanumerics'),
   /** The trunk this app's PSTN calls (POST /v1/calls, toChannel pstn) go out through. */
@@ -101,6 +131,10 @@ export const sipSchema = z
     numbers: z.array(numberSchema),
     /** Per-app SIP settings: which trunk an app's outbound PSTN calls use. */
     apps: z.array(appSchema).default([]),
+    /** WhatsApp business numbers on Meta's SIP mode; their calls need TLS and SRTP. */
+    whatsapp: z.strictObject({ numbers: z.array(whatsappNumberSchema).default([]) }).default({ numbers: [] }),
+    /** Certificate and key for the embedded SIP server's TLS contacts; null: no TLS listener. */
+    tls: tlsSchema.nullable().default(null),
     /**
      * How long a call rings unanswered: an inbound call waiting for an accept/reject action, an
      * outbound call waiting for the far end's answer (a per-call ringTimeoutSeconds overrides it).
@@ -111,10 +145,16 @@ export const sipSchema = z
     message: 'trunk names must be unique',
     path: ['trunks'],
   })
-  .refine((sip) => new Set(sip.numbers.map((n) => n.number)).size === sip.numbers.length, {
-    message: 'each number may be routed only once',
-    path: ['numbers'],
-  })
+  .refine(
+    (sip) => {
+      const all = [...sip.numbers, ...sip.whatsapp.numbers].map((n) => n.number);
+      return new Set(all).size === all.length;
+    },
+    {
+      message: 'each number may be routed only once (numbers and whatsapp.numbers together)',
+      path: ['numbers'],
+    },
+  )
   .refine((sip) => new Set(sip.apps.map((a) => a.appId)).size === sip.apps.length, {
     message: 'each app may be listed only once',
     path: ['apps'],
@@ -131,7 +171,28 @@ export const sipSchema = z
             : undefined;
       if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['apps', index, 'outboundTrunk'] });
     }
+    for (const [index, entry] of sip.whatsapp.numbers.entries()) {
+      const trunk = sip.trunks.find((t) => t.name === entry.trunk);
+      const problem = !trunk
+        ? `no trunk named "${entry.trunk}"`
+        : trunk.kind !== 'whatsapp'
+          ? `trunk "${trunk.name}" is not a whatsapp trunk`
+          : trunk.outbound && trunk.outbound.transport !== 'tls'
+            ? `trunk "${trunk.name}" must reach Meta over tls`
+            : undefined;
+      if (problem)
+        ctx.addIssue({ code: 'custom', message: problem, path: ['whatsapp', 'numbers', index, 'trunk'] });
+    }
+    const tlsContact = sip.contacts.some((contact) => /transport=[a-z,]*tls/i.test(contact));
+    if (sip.engine === 'embedded' && tlsContact && !sip.tls) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a transport=tls contact needs sip.tls (certFile and keyFile)',
+        path: ['tls'],
+      });
+    }
   });
 
 export type SipConfig = z.infer<typeof sipSchema>;
 export type TrunkConfig = z.infer<typeof trunkSchema>;
+export type WhatsAppNumberConfig = z.infer<typeof whatsappNumberSchema>;

@@ -9,6 +9,8 @@ export interface SipEngineLaunch {
   adminAddress: string;
   adminPort: number;
   secret: string;
+  /** Certificate and key of its transport=tls contacts (sip.tls). */
+  tls?: { certFile: string; keyFile: string; chainFile?: string | undefined } | null;
 }
 
 /**
@@ -25,6 +27,11 @@ export class SipEngineProcess {
     for (const contact of this.launch.contacts) args.push('--contact', contact);
     args.push('--address', this.launch.adminAddress, '--port', String(this.launch.adminPort));
     args.push('--secret', this.launch.secret, '--noconfig');
+    const tls = this.launch.tls;
+    if (tls) {
+      args.push('--key-file', tls.keyFile, '--cert-file', tls.certFile);
+      if (tls.chainFile) args.push('--chain-file', tls.chainFile);
+    }
     this.child = spawn(process.execPath, args, { stdio: 'inherit', cwd: this.launch.root });
     return this.child;
   }

@@ -120,6 +120,7 @@ async function main(): Promise<void> {
       adminAddress: config.sip.drachtio.host,
       adminPort: config.sip.drachtio.port,
       secret: config.sip.drachtio.secret,
+      tls: config.sip.tls,
     });
     say(`starting the embedded SIP server on ${config.sip.contacts.join(', ')}`);
     stack.watch('SIP server', engine.start());

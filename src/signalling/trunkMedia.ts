@@ -1,5 +1,6 @@
 import type { TrunkConfig } from '../config/sipSchema.js';
 import { type EncryptionPolicy, NO_ENCRYPTION } from '../media/srtp/srtpTypes.js';
+import type { WhatsAppNumbers } from './whatsappNumbers.js';
 
 /** A trunk's `media` section as the policy the media session applies to its offers and answers. */
 export function encryptionPolicyOf(trunk: Pick<TrunkConfig, 'media'>): EncryptionPolicy {
@@ -8,16 +9,23 @@ export function encryptionPolicyOf(trunk: Pick<TrunkConfig, 'media'>): Encryptio
   return { method: encryption, required: policy === 'required' };
 }
 
-/** Each trunk's media encryption policy by trunk name (a call's `metadata.trunk`). */
+/**
+ * Each trunk's media encryption policy by trunk name (a call's `metadata.trunk`); a WhatsApp
+ * call's is its business number's (Meta keys each number as its settings say).
+ */
 export class TrunkMediaPolicies {
   private readonly byName = new Map<string, EncryptionPolicy>();
 
-  constructor(trunks: readonly Pick<TrunkConfig, 'name' | 'media'>[]) {
+  constructor(
+    trunks: readonly Pick<TrunkConfig, 'name' | 'media'>[],
+    private readonly whatsapp?: WhatsAppNumbers,
+  ) {
     for (const trunk of trunks) this.byName.set(trunk.name, encryptionPolicyOf(trunk));
   }
 
   /** An unknown trunk (or a call from none) gets plain RTP, as before trunks had a policy. */
-  encryptionOf(trunk: string | undefined): EncryptionPolicy {
-    return (trunk === undefined ? undefined : this.byName.get(trunk)) ?? NO_ENCRYPTION;
+  encryptionOf(trunk: string | undefined, whatsappNumber?: string): EncryptionPolicy {
+    const number = whatsappNumber === undefined ? undefined : this.whatsapp?.encryptionOf(whatsappNumber);
+    return number ?? (trunk === undefined ? undefined : this.byName.get(trunk)) ?? NO_ENCRYPTION;
   }
 }

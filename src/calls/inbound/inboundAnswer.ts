@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CallRooms } from '../../livekit/callRooms.js';
 import type { CreatedSession, CreateSessionRequest } from '../../media/workers/workerPoolTypes.js';
+import type { WhatsAppCallInfo } from '../../signalling/whatsappHeaders.js';
 import { autoRecordFormat, type CallSettingsSource } from '../autoRecording.js';
 import { BridgedCall } from '../bridgedCall.js';
 import { AnswerCanceled, AnswerFailed, answerError, NO_CAPACITY } from '../callErrors.js';
@@ -84,6 +85,7 @@ export class InboundAnswer {
           trunk: String(call.metadata.trunk ?? ''),
           direction: call.direction,
           mediaEncryption: keying,
+          ...(isWhatsAppInfo(call.metadata.whatsapp) ? { whatsapp: call.metadata.whatsapp } : {}),
         }),
       });
       stopIfCanceled();
@@ -139,4 +141,13 @@ export class InboundAnswer {
       throw answerError(call.id, error, this.deps.logger);
     }
   }
+}
+
+/** metadata.whatsapp as InboundCalls wrote it: string values under known names. */
+function isWhatsAppInfo(value: unknown): value is WhatsAppCallInfo {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.values(value).every((entry) => typeof entry === 'string')
+  );
 }

@@ -35,7 +35,12 @@ export class InboundCalls {
     const { deps } = this;
     const settings = deps.callingConfigs.settingsFor(route.appId);
     if (route.trunk.kind === 'whatsapp' && !settings.whatsappCallingEnabled) {
-      leg.refuse(403, 'WhatsApp calling is not enabled for this app');
+      leg.refuse(403, 'WhatsApp calling is not enabled for this app (whatsappCallingEnabled)');
+      return undefined;
+    }
+    if (route.trunk.kind === 'whatsapp' && !settings.whatsappSipEnabled) {
+      // Calling on, SIP off is Meta's Graph mode: its calls come through the Cloud API, not SIP.
+      leg.refuse(403, 'WhatsApp over SIP is not enabled for this app (whatsappSipEnabled)');
       return undefined;
     }
     if (!deps.admission.canAcceptWork()) {
@@ -56,7 +61,10 @@ export class InboundCalls {
         toAddress: route.number,
         fromChannel: route.trunk.kind,
         toChannel: 'webrtc',
-        metadata: { trunk: route.trunk.name },
+        metadata: {
+          trunk: route.trunk.name,
+          ...(route.whatsapp ? { whatsapp: route.whatsapp } : {}),
+        },
         sipCallId: route.sipCallId,
       },
       settings.maxConcurrentCalls,

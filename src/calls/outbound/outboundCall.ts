@@ -113,6 +113,7 @@ export class OutboundCall implements PhaseControl {
     try {
       leg = await this.deps.dialer.dial({
         appId: call.appId,
+        channel: call.toChannel === 'whatsapp' ? 'whatsapp' : 'pstn',
         from: call.fromAddress,
         to: call.toAddress,
         roomName,

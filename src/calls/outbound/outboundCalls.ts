@@ -51,12 +51,7 @@ export class OutboundCalls {
 
   place(request: PlaceCallRequest): Call {
     const { deps } = this;
-    if (request.toChannel === 'whatsapp') {
-      throw new PlaceCallError(
-        'unsupported_channel',
-        'calling WhatsApp users (toChannel whatsapp) is not supported yet; use pstn or webrtc',
-      );
-    }
+    if (request.toChannel === 'whatsapp') this.checkWhatsApp(request);
     if (request.toChannel === 'pstn' && !deps.dialer.canDial(request.appId)) {
       throw new PlaceCallError(
         'no_outbound_trunk',
@@ -97,7 +92,7 @@ export class OutboundCalls {
       'outbound call',
     );
     const live = deps.registry.open(call);
-    if (request.toChannel === 'pstn') {
+    if (request.toChannel === 'pstn' || request.toChannel === 'whatsapp') {
       new OutboundCall(
         call,
         live,
@@ -113,5 +108,27 @@ export class OutboundCalls {
       ).start();
     }
     return call;
+  }
+
+  /**
+   * A WhatsApp call goes out over SIP only for an app with both settings on (calling on with SIP
+   * off is Meta's Graph mode), from one of its business numbers (sip.whatsapp.numbers).
+   */
+  private checkWhatsApp(request: PlaceCallRequest): void {
+    const settings = this.deps.callingConfigs.settingsFor(request.appId);
+    for (const setting of ['whatsappCallingEnabled', 'whatsappSipEnabled'] as const) {
+      if (!settings[setting]) {
+        throw new PlaceCallError(
+          'whatsapp_not_enabled',
+          `app ${request.appId} has ${setting} off: WhatsApp calls over SIP need whatsappCallingEnabled and whatsappSipEnabled`,
+        );
+      }
+    }
+    if (!this.deps.dialer.canDialWhatsApp(request.appId, request.from)) {
+      throw new PlaceCallError(
+        'no_outbound_trunk',
+        `${request.from} is not a WhatsApp business number of app ${request.appId} with an outbound edge (sip.whatsapp.numbers)`,
+      );
+    }
   }
 }

@@ -21,6 +21,8 @@ import { joinRoom, sipAttributes } from '../roomJoin.js';
 export interface DialRequest {
   /** Whose trunk the call goes out through (`sip.apps[].outboundTrunk`). */
   appId: string;
+  /** pstn (the app's trunk, the default) or whatsapp (Meta's edge, from a business number). */
+  channel?: 'pstn' | 'whatsapp';
   /** E.164 caller id and called number. */
   from: string;
   to: string;
@@ -111,8 +113,16 @@ export class OutboundDialer {
     return this.deps.trunks.trunkOf(appId) !== undefined;
   }
 
+  /** Whether `from` is one of the app's WhatsApp business numbers, with an edge to call through. */
+  canDialWhatsApp(appId: string, from: string): boolean {
+    return this.deps.trunks.whatsappInviteFor(appId, from, from) !== undefined;
+  }
+
   async dial(request: DialRequest): Promise<DialedLeg> {
-    const target = this.deps.trunks.inviteFor(request.appId, request.from, request.to);
+    const target =
+      request.channel === 'whatsapp'
+        ? this.deps.trunks.whatsappInviteFor(request.appId, request.from, request.to)
+        : this.deps.trunks.inviteFor(request.appId, request.from, request.to);
     if (!target) {
       throw new DialFailed('trunk_error', null, `app ${request.appId} has no outbound trunk (sip.apps)`);
     }

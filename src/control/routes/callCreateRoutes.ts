@@ -13,6 +13,7 @@ export interface CallCreateRouteDeps {
 const STATUS: Record<PlaceCallError['kind'], number> = {
   unsupported_channel: 422,
   no_outbound_trunk: 422,
+  whatsapp_not_enabled: 422,
   concurrency_limit: 429,
   overloaded: 503,
 };
@@ -31,7 +32,7 @@ export function callCreateRoutes(deps: CallCreateRouteDeps): RouteSpec[] {
         201: { description: 'the call, initiated; its progress follows as events', schema: callSchema },
         422: {
           description:
-            'unsupported_channel (toChannel whatsapp) or no_outbound_trunk (app has no PSTN trunk)',
+            'no_outbound_trunk (the app has no PSTN trunk, or `from` is not one of its WhatsApp business numbers) or whatsapp_not_enabled (the message names the setting)',
           schema: errorBodySchema,
         },
         429: {

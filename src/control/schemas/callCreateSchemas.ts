@@ -5,6 +5,11 @@ import { PARTICIPANT_IDENTITY, PARTICIPANT_IDENTITY_RULE } from './callTokenSche
 
 /** E.164: a plus, then at most 15 digits, the first not 0. Addresses on pstn and whatsapp. */
 export const E164_ADDRESS = /^\+[1-9]\d{1,14}$/;
+/**
+ * A WhatsApp user known by a business-scoped user id (BSUID) instead of a phone number: up to 256
+ * letters and digits (Meta, 2026). Only whatsapp addresses may be one.
+ */
+export const BSUID_ADDRESS = /^[A-Za-z0-9]{1,256}$/;
 /** A call's metadata, serialized as JSON, may be at most this long (UTF-8 bytes). */
 export const METADATA_MAX_BYTES = 4096;
 /**
@@ -21,7 +26,13 @@ function addressProblem(address: string, on: z.infer<typeof channel>): string | 
       ? undefined
       : `a webrtc address is a participant identity: ${PARTICIPANT_IDENTITY_RULE}`;
   }
-  return E164_ADDRESS.test(address) ? undefined : `an E.164 number such as +15550100 on ${on}`;
+  if (E164_ADDRESS.test(address)) return undefined;
+  if (on === 'whatsapp') {
+    return BSUID_ADDRESS.test(address)
+      ? undefined
+      : 'a whatsapp address is an E.164 number such as +15550100 or a BSUID (1-256 letters and digits)';
+  }
+  return `an E.164 number such as +15550100 on ${on}`;
 }
 
 /**
@@ -39,8 +50,15 @@ function addressRule(field: 'from' | 'to', channelField: 'fromChannel' | 'toChan
         },
       },
       {
+        required: [channelField],
         properties: {
-          [channelField]: { not: { const: 'webrtc' } },
+          [channelField]: { const: 'whatsapp' },
+          [field]: { anyOf: [{ pattern: E164_ADDRESS.source }, { pattern: BSUID_ADDRESS.source }] },
+        },
+      },
+      {
+        properties: {
+          [channelField]: { not: { enum: ['webrtc', 'whatsapp'] } },
           [field]: { pattern: E164_ADDRESS.source },
         },
       },
@@ -59,7 +77,7 @@ export const callCreateSchema = z
     fromChannel: channel.default('pstn'),
     toChannel: channel.default('pstn').meta({
       description:
-        'pstn: dialled through the app’s trunk; webrtc: a browser joins the room; whatsapp: 422 for now.',
+        'pstn: dialled through the app’s trunk; webrtc: a browser joins the room; whatsapp: a WhatsApp user called over SIP from one of the app’s business numbers (`from`), for an app with whatsappCallingEnabled and whatsappSipEnabled.',
     }),
     metadata: z
       .record(z.string(), z.unknown())

@@ -65,7 +65,7 @@ export function negotiateAudio(
     const chosen = chooseCodec(formats, codecs, order);
     if (!chosen) continue;
     const telephoneEvent = codecs.includes('telephone-event')
-      ? chooseTelephoneEvent(formats, chosen.codec.clockRate)
+      ? chooseTelephoneEvent(formats, chosen.codec.clockRate, DTLS_PROFILES.includes(section.protocol))
       : null;
     // The DTLS handshake picks the suite later; the call reports the keying method.
     const encryption: NegotiatedEncryption = keying.crypto
@@ -184,17 +184,29 @@ function opusParameters(fmtp: string | null): OpusPeerParameters {
   };
 }
 
-/** RFC 4733 §2.1: telephone-event must run at the audio codec's clock, or timestamps disagree. */
+/**
+ * RFC 4733 §2.1: telephone-event should run at the audio codec's clock. WebRTC-style peers
+ * (DTLS-SRTP: WhatsApp, libwebrtc) pair Opus with telephone-event/8000 all the same (WhatsApp
+ * offers only that, PT 126): from them it is taken, durations counted at 8 kHz and timestamps on
+ * the stream's 48 kHz clock, as they do. From a plain SIP peer the mismatch still means no events.
+ */
 function chooseTelephoneEvent(
   formats: readonly OfferedFormat[],
   clockRate: number,
+  webrtcStyle: boolean,
 ): TelephoneEventFormat | null {
-  const format = formats.find(
-    (candidate) =>
-      candidate.encodingName.toLowerCase() === 'telephone-event' && candidate.clockRate === clockRate,
-  );
+  const events = formats.filter((candidate) => candidate.encodingName.toLowerCase() === 'telephone-event');
+  const format =
+    events.find((candidate) => candidate.clockRate === clockRate) ??
+    (webrtcStyle && clockRate === 48_000
+      ? events.find((candidate) => candidate.clockRate === 8000)
+      : undefined);
   if (!format) return null;
-  return { payloadType: format.payloadType, clockRate, events: format.fmtp?.trim() || TELEPHONE_EVENTS };
+  return {
+    payloadType: format.payloadType,
+    clockRate: format.clockRate,
+    events: format.fmtp?.trim() || TELEPHONE_EVENTS,
+  };
 }
 
 function describe(

@@ -55,7 +55,10 @@ export interface NegotiatedCodec {
 
 export interface TelephoneEventFormat {
   payloadType: number;
-  /** Always equal to the audio codec's clock rate (RFC 4733 §2.1). */
+  /**
+   * The audio codec's clock rate (RFC 4733 §2.1), except 8000 beside Opus when that is all the
+   * peer offers (WhatsApp): durations count in this clock, timestamps in the codec's.
+   */
   clockRate: number;
   /** The event list of the fmtp line, e.g. "0-16". */
   events: string;

@@ -55,8 +55,14 @@ export class MediaPipeline {
     options: MediaPipelineOptions,
   ) {
     const { codec: negotiated, telephoneEvent } = media;
-    // We answer and offer mono Opus; libopus folds a stereo packet into mono when decoding.
-    this.codec = createCodec(negotiated.name, { payloadType: negotiated.payloadType, channels: 1 });
+    // We answer and offer mono Opus; libopus folds a stereo packet into mono when decoding. A
+    // peer's maxaveragebitrate is a ceiling we keep to (RFC 7587 §6.1): WhatsApp asks 20 kbit/s.
+    const ceiling = negotiated.opus?.maxAverageBitrate;
+    this.codec = createCodec(negotiated.name, {
+      payloadType: negotiated.payloadType,
+      channels: 1,
+      ...(ceiling && ceiling >= 6000 && ceiling < 32_000 ? { bitrate: ceiling } : {}),
+    });
     this.audioPayloadType = negotiated.payloadType;
     this.eventPayloadType = telephoneEvent?.payloadType ?? -1;
     this.statistics = new RtpReceiverStatistics({ clockRate: this.codec.clockRate });

@@ -5,6 +5,8 @@ import type { SipLegJournal } from '../sipLegJournal.js';
 import type { CreateUas } from '../srfAdapters.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
 import { encryptionPolicyOf } from '../trunkMedia.js';
+import { type WhatsAppCallInfo, whatsappInfoOf } from '../whatsappHeaders.js';
+import type { WhatsAppNumbers } from '../whatsappNumbers.js';
 import type { DigestAuthenticator } from './digestAuth.js';
 import { calledNumber, type NumberRouter } from './numberRouter.js';
 import { SipIncomingLeg } from './sipIncomingLeg.js';
@@ -17,9 +19,14 @@ export interface InboundRoute {
   trunk: Pick<TrunkConfig, 'name' | 'kind'>;
   /** The number called (E.164 as the Request-URI has it). */
   number: string;
-  /** The caller's number or user from the From header; undefined when it has none. */
+  /**
+   * The caller's number or user from the From header; undefined when it has none. A WhatsApp
+   * caller may be a BSUID (business-scoped user id) instead of a phone number.
+   */
   caller: string | undefined;
   sipCallId: string | null;
+  /** Meta's x-wa-meta-* headers, for a call from a WhatsApp trunk. */
+  whatsapp?: WhatsAppCallInfo;
 }
 
 /**
@@ -34,6 +41,8 @@ export interface InboundCallSink {
 export interface InboundInviteDeps {
   trunks: TrunkMatcher;
   numbers: NumberRouter;
+  /** Business numbers on Meta's SIP mode: a WhatsApp trunk's calls must be for one of its own. */
+  whatsapp?: WhatsAppNumbers;
   digest: DigestAuthenticator;
   calls: InboundCallSink;
   createUas: CreateUas;
@@ -57,19 +66,21 @@ export class InboundInvites {
     const trunk = this.identify(req, res);
     if (!trunk) return;
     if (!this.authenticate(trunk, req, res)) return;
-    // Media the trunk's policy refuses (plain RTP where SRTP is required) is refused before ringing.
-    const refusal = req.body ? encryptionRefusal(req.body, encryptionPolicyOf(trunk)) : null;
+    const number = calledNumber(req.uri);
+    const business = number && trunk.kind === 'whatsapp' ? this.deps.whatsapp?.get(number) : undefined;
+    const appId = number ? (business?.appId ?? this.deps.numbers.appFor(number)) : undefined;
+    if (!number || !appId || (trunk.kind === 'whatsapp' && business?.trunk !== trunk.name)) {
+      log.info({ uri: req.uri, trunk: trunk.name }, 'INVITE for a number no app takes');
+      refuse(res, 404, 'no app for this number');
+      return;
+    }
+    // Media the policy refuses (plain RTP where SRTP is required) is refused before ringing. A
+    // WhatsApp number is keyed as Meta keys it (its srtp_key_exchange_protocol).
+    const policy = business ? { method: business.keying, required: true } : encryptionPolicyOf(trunk);
+    const refusal = req.body ? encryptionRefusal(req.body, policy) : null;
     if (refusal) {
       log.info({ trunk: trunk.name, reason: refusal }, 'INVITE refused: media encryption');
       refuse(res, 488, refusal);
-      return;
-    }
-
-    const number = calledNumber(req.uri);
-    const appId = number ? this.deps.numbers.appFor(number) : undefined;
-    if (!number || !appId) {
-      log.info({ uri: req.uri }, 'INVITE for a number no app takes');
-      refuse(res, 404, 'no app for this number');
       return;
     }
     const leg = new SipIncomingLeg(req, res, {
@@ -77,7 +88,18 @@ export class InboundInvites {
       journal: this.deps.journal,
       logger: log,
     });
-    this.deps.calls.offer(leg, { appId, trunk, number, caller: callerOf(req), sipCallId }, log);
+    this.deps.calls.offer(
+      leg,
+      {
+        appId,
+        trunk,
+        number,
+        caller: callerOf(req),
+        sipCallId,
+        ...(trunk.kind === 'whatsapp' ? { whatsapp: whatsappInfoOf((name) => req.get(name)) } : {}),
+      },
+      log,
+    );
   }
 
   private identify(req: InboundRequest, res: InboundResponse): TrunkConfig | undefined {

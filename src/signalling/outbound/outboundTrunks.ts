@@ -1,4 +1,4 @@
-import type { SipConfig, TrunkConfig } from '../../config/sipSchema.js';
+import type { SipConfig, TrunkConfig, WhatsAppNumberConfig } from '../../config/sipSchema.js';
 import type { EncryptionPolicy } from '../../media/srtp/srtpTypes.js';
 import { encryptionPolicyOf } from '../trunkMedia.js';
 
@@ -15,6 +15,13 @@ export interface InviteTarget {
   encryption?: EncryptionPolicy;
 }
 
+/**
+ * What Meta's edge accepts (its Allow), and so all we announce on a WhatsApp leg. Nothing else is
+ * ever sent on a SIP leg: the gateway sends no re-INVITE (hold is a mute in the room), no UPDATE,
+ * no session timers, and DTMF only as RFC 4733 events; SIP INFO digits are only received.
+ */
+export const WHATSAPP_ALLOW = 'INVITE, ACK, BYE, CANCEL, NOTIFY, OPTIONS';
+
 /** `[2001:db8::1]` for IPv6 literals, the host as is otherwise. */
 function uriHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
@@ -27,8 +34,12 @@ function uriHost(host: string): string {
  */
 export class OutboundTrunks {
   private readonly byApp = new Map<string, TrunkConfig>();
+  private readonly whatsapp: readonly WhatsAppNumberConfig[];
 
-  constructor(sip: Pick<SipConfig, 'trunks' | 'apps'>) {
+  constructor(
+    private readonly sip: Pick<SipConfig, 'trunks' | 'apps'> & Partial<Pick<SipConfig, 'whatsapp'>>,
+  ) {
+    this.whatsapp = sip.whatsapp?.numbers ?? [];
     for (const app of sip.apps) {
       const trunk = sip.trunks.find((t) => t.name === app.outboundTrunk);
       // The config schema refuses an app whose trunk is missing or has no outbound side.
@@ -62,6 +73,33 @@ export class OutboundTrunks {
       ...(out.username !== undefined && out.password !== undefined
         ? { auth: { username: out.username, password: out.password } }
         : {}),
+    };
+  }
+
+  /**
+   * A business-initiated WhatsApp call (toChannel whatsapp) from one of the app's business
+   * numbers: the INVITE goes to Meta's edge (the number's trunk), `sip:<to>@<edge>;transport=tls`;
+   * From is `<sip:<number>@<the SIP hostname Meta has for it>>` (Meta refuses another host with
+   * 403); Meta's 407 is answered with the number as username and Meta's SIP password; media is
+   * keyed as the number's settings say, SRTP always.
+   */
+  whatsappInviteFor(appId: string, from: string, to: string): InviteTarget | undefined {
+    const entry = this.whatsapp.find((candidate) => candidate.number === from && candidate.appId === appId);
+    const trunk = entry ? this.sip.trunks.find((candidate) => candidate.name === entry.trunk) : undefined;
+    const out = trunk?.outbound;
+    if (!entry || !trunk || !out) return undefined;
+    const host = uriHost(out.host);
+    const hostPort = out.port === undefined ? host : `${host}:${out.port}`;
+    return {
+      trunk: trunk.name,
+      uri: `sip:${to}@${hostPort};transport=tls`,
+      headers: {
+        From: `<sip:${from}@${entry.sipHostname}>`,
+        To: `<sip:${to}@${host}>`,
+        Allow: WHATSAPP_ALLOW,
+      },
+      encryption: { method: entry.keying, required: true },
+      auth: { username: from, password: entry.password },
     };
   }
 }

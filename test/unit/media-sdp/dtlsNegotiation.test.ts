@@ -61,7 +61,10 @@ describe('DTLS-SRTP offer/answer', () => {
     const answer = sdp.answerOffer(whatsappLikeOffer());
     expect(answer.media.encryption).toEqual({ keying: 'dtls', suite: null });
     expect(answer.media.profile).toBe('UDP/TLS/RTP/SAVPF');
-    expect(answer.sdp).toMatch(/m=audio 20000 UDP\/TLS\/RTP\/SAVPF 111/);
+    expect(answer.sdp).toContain('m=audio 20000 UDP/TLS/RTP/SAVPF 111 126');
+    // WhatsApp pairs Opus with telephone-event/8000 only: taken, so DTMF works both ways.
+    expect(answer.media.telephoneEvent).toEqual({ payloadType: 126, clockRate: 8000, events: '0-16' });
+    expect(answer.sdp).toContain('a=rtpmap:126 telephone-event/8000');
     expect(answer.sdp).toContain('a=setup:active');
     expect(answer.sdp).toContain(`a=fingerprint:sha-256 ${OUR_FINGERPRINT}`);
     expect(answer.sdp).toContain('a=ice-ufrag:gwUf');
