@@ -369,12 +369,12 @@ describe('POST /v1/calls refusals', () => {
     expect(body.properties.toChannel.enum).toEqual(['pstn', 'whatsapp', 'webrtc']);
   });
 
-  it('toChannel whatsapp → 422 unsupported_channel, and no call is created', async () => {
+  it('toChannel whatsapp for an app without WhatsApp → 422 whatsapp_not_enabled naming the setting, and no call', async () => {
     const before = (await api(gw, `/v1/calls?appId=${TEST_APP_ID}&limit=100`)).data.length;
     const { status, json } = await place({ from: CALLER, to: CALLEE, toChannel: 'whatsapp' });
     expect(status).toBe(422);
-    expect(json.error).toMatchObject({ code: 'unsupported_channel' });
-    expect(json.error.message).toMatch(/WhatsApp/);
+    expect(json.error).toMatchObject({ code: 'whatsapp_not_enabled' });
+    expect(json.error.message).toMatch(/whatsappCallingEnabled/);
     expect((await api(gw, `/v1/calls?appId=${TEST_APP_ID}&limit=100`)).data).toHaveLength(before);
   });
 
