@@ -144,3 +144,16 @@ describe('x-wa-meta-* headers', () => {
     });
   });
 });
+
+describe('config/examples/whatsapp.yaml', () => {
+  it('loads, with its number keyed by DTLS and its edge over TLS', () => {
+    const config = loadConfig({ file: 'config/examples/whatsapp.yaml', env: {} });
+    expect(config.sip.whatsapp.numbers[0]).toMatchObject({
+      number: '+15550100',
+      keying: 'dtls',
+      trunk: 'meta',
+    });
+    expect(config.sip.trunks[0]?.outbound?.transport).toBe('tls');
+    expect(config.sip.tls?.certFile).toMatch(/fullchain\.pem$/);
+  });
+});
