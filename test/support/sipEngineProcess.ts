@@ -35,6 +35,8 @@ export interface SipEngineProcessOptions {
   nodeOptions?: string[];
   /** The SIP and admin ports of an engine started before, to stand in for it after it died. */
   ports?: { sipPort: number; adminPort: number };
+  /** Added to its environment, e.g. NODE_EXTRA_CA_CERTS so its TLS client trusts a test CA. */
+  env?: Record<string, string>;
 }
 
 export interface SipEngineProcess {
@@ -121,7 +123,10 @@ export async function startSipEngine(options: SipEngineProcessOptions = {}): Pro
       options.tls.certFile,
     );
   }
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+  });
   const lines: string[] = [];
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   const ready = new Promise<void>((resolveReady, reject) => {
