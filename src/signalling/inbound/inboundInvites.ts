@@ -63,11 +63,15 @@ export class InboundInvites {
   handle(req: InboundRequest, res: InboundResponse): void {
     const sipCallId = req.get('Call-ID') ?? null;
     const log = this.deps.logger.child({ sipCallId, source: req.source_address });
-    const trunk = this.identify(req, res);
-    if (!trunk) return;
-    if (!this.authenticate(trunk, req, res)) return;
+    const first = this.identify(req, res);
+    if (!first) return;
     const number = calledNumber(req.uri);
-    const business = number && trunk.kind === 'whatsapp' ? this.deps.whatsapp?.get(number) : undefined;
+    const business = number && first.kind === 'whatsapp' ? this.deps.whatsapp?.get(number) : undefined;
+    // A WhatsApp call belongs to its number's trunk (which must list the source too), see matchNamed.
+    const trunk = business
+      ? (this.deps.trunks.matchNamed(business.trunk, req.source_address) ?? first)
+      : first;
+    if (!this.authenticate(trunk, req, res)) return;
     const appId = number ? (business?.appId ?? this.deps.numbers.appFor(number)) : undefined;
     if (!number || !appId || (trunk.kind === 'whatsapp' && business?.trunk !== trunk.name)) {
       log.info({ uri: req.uri, trunk: trunk.name }, 'INVITE for a number no app takes');

@@ -22,4 +22,16 @@ export class TrunkMatcher {
     const family = isIPv6(sourceAddress) ? 'ipv6' : 'ipv4';
     return this.lists.find(({ allowed }) => allowed.check(sourceAddress, family))?.trunk;
   }
+
+  /**
+   * The named trunk, if the address is one of its own. Meta's edge is one set of addresses for
+   * every business number, so several whatsapp trunks may list the same ones: a WhatsApp INVITE
+   * is the trunk of the number it calls, not the first that lists its source.
+   */
+  matchNamed(name: string, sourceAddress: string): TrunkConfig | undefined {
+    const family = isIPv6(sourceAddress) ? 'ipv6' : 'ipv4';
+    return this.lists.find(
+      ({ trunk, allowed }) => trunk.name === name && allowed.check(sourceAddress, family),
+    )?.trunk;
+  }
 }
