@@ -337,7 +337,12 @@ describe('POST /v1/calls refusals', () => {
     ['a to without +', { from: CALLER, to: '442071838750' }, 'to'],
     ['a to starting with +0', { from: CALLER, to: '+0442071838750' }, 'to'],
     ['a to of 16 digits', { from: CALLER, to: '+1234567890123456' }, 'to'],
-    ['a whatsapp to that is not E.164', { from: CALLER, to: 'bob', toChannel: 'whatsapp' }, 'to'],
+    [
+      'a whatsapp to that is neither E.164 nor a BSUID',
+      { from: CALLER, to: 'bob.smith', toChannel: 'whatsapp' },
+      'to',
+    ],
+    ['a whatsapp to of 257 characters', { from: CALLER, to: 'a'.repeat(257), toChannel: 'whatsapp' }, 'to'],
     ['a pstn from that is not E.164', { from: 'alice', to: CALLEE }, 'from'],
     ['a webrtc to that is not an identity', { from: CALLER, to: 'sip_gateway', toChannel: 'webrtc' }, 'to'],
     ['an unknown channel', { from: CALLER, to: CALLEE, toChannel: 'sms' }, 'toChannel'],
