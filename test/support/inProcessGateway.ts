@@ -24,7 +24,7 @@ export interface RunningGateway {
  */
 export async function startInProcessGateway(
   overrides: Record<string, unknown> = {},
-  extra: { mediaWorkerEntry?: string } = {},
+  extra: { mediaWorkerEntry?: string; logger?: pino.Logger } = {},
 ): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   const base = mergeConfig(loadConfig({ env: {} }) as unknown as Record<string, unknown>, {
@@ -39,7 +39,7 @@ export async function startInProcessGateway(
   const config = configSchema.parse(mergeConfig(base, overrides));
   const gateway = new Gateway({
     config,
-    logger: pino({ level: 'silent' }),
+    logger: extra.logger ?? pino({ level: 'silent' }),
     version: '0.0.0-test',
     mediaWorkerEntry: extra.mediaWorkerEntry ?? loopbackWorkerEntry(),
   });
