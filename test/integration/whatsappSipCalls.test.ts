@@ -1,0 +1,207 @@
+import { dispose } from '@livekit/rtc-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { Baresip } from '../support/baresip.js';
+import {
+  type BaresipAudioRig,
+  checkAudioBothWays,
+  checkBaresipHeardTheRoom,
+  participantAttributes,
+} from '../support/baresipAudio.js';
+import { api, callGatewayConfig, callWhen, placeCall, until } from '../support/gatewayApi.js';
+import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
+import { testCertificate } from '../support/testCertificate.js';
+import { bearer, KEYS, OTHER_APP_ID, TEST_APP_ID } from '../support/testKeys.js';
+import { WhatsAppSipEdge } from '../support/whatsappSipEdge.js';
+
+/**
+ * WhatsApp calls over SIP end to end, both directions, both keyings: the gateway ⇄ (TLS) a
+ * stand-in for Meta's SIP edge ⇄ (UDP) baresip as the WhatsApp user's phone, Opus, and media
+ * straight between the gateway and baresip: DTLS-SRTP over ICE for one business number, SDES for
+ * the other. The room participant and the phone hear each other's tones; the edge saw no request
+ * Meta refuses (re-INVITE, INFO, UPDATE); Meta's headers reach the call and the participant.
+ */
+const PHONE_TONE_HZ = 1000;
+const ROOM_TONE_HZ = 440;
+const WHATSAPP_USER = '+447700900123';
+const PASSWORD = 'meta-issued-sip-password';
+const KEYINGS = [
+  { keying: 'dtls', number: '+15550181', appId: TEST_APP_ID, key: KEYS.app, digest: 'SHA-256' },
+  { keying: 'sdes', number: '+15550182', appId: OTHER_APP_ID, key: KEYS.otherApp, digest: 'MD5' },
+] as const;
+
+let engine: SipEngineProcess;
+let rig: LiveKitRig;
+let gw: RunningGateway;
+const phones = new Map<string, Baresip>();
+const edges = new Map<string, WhatsAppSipEdge>();
+const cleanup: (() => Promise<unknown>)[] = [];
+const audio = (): BaresipAudioRig => ({
+  rig,
+  cleanup,
+  baresipToneHz: PHONE_TONE_HZ,
+  roomToneHz: ROOM_TONE_HZ,
+});
+
+beforeAll(async () => {
+  const edgeCertificate = testCertificate('wa.meta.test');
+  // The gateway's SIP server checks the edge's certificate, as it would Meta's.
+  engine = await startSipEngine({
+    tls: testCertificate('gw.test'),
+    env: { NODE_EXTRA_CA_CERTS: edgeCertificate.certFile },
+  });
+  rig = await startLiveKit();
+  for (const { keying, number, digest } of KEYINGS) {
+    const phone = await Baresip.start({
+      mediaenc: keying === 'dtls' ? 'dtls_srtp' : 'srtp-mand',
+      medianat: keying === 'dtls' ? 'ice' : null,
+      rtcpMux: true,
+      codec: 'opus',
+      toneHz: PHONE_TONE_HZ,
+      autoAnswer: true,
+      user: WHATSAPP_USER,
+    });
+    phones.set(keying, phone);
+    edges.set(
+      keying,
+      await WhatsAppSipEdge.start({
+        numbers: [{ number, password: PASSWORD, sipHostname: 'gw.test' }],
+        digestAlgorithm: digest,
+        user: { host: '127.0.0.1', port: phone.sipPort },
+        gateway: { host: '127.0.0.1', port: engine.tlsPort ?? 0 },
+        certificate: edgeCertificate,
+      }),
+    );
+  }
+  gw = await startInProcessGateway(
+    callGatewayConfig(engine, rig, {
+      sip: {
+        trunks: KEYINGS.map(({ keying }) => ({
+          name: `meta-${keying}`,
+          kind: 'whatsapp',
+          sourceAddresses: ['127.0.0.1/32'],
+          outbound: { host: '127.0.0.1', port: edges.get(keying)?.tlsPort, transport: 'tls' },
+        })),
+        whatsapp: {
+          numbers: KEYINGS.map(({ keying, number, appId }) => ({
+            number,
+            appId,
+            trunk: `meta-${keying}`,
+            sipHostname: 'gw.test',
+            password: PASSWORD,
+            keying,
+          })),
+        },
+      },
+    }),
+    { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
+  );
+  for (const { appId } of KEYINGS) {
+    const response = await fetch(`${gw.url}/v1/organization/apps/${appId}/calling`, {
+      method: 'PUT',
+      headers: { ...bearer(KEYS.admin), 'content-type': 'application/json' },
+      body: JSON.stringify({ whatsappCallingEnabled: true, whatsappSipEnabled: true }),
+    });
+    expect(response.status).toBe(200);
+  }
+  await until(async () => (await api(gw, '/readyz')).ready === true);
+}, 90_000);
+
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()?.();
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await dispose();
+  for (const edge of edges.values()) await edge.stop();
+  for (const phone of phones.values()) await phone.stop();
+  await Promise.all([engine?.stop(), rig?.server.stop()]);
+});
+
+async function nothingLeased(): Promise<void> {
+  await until(async () => {
+    const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
+    return statuses.every((status) => status.portsInUse === 0 && status.sessions === 0);
+  });
+}
+
+/** Nothing Meta refuses went to the edge: no re-INVITE, no INFO, no UPDATE. */
+function onlyWhatMetaTakes(edge: WhatsAppSipEdge): void {
+  for (const request of edge.requests) {
+    expect(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS']).toContain(request.method);
+    if (request.method === 'INVITE') expect(request.inDialog).toBe(false);
+  }
+}
+
+describe.each(KEYINGS)('WhatsApp over SIP, keyed by $keying', ({ keying, number, appId, key }) => {
+  it('user-initiated: Meta’s INVITE rings the app, is answered, and talks both ways', async () => {
+    const phone = phones.get(keying);
+    const edge = edges.get(keying);
+    if (!phone || !edge) throw new Error('no phone or edge');
+    edge.relayNextUserCall(WHATSAPP_USER, {
+      'x-wa-meta-user-id': 'US.13491208655302741918',
+      'x-wa-meta-user-name': 'Ada Lovelace',
+      'x-wa-meta-user-country-code': 'GB',
+    });
+    const established = phone.nextEvent('CALL_ESTABLISHED', 30_000);
+    await phone.dial(`sip:${number}@127.0.0.1:${edge.udpPort}`);
+    let ringing: any;
+    await until(async () => {
+      ringing = (await api(gw, `/v1/calls?status=ringing&appId=${appId}`)).data[0];
+      return ringing !== undefined;
+    });
+    expect(ringing).toMatchObject({ fromChannel: 'whatsapp', fromAddress: WHATSAPP_USER, toAddress: number });
+    expect(ringing.metadata.whatsapp).toMatchObject({ userName: 'Ada Lovelace', countryCode: 'GB' });
+    expect(ringing.metadata.whatsapp.wacid).toMatch(/^wacid\./);
+    const answered = await api(gw, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    expect(answered).toMatchObject({ status: 'in_progress', media: { encryption: keying } });
+    await established;
+    const attributes = await participantAttributes(rig, answered.livekitRoomName, ringing.id);
+    expect(attributes?.['sip.h.x-wa-meta-user-name']).toBe('Ada Lovelace');
+    expect(attributes?.['sip.mediaEncryption']).toBe(keying);
+
+    await checkAudioBothWays(audio(), ringing.id, answered.livekitRoomName);
+    const closed = phone.nextEvent('CALL_CLOSED');
+    await phone.hangup();
+    await closed;
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
+    expect((await api(gw, `/v1/calls/${ringing.id}`)).endReason).toBe('caller_hangup');
+    await checkBaresipHeardTheRoom(audio(), phone);
+    onlyWhatMetaTakes(edge);
+    await nothingLeased();
+  });
+
+  it('business-initiated: POST /v1/calls toChannel whatsapp answers Meta’s 407 and talks both ways', async () => {
+    const phone = phones.get(keying);
+    const edge = edges.get(keying);
+    if (!phone || !edge) throw new Error('no phone or edge');
+    const established = phone.nextEvent('CALL_ESTABLISHED', 30_000);
+    const placed = await placeCall(gw, { from: number, to: WHATSAPP_USER, toChannel: 'whatsapp' }, key);
+    expect(placed.status, JSON.stringify(placed.json)).toBe(201);
+    const call = placed.json;
+    await established;
+    await callWhen(gw, call.id, (current) => current.status === 'in_progress');
+    expect(await api(gw, `/v1/calls/${call.id}`)).toMatchObject({ media: { encryption: keying } });
+    // Meta challenged the first INVITE; the second carried the number's credentials.
+    const invites = edge.requests.filter((request) => request.method === 'INVITE' && !request.inDialog);
+    expect(
+      invites.at(-1)?.message.headers.some(([name]) => name.toLowerCase() === 'proxy-authorization'),
+    ).toBe(true);
+
+    await checkAudioBothWays(audio(), call.id, call.livekitRoomName);
+    const closed = phone.nextEvent('CALL_CLOSED');
+    await phone.hangup();
+    await closed;
+    await until(async () => (await api(gw, `/v1/calls/${call.id}`)).status === 'completed');
+    expect((await api(gw, `/v1/calls/${call.id}`)).endReason).toBe('callee_hangup');
+    await checkBaresipHeardTheRoom(audio(), phone);
+    onlyWhatMetaTakes(edge);
+    await nothingLeased();
+  });
+});
