@@ -31,6 +31,9 @@ const KEYINGS = [
   { keying: 'dtls', number: '+15550181', appId: TEST_APP_ID, key: KEYS.app, digest: 'SHA-256' },
   { keying: 'sdes', number: '+15550182', appId: OTHER_APP_ID, key: KEYS.otherApp, digest: 'MD5' },
 ] as const;
+/** Numbers Meta refuses: the gateway has the wrong password for one, Meta another hostname for the other. */
+const WRONG_PASSWORD = '+15550183';
+const WRONG_HOST = '+15550184';
 
 let engine: SipEngineProcess;
 let rig: LiveKitRig;
@@ -67,7 +70,11 @@ beforeAll(async () => {
     edges.set(
       keying,
       await WhatsAppSipEdge.start({
-        numbers: [{ number, password: PASSWORD, sipHostname: 'gw.test' }],
+        numbers: [
+          { number, password: PASSWORD, sipHostname: 'gw.test' },
+          { number: WRONG_PASSWORD, password: PASSWORD, sipHostname: 'gw.test' },
+          { number: WRONG_HOST, password: PASSWORD, sipHostname: 'sip.elsewhere.test' },
+        ],
         digestAlgorithm: digest,
         user: { host: '127.0.0.1', port: phone.sipPort },
         gateway: { host: '127.0.0.1', port: engine.tlsPort ?? 0 },
@@ -85,14 +92,24 @@ beforeAll(async () => {
           outbound: { host: '127.0.0.1', port: edges.get(keying)?.tlsPort, transport: 'tls' },
         })),
         whatsapp: {
-          numbers: KEYINGS.map(({ keying, number, appId }) => ({
-            number,
-            appId,
-            trunk: `meta-${keying}`,
-            sipHostname: 'gw.test',
-            password: PASSWORD,
-            keying,
-          })),
+          numbers: [
+            ...KEYINGS.map(({ keying, number, appId }) => ({
+              number,
+              appId,
+              trunk: `meta-${keying}`,
+              sipHostname: 'gw.test',
+              password: PASSWORD,
+              keying,
+            })),
+            ...[WRONG_PASSWORD, WRONG_HOST].map((refused) => ({
+              number: refused,
+              appId: TEST_APP_ID,
+              trunk: 'meta-sdes',
+              sipHostname: 'gw.test',
+              password: refused === WRONG_PASSWORD ? 'not-the-password' : PASSWORD,
+              keying: 'sdes',
+            })),
+          ],
         },
       },
     }),
@@ -202,6 +219,19 @@ describe.each(KEYINGS)('WhatsApp over SIP, keyed by $keying', ({ keying, number,
     expect((await api(gw, `/v1/calls/${call.id}`)).endReason).toBe('callee_hangup');
     await checkBaresipHeardTheRoom(audio(), phone);
     onlyWhatMetaTakes(edge);
+    await nothingLeased();
+  });
+});
+
+describe('Meta refuses a business-initiated call', () => {
+  it.each([
+    ['the SIP password is wrong', WRONG_PASSWORD],
+    ['the From host is not the SIP hostname Meta has for the number', WRONG_HOST],
+  ])('when %s: the call fails with Meta’s 403, nothing leased', async (_why, from) => {
+    const placed = await placeCall(gw, { from, to: WHATSAPP_USER, toChannel: 'whatsapp' });
+    expect(placed.status).toBe(201);
+    const failed = await callWhen(gw, placed.json.id, (current) => current.status === 'failed');
+    expect(failed).toMatchObject({ sipStatus: 403, endReason: 'trunk_error' });
     await nothingLeased();
   });
 });
