@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { MediaSession } from '../media/workers/MediaSession.js';
 import type { SessionCloseReason } from '../media/workers/mediaChannelTypes.js';
 import type { RecordingFormat } from '../recording/recordingTypes.js';
+import type { FarEndBye } from '../signalling/sipDialogLeg.js';
+import { WHATSAPP_DURATION_HEADER } from '../signalling/whatsappHeaders.js';
 import { recordWholeCall } from './autoRecording.js';
 import type { PhaseControl } from './callPhases.js';
 import type { CallService } from './callService.js';
@@ -76,9 +78,20 @@ export class BridgedCall implements PhaseControl {
       this.leg,
       session,
       this.log,
-      (end) => void this.end(end.by === 'far_end' ? this.farEndHangup : MEDIA_END[end.reason]),
+      (end) => {
+        if (end.by === 'far_end') this.keepWhatsAppDuration(end.bye);
+        void this.end(end.by === 'far_end' ? this.farEndHangup : MEDIA_END[end.reason]);
+      },
       (digit) => this.deps.calls.dtmf(live.id, digit, 'sip_info'),
     );
+  }
+
+  /** Meta's BYE says how long WhatsApp counted the call: kept as metadata.whatsapp.callDurationSeconds. */
+  private keepWhatsAppDuration(bye: FarEndBye | undefined): void {
+    const seconds = bye?.header(WHATSAPP_DURATION_HEADER)?.trim();
+    if (seconds && /^\d{1,9}$/.test(seconds)) {
+      this.deps.calls.addWhatsAppInfo(this.live.id, { callDurationSeconds: Number(seconds) });
+    }
   }
 
   /** Ends the call from this side (BYE), by default as a hangup command. */

@@ -145,6 +145,19 @@ export class CallService extends EventEmitter<CallServiceEvents> {
     this.deps.store.setMedia(id, media, this.deps.now().toISOString());
   }
 
+  /**
+   * Adds what the far end said about a WhatsApp call to `metadata.whatsapp` (Meta's BYE carries
+   * the call's duration), keeping what is there.
+   */
+  addWhatsAppInfo(id: string, info: Record<string, string | number>): void {
+    const call = this.deps.store.get(id);
+    if (!call) return;
+    const whatsapp = call.metadata.whatsapp;
+    const before = typeof whatsapp === 'object' && whatsapp !== null ? whatsapp : {};
+    const metadata = { ...call.metadata, whatsapp: { ...before, ...info } };
+    this.deps.store.setMetadata(id, metadata, this.deps.now().toISOString());
+  }
+
   /** Records the SIP Call-ID of a leg created after the call (outbound). */
   attachSipCallId(id: string, sipCallId: string): void {
     this.deps.store.setSipCallId(id, sipCallId, this.deps.now().toISOString());

@@ -86,6 +86,7 @@ export class CallStore {
   private readonly liveByStatusStmt;
   private readonly roomStmt;
   private readonly mediaStmt;
+  private readonly metadataStmt;
   private readonly sipCallIdStmt;
   private readonly answeredByStmt;
   private readonly voicemailStmt;
@@ -110,6 +111,7 @@ export class CallStore {
     );
     this.roomStmt = db.sql.prepare('UPDATE calls SET livekit_room_name = ?, updated_at = ? WHERE id = ?');
     this.mediaStmt = db.sql.prepare('UPDATE calls SET media_encryption = ?, updated_at = ? WHERE id = ?');
+    this.metadataStmt = db.sql.prepare('UPDATE calls SET metadata = ?, updated_at = ? WHERE id = ?');
     this.sipCallIdStmt = db.sql.prepare('UPDATE calls SET sip_call_id = ?, updated_at = ? WHERE id = ?');
     // Only the first one counts: whoever took the call, not whoever joined later.
     this.answeredByStmt = db.sql.prepare(
@@ -167,6 +169,10 @@ export class CallStore {
 
   setMedia(id: string, media: CallMedia, updatedAt: string): void {
     this.mediaStmt.run(media.encryption, updatedAt, id);
+  }
+
+  setMetadata(id: string, metadata: Record<string, unknown>, updatedAt: string): void {
+    this.metadataStmt.run(JSON.stringify(metadata), updatedAt, id);
   }
 
   /** Calls of an app that have not ended, both directions: what maxConcurrentCalls counts. */

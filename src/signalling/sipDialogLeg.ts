@@ -2,6 +2,11 @@ import type { Logger } from 'pino';
 import { parseSipInfoDtmf } from '../media/dtmf/sipInfoDtmf.js';
 import type { InboundResponse, SipDialog } from './srfTypes.js';
 
+/** The far end's BYE, for the headers some carry (Meta's x-wa-meta-call-duration). */
+export interface FarEndBye {
+  header(name: string): string | undefined;
+}
+
 const DTMF_TYPES = /^application\/dtmf(-relay)?\s*(;|$)/i;
 
 type OfferAnswerer = (offer: string) => Promise<string>;
@@ -23,7 +28,8 @@ type DigitListener = (digit: string, durationMs: number | null) => void;
 export class SipDialogLeg {
   private farEndEnded: boolean;
   private hungUp = false;
-  private readonly endedListeners: (() => void)[] = [];
+  private readonly endedListeners: ((bye?: FarEndBye) => void)[] = [];
+  private bye: FarEndBye | undefined;
   private answerer: OfferAnswerer | undefined;
   private readonly pendingOffers: { offer: string; res: InboundResponse }[] = [];
   private digitListener: DigitListener | undefined;
@@ -35,7 +41,9 @@ export class SipDialogLeg {
   ) {
     // A BYE that came before this leg was made has ended the dialog already.
     this.farEndEnded = dialog.connected === false;
-    dialog.on('destroy', () => this.ended());
+    dialog.on('destroy', (request?: { get(name: string): string | undefined }) =>
+      this.ended(request ? { header: (name: string) => request.get(name) } : undefined),
+    );
     dialog.on('modify', (req, res) => this.offered(req.body, res));
     dialog.on('info', (req, res) => {
       const digit = this.infoDigit(req.get('Content-Type') ?? '', req.body, res);
@@ -53,8 +61,8 @@ export class SipDialogLeg {
     return Promise.resolve(this.dialog.destroy()).then(() => undefined);
   }
 
-  onEnded(listener: () => void): void {
-    if (this.farEndEnded) listener();
+  onEnded(listener: (bye?: FarEndBye) => void): void {
+    if (this.farEndEnded) listener(this.bye);
     else this.endedListeners.push(listener);
   }
 
@@ -68,10 +76,11 @@ export class SipDialogLeg {
     for (const [digit, durationMs] of this.pendingDigits.splice(0)) listener(digit, durationMs);
   }
 
-  private ended(): void {
+  private ended(bye?: FarEndBye): void {
     if (this.farEndEnded || this.hungUp) return;
     this.farEndEnded = true;
-    for (const listener of this.endedListeners.splice(0)) listener();
+    this.bye = bye;
+    for (const listener of this.endedListeners.splice(0)) listener(bye);
   }
 
   private offered(offer: string, res: InboundResponse): void {

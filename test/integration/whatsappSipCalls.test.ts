@@ -188,7 +188,10 @@ describe.each(KEYINGS)('WhatsApp over SIP, keyed by $keying', ({ keying, number,
     await phone.hangup();
     await closed;
     await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
-    expect((await api(gw, `/v1/calls/${ringing.id}`)).endReason).toBe('caller_hangup');
+    const ended = await api(gw, `/v1/calls/${ringing.id}`);
+    expect(ended.endReason).toBe('caller_hangup');
+    // Meta's BYE said how long WhatsApp counted the call.
+    expect(ended.metadata.whatsapp.callDurationSeconds).toBeGreaterThanOrEqual(2);
     await checkBaresipHeardTheRoom(audio(), phone);
     onlyWhatMetaTakes(edge);
     await nothingLeased();
@@ -216,7 +219,9 @@ describe.each(KEYINGS)('WhatsApp over SIP, keyed by $keying', ({ keying, number,
     await phone.hangup();
     await closed;
     await until(async () => (await api(gw, `/v1/calls/${call.id}`)).status === 'completed');
-    expect((await api(gw, `/v1/calls/${call.id}`)).endReason).toBe('callee_hangup');
+    const ended = await api(gw, `/v1/calls/${call.id}`);
+    expect(ended.endReason).toBe('callee_hangup');
+    expect(ended.metadata.whatsapp.callDurationSeconds).toBeGreaterThanOrEqual(2);
     await checkBaresipHeardTheRoom(audio(), phone);
     onlyWhatMetaTakes(edge);
     await nothingLeased();

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { SessionCloseReason } from '../../media/workers/mediaChannelTypes.js';
+import type { FarEndBye } from '../../signalling/sipDialogLeg.js';
 import type { AnsweredLeg } from './callLeg.js';
 
 /** How a bridged leg ended by itself: its far end hung up, or its media session closed. */
-export type LegEnd = { by: 'far_end' } | { by: 'media'; reason: SessionCloseReason };
+export type LegEnd = { by: 'far_end'; bye?: FarEndBye } | { by: 'media'; reason: SessionCloseReason };
 
 /**
  * The one bridge path of an answered leg (a call's own, or a bridge verb's callee) and its media
@@ -46,7 +47,7 @@ export class BridgedLeg {
     if (session.closed) ended({ by: 'media', reason: session.closeInfo?.reason ?? 'media_error' });
     // A BYE that came before the bridge (a callee hanging up while its leg joined the room) is
     // reported at once by the leg.
-    leg.onEnded(() => ended({ by: 'far_end' }));
+    leg.onEnded((bye) => ended({ by: 'far_end', ...(bye ? { bye } : {}) }));
   }
 
   /**

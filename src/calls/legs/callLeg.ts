@@ -1,3 +1,4 @@
+import type { FarEndBye } from '../../signalling/sipDialogLeg.js';
 /**
  * A call's far end, as the call sees it: whoever is on the other side of the gateway from the
  * room. Today every leg is SIP (`signalling/` implements these over drachtio-srf); a WhatsApp
@@ -35,7 +36,7 @@ export interface AnsweredLeg {
   /** Ends the leg from our side (BYE); resolves once that went out, rejects if it failed. */
   hangup(): Promise<void>;
   /** The far end ended the leg (BYE). Called at once if it already had. */
-  onEnded(listener: () => void): void;
+  onEnded(listener: (bye?: FarEndBye) => void): void;
   /**
    * New media from the far end (a re-INVITE: hold, resume, codec change): `answer` returns our
    * SDP answer; a rejection refuses the offer (488) and keeps the media as it was.
