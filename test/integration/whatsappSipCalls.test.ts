@@ -1,4 +1,4 @@
-import { dispose } from '@livekit/rtc-node';
+import { dispose, type Room, RoomEvent } from '@livekit/rtc-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { Baresip } from '../support/baresip.js';
@@ -10,6 +10,7 @@ import {
 } from '../support/baresipAudio.js';
 import { api, callGatewayConfig, callWhen, placeCall, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import { joinRoom, nextAudioTrack } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { testCertificate } from '../support/testCertificate.js';
@@ -128,6 +129,8 @@ beforeAll(async () => {
 
 afterEach(async () => {
   while (cleanup.length > 0) await cleanup.pop()?.();
+  // A test that failed mid-call leaves nothing up for the next one.
+  for (const phone of phones.values()) await phone.hangup().catch(() => undefined);
 });
 
 afterAll(async () => {
@@ -143,6 +146,21 @@ async function nothingLeased(): Promise<void> {
     const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
     return statuses.every((status) => status.portsInUse === 0 && status.sessions === 0);
   });
+}
+
+/** A digit pressed on the phone (RFC 4733 beside Opus, at 8 kHz as Meta offers) reaches the room. */
+async function checkDtmfReachesTheRoom(phone: Baresip, callId: string, roomName: string): Promise<void> {
+  const listener: Room = await joinRoom(rig, roomName, 'dtmf-listener');
+  cleanup.push(() => listener.disconnect());
+  const digits: string[] = [];
+  listener.on(RoomEvent.DtmfReceived, (_code, digit, from) => {
+    if (from.identity === `sip_${callId}`) digits.push(digit);
+  });
+  // Data reaches a participant over its subscriber connection: it subscribes to the call first.
+  await nextAudioTrack(listener, `sip_${callId}`);
+  await phone.sendDtmf('7');
+  await until(async () => digits.length > 0);
+  expect(digits).toEqual(['7']);
 }
 
 /** Nothing Meta refuses went to the edge: no re-INVITE, no INFO, no UPDATE. */
@@ -184,6 +202,7 @@ describe.each(KEYINGS)('WhatsApp over SIP, keyed by $keying', ({ keying, number,
     expect(attributes?.['sip.mediaEncryption']).toBe(keying);
 
     await checkAudioBothWays(audio(), ringing.id, answered.livekitRoomName);
+    await checkDtmfReachesTheRoom(phone, ringing.id, answered.livekitRoomName);
     const closed = phone.nextEvent('CALL_CLOSED');
     await phone.hangup();
     await closed;
@@ -210,9 +229,11 @@ describe.each(KEYINGS)('WhatsApp over SIP, keyed by $keying', ({ keying, number,
     expect(await api(gw, `/v1/calls/${call.id}`)).toMatchObject({ media: { encryption: keying } });
     // Meta challenged the first INVITE; the second carried the number's credentials.
     const invites = edge.requests.filter((request) => request.method === 'INVITE' && !request.inDialog);
-    expect(
-      invites.at(-1)?.message.headers.some(([name]) => name.toLowerCase() === 'proxy-authorization'),
-    ).toBe(true);
+    const last = invites.at(-1)?.message.headers ?? [];
+    expect(last.some(([name]) => name.toLowerCase() === 'proxy-authorization')).toBe(true);
+    // What we say we allow is what Meta accepts.
+    const allow = last.filter(([name]) => name.toLowerCase() === 'allow').map(([, value]) => value);
+    expect(allow).toEqual(['INVITE, ACK, BYE, CANCEL, NOTIFY, OPTIONS']);
 
     await checkAudioBothWays(audio(), call.id, call.livekitRoomName);
     const closed = phone.nextEvent('CALL_CLOSED');

@@ -125,6 +125,11 @@ export class Baresip extends EventEmitter<{ event: [BaresipEvent] }> {
     await this.command(on ? 'hold' : 'resume', '');
   }
 
+  /** Sends DTMF as RFC 4733 events (baresip's sndcode). */
+  async sendDtmf(digits: string): Promise<void> {
+    await this.command('sndcode', digits);
+  }
+
   async hangup(): Promise<void> {
     await this.command('hangup', '');
   }

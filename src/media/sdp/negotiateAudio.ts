@@ -65,7 +65,7 @@ export function negotiateAudio(
     const chosen = chooseCodec(formats, codecs, order);
     if (!chosen) continue;
     const telephoneEvent = codecs.includes('telephone-event')
-      ? chooseTelephoneEvent(formats, chosen.codec.clockRate, DTLS_PROFILES.includes(section.protocol))
+      ? chooseTelephoneEvent(formats, chosen.codec.clockRate)
       : null;
     // The DTLS handshake picks the suite later; the call reports the keying method.
     const encryption: NegotiatedEncryption = keying.crypto
@@ -185,22 +185,19 @@ function opusParameters(fmtp: string | null): OpusPeerParameters {
 }
 
 /**
- * RFC 4733 §2.1: telephone-event should run at the audio codec's clock. WebRTC-style peers
- * (DTLS-SRTP: WhatsApp, libwebrtc) pair Opus with telephone-event/8000 all the same (WhatsApp
- * offers only that, PT 126): from them it is taken, durations counted at 8 kHz and timestamps on
- * the stream's 48 kHz clock, as they do. From a plain SIP peer the mismatch still means no events.
+ * RFC 4733 §2.1: telephone-event should run at the audio codec's clock. Opus beside only
+ * telephone-event/8000 is common all the same (WhatsApp offers exactly that, PT 126, in both its
+ * keyings; baresip and libwebrtc do it too): it is taken, durations counted at 8 kHz and
+ * timestamps on the stream's 48 kHz clock, as those peers do. A 48 kHz one is preferred if offered.
  */
 function chooseTelephoneEvent(
   formats: readonly OfferedFormat[],
   clockRate: number,
-  webrtcStyle: boolean,
 ): TelephoneEventFormat | null {
   const events = formats.filter((candidate) => candidate.encodingName.toLowerCase() === 'telephone-event');
   const format =
     events.find((candidate) => candidate.clockRate === clockRate) ??
-    (webrtcStyle && clockRate === 48_000
-      ? events.find((candidate) => candidate.clockRate === 8000)
-      : undefined);
+    (clockRate === 48_000 ? events.find((candidate) => candidate.clockRate === 8000) : undefined);
   if (!format) return null;
   return {
     payloadType: format.payloadType,

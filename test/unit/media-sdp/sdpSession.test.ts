@@ -116,8 +116,8 @@ describe('SdpSession answering offers', () => {
     const opus = session().answerOffer(baresipOffer).media;
     expect(opus.codec).toMatchObject({ name: 'opus', payloadType: 96 });
     expect(opus.codec.opus).toMatchObject({ stereo: true, spropStereo: true, useInbandFec: false });
-    // Opus runs at 48 kHz and baresip offers events only at 8 kHz: no DTMF payload then.
-    expect(opus.telephoneEvent).toBeNull();
+    // Opus runs at 48 kHz and baresip offers events only at 8 kHz: taken, as WhatsApp needs too.
+    expect(opus.telephoneEvent).toMatchObject({ payloadType: 101, clockRate: 8000 });
     const g722 = session().answerOffer(baresipG722Offer);
     expect(g722.media.codec).toMatchObject({ name: 'G722', payloadType: 9, clockRate: 8000 });
     expect(g722.media.telephoneEvent).toMatchObject({ payloadType: 101, clockRate: 8000 });
