@@ -97,6 +97,8 @@ export class DialFailed extends Error {
     /** The far end's final response, when one decided the outcome. */
     readonly sipStatus: number | null,
     message: string,
+    /** Its reason phrase (Meta's says why it refused). */
+    readonly sipReason: string | null = null,
   ) {
     super(message);
   }

@@ -62,6 +62,7 @@ export class CallService extends EventEmitter<CallServiceEvents> {
       duration: 0,
       endReason: null,
       sipStatus: null,
+      sipReason: null,
       metadata: input.metadata ?? {},
       livekitRoomName: input.roomFor?.(id) ?? input.livekitRoomName ?? null,
       media: null,
@@ -94,6 +95,7 @@ export class CallService extends EventEmitter<CallServiceEvents> {
         status: request.to,
         endReason: request.endReason ?? null,
         sipStatus: request.sipStatus ?? current.sipStatus,
+        sipReason: request.sipReason ?? current.sipReason,
         answeredAt: request.to === 'in_progress' || request.to === 'voicemail' ? at : current.answeredAt,
         endedAt: isFinal(request.to) ? at : null,
       };

@@ -27,6 +27,8 @@ export interface TransitionRequest {
   to: CallStatus;
   endReason?: EndReason;
   sipStatus?: number;
+  /** The far end's reason phrase beside sipStatus. */
+  sipReason?: string;
   /** When the change happened, if not now: a call cut off by a crash ends when the gateway died. */
   at?: Date;
 }

@@ -13,6 +13,7 @@ interface Row {
   to_channel: string;
   end_reason: string | null;
   sip_status: number | null;
+  sip_reason: string | null;
   metadata: string;
   livekit_room_name: string | null;
   started_at: string;
@@ -52,6 +53,7 @@ function fromRow(row: Row): Call {
     duration: durationSeconds(row.answered_at, row.ended_at),
     endReason: row.end_reason as EndReason | null,
     sipStatus: row.sip_status,
+    sipReason: row.sip_reason,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     livekitRoomName: row.livekit_room_name,
     media: row.media_encryption === null ? null : { encryption: row.media_encryption as MediaKeying },
@@ -99,7 +101,7 @@ export class CallStore {
         @metadata, @livekitRoomName, @startedAt, @createdAt, @createdAt, @sipCallId)`);
     this.selectStmt = db.sql.prepare<[string], Row>('SELECT * FROM calls WHERE id = ?');
     this.updateStmt = db.sql.prepare(`
-      UPDATE calls SET status = @status, end_reason = @endReason, sip_status = @sipStatus,
+      UPDATE calls SET status = @status, end_reason = @endReason, sip_status = @sipStatus, sip_reason = @sipReason,
         answered_at = @answeredAt, ended_at = @endedAt, updated_at = @updatedAt
       WHERE id = @id`);
     this.liveCountStmt = db.sql.prepare<[string], { n: number }>(
@@ -157,6 +159,7 @@ export class CallStore {
       status: call.status,
       endReason: call.endReason,
       sipStatus: call.sipStatus,
+      sipReason: call.sipReason,
       answeredAt: call.answeredAt,
       endedAt: call.endedAt,
       updatedAt,

@@ -59,6 +59,8 @@ export interface Call {
   endReason: EndReason | null;
   /** The SIP final response code that ended an unanswered call, when there was one. */
   sipStatus: number | null;
+  /** Its reason phrase, when the far end's final response ended the call (Meta says why). */
+  sipReason: string | null;
   metadata: Record<string, unknown>;
   livekitRoomName: string | null;
   /** The SIP leg's media, once its offer/answer settled; null before, or with no SIP leg. */

@@ -137,4 +137,13 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE calls ADD COLUMN media_encryption TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'reason phrase of the final response that ended a call',
+    sql: `
+      -- The far end's reason phrase beside sip_status (Meta says why it refused: "SIP server ...
+      -- does not match"); NULL when no far end's final response ended the call.
+      ALTER TABLE calls ADD COLUMN sip_reason TEXT;
+    `,
+  },
 ];

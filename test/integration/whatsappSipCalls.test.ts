@@ -29,8 +29,25 @@ const ROOM_TONE_HZ = 440;
 const WHATSAPP_USER = '+447700900123';
 const PASSWORD = 'meta-issued-sip-password';
 const KEYINGS = [
-  { keying: 'dtls', number: '+15550181', appId: TEST_APP_ID, key: KEYS.app, digest: 'SHA-256' },
-  { keying: 'sdes', number: '+15550182', appId: OTHER_APP_ID, key: KEYS.otherApp, digest: 'MD5' },
+  // The DTLS caller is a phone number, the SDES one a BSUID; the app hangs up the DTLS call, the phone the SDES one.
+  {
+    keying: 'dtls',
+    number: '+15550181',
+    appId: TEST_APP_ID,
+    key: KEYS.app,
+    digest: 'SHA-256',
+    caller: WHATSAPP_USER,
+    hangsUp: 'app',
+  },
+  {
+    keying: 'sdes',
+    number: '+15550182',
+    appId: OTHER_APP_ID,
+    key: KEYS.otherApp,
+    digest: 'MD5',
+    caller: 'GB25100347291841962',
+    hangsUp: 'phone',
+  },
 ] as const;
 /** Numbers Meta refuses: the gateway has the wrong password for one, Meta another hostname for the other. */
 const WRONG_PASSWORD = '+15550183';
@@ -171,93 +188,115 @@ function onlyWhatMetaTakes(edge: WhatsAppSipEdge): void {
   }
 }
 
-describe.each(KEYINGS)('WhatsApp over SIP, keyed by $keying', ({ keying, number, appId, key }) => {
-  it('user-initiated: Meta’s INVITE rings the app, is answered, and talks both ways', async () => {
-    const phone = phones.get(keying);
-    const edge = edges.get(keying);
-    if (!phone || !edge) throw new Error('no phone or edge');
-    edge.relayNextUserCall(WHATSAPP_USER, {
-      'x-wa-meta-user-id': 'US.13491208655302741918',
-      'x-wa-meta-user-name': 'Ada Lovelace',
-      'x-wa-meta-user-country-code': 'GB',
-    });
-    const established = phone.nextEvent('CALL_ESTABLISHED', 30_000);
-    await phone.dial(`sip:${number}@127.0.0.1:${edge.udpPort}`);
-    let ringing: any;
-    await until(async () => {
-      ringing = (await api(gw, `/v1/calls?status=ringing&appId=${appId}`)).data[0];
-      return ringing !== undefined;
-    });
-    expect(ringing).toMatchObject({ fromChannel: 'whatsapp', fromAddress: WHATSAPP_USER, toAddress: number });
-    expect(ringing.metadata.whatsapp).toMatchObject({ userName: 'Ada Lovelace', countryCode: 'GB' });
-    expect(ringing.metadata.whatsapp.wacid).toMatch(/^wacid\./);
-    const answered = await api(gw, `/v1/calls/${ringing.id}/actions`, {
-      method: 'POST',
-      body: '{"action":"accept"}',
-    });
-    expect(answered).toMatchObject({ status: 'in_progress', media: { encryption: keying } });
-    await established;
-    const attributes = await participantAttributes(rig, answered.livekitRoomName, ringing.id);
-    expect(attributes?.['sip.h.x-wa-meta-user-name']).toBe('Ada Lovelace');
-    expect(attributes?.['sip.mediaEncryption']).toBe(keying);
+describe.each(KEYINGS)(
+  'WhatsApp over SIP, keyed by $keying',
+  ({ keying, number, appId, key, caller, hangsUp }) => {
+    it('user-initiated: Meta’s INVITE rings the app, is answered, and talks both ways', async () => {
+      const phone = phones.get(keying);
+      const edge = edges.get(keying);
+      if (!phone || !edge) throw new Error('no phone or edge');
+      edge.relayNextUserCall(caller, {
+        'x-wa-meta-user-id': 'US.13491208655302741918',
+        'x-wa-meta-user-name': 'Ada Lovelace',
+        'x-wa-meta-user-country-code': 'GB',
+      });
+      const established = phone.nextEvent('CALL_ESTABLISHED', 30_000);
+      await phone.dial(`sip:${number}@127.0.0.1:${edge.udpPort}`);
+      let ringing: any;
+      await until(async () => {
+        ringing = (await api(gw, `/v1/calls?status=ringing&appId=${appId}`)).data[0];
+        return ringing !== undefined;
+      });
+      expect(ringing).toMatchObject({ fromChannel: 'whatsapp', fromAddress: caller, toAddress: number });
+      expect(ringing.metadata.whatsapp).toMatchObject({ userName: 'Ada Lovelace', countryCode: 'GB' });
+      expect(ringing.metadata.whatsapp.wacid).toMatch(/^wacid\./);
+      const answered = await api(gw, `/v1/calls/${ringing.id}/actions`, {
+        method: 'POST',
+        body: '{"action":"accept"}',
+      });
+      expect(answered).toMatchObject({ status: 'in_progress', media: { encryption: keying } });
+      await established;
+      const attributes = await participantAttributes(rig, answered.livekitRoomName, ringing.id);
+      expect(attributes?.['sip.h.x-wa-meta-user-name']).toBe('Ada Lovelace');
+      expect(attributes?.['sip.mediaEncryption']).toBe(keying);
 
-    await checkAudioBothWays(audio(), ringing.id, answered.livekitRoomName);
-    await checkDtmfReachesTheRoom(phone, ringing.id, answered.livekitRoomName);
-    const closed = phone.nextEvent('CALL_CLOSED');
-    await phone.hangup();
-    await closed;
-    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
-    const ended = await api(gw, `/v1/calls/${ringing.id}`);
-    expect(ended.endReason).toBe('caller_hangup');
-    // Meta's BYE said how long WhatsApp counted the call.
-    expect(ended.metadata.whatsapp.callDurationSeconds).toBeGreaterThanOrEqual(2);
-    await checkBaresipHeardTheRoom(audio(), phone);
-    onlyWhatMetaTakes(edge);
-    await nothingLeased();
-  });
+      await checkAudioBothWays(audio(), ringing.id, answered.livekitRoomName);
+      await checkDtmfReachesTheRoom(phone, ringing.id, answered.livekitRoomName);
+      const closed = phone.nextEvent('CALL_CLOSED');
+      await phone.hangup();
+      await closed;
+      await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
+      const ended = await api(gw, `/v1/calls/${ringing.id}`);
+      expect(ended.endReason).toBe('caller_hangup');
+      // Meta's BYE said how long WhatsApp counted the call.
+      expect(ended.metadata.whatsapp.callDurationSeconds).toBeGreaterThanOrEqual(2);
+      await checkBaresipHeardTheRoom(audio(), phone);
+      onlyWhatMetaTakes(edge);
+      await nothingLeased();
+    });
 
-  it('business-initiated: POST /v1/calls toChannel whatsapp answers Meta’s 407 and talks both ways', async () => {
-    const phone = phones.get(keying);
-    const edge = edges.get(keying);
-    if (!phone || !edge) throw new Error('no phone or edge');
-    const established = phone.nextEvent('CALL_ESTABLISHED', 30_000);
-    const placed = await placeCall(gw, { from: number, to: WHATSAPP_USER, toChannel: 'whatsapp' }, key);
-    expect(placed.status, JSON.stringify(placed.json)).toBe(201);
-    const call = placed.json;
-    await established;
-    await callWhen(gw, call.id, (current) => current.status === 'in_progress');
-    expect(await api(gw, `/v1/calls/${call.id}`)).toMatchObject({ media: { encryption: keying } });
-    // Meta challenged the first INVITE; the second carried the number's credentials.
-    const invites = edge.requests.filter((request) => request.method === 'INVITE' && !request.inDialog);
-    const last = invites.at(-1)?.message.headers ?? [];
-    expect(last.some(([name]) => name.toLowerCase() === 'proxy-authorization')).toBe(true);
-    // What we say we allow is what Meta accepts.
-    const allow = last.filter(([name]) => name.toLowerCase() === 'allow').map(([, value]) => value);
-    expect(allow).toEqual(['INVITE, ACK, BYE, CANCEL, NOTIFY, OPTIONS']);
+    it('business-initiated: POST /v1/calls toChannel whatsapp answers Meta’s 407 and talks both ways', async () => {
+      const phone = phones.get(keying);
+      const edge = edges.get(keying);
+      if (!phone || !edge) throw new Error('no phone or edge');
+      const established = phone.nextEvent('CALL_ESTABLISHED', 30_000);
+      const placed = await placeCall(gw, { from: number, to: WHATSAPP_USER, toChannel: 'whatsapp' }, key);
+      expect(placed.status, JSON.stringify(placed.json)).toBe(201);
+      const call = placed.json;
+      await established;
+      await callWhen(gw, call.id, (current) => current.status === 'in_progress');
+      expect(await api(gw, `/v1/calls/${call.id}`)).toMatchObject({ media: { encryption: keying } });
+      // Meta challenged the first INVITE; the second carried the number's credentials.
+      const invites = edge.requests.filter((request) => request.method === 'INVITE' && !request.inDialog);
+      const last = invites.at(-1)?.message.headers ?? [];
+      expect(last.some(([name]) => name.toLowerCase() === 'proxy-authorization')).toBe(true);
+      // What we say we allow is what Meta accepts.
+      const allow = last.filter(([name]) => name.toLowerCase() === 'allow').map(([, value]) => value);
+      expect(allow).toEqual(['INVITE, ACK, BYE, CANCEL, NOTIFY, OPTIONS']);
 
-    await checkAudioBothWays(audio(), call.id, call.livekitRoomName);
-    const closed = phone.nextEvent('CALL_CLOSED');
-    await phone.hangup();
-    await closed;
-    await until(async () => (await api(gw, `/v1/calls/${call.id}`)).status === 'completed');
-    const ended = await api(gw, `/v1/calls/${call.id}`);
-    expect(ended.endReason).toBe('callee_hangup');
-    expect(ended.metadata.whatsapp.callDurationSeconds).toBeGreaterThanOrEqual(2);
-    await checkBaresipHeardTheRoom(audio(), phone);
-    onlyWhatMetaTakes(edge);
-    await nothingLeased();
-  });
-});
+      await checkAudioBothWays(audio(), call.id, call.livekitRoomName);
+      const closed = phone.nextEvent('CALL_CLOSED');
+      if (hangsUp === 'phone') {
+        await phone.hangup();
+      } else {
+        const hung = await api(gw, `/v1/calls/${call.id}`, {
+          method: 'PATCH',
+          headers: bearer(key),
+          body: '{"status":"completed"}',
+        });
+        expect(hung).toMatchObject({ status: 'completed', endReason: 'api_hangup' });
+      }
+      // Either way the phone's call is over: our BYE went through the edge, or its BYE came to us.
+      await closed;
+      await until(async () => (await api(gw, `/v1/calls/${call.id}`)).status === 'completed');
+      const ended = await api(gw, `/v1/calls/${call.id}`);
+      if (hangsUp === 'phone') {
+        expect(ended.endReason).toBe('callee_hangup');
+        expect(ended.metadata.whatsapp.callDurationSeconds).toBeGreaterThanOrEqual(2);
+      } else {
+        expect(ended.endReason).toBe('api_hangup');
+        expect(edge.requests.some((request) => request.method === 'BYE')).toBe(true);
+      }
+      await checkBaresipHeardTheRoom(audio(), phone);
+      onlyWhatMetaTakes(edge);
+      await nothingLeased();
+    });
+  },
+);
 
 describe('Meta refuses a business-initiated call', () => {
   it.each([
-    ['the SIP password is wrong', WRONG_PASSWORD],
-    ['the From host is not the SIP hostname Meta has for the number', WRONG_HOST],
-  ])('when %s: the call fails with Meta’s 403, nothing leased', async (_why, from) => {
+    ['the SIP password is wrong', WRONG_PASSWORD, 'Forbidden'],
+    [
+      'the From host is not the SIP hostname Meta has for the number',
+      WRONG_HOST,
+      'SIP server gw.test does not match',
+    ],
+  ])('when %s: the call fails with Meta’s 403 and its reason, nothing leased', async (_why, from, reason) => {
     const placed = await placeCall(gw, { from, to: WHATSAPP_USER, toChannel: 'whatsapp' });
     expect(placed.status).toBe(201);
     const failed = await callWhen(gw, placed.json.id, (current) => current.status === 'failed');
-    expect(failed).toMatchObject({ sipStatus: 403, endReason: 'trunk_error' });
+    expect(failed).toMatchObject({ sipStatus: 403, sipReason: reason, endReason: 'trunk_error' });
     await nothingLeased();
   });
 });

@@ -130,7 +130,9 @@ export class OutboundCall implements PhaseControl {
     } catch (error) {
       // A given-up dial was recorded when it was given up; anything else ends the call here.
       if (error instanceof DialFailed) {
-        if (error.outcome !== 'canceled') this.finish(DIAL_ENDINGS[error.outcome], error.sipStatus);
+        if (error.outcome !== 'canceled') {
+          this.finish(DIAL_ENDINGS[error.outcome], error.sipStatus, error.sipReason);
+        }
       } else {
         this.log.error({ err: error }, 'outbound dial failed');
         this.finish({ status: 'failed', endReason: 'media_error' });
@@ -162,15 +164,19 @@ export class OutboundCall implements PhaseControl {
   }
 
   /** Records the unanswered end once, which closes the call, and deletes its room. */
-  private finish(ending: Ending, sipStatus: number | null = null): void {
+  private finish(ending: Ending, sipStatus: number | null = null, sipReason: string | null = null): void {
     if (this.settled) return;
     this.settled = true;
     const result = this.live.end({
       to: ending.status,
       endReason: ending.endReason,
       ...(sipStatus !== null ? { sipStatus } : {}),
+      ...(sipReason !== null ? { sipReason } : {}),
     });
-    this.log.info({ ...ending, sipStatus, recorded: result.ok }, 'outbound call ended before answer');
+    this.log.info(
+      { ...ending, sipStatus, sipReason, recorded: result.ok },
+      'outbound call ended before answer',
+    );
     void this.deleteRoom();
   }
 

@@ -208,7 +208,7 @@ export class OutboundDialer {
         stop.check();
         if (!(error instanceof InviteFailed)) throw error;
         if (error.status === null) throw new DialFailed('trunk_error', null, error.message);
-        throw new DialFailed(refusalKind(error.status), error.status, error.message);
+        throw new DialFailed(refusalKind(error.status), error.status, error.message, error.reason);
       }
       clearTimeout(ringTimer);
       // From here on the leg keeps whatever the callee sends (a BYE while joining the room).

@@ -30,6 +30,10 @@ export const callSchema = z
       .int()
       .nullable()
       .meta({ description: 'SIP final response code that ended an unanswered call.' }),
+    sipReason: z.string().nullable().meta({
+      description:
+        'The far end’s reason phrase beside sipStatus (e.g. Meta’s “SIP server … does not match”).',
+    }),
     metadata: z.record(z.string(), z.unknown()),
     livekitRoomName: z.string().nullable(),
     media: z

@@ -56,14 +56,17 @@ export class DtlsIceTransport extends EventEmitter<DtlsIceTransportEvents> {
   /** Where DTLS goes before ICE selects: the source of the peer's last handshake record. */
   private dtlsSource: RtpEndpoint | null = null;
   private closed = false;
+  /** The peer ended the association (close_notify): nothing more is sent to it. */
+  private peerClosed = false;
 
   constructor(private readonly options: DtlsIceTransportOptions) {
     super();
   }
 
-  /** Where SRTP goes: the selected pair, once keys exist (null before). */
+  /** Where SRTP goes: the selected pair, once keys exist (null before, and after the peer closed). */
   get target(): RtpEndpoint | null {
-    return this.handshake?.keys ? (this.agent?.selectedPair ?? null) : null;
+    if (this.peerClosed || !this.handshake?.keys) return null;
+    return this.agent?.selectedPair ?? null;
   }
 
   /**
@@ -89,6 +92,7 @@ export class DtlsIceTransport extends EventEmitter<DtlsIceTransportEvents> {
     this.handshake?.close();
     this.handshake = this.newHandshake(agreement);
     this.started = false;
+    this.peerClosed = false;
     if (agent.selectedPair) this.startClient();
   }
 
@@ -161,8 +165,13 @@ export class DtlsIceTransport extends EventEmitter<DtlsIceTransportEvents> {
     handshake.on('failed', (message) => {
       if (this.handshake === handshake) this.fail('media_error', `DTLS handshake failed: ${message}`);
     });
+    // A peer hanging up closes its association (close_notify) as it sends its BYE, and the alert
+    // can beat a BYE relayed through a proxy: ending the call here would record media_error for a
+    // plain hangup. Sending stops; the BYE, or else the media timeout and consent, end the call.
     handshake.on('closed', () => {
-      if (this.handshake === handshake) this.fail('media_error', 'the peer closed the DTLS association');
+      if (this.handshake !== handshake || this.closed) return;
+      this.peerClosed = true;
+      this.options.logger.info({ sessionId: this.options.sessionId }, 'the peer closed its DTLS association');
     });
     return handshake;
   }

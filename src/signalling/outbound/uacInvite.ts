@@ -56,14 +56,23 @@ export class InviteFailed extends Error {
   constructor(
     readonly status: number | null,
     message: string,
+    /** The far end's reason phrase, when a final response ended it. */
+    readonly reason: string | null = null,
   ) {
     super(message);
   }
 }
 
+/** A reason phrase is the far end's text: kept short, and printable. */
+const MAX_REASON_LENGTH = 200;
+
 function inviteFailed(error: unknown): InviteFailed {
   const { status, reason, message } = error as { status?: unknown; reason?: unknown; message?: unknown };
-  if (typeof status === 'number') return new InviteFailed(status, `${status} ${String(reason ?? '')}`.trim());
+  if (typeof status === 'number') {
+    const phrase =
+      typeof reason === 'string' ? reason.replace(/[^\x20-\x7e]/g, '').slice(0, MAX_REASON_LENGTH) : '';
+    return new InviteFailed(status, `${status} ${phrase}`.trim(), phrase || null);
+  }
   return new InviteFailed(null, typeof message === 'string' ? message : String(error));
 }
 

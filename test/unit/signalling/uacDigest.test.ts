@@ -265,7 +265,7 @@ describe('UacInvite answering a challenge', () => {
     await tick();
     trunk.sent(1, 2);
     trunk.challenge(1, 407, 'Digest realm="r", nonce="n2", algorithm=SHA-256');
-    await expect(invite.answered).rejects.toEqual(new InviteFailed(407, '407 Auth'));
+    await expect(invite.answered).rejects.toEqual(new InviteFailed(407, '407 Auth', 'Auth'));
     expect(trunk.sends).toHaveLength(2);
   });
 
