@@ -1,17 +1,21 @@
 import { dispose, type Room } from '@livekit/rtc-node';
-import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { livekitHttpUrl } from '../../src/livekit/livekitProbe.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { Baresip, type BaresipOptions } from '../support/baresip.js';
+import {
+  type BaresipAudioRig,
+  checkAudioBothWays,
+  checkBaresipHeardTheRoom,
+  participantAttributes,
+} from '../support/baresipAudio.js';
 import { api, callGatewayConfig, callWhen, placeCall, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
-import { joinRoom, nextAudioTrack, publishTone, recordAudio } from '../support/livekitParticipant.js';
+import { joinRoom, nextAudioTrack, recordAudio } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { KEYS, OTHER_APP_ID, TEST_APP_ID } from '../support/testKeys.js';
 import { analyseTone } from '../support/tone.js';
-import { longestSound, unbrokenSound } from '../support/unbrokenSound.js';
+import { unbrokenSound } from '../support/unbrokenSound.js';
 
 /**
  * SDES-SRTP against baresip (Debian's, libre's SRTP): baresip calls the gateway and the gateway
@@ -85,42 +89,15 @@ afterAll(async () => {
   await Promise.all([engine?.stop(), rig?.server.stop()]);
 });
 
-/** The room hears baresip's tone; baresip hears (and, once hung up, has decoded) the room's tone. */
-async function checkAudioBothWays(callId: string, roomName: string): Promise<void> {
-  const agent: Room = await joinRoom(rig, roomName, 'agent');
-  cleanup.push(() => agent.disconnect());
-  const tone = await publishTone(agent, { frequencyHz: ROOM_TONE_HZ, amplitude: 0.3 });
-  cleanup.push(() => tone.stop());
-  const track = await nextAudioTrack(agent, `sip_${callId}`);
-  const heard = await unbrokenSound(() => recordAudio(track, { durationMs: 1000, settleMs: 100 }), 48_000);
-  const inRoom = analyseTone(heard, 48_000);
-  expect(inRoom.frequencyHz).toBeGreaterThan(BARESIP_TONE_HZ - 5);
-  expect(inRoom.frequencyHz).toBeLessThan(BARESIP_TONE_HZ + 5);
-  expect(inRoom.levelDbfs).toBeGreaterThan(-20);
-  expect(inRoom.purity).toBeGreaterThan(0.8);
-  // A second and a half more of the room's tone reaching baresip, then the call ends.
-  await recordAudio(track, { durationMs: 1500, settleMs: 0 });
-}
+const AUDIO = (): BaresipAudioRig => ({
+  rig,
+  cleanup,
+  baresipToneHz: BARESIP_TONE_HZ,
+  roomToneHz: ROOM_TONE_HZ,
+});
 
-async function checkBaresipHeardTheRoom(baresip: Baresip): Promise<void> {
-  const decoded = await baresip.decoded();
-  const sound = longestSound(decoded.samples, decoded.sampleRate);
-  // Unbroken (20 ms blocks above -30 dBFS, so no gap of 40 ms) for most of what was played.
-  expect(sound.length / decoded.sampleRate).toBeGreaterThan(1.5);
-  const atBaresip = analyseTone(sound, decoded.sampleRate);
-  expect(atBaresip.frequencyHz).toBeGreaterThan(ROOM_TONE_HZ - 5);
-  expect(atBaresip.frequencyHz).toBeLessThan(ROOM_TONE_HZ + 5);
-  expect(atBaresip.levelDbfs).toBeGreaterThan(-20);
-  expect(atBaresip.purity).toBeGreaterThan(0.8);
-}
-
-/** The `sip.mediaEncryption` attribute of a leg's participant, as livekit-server has it. */
 async function mediaAttribute(roomName: string, callId: string): Promise<string | undefined> {
-  const rooms = new RoomServiceClient(livekitHttpUrl(rig.url), rig.apiKey, rig.apiSecret);
-  const participants = await rooms.listParticipants(roomName);
-  return participants.find((participant) => participant.identity === `sip_${callId}`)?.attributes[
-    'sip.mediaEncryption'
-  ];
+  return (await participantAttributes(rig, roomName, callId))?.['sip.mediaEncryption'];
 }
 
 async function nothingLeased(): Promise<void> {
@@ -149,7 +126,7 @@ describe.each(CODECS)('SDES-SRTP with baresip, %s', (codec) => {
     expect(caller.output()).toMatch(/SRTP is Enabled \(cryptosuite=AES_CM_128_HMAC_SHA1_80\)/);
     expect(await mediaAttribute(answered.livekitRoomName, ringing.id)).toBe('sdes');
 
-    await checkAudioBothWays(ringing.id, answered.livekitRoomName);
+    await checkAudioBothWays(AUDIO(), ringing.id, answered.livekitRoomName);
     const closed = caller.nextEvent('CALL_CLOSED');
     await caller.hangup();
     await closed;
@@ -158,7 +135,7 @@ describe.each(CODECS)('SDES-SRTP with baresip, %s', (codec) => {
       endReason: 'caller_hangup',
       media: { encryption: 'sdes' },
     });
-    await checkBaresipHeardTheRoom(caller);
+    await checkBaresipHeardTheRoom(AUDIO(), caller);
     await nothingLeased();
   });
 
@@ -178,13 +155,13 @@ describe.each(CODECS)('SDES-SRTP with baresip, %s', (codec) => {
     expect(await api(gw, `/v1/calls/${call.id}`)).toMatchObject({ media: { encryption: 'sdes' } });
     await until(async () => (await mediaAttribute(call.livekitRoomName, call.id)) === 'sdes');
 
-    await checkAudioBothWays(call.id, call.livekitRoomName);
+    await checkAudioBothWays(AUDIO(), call.id, call.livekitRoomName);
     const closed = callee.nextEvent('CALL_CLOSED');
     await callee.hangup();
     await closed;
     await until(async () => (await api(gw, `/v1/calls/${call.id}`)).status === 'completed');
     expect((await api(gw, `/v1/calls/${call.id}`)).endReason).toBe('callee_hangup');
-    await checkBaresipHeardTheRoom(callee);
+    await checkBaresipHeardTheRoom(AUDIO(), callee);
     await nothingLeased();
   });
 });
@@ -257,11 +234,11 @@ describe('best-effort SRTP: RTP/AVP with a=crypto', () => {
     expect(answered).toMatchObject({ status: 'in_progress', media: { encryption: 'sdes' } });
     await established;
     expect(caller.output()).toMatch(/SRTP is Enabled/);
-    await checkAudioBothWays(ringing.id, answered.livekitRoomName);
+    await checkAudioBothWays(AUDIO(), ringing.id, answered.livekitRoomName);
     const closed = caller.nextEvent('CALL_CLOSED');
     await caller.hangup();
     await closed;
-    await checkBaresipHeardTheRoom(caller);
+    await checkBaresipHeardTheRoom(AUDIO(), caller);
     await nothingLeased();
   });
 });

@@ -1,17 +1,9 @@
-/**
- * The embedded SIP engine process against hand-written SIP on raw sockets: malformed and
- * torture-style messages over UDP and TCP (each answered as RFC 3261 says, the engine serving
- * calls afterwards), 481 for unknown dialogs, and a basic call over TLS from a node:tls client.
- */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
+import { testCertificate } from '../support/testCertificate.js';
 import { connectSrf, LOCAL_SDP, type SrfApp, uasApp, waitForApps } from './sipEngineRig.js';
 import { type Peer, reasonOf, request, SDP, statusOf, streamPeer, udpPeer } from './sipRawPeer.js';
 
@@ -21,30 +13,7 @@ describe('embedded SIP engine on raw sockets', () => {
   const stats = new EventEmitter() as EventEmitter & { answered?: number };
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sip-engine-tls-'));
-    const keyFile = join(dir, 'key.pem');
-    const certFile = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { keyFile, certFile } = testCertificate('localhost');
     engine = await startSipEngine({ tls: { keyFile, certFile } });
     srf = await connectSrf(engine, (app) => {
       uasApp(stats)(app);

@@ -1,34 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/configError.js';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { OutboundTrunks } from '../../src/signalling/outbound/outboundTrunks.js';
+import { configErrorOf, withSip } from './configFiles.js';
 
 /** The outbound side of trunks (sip.trunks[].outbound) and the apps' choice of trunk (sip.apps). */
 const APP = 'app_2ZrQ8mWJvQpO8F0pQd3yZ8uYw1X';
 const OTHER = 'app_test_2ZrQ8mWJvQpO8F0pQd3yZ8uYw1Y';
-const dir = mkdtempSync(join(tmpdir(), 'outbound-config-'));
-let files = 0;
-
-function withSip(sip: unknown) {
-  const path = join(dir, `config-${++files}.json`);
-  // JSON is YAML: the file holds exactly the objects the test builds.
-  writeFileSync(path, JSON.stringify({ sip }));
-  return loadConfig({ file: path, env: {} });
-}
-
-function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const carrier = {
   name: 'carrier',
@@ -126,11 +104,11 @@ describe('sip.trunks[].outbound and sip.apps', () => {
       /^sip\.trunks\.0\.outbound\.proxy: unknown setting$/,
     ],
   ])('stops on %s, naming the key', (_what, sip, pattern) => {
-    expect(errorOf(() => withSip(sip))).toMatch(pattern);
+    expect(configErrorOf(() => withSip(sip))).toMatch(pattern);
   });
 
   it('never echoes a trunk password in an error', () => {
-    const message = errorOf(() =>
+    const message = configErrorOf(() =>
       withSip({ trunks: [{ ...carrier, outbound: { ...carrier.outbound, password: 12345678 } }] }),
     );
     expect(message).toMatch(/^sip\.trunks\.0\.outbound\.password: /);

@@ -1,34 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/configError.js';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { OutboundTrunks } from '../../src/signalling/outbound/outboundTrunks.js';
 import { TrunkMediaPolicies } from '../../src/signalling/trunkMedia.js';
 import { whatsappAttributes, whatsappInfoOf } from '../../src/signalling/whatsappHeaders.js';
 import { WhatsAppNumbers } from '../../src/signalling/whatsappNumbers.js';
+import { configErrorOf, withSip } from './configFiles.js';
 
 /** WhatsApp business numbers on Meta's SIP mode (sip.whatsapp), their edge trunk and sip.tls. */
 const APP = 'app_2ZrQ8mWJvQpO8F0pQd3yZ8uYw1X';
-const dir = mkdtempSync(join(tmpdir(), 'whatsapp-config-'));
-let files = 0;
-
-function withSip(sip: Record<string, unknown>) {
-  const path = join(dir, `config-${++files}.json`);
-  writeFileSync(path, JSON.stringify({ sip }));
-  return loadConfig({ file: path, env: {} });
-}
-
-function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const META = {
   name: 'meta',
@@ -88,11 +67,11 @@ describe('sip.whatsapp', () => {
     ],
     [{ contacts: ['sip:127.0.0.1:5061;transport=tls'] }, /sip\.tls.*needs sip\.tls/],
   ])('refuses %j', (sip, message) => {
-    expect(errorOf(() => withSip(sip))).toMatch(message);
+    expect(configErrorOf(() => withSip(sip))).toMatch(message);
   });
 
   it('never echoes the password in a config error', () => {
-    const message = errorOf(() =>
+    const message = configErrorOf(() =>
       withSip({ trunks: [META], whatsapp: { numbers: [{ ...NUMBER, sipHostname: 'not a host' }] } }),
     );
     expect(message).toMatch(/sipHostname/);

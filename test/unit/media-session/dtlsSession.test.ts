@@ -1,16 +1,9 @@
 import { once } from 'node:events';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDtlsCertificate } from '../../../src/media/dtls/dtlsCertificate.js';
-import { RtpSessionHandler } from '../../../src/media/session/RtpSessionHandler.js';
 import type { RtpSessionHandlerOptions } from '../../../src/media/session/rtpSessionHandlerTypes.js';
-import type {
-  MediaEventName,
-  MediaEvents,
-  WorkerInit,
-} from '../../../src/media/workers/mediaChannelTypes.js';
 import { WhatsAppMediaStandIn } from '../../support/whatsappMediaStandIn.js';
-import { FakeBridgeFactory } from './fakeRoomBridge.js';
+import { sessionRig } from './sessionRig.js';
 
 /**
  * A media session keyed by DTLS-SRTP over ICE, against a stand-in for WhatsApp's media server
@@ -24,40 +17,7 @@ afterEach(async () => {
 });
 
 function rig(secureMediaTimers?: RtpSessionHandlerOptions['secureMediaTimers']) {
-  const base = 26_000 + Math.floor(Math.random() * 150) * 20;
-  const init: WorkerInit = {
-    workerIndex: 0,
-    portRange: { min: base, max: base + 19 },
-    bindAddress: '127.0.0.1',
-    advertisedAddress: '127.0.0.1',
-    codecs: ['PCMU', 'telephone-event'],
-    timeoutInitialSeconds: 30,
-    timeoutSeconds: 15,
-  };
-  const listeners: ((event: MediaEventName, data: unknown) => void)[] = [];
-  const handler = new RtpSessionHandler(
-    {
-      init,
-      events: {
-        emit: (event, data) => {
-          for (const listener of listeners) listener(event, data);
-        },
-      },
-    },
-    {
-      bridges: new FakeBridgeFactory(440),
-      logger: pino({ level: 'silent' }),
-      ...(secureMediaTimers ? { secureMediaTimers } : {}),
-    },
-  );
-  cleanup.push(() => handler.shutdown());
-  const nextEvent = <E extends MediaEventName>(name: E): Promise<MediaEvents[E]> =>
-    new Promise((resolve) =>
-      listeners.push((event, data) => {
-        if (event === name) resolve(data as MediaEvents[E]);
-      }),
-    );
-  return { handler, nextEvent };
+  return sessionRig(cleanup, 26_000, secureMediaTimers);
 }
 
 async function standIn(): Promise<WhatsAppMediaStandIn> {

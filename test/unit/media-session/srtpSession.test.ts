@@ -1,18 +1,11 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRtpPacket, serializeRtpPacket } from '../../../src/media/rtp/rtpPacket.js';
-import { RtpSessionHandler } from '../../../src/media/session/RtpSessionHandler.js';
 import { newMasterKey } from '../../../src/media/srtp/sdesCrypto.js';
 import { SRTP_SUITES } from '../../../src/media/srtp/srtpSuites.js';
 import { SrtpTransform } from '../../../src/media/srtp/srtpTransform.js';
-import type {
-  MediaEventName,
-  MediaEvents,
-  WorkerInit,
-} from '../../../src/media/workers/mediaChannelTypes.js';
-import { FakeBridgeFactory } from './fakeRoomBridge.js';
+import { sessionRig } from './sessionRig.js';
 
 /**
  * A media session keyed by SDES, against a peer made of a UDP socket and an SrtpTransform of its
@@ -28,36 +21,7 @@ const SUITE = SRTP_SUITES[0];
 if (!SUITE) throw new Error('no SRTP suite');
 
 function rig() {
-  const base = 23_000 + Math.floor(Math.random() * 150) * 20;
-  const init: WorkerInit = {
-    workerIndex: 0,
-    portRange: { min: base, max: base + 19 },
-    bindAddress: '127.0.0.1',
-    advertisedAddress: '127.0.0.1',
-    codecs: ['PCMU', 'telephone-event'],
-    timeoutInitialSeconds: 30,
-    timeoutSeconds: 15,
-  };
-  const listeners: ((event: MediaEventName, data: unknown) => void)[] = [];
-  const handler = new RtpSessionHandler(
-    {
-      init,
-      events: {
-        emit: (event, data) => {
-          for (const listener of listeners) listener(event, data);
-        },
-      },
-    },
-    { bridges: new FakeBridgeFactory(440), logger: pino({ level: 'silent' }) },
-  );
-  cleanup.push(() => handler.shutdown());
-  const nextEvent = <E extends MediaEventName>(name: E): Promise<MediaEvents[E]> =>
-    new Promise((resolve) =>
-      listeners.push((event, data) => {
-        if (event === name) resolve(data as MediaEvents[E]);
-      }),
-    );
-  return { handler, nextEvent };
+  return sessionRig(cleanup, 23_000);
 }
 
 async function udpPeer(): Promise<{ socket: Socket; port: number }> {
