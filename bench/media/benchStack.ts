@@ -68,7 +68,11 @@ export async function startBenchStack(options: { workers: number }): Promise<Ben
           log: { level: 'info', format: 'json' },
           store: { path: join(dir, 'gateway.db') },
           auth: { keys: AUTH_KEYS },
-          media: { workers: options.workers },
+          media: {
+            workers: options.workers,
+            // CPU_PROF_DIR: each media worker writes a V8 CPU profile there when the run ends.
+            ...(process.env.CPU_PROF_DIR ? { workerProfileDir: process.env.CPU_PROF_DIR } : {}),
+          },
           control: { url: await acceptor.listening(), token: acceptor.token },
         }),
       ),

@@ -87,6 +87,11 @@ export const configSchema = z.strictObject({
        * process, so past this a new call is refused (503) rather than degrade the worker's others.
        */
       maxSessionsPerWorker: z.int().min(1).max(10_000),
+      /**
+       * When set, each media worker runs under V8's CPU profiler and writes a .cpuprofile here as
+       * it exits: where a worker's CPU goes under real load (bench/media uses it).
+       */
+      workerProfileDir: z.string().min(1).nullable(),
       codecs: z.array(z.enum(['PCMU', 'PCMA', 'G722', 'opus', 'telephone-event'])).min(1),
       timeoutInitialSeconds: z.int().min(1).max(3600),
       timeoutSeconds: z.int().min(1).max(3600),

@@ -1,8 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
-  AudioFrame,
   AudioSource,
-  AudioStream,
   DisconnectReason,
   LocalAudioTrack,
   type RemoteParticipant,
@@ -15,6 +13,7 @@ import {
 } from '@livekit/rtc-node';
 import type { Logger } from 'pino';
 import { digitToEvent } from '../media/dtmf/telephoneEvent.js';
+import type { FfiAudio, FfiAudioStream } from './ffiAudio.js';
 import { PcmFifo } from './pcmFifo.js';
 import type { RoomBridgeEvents, RoomBridgeOptions } from './roomBridgeTypes.js';
 
@@ -29,6 +28,11 @@ const FIFO_SAMPLES = BRIDGE_SAMPLE_RATE / 5;
  * LiveKit delivers 10 ms frames in bursts, and the SIP clock takes 20 ms at a time.
  */
 const FIFO_PRIME_SAMPLES = BRIDGE_SAMPLE_RATE / 25;
+/**
+ * Capture buffers kept for reuse. A capture's buffer is busy until the FFI says it is done,
+ * normally within the same tick; a few spare cover a slow callback without allocating.
+ */
+const SPARE_CAPTURE_BUFFERS = 8;
 
 /**
  * One SIP leg's presence in a LiveKit room: a participant that publishes the caller's audio and
@@ -42,10 +46,16 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
   private readonly room = new Room();
   private readonly source = new AudioSource(BRIDGE_SAMPLE_RATE, 1, 0);
   /** One FIFO per subscribed audio track, by track sid: a participant may publish several (mic, screen share). */
-  private readonly remotes = new Map<string, { identity: string; fifo: PcmFifo; stream: AudioStream }>();
+  private readonly remotes = new Map<string, { identity: string; fifo: PcmFifo; stream: FfiAudioStream }>();
+  /** 10 ms capture buffers the FFI is done with. */
+  private readonly spare: Int16Array[] = [];
+  private readonly captureDone = (buffer: Int16Array, error: string | undefined): void => {
+    if (error) this.options.logger.debug({ error }, 'audio frame not captured');
+    if (this.spare.length < SPARE_CAPTURE_BUFFERS) this.spare.push(buffer);
+  };
   private closing = false;
 
-  constructor(private readonly options: RoomBridgeOptions & { logger: Logger }) {
+  constructor(private readonly options: RoomBridgeOptions & { logger: Logger; audio: FfiAudio }) {
     super();
     this.room.on(RoomEvent.TrackSubscribed, (track, _publication, participant) =>
       this.onTrack(track, participant),
@@ -85,16 +95,19 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
   }
 
   /**
-   * Sends the caller's audio: 48 kHz mono, a multiple of 10 ms. Each 10 ms frame gets its own
-   * Int16Array because rtc-node hands the whole underlying buffer to the FFI and ignores offsets.
+   * Sends the caller's audio: 48 kHz mono, a multiple of 10 ms. Each 10 ms frame is copied into a
+   * buffer of its own that the FFI reads after this returns (`pcm` is the caller's reused view).
    */
   pushCallerAudio(pcm: Int16Array): void {
     if (this.closing) return;
     for (let offset = 0; offset + CAPTURE_FRAME_SAMPLES <= pcm.length; offset += CAPTURE_FRAME_SAMPLES) {
-      const samples = pcm.slice(offset, offset + CAPTURE_FRAME_SAMPLES);
-      this.source
-        .captureFrame(new AudioFrame(samples, BRIDGE_SAMPLE_RATE, 1, CAPTURE_FRAME_SAMPLES))
-        .catch((error: unknown) => this.options.logger.debug({ err: error }, 'audio frame not captured'));
+      const buffer = this.spare.pop() ?? new Int16Array(CAPTURE_FRAME_SAMPLES);
+      buffer.set(pcm.subarray(offset, offset + CAPTURE_FRAME_SAMPLES));
+      try {
+        this.options.audio.capture(this.source, buffer, this.captureDone);
+      } catch (error) {
+        this.options.logger.debug({ err: error }, 'audio frame not captured');
+      }
     }
   }
 
@@ -126,29 +139,21 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
   private onTrack(track: RemoteTrack, participant: RemoteParticipant): void {
     if (track.kind !== TrackKind.KIND_AUDIO || this.closing || !track.sid) return;
     // A track subscribed again replaces its old stream rather than being heard twice.
-    this.dropTrack(track.sid);
-    const stream = new AudioStream(track, {
-      sampleRate: BRIDGE_SAMPLE_RATE,
-      numChannels: 1,
-      frameSizeMs: 10,
-    });
+    const sid = track.sid;
+    this.dropTrack(sid);
     const fifo = new PcmFifo(FIFO_SAMPLES, FIFO_PRIME_SAMPLES);
-    this.remotes.set(track.sid, { identity: participant.identity, fifo, stream });
-    void this.pump(participant.identity, stream, fifo);
-  }
-
-  private async pump(identity: string, stream: AudioStream, fifo: PcmFifo): Promise<void> {
-    const reader = stream.getReader();
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done || !value) return;
-        fifo.write(value.data);
-      }
+      const stream = this.options.audio.openStream(track, {
+        sampleRate: BRIDGE_SAMPLE_RATE,
+        frameSizeMs: 10,
+        onFrame: (samples) => fifo.write(samples),
+        onEnd: () => {
+          if (this.remotes.get(sid)?.fifo === fifo) this.remotes.delete(sid);
+        },
+      });
+      this.remotes.set(sid, { identity: participant.identity, fifo, stream });
     } catch (error) {
-      if (!this.closing) this.options.logger.warn({ err: error, identity }, 'remote audio stream failed');
-    } finally {
-      reader.releaseLock();
+      this.options.logger.warn({ err: error, identity: participant.identity }, 'remote audio stream failed');
     }
   }
 
@@ -156,7 +161,7 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
     const remote = sid ? this.remotes.get(sid) : undefined;
     if (!remote || !sid) return;
     this.remotes.delete(sid);
-    remote.stream.cancel().catch(() => undefined);
+    remote.stream.close();
   }
 
   private dropParticipant(identity: string): void {

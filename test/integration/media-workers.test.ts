@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -268,6 +271,27 @@ describe('WorkerPool over real worker processes', () => {
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(pool.workers().map((w) => w.state)).toEqual(['restarting', 'restarting']);
     expect((await rejection(pool.createSession({ remoteOffer: carrierOffer }))).code).toBe('worker_closed');
+  });
+
+  it('with a profile folder, each worker writes a V8 CPU profile of its run as it exits', async () => {
+    const profileDir = mkdtempSync(join(tmpdir(), 'worker-profiles-'));
+    try {
+      const pool = await startPool({ profileDir });
+      const pids = pool.workers().map((w) => w.pid ?? -1);
+      await pool.createSession({ remoteOffer: carrierOffer });
+      await pool.close();
+      const files = readdirSync(profileDir);
+      for (const pid of pids) {
+        const file = files.find((name) => name.includes(`.${pid}.`) && name.endsWith('.cpuprofile'));
+        expect(file, `profile of worker ${pid} in ${files.join(', ')}`).toBeDefined();
+        const profile = JSON.parse(readFileSync(join(profileDir, file as string), 'utf8')) as {
+          samples: number[];
+        };
+        expect(profile.samples.length).toBeGreaterThan(0);
+      }
+    } finally {
+      rmSync(profileDir, { recursive: true, force: true });
+    }
   });
 
   it('spreads concurrent creates across workers before any answer returns', async () => {

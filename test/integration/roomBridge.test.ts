@@ -2,6 +2,7 @@ import { dispose, type Room, RoomEvent, TrackSource } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FfiAudio } from '../../src/livekit/ffiAudio.js';
 import { LiveKitTokens } from '../../src/livekit/liveKitTokens.js';
 import { BRIDGE_SAMPLE_RATE, RoomBridge } from '../../src/livekit/roomBridge.js';
 import { joinRoom, nextAudioTrack, publishTone, recordAudio } from '../support/livekitParticipant.js';
@@ -11,6 +12,8 @@ import { analyseTone, rmsDbfs, ToneGenerator } from '../support/tone.js';
 let rig: LiveKitRig;
 let roomService: RoomServiceClient;
 const cleanup: (() => Promise<unknown>)[] = [];
+/** One router for the file's bridges, as one worker process has. */
+const ffiAudio = new FfiAudio();
 
 beforeAll(async () => {
   rig = await startLiveKit();
@@ -35,7 +38,7 @@ async function bridgeInNewRoom(): Promise<{ bridge: RoomBridge; roomName: string
     attributes: { 'sip.callId': 'call_test', 'sip.from': '+15550100' },
     ttlSeconds: 600,
   });
-  const bridge = new RoomBridge({ url: rig.url, token, logger: pino({ level: 'silent' }) });
+  const bridge = new RoomBridge({ url: rig.url, token, logger: pino({ level: 'silent' }), audio: ffiAudio });
   await bridge.connect();
   cleanup.push(() => bridge.close());
   return { bridge, roomName };
@@ -206,6 +209,23 @@ describe('RoomBridge (a SIP leg in a LiveKit room)', () => {
     // The agent is in the mix; the caller's own 1000 Hz is not.
     expect(Math.abs(analyseTone(heard, BRIDGE_SAMPLE_RATE).frequencyHz - 440)).toBeLessThanOrEqual(5);
     expect(analyseTone(heard, BRIDGE_SAMPLE_RATE, { minHz: 900, maxHz: 1100 }).purity).toBeLessThan(0.01);
+  });
+
+  it('leaves no native stream or capture behind once closed', async () => {
+    const { bridge, roomName } = await bridgeInNewRoom();
+    const agent = await participant(roomName, 'agent');
+    const agentTone = await publishTone(agent, { frequencyHz: 440, amplitude: 0.3 });
+    cleanup.push(() => agentTone.stop());
+    await untilMixHas(bridge, 1);
+    const tone = new ToneGenerator({ frequencyHz: 1000, sampleRate: BRIDGE_SAMPLE_RATE, amplitude: 0.3 });
+    for (let i = 0; i < 5; i++) bridge.pushCallerAudio(tone.next(BRIDGE_SAMPLE_RATE / 50));
+    expect(ffiAudio.pending.streams).toBeGreaterThanOrEqual(1);
+    await bridge.close();
+    expect(ffiAudio.pending.streams).toBe(0);
+    // Captures complete on the FFI's own thread: each one's callback arrives shortly after.
+    const deadline = Date.now() + 5000;
+    while (ffiAudio.pending.captures > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(ffiAudio.pending.captures).toBe(0);
   });
 
   it('carries DTMF both ways', async () => {

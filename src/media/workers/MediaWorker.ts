@@ -71,7 +71,7 @@ export class MediaWorker extends EventEmitter<MediaWorkerEvents> {
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // Not the parent's flags: a test runner's loaders or inspector must not follow the worker.
-      execArgv: [],
+      execArgv: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
       env: options.env ?? process.env,
     });
     const worker = new MediaWorker(child, options);

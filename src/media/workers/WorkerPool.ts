@@ -229,6 +229,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       requestTimeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       startTimeoutMs: this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
       ...(this.options.env ? { env: this.options.env } : {}),
+      ...(this.options.profileDir ? { profileDir: this.options.profileDir } : {}),
     });
     worker.on('event', (message) => this.route(worker, message));
     worker.on('exit', (exit) => this.onExit(slot, worker, exit));

@@ -10,6 +10,8 @@ export interface MediaWorkerOptions {
   /** How long the process may take to fork, load and answer init. */
   startTimeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /** Runs the worker under V8's CPU profiler, writing its profile into this folder on exit. */
+  profileDir?: string;
 }
 
 export interface WorkerExit {

@@ -7,7 +7,8 @@ type FromConfig =
   | 'codecs'
   | 'timeoutInitialSeconds'
   | 'timeoutSeconds'
-  | 'maxSessionsPerWorker';
+  | 'maxSessionsPerWorker'
+  | 'profileDir';
 
 /** Pool options from the `media` config section plus what config does not hold. */
 export function workerPoolOptionsFromConfig(
@@ -22,5 +23,6 @@ export function workerPoolOptionsFromConfig(
     timeoutInitialSeconds: media.timeoutInitialSeconds,
     timeoutSeconds: media.timeoutSeconds,
     maxSessionsPerWorker: media.maxSessionsPerWorker,
+    ...(media.workerProfileDir ? { profileDir: media.workerProfileDir } : {}),
   };
 }

@@ -24,6 +24,8 @@ export interface WorkerPoolOptions {
    * 'capacity' rather than degrade every call on the worker.
    */
   maxSessionsPerWorker: number;
+  /** config media.workerProfileDir: workers write a V8 CPU profile there on exit. */
+  profileDir?: string;
   /** config recording.dir (and an ffmpeg other than the one on PATH); default data/recordings. */
   recording?: RecordingInit;
   /** Default timeout of a command. */

@@ -1,0 +1,185 @@
+import {
+  AudioStreamType,
+  type CaptureAudioFrameResponse,
+  type FfiEvent,
+  FfiHandle,
+  type NewAudioStreamResponse,
+} from '@livekit/rtc-ffi-bindings';
+import type { AudioSource, Track } from '@livekit/rtc-node';
+
+/**
+ * The few members of rtc-node's process-wide FfiClient this module uses. rtc-node does not export
+ * the class; its one instance lives on `globalThis._ffiClientInstance` once any rtc-node object
+ * has made a request (an AudioSource does, in its constructor).
+ */
+interface FfiClientInternals {
+  request<T>(request: unknown): T;
+  copyBuffer(ptr: bigint, length: number): Uint8Array;
+  retrievePtr(data: Uint8Array): bigint;
+  emit(name: string | symbol, ...args: unknown[]): boolean;
+}
+
+/** A remote track's decoded audio, delivered frame by frame until closed. */
+export interface FfiAudioStream {
+  close(): void;
+}
+
+export interface FfiAudioStreamOptions {
+  sampleRate: number;
+  frameSizeMs: number;
+  /** Each frame's samples (mono), in a buffer of its own. */
+  onFrame(samples: Int16Array): void;
+  /** The native side ended the stream (the track went away). */
+  onEnd(): void;
+}
+
+/** A capture in flight: its buffer must outlive the native call that reads it. */
+interface Capture {
+  buffer: Int16Array;
+  done: (buffer: Int16Array, error: string | undefined) => void;
+}
+
+/**
+ * The audio hot path of a process's LiveKit participants, straight on rtc-node's FFI.
+ *
+ * rtc-node hands every FFI event to every listener in the process: each Room, each AudioStream
+ * and each pending AudioSource.captureFrame (a promise, a timer and a listener per 10 ms frame)
+ * looks at every frame of every call, so a worker's JavaScript cost grew with calls squared
+ * (issue 14's profile: event fan-out, Room.onFfiEvent and capture promises were about a third
+ * of a loaded worker's busy time). Here the two audio event kinds, a stream's frames and a
+ * capture's completion, are taken out before that fan-out and routed by handle and async id;
+ * every other event (room, track, connect callbacks) goes on to rtc-node's listeners untouched.
+ *
+ * One instance per worker process (LiveKitBridgeFactory makes it). It reaches into rtc-node's
+ * internals, so it checks their shape when it attaches and says plainly when an upgrade broke it.
+ */
+export class FfiAudio {
+  private client: FfiClientInternals | undefined;
+  private readonly streams = new Map<bigint, FfiAudioStreamOptions>();
+  private readonly captures = new Map<bigint, Capture>();
+
+  /**
+   * Sends one 10 ms frame (direct capture takes exactly that) from `buffer`, which stays untouched
+   * until `done` returns it; rtc-node's own captureFrame would cost a promise, a timer and a
+   * listener per frame.
+   */
+  capture(
+    source: AudioSource,
+    buffer: Int16Array,
+    done: (buffer: Int16Array, error: string | undefined) => void,
+  ): void {
+    const client = this.attach();
+    const response = client.request<CaptureAudioFrameResponse>({
+      message: {
+        case: 'captureAudioFrame',
+        value: {
+          sourceHandle: source.ffiHandle.handle,
+          buffer: {
+            dataPtr: client.retrievePtr(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)),
+            sampleRate: source.sampleRate,
+            numChannels: 1,
+            samplesPerChannel: buffer.length,
+          },
+        },
+      },
+    });
+    if (response.asyncId === undefined) {
+      done(buffer, 'no async id for the capture');
+      return;
+    }
+    this.captures.set(response.asyncId, { buffer, done });
+  }
+
+  /** Opens a native audio stream on a subscribed remote track (mono, `sampleRate`). */
+  openStream(track: Track, options: FfiAudioStreamOptions): FfiAudioStream {
+    const client = this.attach();
+    const response = client.request<NewAudioStreamResponse>({
+      message: {
+        case: 'newAudioStream',
+        value: {
+          type: AudioStreamType.AUDIO_STREAM_NATIVE,
+          trackHandle: track.ffi_handle.handle,
+          sampleRate: options.sampleRate,
+          numChannels: 1,
+          frameSizeMs: options.frameSizeMs,
+        },
+      },
+    });
+    const id = response.stream?.handle?.id;
+    if (id === undefined) throw new Error('rtc-node returned no audio stream handle');
+    const handle = new FfiHandle(id);
+    this.streams.set(id, options);
+    let closed = false;
+    return {
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.streams.delete(id);
+        handle.dispose();
+      },
+    };
+  }
+
+  /** Streams and captures in flight (a leak shows here). */
+  get pending(): { streams: number; captures: number } {
+    return { streams: this.streams.size, captures: this.captures.size };
+  }
+
+  /** Takes the events this module owns; false hands the event on to rtc-node's listeners. */
+  private route(event: FfiEvent): boolean {
+    const message = event.message;
+    if (message.case === 'captureAudioFrame') {
+      const asyncId = message.value.asyncId;
+      const capture = asyncId === undefined ? undefined : this.captures.get(asyncId);
+      if (!capture || asyncId === undefined) return false;
+      this.captures.delete(asyncId);
+      capture.done(capture.buffer, message.value.error);
+      return true;
+    }
+    if (message.case !== 'audioStreamEvent') return false;
+    const handle = message.value.streamHandle;
+    const stream = handle === undefined ? undefined : this.streams.get(handle);
+    if (!stream || handle === undefined) return false;
+    const streamEvent = message.value.message;
+    if (streamEvent.case === 'frameReceived') {
+      const owned = streamEvent.value.frame;
+      const info = owned?.info;
+      if (!owned?.handle?.id || !info?.dataPtr || !info.samplesPerChannel) return true;
+      const channels = info.numChannels ?? 1;
+      const bytes = this.attach().copyBuffer(info.dataPtr, channels * info.samplesPerChannel * 2);
+      new FfiHandle(owned.handle.id).dispose();
+      stream.onFrame(new Int16Array(bytes.buffer, bytes.byteOffset, channels * info.samplesPerChannel));
+    } else if (streamEvent.case === 'eos') {
+      this.streams.delete(handle);
+      stream.onEnd();
+    }
+    return true;
+  }
+
+  /**
+   * Finds rtc-node's client and puts the router in front of its event fan-out, once. Needs an
+   * rtc-node object that made a request first (RoomBridge creates its AudioSource before this).
+   */
+  private attach(): FfiClientInternals {
+    if (this.client) return this.client;
+    const client = (globalThis as { _ffiClientInstance?: FfiClientInternals })._ffiClientInstance;
+    if (
+      !client ||
+      typeof client.request !== 'function' ||
+      typeof client.copyBuffer !== 'function' ||
+      typeof client.retrievePtr !== 'function' ||
+      typeof client.emit !== 'function'
+    ) {
+      throw new Error(
+        "@livekit/rtc-node's FFI client is not where src/livekit/ffiAudio.ts expects it (globalThis._ffiClientInstance): was rtc-node upgraded?",
+      );
+    }
+    const emit = client.emit.bind(client);
+    client.emit = (name: string | symbol, ...args: unknown[]): boolean => {
+      if (name === 'ffi_event' && this.route(args[0] as FfiEvent)) return true;
+      return emit(name, ...args);
+    };
+    this.client = client;
+    return client;
+  }
+}
