@@ -1,11 +1,18 @@
 import {
   AudioStreamType,
-  type CaptureAudioFrameResponse,
   type FfiEvent,
   FfiHandle,
+  livekitFfiRequest,
   type NewAudioStreamResponse,
 } from '@livekit/rtc-ffi-bindings';
 import type { AudioSource, Track } from '@livekit/rtc-node';
+import { encodeCaptureRequest } from './captureRequest.js';
+
+/**
+ * Capture async ids are ours (request_async_id), from far above the FFI's own counter and
+ * rtc-node's, so a callback is never mistaken for another request's.
+ */
+const FIRST_CAPTURE_ID = 1n << 62n;
 
 /**
  * The few members of rtc-node's process-wide FfiClient this module uses. rtc-node does not export
@@ -57,6 +64,7 @@ export class FfiAudio {
   private client: FfiClientInternals | undefined;
   private readonly streams = new Map<bigint, FfiAudioStreamOptions>();
   private readonly captures = new Map<bigint, Capture>();
+  private nextCaptureId = FIRST_CAPTURE_ID;
 
   /**
    * Sends one 10 ms frame (direct capture takes exactly that) from `buffer`, which stays untouched
@@ -69,25 +77,24 @@ export class FfiAudio {
     done: (buffer: Int16Array, error: string | undefined) => void,
   ): void {
     const client = this.attach();
-    const response = client.request<CaptureAudioFrameResponse>({
-      message: {
-        case: 'captureAudioFrame',
-        value: {
+    const asyncId = this.nextCaptureId++;
+    this.captures.set(asyncId, { buffer, done });
+    try {
+      // The response only repeats our async id: it is not decoded.
+      livekitFfiRequest(
+        encodeCaptureRequest({
           sourceHandle: source.ffiHandle.handle,
-          buffer: {
-            dataPtr: client.retrievePtr(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)),
-            sampleRate: source.sampleRate,
-            numChannels: 1,
-            samplesPerChannel: buffer.length,
-          },
-        },
-      },
-    });
-    if (response.asyncId === undefined) {
-      done(buffer, 'no async id for the capture');
-      return;
+          dataPtr: client.retrievePtr(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)),
+          numChannels: 1,
+          sampleRate: source.sampleRate,
+          samplesPerChannel: buffer.length,
+          asyncId,
+        }),
+      );
+    } catch (error) {
+      this.captures.delete(asyncId);
+      throw error;
     }
-    this.captures.set(response.asyncId, { buffer, done });
   }
 
   /** Opens a native audio stream on a subscribed remote track (mono, `sampleRate`). */
