@@ -62,7 +62,7 @@ interface Capture {
  */
 export class FfiAudio {
   private client: FfiClientInternals | undefined;
-  private readonly streams = new Map<bigint, FfiAudioStreamOptions>();
+  private readonly streams = new Map<bigint, { options: FfiAudioStreamOptions; handle: FfiHandle }>();
   private readonly captures = new Map<bigint, Capture>();
   private nextCaptureId = FIRST_CAPTURE_ID;
 
@@ -114,17 +114,8 @@ export class FfiAudio {
     });
     const id = response.stream?.handle?.id;
     if (id === undefined) throw new Error('rtc-node returned no audio stream handle');
-    const handle = new FfiHandle(id);
-    this.streams.set(id, options);
-    let closed = false;
-    return {
-      close: () => {
-        if (closed) return;
-        closed = true;
-        this.streams.delete(id);
-        handle.dispose();
-      },
-    };
+    this.streams.set(id, { options, handle: new FfiHandle(id) });
+    return { close: () => this.closeStream(id) };
   }
 
   /** Streams and captures in flight (a leak shows here). */
@@ -151,16 +142,25 @@ export class FfiAudio {
     if (streamEvent.case === 'frameReceived') {
       const owned = streamEvent.value.frame;
       const info = owned?.info;
-      if (!owned?.handle?.id || !info?.dataPtr || !info.samplesPerChannel) return true;
-      const channels = info.numChannels ?? 1;
-      const bytes = this.attach().copyBuffer(info.dataPtr, channels * info.samplesPerChannel * 2);
-      new FfiHandle(owned.handle.id).dispose();
-      stream.onFrame(new Int16Array(bytes.buffer, bytes.byteOffset, channels * info.samplesPerChannel));
+      const samples = (info?.numChannels ?? 1) * (info?.samplesPerChannel ?? 0);
+      // Copied out first: disposing the frame's handle frees the native buffer.
+      const bytes =
+        info?.dataPtr && samples > 0 ? this.attach().copyBuffer(info.dataPtr, samples * 2) : undefined;
+      if (owned?.handle?.id !== undefined) new FfiHandle(owned.handle.id).dispose();
+      if (bytes) stream.options.onFrame(new Int16Array(bytes.buffer, bytes.byteOffset, samples));
     } else if (streamEvent.case === 'eos') {
-      this.streams.delete(handle);
-      stream.onEnd();
+      // The native stream is over, but its handle is still ours to free.
+      this.closeStream(handle);
+      stream.options.onEnd();
     }
     return true;
+  }
+
+  private closeStream(id: bigint): void {
+    const stream = this.streams.get(id);
+    if (!stream) return;
+    this.streams.delete(id);
+    stream.handle.dispose();
   }
 
   /**
