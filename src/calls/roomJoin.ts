@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { CallRooms } from '../livekit/callRooms.js';
 import type { MediaSession } from '../media/workers/MediaSession.js';
 import { type WhatsAppCallInfo, whatsappAttributes } from '../signalling/whatsappHeaders.js';
@@ -7,6 +8,34 @@ import { type WhatsAppCallInfo, whatsappAttributes } from '../signalling/whatsap
  * on a busy host take seconds, so wait well past the media command default.
  */
 export const ROOM_JOIN_TIMEOUT_MS = 20_000;
+
+/**
+ * Where a SIP leg's call stands, in its participant's `sip.callStatus` attribute (LiveKit SIP's
+ * values): an agent in the room sees a caller ringing before anyone answered, and the hangup
+ * before the participant leaves.
+ */
+export type SipCallStatus = 'dialing' | 'ringing' | 'active' | 'hangup';
+export const SIP_CALL_STATUS = 'sip.callStatus';
+
+/**
+ * Changes a joined participant's sip.callStatus through livekit-server. Never rejects: an
+ * attribute must not hold up or fail the answer it reports, so a failure is only logged.
+ */
+export function updateCallStatus(
+  rooms: Partial<Pick<CallRooms, 'setParticipantAttributes'>>,
+  participant: Pick<SipParticipant, 'roomName' | 'identity'>,
+  status: SipCallStatus,
+  logger: Logger,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  const update = rooms.setParticipantAttributes?.(participant.roomName, participant.identity, {
+    [SIP_CALL_STATUS]: status,
+    ...extra,
+  });
+  return (update ?? Promise.resolve()).catch((error: unknown) =>
+    logger.warn({ err: error, room: participant.roomName, status }, 'sip.callStatus not updated'),
+  );
+}
 
 /** A SIP leg's participant in a call's room: `sip_…` identity, `sip.*` attributes. */
 export interface SipParticipant {

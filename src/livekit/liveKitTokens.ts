@@ -30,6 +30,8 @@ export class LiveKitTokens {
       canPublish: true,
       canSubscribe: true,
       canPublishData: true,
+      // A call leg reports its own sip.callStatus (hangup) as it leaves; browsers may not.
+      ...(grant.kind === 'sip' ? { canUpdateOwnMetadata: true } : {}),
     });
     return token.toJwt();
   }

@@ -33,6 +33,11 @@ const FIFO_PRIME_SAMPLES = BRIDGE_SAMPLE_RATE / 25;
  * normally within the same tick; a few spare cover a slow callback without allocating.
  */
 const SPARE_CAPTURE_BUFFERS = 8;
+/**
+ * How long saying `sip.callStatus: hangup` may hold up leaving. A room that is going away never
+ * answers it, and leaving matters more than the attribute.
+ */
+const HANGUP_STATUS_TIMEOUT_MS = 250;
 
 /**
  * One SIP leg's presence in a LiveKit room: a participant that publishes the caller's audio and
@@ -132,8 +137,27 @@ export class RoomBridge extends EventEmitter<RoomBridgeEvents> {
     if (this.closing) return;
     this.closing = true;
     for (const sid of [...this.remotes.keys()]) this.dropTrack(sid);
+    await this.announceHangup();
     await this.room.disconnect();
     await this.source.close();
+  }
+
+  /** The others see the call end (sip.callStatus hangup, as LiveKit SIP) before it leaves. */
+  private async announceHangup(): Promise<void> {
+    const local = this.room.localParticipant;
+    if (!this.room.isConnected || !local) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      local
+        .setAttributes({ 'sip.callStatus': 'hangup' })
+        .catch((error: unknown) =>
+          this.options.logger.debug({ err: error }, 'sip.callStatus hangup not set'),
+        ),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, HANGUP_STATUS_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private onTrack(track: RemoteTrack, participant: RemoteParticipant): void {

@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { api, callGatewayConfig, metricValue, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
-import { joinRoomWithToken, nextAudioTrack, recordAudio } from '../support/livekitParticipant.js';
+import {
+  joinRoomWithToken,
+  nextAudioTrack,
+  recordAudio,
+  watchCallStatus,
+} from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { expectLikeThePcap } from '../support/pcapSpeech.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
@@ -15,7 +20,8 @@ import { rmsDbfs } from '../support/tone.js';
  * A phone call through the whole gateway: sipp calls over SIP (through the embedded SIP server),
  * the call is accepted by API, answered into its LiveKit room by a real media worker, and sipp's
  * recorded G.711 A-law audio (its pcap) is heard by a participant in that room, unbroken wherever
- * the pcap itself speaks.
+ * the pcap itself speaks. The caller's participant is in the room while the call rings, and says
+ * where the call stands in sip.callStatus.
  */
 const ROUTED = ROUTED_NUMBER;
 let engine: SipEngineProcess;
@@ -54,23 +60,29 @@ describe('a phone call heard in its LiveKit room', () => {
       ringing = (await api(running, `/v1/calls?status=ringing&appId=${TEST_APP_ID}`)).data[0];
       return ringing !== undefined;
     });
-    const answered = await api(running, `/v1/calls/${ringing.id}/actions`, {
-      method: 'POST',
-      body: '{"action":"accept"}',
-    });
-    expect(answered.status).toBe('in_progress');
-    expect(await metricValue(running, 'gateway_media_sessions{worker="0"}')).toBe(1);
-    expect(await metricValue(running, 'gateway_call_answer_delay_seconds_count{direction="inbound"}')).toBe(
-      1,
-    );
-
-    // A browser would join with a token from the API; the test participant does the same.
+    // The room is there while it rings, and so is the caller's participant: an agent can join
+    // before answering. A browser joins with a token from the API; the test participant too.
+    await until(async () => (await api(running, `/v1/calls/${ringing.id}`)).livekitRoomName !== null);
     const grant = await api(running, `/v1/calls/${ringing.id}/tokens`, {
       method: 'POST',
       body: '{"identity":"agent"}',
     });
-    expect(grant).toMatchObject({ url: rig.url, roomName: answered.livekitRoomName, identity: 'agent' });
+    expect(grant).toMatchObject({ url: rig.url, roomName: `call-${ringing.id}`, identity: 'agent' });
     agent = await joinRoomWithToken(grant.url, grant.token);
+    const callStatus = watchCallStatus(agent, `sip_${ringing.id}`);
+    await callStatus.until('ringing');
+    expect(await metricValue(running, 'gateway_media_sessions{worker="0"}')).toBe(1);
+
+    const answered = await api(running, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    expect(answered).toMatchObject({ status: 'in_progress', livekitRoomName: grant.roomName });
+    expect(await metricValue(running, 'gateway_media_sessions{worker="0"}')).toBe(1);
+    expect(await metricValue(running, 'gateway_call_answer_delay_seconds_count{direction="inbound"}')).toBe(
+      1,
+    );
+    await callStatus.until('active');
     const track = await nextAudioTrack(agent, `sip_${ringing.id}`);
     const audio = await recordAudio(track, { durationMs: 3000, settleMs: 300, silenceBelowDbfs: -55 });
     // Recorded speech with pauses of its own: judged against the pcap itself (pcapSpeech.ts).
@@ -85,6 +97,8 @@ describe('a phone call heard in its LiveKit room', () => {
     });
     expect(ended).toMatchObject({ endReason: 'caller_hangup' });
     expect(ended.duration).toBeGreaterThanOrEqual(8);
+    await callStatus.until('hangup');
+    expect(callStatus.seen).toEqual(['ringing', 'active', 'hangup']);
     // The CRM view: taken by the participant who joined, with sipp's Call-ID as the external id.
     const log = await api(running, `/v1/calls/${ringing.id}/log`);
     expect(log).toMatchObject({ status: 'ANSWERED_BY_STAFF', answeredBy: 'agent', direction: 'INBOUND' });

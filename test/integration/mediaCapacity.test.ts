@@ -9,8 +9,8 @@ import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
 
 /**
  * media.maxSessionsPerWorker through the whole gateway: one loopback worker that takes one call.
- * A second call is refused with 503 and a Reason, at its INVITE when the worker is already full,
- * or at its accept when the worker filled while it rang; either way it holds no app slot after.
+ * A ringing call already holds its media session (it joins its room while ringing), so a second
+ * call is refused at its INVITE with 503 and a Reason, and holds no app slot after.
  */
 let engine: SipEngineProcess;
 let rig: LiveKitRig;
@@ -57,40 +57,40 @@ describe('media.maxSessionsPerWorker', () => {
   it('refuses a call the full workers cannot carry with 503 and a Reason, and frees its app slot', async () => {
     const first = call('uac-wait-bye');
     const [a] = await ringingCalls(1);
-    const second = call('uac-expect-final');
-    const b = (await ringingCalls(2)).find((ringing) => ringing.id !== a.id);
+    // Its media is set up while it rings: the one worker is full before anyone answers.
+    await until(async () => running.gateway.media?.hasCapacity() === false);
+
+    const second = await call('uac-expect-final');
+    assertAllCallsSucceeded(second, 1);
+    expect(second.messageLog).toMatch(NO_CAPACITY);
+    expect(await callsOf(running)).toHaveLength(1);
+    expect(running.gateway.calls.liveCount(TEST_APP_ID)).toBe(1);
 
     expect(
       await api(running, `/v1/calls/${a.id}/actions`, { method: 'POST', body: '{"action":"accept"}' }),
     ).toMatchObject({ status: 'in_progress' });
-    expect(running.gateway.media?.hasCapacity()).toBe(false);
-    // b rang while there was room; its accept now finds none.
-    const refused = await fetch(`${running.url}/v1/calls/${b.id}/actions`, {
-      method: 'POST',
-      headers: bearer(KEYS.admin),
-      body: '{"action":"accept"}',
-    });
-    expect(refused.status).toBe(502);
-    const secondResult = await second;
-    assertAllCallsSucceeded(secondResult, 1);
-    expect(secondResult.messageLog).toMatch(NO_CAPACITY);
-    expect(await api(running, `/v1/calls/${b.id}`)).toMatchObject({
-      status: 'failed',
-      endReason: 'media_error',
-      sipStatus: 503,
-      livekitRoomName: null,
-    });
-    expect(running.gateway.calls.liveCount(TEST_APP_ID)).toBe(1);
-
-    // A new INVITE while the worker is full never rings.
     const third = await call('uac-expect-final');
     assertAllCallsSucceeded(third, 1);
     expect(third.messageLog).toMatch(NO_CAPACITY);
-    expect(await callsOf(running)).toHaveLength(2);
-    expect(running.gateway.calls.liveCount(TEST_APP_ID)).toBe(1);
+    expect(await callsOf(running)).toHaveLength(1);
 
     await api(running, `/v1/calls/${a.id}`, { method: 'PATCH', body: '{"status":"completed"}' });
     assertAllCallsSucceeded(await first, 1);
+    await until(async () => running.gateway.media?.hasCapacity() === true);
+    expect(running.gateway.calls.liveCount(TEST_APP_ID)).toBe(0);
+  });
+
+  it('gives a ringing call’s media back when it ends unanswered', async () => {
+    const ringingCall = call('uac-expect-final');
+    const [a] = await ringingCalls(1);
+    await until(async () => running.gateway.media?.hasCapacity() === false);
+    const rejected = await fetch(`${running.url}/v1/calls/${a.id}/actions`, {
+      method: 'POST',
+      headers: bearer(KEYS.admin),
+      body: '{"action":"reject","code":503}',
+    });
+    expect(rejected.status).toBeLessThan(300);
+    assertAllCallsSucceeded(await ringingCall, 1);
     await until(async () => running.gateway.media?.hasCapacity() === true);
     expect(running.gateway.calls.liveCount(TEST_APP_ID)).toBe(0);
   });

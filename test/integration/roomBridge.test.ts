@@ -262,4 +262,21 @@ describe('RoomBridge (a SIP leg in a LiveKit room)', () => {
     const sip = agent.remoteParticipants.get('sip_call_test');
     expect(sip?.attributes).toMatchObject({ 'sip.callId': 'call_test', 'sip.from': '+15550100' });
   });
+
+  it('says sip.callStatus hangup before it leaves the room', async () => {
+    const { bridge, roomName } = await bridgeInNewRoom();
+    const agent = await participant(roomName, 'agent');
+    const seen: string[] = [];
+    agent.on(RoomEvent.ParticipantAttributesChanged, (changed, who) => {
+      if (who.identity === 'sip_call_test' && changed['sip.callStatus']) seen.push(changed['sip.callStatus']);
+    });
+    const left = new Promise<void>((resolve) =>
+      agent.on(RoomEvent.ParticipantDisconnected, (who) => {
+        if (who.identity === 'sip_call_test') resolve();
+      }),
+    );
+    await bridge.close();
+    await left;
+    expect(seen).toEqual(['hangup']);
+  });
 });

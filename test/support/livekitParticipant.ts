@@ -122,3 +122,30 @@ function isAudible(samples: Int16Array, thresholdDbfs: number): boolean {
   for (const v of samples) sum += (v / 32768) ** 2;
   return 10 * Math.log10(sum / Math.max(1, samples.length)) > thresholdDbfs;
 }
+
+/**
+ * The sip.callStatus values a SIP leg's participant showed `room`, in order: the one it had when
+ * seen first, then each change. `until` resolves once `status` was shown.
+ */
+export function watchCallStatus(room: Room, identity: string) {
+  const seen: string[] = [];
+  const waiters: { status: string; resolve: () => void }[] = [];
+  const note = (status: string | undefined): void => {
+    if (status === undefined || seen.at(-1) === status) return;
+    seen.push(status);
+    for (const waiter of waiters.filter((w) => w.status === status)) waiter.resolve();
+  };
+  const current = (): void => note(room.remoteParticipants.get(identity)?.attributes['sip.callStatus']);
+  room.on(RoomEvent.ParticipantConnected, current);
+  room.on(RoomEvent.ParticipantAttributesChanged, (changed, participant) => {
+    if (participant.identity === identity) note(changed['sip.callStatus']);
+  });
+  current();
+  return {
+    seen,
+    until: (status: string): Promise<void> =>
+      seen.includes(status)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ status, resolve })),
+  };
+}

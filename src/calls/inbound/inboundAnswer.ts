@@ -13,7 +13,7 @@ import { inboundSessionRequest, keyingOf, recordLegMedia, type TrunkEncryption }
 import type { IncomingLeg } from '../legs/callLeg.js';
 import type { LiveCall } from '../liveCall.js';
 import { reportParticipants } from '../participantReporter.js';
-import { joinRoom, sipAttributes } from '../roomJoin.js';
+import { joinRoom, SIP_CALL_STATUS, sipAttributes, updateCallStatus } from '../roomJoin.js';
 
 /** Where media sessions come from (the worker pool). */
 export interface MediaSessions {
@@ -37,21 +37,25 @@ export interface InboundAnswerDeps {
 
 /**
  * A call whose media is ready (session created from the caller's offer, joined to the room) but
- * which has no 200 OK yet. Early media (pre_accept) sends `localSdp` in a 183 and holds this
- * until the accept; a plain accept goes straight on to `complete`.
+ * which has no 200 OK yet. It is prepared while the call rings; early media (pre_accept) sends
+ * `localSdp` in a 183, and the accept goes on to `complete`, which only has to answer.
  */
 export interface PreparedAnswer {
   readonly created: CreatedSession;
   readonly localSdp: string;
+  /** The answer is going out (183 or 200): the session starts its media. Idempotent. */
+  startMedia(): Promise<void>;
   /** Closes the media session when the call ends before it is answered. */
   release(): void;
 }
 
 /**
- * Answers a ringing inbound call into its LiveKit room: room, media session from the caller's
- * offer, the session joins the room as `sip_<call id>`, then the answer (200 OK) with the
- * session's SDP. After every await it checks whether the caller cancelled meanwhile; whatever
- * was set up by then is released on every failure path.
+ * Answers a ringing inbound call into its LiveKit room in two steps. `prepare`, run as the call
+ * starts ringing: room, media session from the caller's offer (held silent until the answer goes
+ * out), the session joins the room as `sip_<call id>` with sip.callStatus ringing. `complete`, on
+ * accept: the media starts and the 200 OK goes out, so an accept waits for no room join. After
+ * every await it checks whether the caller cancelled meanwhile; whatever was set up by then is
+ * released on every failure path.
  */
 export class InboundAnswer {
   constructor(private readonly deps: InboundAnswerDeps) {}
@@ -69,7 +73,10 @@ export class InboundAnswer {
       await this.deps.rooms.ensureRoom(roomName);
       this.deps.calls.attachRoom(call.id, roomName);
       stopIfCanceled();
-      created = await this.deps.media.createSession(inboundSessionRequest(call, offer, this.deps.trunkMedia));
+      created = await this.deps.media.createSession({
+        ...inboundSessionRequest(call, offer, this.deps.trunkMedia),
+        awaitingAnswer: true,
+      });
       const keying = keyingOf(created.media);
       recordLegMedia(this.deps.calls, call.id, keying);
       reportParticipants(created.session, this.deps.calls, call.id);
@@ -77,23 +84,31 @@ export class InboundAnswer {
       stopIfCanceled();
       await joinRoom(this.deps.rooms, created.session, {
         roomName,
-        identity: `sip_${call.id}`,
-        attributes: sipAttributes({
-          callId: call.id,
-          from: call.fromAddress,
-          to: call.toAddress,
-          trunk: String(call.metadata.trunk ?? ''),
-          direction: call.direction,
-          mediaEncryption: keying,
-          ...(isWhatsAppInfo(call.metadata.whatsapp) ? { whatsapp: call.metadata.whatsapp } : {}),
-        }),
+        identity: participantIdentity(call),
+        attributes: {
+          [SIP_CALL_STATUS]: 'ringing',
+          ...sipAttributes({
+            callId: call.id,
+            from: call.fromAddress,
+            to: call.toAddress,
+            trunk: String(call.metadata.trunk ?? ''),
+            direction: call.direction,
+            mediaEncryption: keying,
+            ...(isWhatsAppInfo(call.metadata.whatsapp) ? { whatsapp: call.metadata.whatsapp } : {}),
+          }),
+        },
       });
       stopIfCanceled();
       const session = created.session;
       let released = false;
+      let started: Promise<void> | undefined;
       return {
         created,
         localSdp: created.localSdp,
+        startMedia: () => {
+          started ??= session.startMedia();
+          return started;
+        },
         release: () => {
           if (released || session.closed) return;
           released = true;
@@ -119,12 +134,20 @@ export class InboundAnswer {
       if (canceled()) throw new AnswerCanceled(`call ${call.id} was canceled while answering`);
       if (prepared.created.session.closed)
         throw new AnswerFailed(503, `the media session of call ${call.id} ended before the answer`);
+      // Started before the 200 OK goes out, so the first words after it reach the room.
+      await prepared.startMedia();
       const answeredLeg = await leg.answer(prepared.localSdp);
       const answered = this.deps.calls.transition(call.id, { to: 'in_progress' });
       if (!answered.ok) {
         void answeredLeg.hangup().catch(() => undefined);
         throw new AnswerFailed(500, answered.reason);
       }
+      void updateCallStatus(
+        this.deps.rooms,
+        { roomName: this.deps.rooms.roomNameFor(call.id), identity: participantIdentity(call) },
+        'active',
+        this.deps.logger,
+      );
       new BridgedCall(
         live,
         answeredLeg,
@@ -141,6 +164,11 @@ export class InboundAnswer {
       throw answerError(call.id, error, this.deps.logger);
     }
   }
+}
+
+/** The SIP leg's participant in the call's room. */
+function participantIdentity(call: Pick<Call, 'id'>): string {
+  return `sip_${call.id}`;
 }
 
 /** metadata.whatsapp as InboundCalls wrote it: string values under known names. */

@@ -40,7 +40,10 @@ export class RingingCall implements AwaitingDecision {
   private ended = false;
   /** Set by CANCEL at any time, also while an answer is under way (which then stops). */
   private canceled = false;
-  /** Media set up by pre_accept (early media), kept until the accept or the end of the call. */
+  /**
+   * The answer's media, set up as the call starts ringing (or by the first pre_accept or accept
+   * after that failed), kept until the accept or the end of the call.
+   */
   private early: Promise<PreparedAnswer> | undefined;
   /** Ended without an answer (as opposed to `ended` by an accept taking the call over). */
   private endedUnanswered = false;
@@ -65,6 +68,13 @@ export class RingingCall implements AwaitingDecision {
       return;
     }
     this.live.ringing(this, this);
+    // The room join takes hundreds of ms; done while the phone rings, an accept only answers.
+    this.prepareMedia().catch((error: unknown) =>
+      this.deps.logger.warn(
+        { callId: this.call.id, err: error },
+        'media not ready while ringing; the answer sets it up again',
+      ),
+    );
     this.timer = setTimeout(() => {
       if (this.deps.voicemailSettings) {
         void this.toVoicemail();
@@ -105,40 +115,46 @@ export class RingingCall implements AwaitingDecision {
   }
 
   /**
-   * A pre_accept action: the media side is set up now and its answer goes out in a 183 Session
-   * Progress, so audio flows both ways before the 200 OK and nothing the caller says after the
-   * accept is clipped by room-join time. The call keeps ringing (and its ring timeout) until an
-   * accept or another way out.
+   * The answer's media: the session made from the caller's offer, joined to the room, silent
+   * until startMedia. One preparation at a time; a failed one is forgotten so the next action
+   * tries again. Media that becomes ready after the call ended unanswered is released at once
+   * (LiveCall.own releases on a closed call).
    */
-  async preAccept(): Promise<void> {
-    if (this.ended) throw new NotAnswerable('conflict', `call ${this.call.id} is no longer ringing`);
-    if (this.early) {
-      await this.early;
-      return;
-    }
+  private prepareMedia(): Promise<PreparedAnswer> {
+    if (this.early) return this.early;
     const early = this.deps.answer.prepare(
       this.call,
       this.leg.offer,
       () => this.canceled || this.endedUnanswered,
     );
     this.early = early;
+    early.then(
+      (prepared) => this.live.own(() => prepared.release()),
+      () => {
+        if (this.early === early) this.early = undefined;
+      },
+    );
+    return early;
+  }
+
+  /**
+   * A pre_accept action: the answer goes out in a 183 Session Progress, so audio flows both ways
+   * before the 200 OK and nothing the caller says after the accept is clipped. The call keeps
+   * ringing (and its ring timeout) until an accept or another way out.
+   */
+  async preAccept(): Promise<void> {
+    if (this.ended) throw new NotAnswerable('conflict', `call ${this.call.id} is no longer ringing`);
     let prepared: PreparedAnswer;
     try {
-      prepared = await early;
+      prepared = await this.prepareMedia();
+      if (!this.endedUnanswered) await prepared.startMedia();
     } catch (error) {
-      this.early = undefined;
       if (this.endedUnanswered)
         throw new NotAnswerable('conflict', `call ${this.call.id} ended during pre_accept`);
       throw error;
     }
-    if (this.endedUnanswered) {
-      // Ended (cancel, timeout, hangup) just as the media became ready: the call released
-      // nothing then, so release it here.
-      prepared.release();
+    if (this.endedUnanswered)
       throw new NotAnswerable('conflict', `call ${this.call.id} ended during pre_accept`);
-    }
-    // Early media goes with the call if it ends unanswered.
-    this.live.own(() => prepared.release());
     // An accept that started meanwhile sends the 200 OK itself; a 183 after it would be wrong.
     if (!this.ended) this.leg.earlyMedia(prepared.localSdp);
   }
@@ -154,8 +170,12 @@ export class RingingCall implements AwaitingDecision {
     const canceled = () => this.canceled;
     const { answer } = this.deps;
     try {
+      // Ready since ringing as a rule; one that failed then (workers were full) is tried again.
       const prepared = this.early
-        ? await this.early
+        ? await this.early.catch((error: unknown) => {
+            if (canceled()) throw error;
+            return answer.prepare(this.call, this.leg.offer, canceled);
+          })
         : await answer.prepare(this.call, this.leg.offer, canceled);
       await answer.complete(this.live, this.call, prepared, this.leg, canceled, options);
     } catch (error) {

@@ -16,7 +16,7 @@ import type { SipLegJournal } from '../../signalling/sipLegJournal.js';
 import { DialFailed, type DialOutcome } from '../callErrors.js';
 import { keyingOf } from '../legMedia.js';
 import type { AnsweredLeg } from '../legs/callLeg.js';
-import { joinRoom, sipAttributes } from '../roomJoin.js';
+import { joinRoom, SIP_CALL_STATUS, sipAttributes, updateCallStatus } from '../roomJoin.js';
 
 export interface DialRequest {
   /** Whose trunk the call goes out through (`sip.apps[].outboundTrunk`). */
@@ -71,12 +71,12 @@ export interface OutboundDialerDeps {
 class Stop {
   private failure: DialFailed | undefined;
   private rejectFired: (failure: DialFailed) => void = () => undefined;
-  private readonly fired = new Promise<never>((_resolve, reject) => {
+  private readonly firing = new Promise<never>((_resolve, reject) => {
     this.rejectFired = reject;
   });
 
   constructor() {
-    this.fired.catch(() => undefined);
+    this.firing.catch(() => undefined);
   }
 
   fire(outcome: DialOutcome, message: string): void {
@@ -89,8 +89,12 @@ class Stop {
     if (this.failure) throw this.failure;
   }
 
+  get fired(): boolean {
+    return this.failure !== undefined;
+  }
+
   race<T>(work: Promise<T>): Promise<T> {
-    return Promise.race([this.fired, work]);
+    return Promise.race([this.firing, work]);
   }
 }
 
@@ -157,6 +161,7 @@ export class OutboundDialer {
         roomName: request.roomName,
         identity: request.identity,
         attributes: {
+          [SIP_CALL_STATUS]: 'dialing',
           ...sipAttributes({
             callId: request.callId,
             from: request.from,
@@ -170,6 +175,8 @@ export class OutboundDialer {
         stop.fire('media_error', `could not join room ${request.roomName}: ${(error as Error).message}`),
       );
 
+      /** sip.callStatus changes, in order: each waits for the one before. */
+      let callStatus: Promise<void> = joined;
       let rang = false;
       let early = false;
       invite = new UacInvite(
@@ -192,6 +199,10 @@ export class OutboundDialer {
             }
             if (status < 180 || rang) return;
             rang = true;
+            // After the join (and its 'dialing'), and before the answer's 'active'.
+            callStatus = callStatus.then(() =>
+              stop.fired ? undefined : updateCallStatus(this.deps.rooms, request, 'ringing', log),
+            );
             request.onRinging?.();
           },
         },
@@ -226,9 +237,9 @@ export class OutboundDialer {
       stop.check();
       session.off('closed', onSessionClosed);
       // The participant joined while ringing, before the answer said how media is keyed.
-      this.deps.rooms
-        .setParticipantAttributes?.(request.roomName, request.identity, { 'sip.mediaEncryption': encryption })
-        .catch((error: unknown) => log.warn({ err: error }, 'sip.mediaEncryption attribute not set'));
+      callStatus = callStatus.then(() =>
+        updateCallStatus(this.deps.rooms, request, 'active', log, { 'sip.mediaEncryption': encryption }),
+      );
       log.info({ sipCallId: dialog.sip.callId, encryption }, 'outbound leg answered');
       return { leg, session, trunk: target.trunk, sipCallId: dialog.sip.callId, encryption };
     } catch (error) {

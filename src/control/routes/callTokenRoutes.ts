@@ -29,7 +29,11 @@ export function callTokenRoutes(deps: CallTokenRouteDeps): RouteSpec[] {
       responses: {
         200: { description: 'the token', schema: callTokenSchema },
         404: { description: 'no such call for this key', schema: errorBodySchema },
-        409: { description: 'the call has no room (not answered yet) or has ended', schema: errorBodySchema },
+        409: {
+          description:
+            'the call has no room (its media is still being set up, or voicemail took it) or has ended',
+          schema: errorBodySchema,
+        },
       },
       handler: async ({ params, body, principal }) => {
         const call = ownCall(deps.calls, params.id, principal);

@@ -95,6 +95,8 @@ export class RtpMediaSession {
   private bridge: SessionRoomBridge | null = null;
   private bridgeReady = false;
   private closing: Promise<SessionStats> | null = null;
+  /** Created for an answer still unsent (see startMedia). */
+  private awaitingAnswer: boolean;
   private readonly recordings: SessionRecordings;
   /** Set by close(): resolves once every recording has finished its file and been reported. */
   private recordingsClosed: Promise<void> | null = null;
@@ -104,6 +106,7 @@ export class RtpMediaSession {
     this.id = options.id;
     this.random = options.random ?? Math.random;
     this.pcmFiles = options.pcmFiles ?? new PcmFiles();
+    this.awaitingAnswer = options.awaitingAnswer === true;
     this.recordings = new SessionRecordings({
       sessionId: options.id,
       callId: options.callId,
@@ -143,6 +146,18 @@ export class RtpMediaSession {
     const media = this.options.sdp.applyAnswer(sdp, { provisional });
     this.applyMedia(media);
     return { media };
+  }
+
+  /**
+   * Our answer has gone out (a 183 or the 200 OK): from now the session sends to the peer, starts
+   * ICE and DTLS if the stream has them, and counts the peer's silence from now. Until then the
+   * peer had no SDP of ours to send to, so neither direction had anything to do.
+   */
+  startMedia(): void {
+    if (!this.awaitingAnswer || this.closed) return;
+    this.awaitingAnswer = false;
+    this.applyKeys();
+    this.mediaTimeout.restart(performance.now());
   }
 
   /** Our re-INVITE offer: sendonly holds the peer, sendrecv resumes. Applied with its answer. */
@@ -284,6 +299,8 @@ export class RtpMediaSession {
    */
   private applyKeys(): void {
     const agreement = this.options.sdp.dtls;
+    // ICE checks toward a peer that has not got our credentials yet would only fail.
+    if (agreement && this.awaitingAnswer) return;
     if (agreement) {
       this.secureTransport().apply(agreement);
       this.srtpFailuresInARow = 0;
@@ -344,6 +361,10 @@ export class RtpMediaSession {
   private tick(nowMs: number): void {
     if (this.closed) return;
     try {
+      if (this.awaitingAnswer) {
+        this.whileAwaitingAnswer();
+        return;
+      }
       if (this.timedOut(nowMs)) return;
       const pipeline = this.pipeline;
       if (pipeline) for (const digit of pipeline.pollDtmf(nowMs)) this.onSipDtmf(digit);
@@ -593,6 +614,15 @@ export class RtpMediaSession {
       (media.rtcpMux ? rtpSocket : rtcpSocket).send(wire, to.port, to.address, this.onSent);
     }
     this.options.events.emit('stats', { sessionId: this.id, stats: this.stats() });
+  }
+
+  /**
+   * A tick before our answer went out: the room's audio is taken and dropped, so the caller does
+   * not hear what was said before the answer, and whatever the peer sent early is let go.
+   */
+  private whileAwaitingAnswer(): void {
+    if (this.bridgeReady) this.bridge?.readMix(this.mix48k);
+    this.pipeline?.drainPlayout();
   }
 
   /** No RTP for the limit while we expect some ends the session; a hold stops the clock. */

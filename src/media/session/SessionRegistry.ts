@@ -71,6 +71,7 @@ export class SessionRegistry<S extends RegisteredSession> {
         lease,
         sdp,
         timeouts: mediaTimeoutsOf(init),
+        awaitingAnswer: params.awaitingAnswer === true && answer !== null,
         secure,
       });
       this.sessions.set(session.id, session);

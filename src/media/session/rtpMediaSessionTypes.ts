@@ -41,6 +41,11 @@ export interface RtpMediaSessionOptions {
   events: SessionEventSink;
   bridges: RoomBridgeFactory;
   timeouts: MediaTimeouts;
+  /**
+   * Our answer is not sent yet (the call rings): nothing is sent, no ICE or DTLS starts and the
+   * media timeout stands until startMedia.
+   */
+  awaitingAnswer?: boolean;
   /** RTCP report interval before randomisation (RFC 3550 §6.3.1: 5 s minimum). */
   rtcpIntervalMs: number;
   logger: Logger;

@@ -15,6 +15,7 @@ import type {
   PlayParams,
   PlayResult,
   SendDtmfParams,
+  StartMediaParams,
   StartRecordingParams,
   StartRecordingResult,
   StopRecordingParams,
@@ -33,6 +34,8 @@ export interface CommandedSession extends RegisteredSession {
   sendDtmf(digits: string, durationMs: number | null): void;
   injectDtmf(digit: string, durationMs: number | null): void;
   hold(hold: boolean): HoldResult;
+  /** Ends the wait of a session created awaitingAnswer; a no-op otherwise. */
+  startMedia(): void;
   startRecording(params: StartRecordingParams): Promise<StartRecordingResult>;
   stopRecording(recordingId: string): Promise<StopRecordingResult>;
 }
@@ -80,6 +83,11 @@ export abstract class SessionCommandRouter<S extends CommandedSession> implement
 
   async hold(params: HoldParams): Promise<HoldResult> {
     return this.sessions.get(params.sessionId).hold(params.hold);
+  }
+
+  async startMedia(params: StartMediaParams): Promise<Record<string, never>> {
+    this.sessions.get(params.sessionId).startMedia();
+    return {};
   }
 
   async startRecording(params: StartRecordingParams): Promise<StartRecordingResult> {

@@ -27,6 +27,8 @@ export interface SessionParts {
   /** Already holds the first exchange: our answer to the peer's offer, or our own offer. */
   sdp: SdpSession;
   timeouts: MediaTimeouts;
+  /** Created for an answer not yet sent: nothing is sent and no timeout runs until startMedia. */
+  awaitingAnswer: boolean;
   /** What a DTLS-SRTP stream needs beyond its SDP; null when the trunk's policy has no DTLS. */
   secure: SecureMediaParts | null;
 }

@@ -77,6 +77,11 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     await this.command('injectDtmf', { sessionId: this.id, digit, durationMs, source: 'sip_info' });
   }
 
+  /** Our answer went out: a session created awaitingAnswer starts sending and timing its media. */
+  async startMedia(): Promise<void> {
+    await this.command('startMedia', { sessionId: this.id });
+  }
+
   /** Our re-INVITE offer for hold (true) or resume (false); its answer goes to applyRemoteAnswer. */
   hold(hold: boolean): Promise<HoldResult> {
     return this.command('hold', { sessionId: this.id, hold });

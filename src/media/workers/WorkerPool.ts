@@ -147,6 +147,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
           remoteOffer: request.remoteOffer,
           callId: request.callId ?? null,
           encryption: request.encryption ?? NO_ENCRYPTION,
+          ...(request.awaitingAnswer ? { awaitingAnswer: true } : {}),
         },
         request.timeoutMs,
       );

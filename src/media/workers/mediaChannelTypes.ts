@@ -77,6 +77,12 @@ export interface CreateSessionParams {
   callId: string | null;
   /** The trunk's SRTP policy: what the answer accepts and the offer proposes; plain RTP if absent. */
   encryption?: EncryptionPolicy;
+  /**
+   * The answer is made now but not yet sent (the call still rings): the session sends nothing,
+   * starts no ICE or DTLS and its media timeout stands until startMedia, so it can join its room
+   * while ringing.
+   */
+  awaitingAnswer?: boolean;
 }
 
 export interface CreateSessionResult {
@@ -165,6 +171,11 @@ export interface InjectDtmfParams {
   source: 'sip_info';
 }
 
+/** Our answer went out (183 or 200): the session starts sending, ICE and its media timeout. */
+export interface StartMediaParams {
+  sessionId: string;
+}
+
 export interface HoldParams {
   sessionId: string;
   /** true puts the peer on hold (we offer sendonly), false resumes (sendrecv). */
@@ -248,6 +259,7 @@ export interface MediaCommands {
   sendDtmf: [SendDtmfParams, Record<string, never>];
   injectDtmf: [InjectDtmfParams, Record<string, never>];
   hold: [HoldParams, HoldResult];
+  startMedia: [StartMediaParams, Record<string, never>];
   startRecording: [StartRecordingParams, StartRecordingResult];
   stopRecording: [StopRecordingParams, StopRecordingResult];
   closeSession: [CloseSessionParams, CloseSessionResult];
@@ -271,6 +283,7 @@ export const MEDIA_COMMAND_NAMES: readonly MediaCommandName[] = [
   'sendDtmf',
   'injectDtmf',
   'hold',
+  'startMedia',
   'startRecording',
   'stopRecording',
   'closeSession',

@@ -51,6 +51,8 @@ export interface CreateSessionRequest {
   callId?: string | null;
   /** The trunk's SRTP policy; plain RTP only when absent. */
   encryption?: EncryptionPolicy;
+  /** The answer is sent later: no media until MediaSession.startMedia (see CreateSessionParams). */
+  awaitingAnswer?: boolean;
   /** Default: a fresh ms_<uuid>. */
   sessionId?: string;
   timeoutMs?: number;

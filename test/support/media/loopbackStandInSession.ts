@@ -49,6 +49,8 @@ export class LoopbackStandInSession implements CommandedSession {
   private media: NegotiatedAudio | null = null;
   private readonly mediaTimeout: MediaTimeout;
   private closing: Promise<SessionStats> | null = null;
+  /** As production: no timeout runs before our answer went out. */
+  private awaitingAnswer: boolean;
   private readonly counters = { packetsReceived: 0, packetsSent: 0, bytesReceived: 0, bytesSent: 0 };
   private readonly tickListener = (nowMs: number): void => this.tick(nowMs);
 
@@ -58,6 +60,7 @@ export class LoopbackStandInSession implements CommandedSession {
   ) {
     this.id = parts.id;
     this.mediaTimeout = new MediaTimeout(parts.timeouts, performance.now());
+    this.awaitingAnswer = parts.awaitingAnswer;
   }
 
   get closed(): boolean {
@@ -88,6 +91,12 @@ export class LoopbackStandInSession implements CommandedSession {
 
   hold(hold: boolean): HoldResult {
     return { localSdp: this.parts.sdp.createOffer({ direction: hold ? 'sendonly' : 'sendrecv' }).sdp };
+  }
+
+  startMedia(): void {
+    if (!this.awaitingAnswer) return;
+    this.awaitingAnswer = false;
+    this.mediaTimeout.restart(performance.now());
   }
 
   /** Remembers the room; nothing joins. */
@@ -181,7 +190,7 @@ export class LoopbackStandInSession implements CommandedSession {
   }
 
   private tick(nowMs: number): void {
-    if (this.closed) return;
+    if (this.closed || this.awaitingAnswer) return;
     const verdict = this.mediaTimeout.check(nowMs, this.media?.direction);
     if (!verdict) return;
     const { phase, silentMs, message } = verdict;

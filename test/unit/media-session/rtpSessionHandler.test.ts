@@ -198,6 +198,37 @@ describe('RtpSessionHandler (in process, a fake room)', () => {
     expect(h.status().portsInUse).toBe(0);
   });
 
+  it('holds a session made awaitingAnswer silent, with no media timeout, until startMedia', async () => {
+    const { handler: h, events, nextEvent } = await handler({ timeoutSeconds: 1 });
+    const ringing = await peer('PCMU');
+    const ringingId = `s${++sessions}`;
+    const created = await h.createSession({
+      sessionId: ringingId,
+      remoteOffer: ringing.offer(),
+      callId: null,
+      awaitingAnswer: true,
+    });
+    await h.connectRoom({ ...room, sessionId: ringingId });
+    ringing.useRemoteSdp(created.localSdp);
+    // The clock: a session answered at once, whose silent peer times out after 1 s.
+    const clock = await peer('PCMU');
+    const clockId = `s${++sessions}`;
+    const clockClosed = nextEvent('sessionClosed');
+    await h.createSession({ sessionId: clockId, remoteOffer: clock.offer(), callId: null });
+    expect(await clockClosed).toMatchObject({ sessionId: clockId, reason: 'media_timeout' });
+    // Meanwhile the ringing one sent the caller nothing (the room's tone is for after the
+    // answer) and outlived the limit.
+    expect(ringing.audioPacketsReceived).toBe(0);
+    expect(events.filter((e) => e.event === 'sessionClosed')).toHaveLength(1);
+    // Answered: the room is heard, and the peer's silence counts from now.
+    const closedEvent = nextEvent('sessionClosed');
+    await h.startMedia({ sessionId: ringingId });
+    const heard = analyseTone(await ringing.recordAudible({ durationMs: 300, settleMs: 60 }), 8000);
+    expect(Math.abs(heard.frequencyHz - 440)).toBeLessThanOrEqual(5);
+    expect(await closedEvent).toMatchObject({ sessionId: ringingId, reason: 'media_timeout' });
+    expect(h.status().portsInUse).toBe(0);
+  });
+
   it('makes an offer when there is none, and carries audio once the answer is applied', async () => {
     const { handler: h } = await handler();
     const p = await peer('G722');

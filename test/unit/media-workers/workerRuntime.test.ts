@@ -74,6 +74,7 @@ function fakeHandler(context: WorkerContext, calls: string[]): SessionHandler {
     applyRemoteAnswer: unused,
     connectRoom: unused,
     play: unused,
+    startMedia: unused,
     startRecording: unused,
     stopRecording: unused,
     sendDtmf: async () => {
