@@ -31,6 +31,7 @@ import { LiveKitTokens } from './livekit/liveKitTokens.js';
 import { livekitProbe } from './livekit/livekitProbe.js';
 import { WorkerPool } from './media/workers/WorkerPool.js';
 import { workerPoolOptionsFromConfig } from './media/workers/workerPoolConfig.js';
+import { type CpuTimes, HostCpu } from './observability/hostCpu.js';
 import { Metrics } from './observability/metricsRegistry.js';
 import { Readiness } from './observability/readiness.js';
 import { DrachtioConnection } from './signalling/drachtioConnection.js';
@@ -57,6 +58,8 @@ export interface GatewayDeps {
   now?: () => Date;
   /** The compiled media worker entry (`workerEntryPath(RTP_WORKER_ENTRY)` in production). */
   mediaWorkerEntry: string;
+  /** Reads the machine's CPU times; os.cpus() by default (tests make a machine busy this way). */
+  cpuTimes?: () => CpuTimes;
 }
 
 /**
@@ -76,6 +79,8 @@ export class Gateway {
   /** Every live call, one object each. */
   readonly registry: CallRegistry;
   readonly media: WorkerPool;
+  /** The machine's CPU, which admits new calls (media.maxCpuUtilization). */
+  readonly cpu: HostCpu;
   private readonly commandHandler: CallCommandHandler;
   private readonly recovery: RestartRecovery;
   private readonly logger: Logger;
@@ -122,6 +127,16 @@ export class Gateway {
     this.readiness.add(livekitProbe(config.livekit));
     this.readiness.add(this.sip.probe());
     this.readiness.add(this.media.probe());
+    this.cpu = new HostCpu({
+      maxUtilization: config.media.maxCpuUtilization,
+      ...(deps.cpuTimes ? { read: deps.cpuTimes } : {}),
+    });
+    this.readiness.add(this.cpu.probe());
+    this.metrics.gauge(
+      'host_cpu_utilization',
+      "Share of the machine's CPU in use (0-1, averaged)",
+      () => this.cpu.utilization,
+    );
     this.metrics.gauge('sip_connected', 'Whether the SIP server connection is up (1) or not (0)', () =>
       Number(this.sip.isConnected),
     );
@@ -169,6 +184,7 @@ export class Gateway {
       registry: this.registry,
       callingConfigs,
       admission: this.events,
+      cpu: this.cpu,
       dialer,
       rooms,
       logger: child('outbound'),
@@ -196,6 +212,7 @@ export class Gateway {
       registry: this.registry,
       callingConfigs,
       admission: this.events,
+      cpu: this.cpu,
       media: this.media,
       answer: new InboundAnswer({
         calls: this.calls,
@@ -258,6 +275,7 @@ export class Gateway {
     // Before this process makes calls of its own: what the previous one left.
     const endOrphanLegs = this.recovery.recover();
     await this.media.start();
+    this.cpu.start();
     this.sip.start();
     void this.sip.whenConnected().then(endOrphanLegs);
     this.events.start(this.commandHandler);
@@ -282,6 +300,7 @@ export class Gateway {
     // Live calls are ended while the SIP connection is still up, then media stops.
     await this.registry.shutdown(graceMs);
     await this.media.close();
+    this.cpu.stop();
     const deadline = setTimeout(() => {
       this.logger.warn({ timeoutMs: graceMs }, 'requests still in flight; closing them');
       this.http.server.closeAllConnections();

@@ -43,7 +43,7 @@ function cmdline(pid: number): string {
  * process on free ports, plus the control plane that accepts ringing calls. Everything started
  * here is stopped by `stop()`, also after a failed start.
  */
-export async function startBenchStack(options: { workers: number }): Promise<BenchStack> {
+export async function startBenchStack(options: { workers: number; ringMs: number }): Promise<BenchStack> {
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const step of stops.reverse()) await step().catch(() => undefined);
@@ -54,7 +54,7 @@ export async function startBenchStack(options: { workers: number }): Promise<Ben
     stops.push(() => livekit.server.stop());
     const engine = await startSipEngine({ transports: ['udp'] });
     stops.push(() => engine.stop());
-    const acceptor = new RingingAcceptor();
+    const acceptor = new RingingAcceptor(options.ringMs);
     stops.push(() => acceptor.close());
     const dir = mkdtempSync(join(tmpdir(), 'media-bench-'));
     stops.push(async () => rmSync(dir, { recursive: true, force: true }));
@@ -70,6 +70,8 @@ export async function startBenchStack(options: { workers: number }): Promise<Ben
           auth: { keys: AUTH_KEYS },
           media: {
             workers: options.workers,
+            // The bench drives the machine to saturation on purpose, to find the knee.
+            maxCpuUtilization: 1,
             // CPU_PROF_DIR: each media worker writes a V8 CPU profile there when the run ends.
             ...(process.env.CPU_PROF_DIR ? { workerProfileDir: process.env.CPU_PROF_DIR } : {}),
           },

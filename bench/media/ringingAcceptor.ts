@@ -12,9 +12,9 @@ export interface Accepted {
 
 /**
  * The control plane's part in the benchmark: a WebSocket server the gateway dials (control.url),
- * which acks every event and accepts each call the moment its calls.ringing event arrives, by
- * POST /v1/calls/{id}/actions — what a quick control plane does. Calls are matched to the
- * benchmark's callers by their From number.
+ * which acks every event and accepts each call `ringMs` after its calls.ringing event arrived, by
+ * POST /v1/calls/{id}/actions: a person picking up after a ring or two (ringMs 0 is a control
+ * plane that answers at once). Calls are matched to the benchmark's callers by their From number.
  */
 export class RingingAcceptor {
   readonly token = `cp_bench_${process.pid}_0000000000000000`;
@@ -25,7 +25,7 @@ export class RingingAcceptor {
   >();
   private readonly server: WebSocketServer;
 
-  constructor() {
+  constructor(private readonly ringMs: number) {
     this.server = new WebSocketServer({
       host: '127.0.0.1',
       port: 0,
@@ -46,7 +46,7 @@ export class RingingAcceptor {
         const waiter = this.waiting.get(call.fromAddress);
         if (!waiter) return;
         this.waiting.delete(call.fromAddress);
-        this.accept(call.id).then(waiter.resolve, waiter.reject);
+        setTimeout(() => this.accept(call.id).then(waiter.resolve, waiter.reject), this.ringMs);
       });
     });
   }

@@ -29,6 +29,7 @@ const SECONDS = Number(process.env.SECONDS ?? 10);
 const BURSTS = Number(process.env.BURSTS ?? 10);
 const WORKERS = Number(process.env.WORKERS ?? 0);
 const CPS = Number(process.env.CPS ?? 10);
+const RING_MS = Number(process.env.RING_MS ?? 2000);
 /** Next to this file in dist/, so a run leaves nothing in the source tree. */
 const OUT = process.env.OUT ?? fileURLToPath(new URL('./media-bench.json', import.meta.url));
 /** On a shared machine one step can degrade from someone else's load: the ramp ends after this many in a row. */
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadAtStart = loadAverage();
   log(`load average ${loadAtStart.join(' ')}; starting livekit-server, SIP server, gateway`);
-  const stack = await startBenchStack({ workers: WORKERS });
+  const stack = await startBenchStack({ workers: WORKERS, ringMs: RING_MS });
   const fleet = new AgentFleet(AGENTS_PER_PROCESS);
   const caller = await SipCaller.open({ host: '127.0.0.1', port: stack.engine.sipPort }).catch(
     async (error: unknown) => {

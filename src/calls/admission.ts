@@ -5,3 +5,8 @@
 export interface AdmissionGate {
   canAcceptWork(): boolean;
 }
+
+/** Whether the machine is too busy for another call's audio (HostCpu). */
+export interface LoadGate {
+  overloaded(): boolean;
+}

@@ -78,6 +78,8 @@ export class PlaceCallError extends Error {
       | 'overloaded'
       | 'concurrency_limit',
     message: string,
+    /** When the caller may try again (Retry-After), for a refusal that passes. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

@@ -88,6 +88,11 @@ export const configSchema = z.strictObject({
        */
       maxSessionsPerWorker: z.int().min(1).max(10_000),
       /**
+       * Above this share of the machine's CPU (0–1, averaged over a few seconds) new calls are
+       * refused with 503 and Retry-After, and /readyz is not ready; 1 never refuses.
+       */
+      maxCpuUtilization: z.number().gt(0).max(1),
+      /**
        * When set, each media worker runs under V8's CPU profiler and writes a .cpuprofile here as
        * it exits: where a worker's CPU goes under real load (bench/media uses it).
        */

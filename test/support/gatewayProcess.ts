@@ -23,7 +23,8 @@ export class GatewayProcess {
 
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, [MAIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      // Tests share a loaded machine: CPU admission is off unless a test turns it on.
+      env: { PATH: process.env.PATH ?? '', GATEWAY_MEDIA__MAX_CPU_UTILIZATION: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = once(this.child, 'exit').then(([code, signal]) => ({ code, signal }));

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfig, mergeConfig } from '../../src/config/loadConfig.js';
 import { configSchema } from '../../src/config/schema.js';
 import { Gateway } from '../../src/gateway.js';
+import type { CpuTimes } from '../../src/observability/hostCpu.js';
 import { loopbackWorkerEntry } from './media/loopbackWorkerEntry.js';
 import { AUTH_KEYS } from './testKeys.js';
 
@@ -24,7 +25,7 @@ export interface RunningGateway {
  */
 export async function startInProcessGateway(
   overrides: Record<string, unknown> = {},
-  extra: { mediaWorkerEntry?: string; logger?: pino.Logger } = {},
+  extra: { mediaWorkerEntry?: string; logger?: pino.Logger; cpuTimes?: () => CpuTimes } = {},
 ): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   const base = mergeConfig(loadConfig({ env: {} }) as unknown as Record<string, unknown>, {
@@ -33,8 +34,9 @@ export async function startInProcessGateway(
     store: { path: join(dir, 'gateway.db') },
     recording: { dir: join(dir, 'recordings') },
     auth: { keys: AUTH_KEYS },
-    // One media worker is plenty for a test, and forks quicker than one per core.
-    media: { workers: 1 },
+    // One media worker is plenty for a test, and forks quicker than one per core. Tests share a
+    // loaded machine: CPU admission is off unless a test turns it on.
+    media: { workers: 1, maxCpuUtilization: 1 },
   });
   const config = configSchema.parse(mergeConfig(base, overrides));
   const gateway = new Gateway({
@@ -42,6 +44,7 @@ export async function startInProcessGateway(
     logger: extra.logger ?? pino({ level: 'silent' }),
     version: '0.0.0-test',
     mediaWorkerEntry: extra.mediaWorkerEntry ?? loopbackWorkerEntry(),
+    ...(extra.cpuTimes ? { cpuTimes: extra.cpuTimes } : {}),
   });
   const url = await gateway.start();
   return {

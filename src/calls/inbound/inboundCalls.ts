@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
+import { CPU_RETRY_AFTER_SECONDS } from '../../observability/hostCpu.js';
 import type { InboundRoute } from '../../signalling/inbound/inboundInvites.js';
 import type { CallingConfigStore } from '../../store/callingConfigStore.js';
-import type { AdmissionGate } from '../admission.js';
+import type { AdmissionGate, LoadGate } from '../admission.js';
 import type { CallRegistry } from '../callRegistry.js';
 import type { CallService } from '../callService.js';
 import type { IncomingLeg } from '../legs/callLeg.js';
@@ -14,6 +15,8 @@ export interface InboundCallsDeps {
   registry: CallRegistry;
   callingConfigs: CallingConfigStore;
   admission: AdmissionGate;
+  /** The machine's CPU: a saturated one takes no new call. */
+  cpu: LoadGate;
   media: Pick<MediaSessions, 'hasCapacity'>;
   answer: InboundAnswer;
   voicemail: Voicemail;
@@ -23,7 +26,8 @@ export interface InboundCallsDeps {
 
 /**
  * Takes the calls signalling routed to an app: may the app take it (WhatsApp enabled, below
- * maxConcurrentCalls, the gateway able to record its events, a media worker with room)? Then the
+ * maxConcurrentCalls, the gateway able to record its events, the machine not saturated, a media
+ * worker with room)? Then the
  * call exists (initiated), is live in the registry, and rings (RingingCall) until it is decided.
  * Each refusal is one final response with a Reason header, and a log line.
  */
@@ -46,6 +50,11 @@ export class InboundCalls {
     if (!deps.admission.canAcceptWork()) {
       log.warn('refusing a call: the gateway cannot record more events right now');
       leg.refuse(503, 'gateway overloaded', { 'Retry-After': '30' });
+      return undefined;
+    }
+    if (deps.cpu.overloaded()) {
+      log.warn('refusing a call: the machine is above media.maxCpuUtilization');
+      leg.refuse(503, 'cpu overloaded', { 'Retry-After': String(CPU_RETRY_AFTER_SECONDS) });
       return undefined;
     }
     if (!deps.media.hasCapacity()) {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { AdmissionGate } from '../admission.js';
+import { CPU_RETRY_AFTER_SECONDS } from '../../observability/hostCpu.js';
+import type { AdmissionGate, LoadGate } from '../admission.js';
 import { autoRecordFormat, type CallSettingsSource } from '../autoRecording.js';
 import { PlaceCallError } from '../callErrors.js';
 import type { CallRegistry } from '../callRegistry.js';
@@ -26,6 +27,8 @@ export interface OutboundCallsDeps {
   /** The app's settings: maxConcurrentCalls, autoRecordEnabled and recordingFormat. */
   callingConfigs: CallSettingsSource;
   admission: AdmissionGate;
+  /** The machine's CPU: a saturated one places no new call. */
+  cpu: LoadGate;
   /** Dials PSTN legs. */
   dialer: OutboundDialer;
   rooms: RoomPresence & { roomNameFor(callId: string): string };
@@ -60,6 +63,13 @@ export class OutboundCalls {
     }
     if (!deps.admission.canAcceptWork()) {
       throw new PlaceCallError('overloaded', 'the gateway cannot record more call events right now');
+    }
+    if (deps.cpu.overloaded()) {
+      throw new PlaceCallError(
+        'overloaded',
+        'the machine is above media.maxCpuUtilization; try again later',
+        CPU_RETRY_AFTER_SECONDS,
+      );
     }
     const limit = deps.callingConfigs.settingsFor(request.appId).maxConcurrentCalls;
     const created = deps.calls.createWithin(

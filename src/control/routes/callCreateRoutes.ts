@@ -39,7 +39,11 @@ export function callCreateRoutes(deps: CallCreateRouteDeps): RouteSpec[] {
           description: 'concurrency_limit: the app has maxConcurrentCalls live calls',
           schema: errorBodySchema,
         },
-        503: { description: 'overloaded: the event outbox is full', schema: errorBodySchema },
+        503: {
+          description:
+            'overloaded: the event outbox is full, or the machine is above media.maxCpuUtilization (with Retry-After)',
+          schema: errorBodySchema,
+        },
       },
       handler: ({ body, principal, reply }) => {
         if (principal?.role !== 'app')
@@ -49,8 +53,11 @@ export function callCreateRoutes(deps: CallCreateRouteDeps): RouteSpec[] {
           reply.code(201);
           return call;
         } catch (error) {
-          if (error instanceof PlaceCallError)
+          if (error instanceof PlaceCallError) {
+            if (error.retryAfterSeconds !== undefined)
+              reply.header('retry-after', String(error.retryAfterSeconds));
             throw new ApiError(STATUS[error.kind], error.kind, error.message);
+          }
           throw error;
         }
       },
