@@ -26,6 +26,7 @@ import { callRoutes } from './control/routes/callRoutes.js';
 import { callTokenRoutes } from './control/routes/callTokenRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
 import { metricsRoutes } from './control/routes/metricsRoutes.js';
+import { whatsappWebhookRoutes } from './control/routes/whatsappWebhookRoutes.js';
 import { CallRooms } from './livekit/callRooms.js';
 import { LiveKitTokens } from './livekit/liveKitTokens.js';
 import { livekitProbe } from './livekit/livekitProbe.js';
@@ -35,6 +36,7 @@ import { type CpuTimes, HostCpu } from './observability/hostCpu.js';
 import { Metrics } from './observability/metricsRegistry.js';
 import { Readiness } from './observability/readiness.js';
 import { DrachtioConnection } from './signalling/drachtioConnection.js';
+import { GraphInbound } from './signalling/graph/graphInbound.js';
 import { DigestAuthenticator } from './signalling/inbound/digestAuth.js';
 import { InboundInvites } from './signalling/inbound/inboundInvites.js';
 import { NumberRouter } from './signalling/inbound/numberRouter.js';
@@ -50,6 +52,7 @@ import { CallingConfigStore } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 import { LivenessStore } from './store/livenessStore.js';
 import { SipLegStore } from './store/sipLegStore.js';
+import { WebhookEventStore } from './store/webhookEventStore.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -244,6 +247,14 @@ export class Gateway {
       logger: child('inbound'),
     });
     srf.onInvite((req, res) => inbound.handle(req, res));
+    // WhatsApp Graph mode: calls come as webhooks, and go to the same inbound call pipeline.
+    const graph = new GraphInbound({
+      numbers: config.whatsapp.graph.numbers,
+      events: new WebhookEventStore(this.database),
+      calls: inboundCalls,
+      logger: child('whatsapp-graph'),
+      now,
+    });
 
     this.http = createHttpServer({
       logger,
@@ -265,6 +276,7 @@ export class Gateway {
           now,
         }),
         ...eventSchemaRoutes(),
+        ...whatsappWebhookRoutes({ graph, logger: child('whatsapp-graph') }),
       ],
     });
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { APP_ID_PATTERN } from './appIds.js';
 import { sipSchema } from './sipSchema.js';
+import { whatsappSchema } from './whatsappGraphSchema.js';
 
 /**
  * The gateway's configuration. Every value the process reads from outside comes through here,
@@ -162,6 +163,7 @@ export const configSchema = z.strictObject({
     /** Answered calls end with endReason max_duration after this long (a call may set its own). */
     maxDurationSeconds: z.int().min(1).max(MAX_CALL_SECONDS),
   }),
+  whatsapp: whatsappSchema,
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -19,6 +19,9 @@ import type { RouteSpec } from './routeSpec.js';
 import { openApiRoutes } from './routes/openApiRoutes.js';
 import { parseOrThrow } from './validation.js';
 
+/** Routes whose body reaches the handler as the raw text (webhooks signed over their bytes). */
+const RAW_BODY_ROUTES = new Set(['/v1/whatsapp/webhook']);
+
 export interface HttpServerDeps {
   logger: Logger;
   keys: ApiKeyRing;
@@ -64,7 +67,12 @@ export function createHttpServer(deps: HttpServerDeps): FastifyInstance {
   // Every body is read as JSON, whatever its Content-Type: a client that forgets the header gets
   // the same answer as one that sends it, and a body that is not JSON gets a 400 naming `body`.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, text, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, text, done) => {
+    // A signed body is checked as the bytes that were signed, before anything parses it.
+    if (RAW_BODY_ROUTES.has(request.routeOptions.url ?? '')) {
+      done(null, text);
+      return;
+    }
     try {
       done(null, parseJsonBody(text as string));
     } catch (error) {

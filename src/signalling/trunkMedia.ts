@@ -1,5 +1,6 @@
 import type { TrunkConfig } from '../config/sipSchema.js';
 import { type EncryptionPolicy, NO_ENCRYPTION } from '../media/srtp/srtpTypes.js';
+import { GRAPH_TRUNK } from './graph/graphTrunk.js';
 import type { WhatsAppNumbers } from './whatsappNumbers.js';
 
 /** A trunk's `media` section as the policy the media session applies to its offers and answers. */
@@ -21,6 +22,8 @@ export class TrunkMediaPolicies {
     private readonly whatsapp?: WhatsAppNumbers,
   ) {
     for (const trunk of trunks) this.byName.set(trunk.name, encryptionPolicyOf(trunk));
+    // WebRTC media: DTLS-SRTP or nothing.
+    this.byName.set(GRAPH_TRUNK, { method: 'dtls', required: true });
   }
 
   /** An unknown trunk (or a call from none) gets plain RTP, as before trunks had a policy. */

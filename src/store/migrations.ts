@@ -146,4 +146,17 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE calls ADD COLUMN sip_reason TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'WhatsApp webhook events already taken',
+    sql: `
+      -- Meta retries a webhook it got no quick 200 for: each (call, event) is taken once.
+      CREATE TABLE whatsapp_webhook_events (
+        wacid       TEXT NOT NULL,
+        event       TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (wacid, event)
+      ) STRICT;
+    `,
+  },
 ];

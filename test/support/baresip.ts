@@ -12,7 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeTcpPort, freeUdpPort } from '../../src/launcher/freePorts.js';
-import { ToneGenerator } from './tone.js';
+import { toneWav } from './toneWav.js';
 
 export interface BaresipOptions {
   /**
@@ -81,7 +81,10 @@ export class Baresip extends EventEmitter<{ event: [BaresipEvent] }> {
     const sipPort = await freeUdpPort();
     const controlPort = await freeTcpPort();
     const rtpBase = await freeUdpPort();
-    await writeFile(join(dir, 'tone.wav'), toneWav(options.toneHz));
+    await writeFile(
+      join(dir, 'tone.wav'),
+      toneWav(options.toneHz, { sampleRate: TONE_RATE, seconds: TONE_SECONDS }),
+    );
     await writeFile(join(dir, 'config'), baresipConfig(options, { dir, sipPort, controlPort, rtpBase }));
     await writeFile(join(dir, 'accounts'), baresipAccount(options, sipPort));
     const args = ['-f', dir, ...(options.sipTrace ? ['-s'] : []), ...(options.verbose ? ['-v'] : [])];
@@ -282,28 +285,6 @@ export function baresipConfig(
   ]
     .filter((line) => line !== null)
     .join('\n')}\n`;
-}
-
-/** A mono 16-bit WAV of the tone, long enough for any test. */
-function toneWav(frequencyHz: number): Buffer {
-  const samples = new ToneGenerator({ frequencyHz, amplitude: 0.3, sampleRate: TONE_RATE }).next(
-    TONE_RATE * TONE_SECONDS,
-  );
-  const data = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(TONE_RATE, 24);
-  header.writeUInt32LE(TONE_RATE * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
 }
 
 /** The first channel of a 16-bit PCM WAV; a data chunk whose size was never written runs to the end. */

@@ -42,7 +42,12 @@ export class InboundCalls {
       leg.refuse(403, 'WhatsApp calling is not enabled for this app (whatsappCallingEnabled)');
       return undefined;
     }
-    if (route.trunk.kind === 'whatsapp' && !settings.whatsappSipEnabled) {
+    if (route.via === 'graph' && settings.whatsappSipEnabled) {
+      // SIP on: Meta sends this number's calls by SIP, and Graph call actions stop working.
+      leg.refuse(403, 'WhatsApp calls of this app come over SIP (whatsappSipEnabled)');
+      return undefined;
+    }
+    if (route.trunk.kind === 'whatsapp' && route.via !== 'graph' && !settings.whatsappSipEnabled) {
       // Calling on, SIP off is Meta's Graph mode: its calls come through the Cloud API, not SIP.
       leg.refuse(403, 'WhatsApp over SIP is not enabled for this app (whatsappSipEnabled)');
       return undefined;

@@ -497,7 +497,9 @@ export class RtpMediaSession {
     const srtp = this.srtp;
     // A DTLS stream carries nothing usable before its keys: whatever comes is not ours to play.
     if (this.secure && !srtp) return;
-    const latched = this.latched;
+    // Under ICE the peer's address is ICE's to choose (a controlling peer may nominate another
+    // pair mid-call) and SRTP proves each packet is the peer's: no latch, only plain RTP latches.
+    const latched = this.secure ? null : this.latched;
     if (latched && (latched.port !== from.port || latched.address !== from.address)) {
       // Only a packet from exactly the signalled endpoint may take over a latch learnt elsewhere:
       // after a re-INVITE moves the stream, a late packet of the old one must not keep it.
@@ -521,7 +523,7 @@ export class RtpMediaSession {
       return;
     }
     const now = performance.now();
-    if (!this.latched) {
+    if (!this.latched && !this.secure) {
       this.latched = { address: from.address, port: from.port };
       const signalled = this.media?.remoteRtp;
       this.latchedToSignalled = signalled?.port === from.port && signalled.address === from.address;

@@ -27,6 +27,8 @@ export interface InboundRoute {
   sipCallId: string | null;
   /** Meta's x-wa-meta-* headers, for a call from a WhatsApp trunk. */
   whatsapp?: WhatsAppCallInfo;
+  /** How the call came: an INVITE (the default) or a Cloud API webhook (WhatsApp Graph mode). */
+  via?: 'sip' | 'graph';
 }
 
 /**

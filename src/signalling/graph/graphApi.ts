@@ -1,0 +1,94 @@
+import { GRAPH_DEFAULT_BASE_URLS, type GraphNumberConfig } from '../../config/whatsappGraphSchema.js';
+
+/** The call actions a business sends (Meta's Cloud API calling, 360dialog's wrapper of it). */
+export type GraphCallAction = 'pre_accept' | 'accept' | 'reject' | 'terminate';
+
+/** A provider answered an action with an error: its HTTP status and, when it said, Meta's code. */
+export class GraphApiError extends Error {
+  override readonly name = 'GraphApiError';
+  constructor(
+    readonly status: number | null,
+    readonly code: number | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Longest a provider may take to answer an action before the action counts as failed. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * One business number's calling API at its provider: Meta's Graph API
+ * (`POST /<PHONE_NUMBER_ID>/calls`, Bearer token) or 360dialog's (`POST /calling/calls`,
+ * D360-API-KEY); the bodies are the same. The token is sent, never logged.
+ */
+export class GraphApi {
+  private readonly baseUrl: string;
+
+  constructor(
+    private readonly number: Pick<
+      GraphNumberConfig,
+      'provider' | 'baseUrl' | 'accessToken' | 'phoneNumberId'
+    >,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {
+    this.baseUrl = (number.baseUrl ?? GRAPH_DEFAULT_BASE_URLS[number.provider]).replace(/\/+$/, '');
+  }
+
+  /** Sends `action` for the call `wacid`, with our SDP answer where the action carries one. */
+  async callAction(wacid: string, action: GraphCallAction, answerSdp?: string): Promise<void> {
+    await this.post(this.callsPath(), {
+      messaging_product: 'whatsapp',
+      call_id: wacid,
+      action,
+      ...(answerSdp === undefined ? {} : { session: { sdp_type: 'answer', sdp: answerSdp } }),
+    });
+  }
+
+  private callsPath(): string {
+    return this.number.provider === 'meta' ? `/${this.number.phoneNumberId}/calls` : '/calling/calls';
+  }
+
+  private headers(): Record<string, string> {
+    const [name, value] =
+      this.number.provider === 'meta'
+        ? ['authorization', `Bearer ${this.number.accessToken}`]
+        : ['d360-api-key', this.number.accessToken];
+    return { [name]: value, 'content-type': 'application/json' };
+  }
+
+  private async post(path: string, body: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method: 'POST',
+        headers: this.headers(),
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw new GraphApiError(null, null, `${this.number.provider} unreachable: ${(error as Error).message}`);
+    }
+    const text = await response.text();
+    const parsed = parseJson(text);
+    if (!response.ok) {
+      const error = (parsed as { error?: { message?: unknown; code?: unknown } } | null)?.error;
+      const message = typeof error?.message === 'string' ? error.message : text.slice(0, 200);
+      throw new GraphApiError(
+        response.status,
+        typeof error?.code === 'number' ? error.code : null,
+        `${this.number.provider} answered ${response.status}: ${message}`,
+      );
+    }
+    return parsed;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,168 @@
+import { dispose, type Room } from '@livekit/rtc-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { api, callGatewayConfig, callsOf, until } from '../support/gatewayApi.js';
+import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import {
+  joinRoomWithToken,
+  nextAudioTrack,
+  publishTone,
+  recordAudio,
+  watchCallStatus,
+} from '../support/livekitParticipant.js';
+import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
+import { TEST_APP_ID } from '../support/testKeys.js';
+import { analyseTone } from '../support/tone.js';
+import { ChromiumCaller } from '../support/whatsapp/chromiumCaller.js';
+import { MetaGraphStandIn } from '../support/whatsapp/metaGraphStandIn.js';
+
+/**
+ * WhatsApp calling in Graph mode end to end: no SIP. Meta's Cloud API is a STAND-IN (it cannot be
+ * reached from here) that signs and delivers the webhooks and takes the call actions; the WhatsApp
+ * user's phone is a real Chromium, whose WebRTC stack (ICE, DTLS-SRTP, Opus, BUNDLE) talks to a
+ * real media worker, bridged into a real livekit-server room. Audio is checked both ways.
+ */
+const PHONE_NUMBER_ID = '106540352242922';
+const BUSINESS_NUMBER = '+15550199';
+const ACCESS_TOKEN = 'EAAG-test-access-token';
+const APP_SECRET = 'meta-app-secret-for-tests';
+const VERIFY_TOKEN = 'verify-token-for-tests';
+const CALLER_TONE_HZ = 1000;
+const AGENT_TONE_HZ = 440;
+
+let engine: SipEngineProcess;
+let rig: LiveKitRig;
+let meta: MetaGraphStandIn;
+let gw: RunningGateway;
+const cleanup: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  engine = await startSipEngine();
+  rig = await startLiveKit();
+  meta = await MetaGraphStandIn.start({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET });
+  gw = await startInProcessGateway(
+    callGatewayConfig(engine, rig, {
+      whatsapp: {
+        graph: {
+          numbers: [
+            {
+              number: BUSINESS_NUMBER,
+              appId: TEST_APP_ID,
+              phoneNumberId: PHONE_NUMBER_ID,
+              provider: 'meta',
+              baseUrl: meta.graphUrl,
+              accessToken: ACCESS_TOKEN,
+              appSecret: APP_SECRET,
+              verifyToken: VERIFY_TOKEN,
+            },
+          ],
+        },
+      },
+    }),
+    { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
+  );
+  await until(async () => (await api(gw, '/readyz')).ready === true);
+  await api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
+    method: 'PUT',
+    body: JSON.stringify({ whatsappCallingEnabled: true, whatsappSipEnabled: false }),
+  });
+});
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+afterAll(async () => {
+  await gw?.stop();
+  await dispose();
+  await Promise.all([meta?.close(), engine?.stop(), rig?.server.stop()]);
+});
+
+let calls = 0;
+function connectEvent(sdp: string, wacid = `wacid.test-${++calls}-${Date.now()}`) {
+  return {
+    id: wacid,
+    from: '447700900123',
+    to: '15550199',
+    event: 'connect',
+    timestamp: String(Math.floor(Date.now() / 1000)),
+    direction: 'USER_INITIATED',
+    session: { sdp_type: 'offer', sdp },
+  };
+}
+
+async function agentIn(callId: string): Promise<Room> {
+  const grant = await api(gw, `/v1/calls/${callId}/tokens`, {
+    method: 'POST',
+    body: '{"identity":"agent"}',
+  });
+  const room = await joinRoomWithToken(grant.url, grant.token);
+  cleanup.push(() => room.disconnect());
+  return room;
+}
+
+describe('WhatsApp Graph mode: user-initiated calls', () => {
+  it('rings the app, pre_accepts and accepts through the provider, and talks both ways', async () => {
+    const phone = await ChromiumCaller.launch(CALLER_TONE_HZ, meta.clientPage);
+    cleanup.push(() => phone.close());
+    const offer = await phone.offer();
+    const event = connectEvent(offer);
+    const delivered = await meta.webhook(gw.url, PHONE_NUMBER_ID, [event]);
+    expect(delivered.status).toBe(200);
+    expect(await delivered.json()).toEqual({ received: 1 });
+
+    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
+    const [ringing] = await callsOf(gw, 'ringing');
+    expect(ringing).toMatchObject({
+      direction: 'inbound',
+      fromChannel: 'whatsapp',
+      fromAddress: '+447700900123',
+      toAddress: BUSINESS_NUMBER,
+      metadata: { trunk: 'whatsapp-graph', whatsapp: { wacid: event.id } },
+    });
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).livekitRoomName !== null);
+    const agent = await agentIn(ringing.id);
+    const status = watchCallStatus(agent, `sip_${ringing.id}`);
+    await status.until('ringing');
+    const tone = await publishTone(agent, { frequencyHz: AGENT_TONE_HZ, amplitude: 0.3 });
+    cleanup.push(() => tone.stop());
+
+    // pre_accept: our answer goes to Meta, which hands it to the phone; media flows before the accept.
+    await api(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"pre_accept"}' });
+    const preAccept = await meta.nextAction('pre_accept');
+    expect(preAccept).toMatchObject({
+      phoneNumberId: PHONE_NUMBER_ID,
+      authorization: `Bearer ${ACCESS_TOKEN}`,
+      body: { messaging_product: 'whatsapp', call_id: event.id, session: { sdp_type: 'answer' } },
+    });
+    const answer = preAccept.body.session?.sdp ?? '';
+    expect(answer).toMatch(/a=fingerprint:sha-256 /);
+    expect(answer).toMatch(/a=rtpmap:\d+ opus\/48000\/2/);
+    await phone.answer(answer);
+    await phone.connected();
+
+    const accepted = await api(gw, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    expect(accepted).toMatchObject({ status: 'in_progress', media: { encryption: 'dtls' } });
+    const accept = await meta.nextAction('accept');
+    expect(accept.body).toMatchObject({ call_id: event.id, session: { sdp_type: 'answer', sdp: answer } });
+    await status.until('active');
+
+    // The phone's tone in the room, the room's tone at the phone.
+    const track = await nextAudioTrack(agent, `sip_${ringing.id}`);
+    const inRoom = analyseTone(await recordAudio(track, { durationMs: 1000, settleMs: 300 }), 48_000);
+    expect(Math.abs(inRoom.frequencyHz - CALLER_TONE_HZ)).toBeLessThanOrEqual(10);
+    expect(inRoom.levelDbfs).toBeGreaterThan(-30);
+    const atPhone = await phone.heard(1000);
+    expect(Math.abs(atPhone.frequencyHz - AGENT_TONE_HZ)).toBeLessThanOrEqual(10);
+    expect(atPhone.levelDbfs).toBeGreaterThan(-40);
+
+    // Hung up by the app: terminate goes to Meta.
+    await api(gw, `/v1/calls/${ringing.id}`, { method: 'PATCH', body: '{"status":"completed"}' });
+    expect((await meta.nextAction('terminate')).body).toMatchObject({ call_id: event.id });
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
+    expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({ endReason: 'api_hangup' });
+    await status.until('hangup');
+  });
+});

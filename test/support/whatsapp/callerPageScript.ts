@@ -1,0 +1,69 @@
+/**
+ * What the WhatsApp user's phone runs in Chromium, as plain browser JavaScript (the test build
+ * has no DOM types): makeOffer() gathers every candidate before returning the SDP (Meta's SDP is
+ * not trickled), applyAnswer(sdp), isConnected(), and listen(ms) for the loudest frequency and
+ * level of what the gateway sends.
+ */
+export const CALLER_PAGE_SCRIPT = String.raw`
+window.makeOffer = async () => {
+  const pc = new RTCPeerConnection();
+  window.pc = pc;
+  const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
+  for (const track of microphone.getTracks()) pc.addTrack(track, microphone);
+  pc.ontrack = (event) => {
+    const stream = event.streams[0] || new MediaStream([event.track]);
+    // Chromium feeds a remote stream to WebAudio only while a media element plays it too.
+    const element = new Audio();
+    element.muted = true;
+    element.srcObject = stream;
+    element.play();
+    const context = new AudioContext({ sampleRate: 48000 });
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 8192;
+    context.createMediaStreamSource(stream).connect(analyser);
+    window.analyser = analyser;
+    window.audioContext = context;
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') resolve();
+    pc.onicegatheringstatechange = () => {
+      if (pc.iceGatheringState === 'complete') resolve();
+    };
+  });
+  return pc.localDescription.sdp;
+};
+
+window.applyAnswer = async (sdp) => {
+  await window.pc.setRemoteDescription({ type: 'answer', sdp });
+};
+
+window.isConnected = () => window.pc && window.pc.connectionState === 'connected';
+
+window.listen = async (ms) => {
+  const start = Date.now();
+  while (!window.analyser && Date.now() - start < 10000) await new Promise((r) => setTimeout(r, 50));
+  const analyser = window.analyser;
+  if (!analyser) return { frequencyHz: 0, levelDbfs: -200 };
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  const sum = new Float64Array(analyser.frequencyBinCount);
+  const wave = new Float32Array(analyser.fftSize);
+  let power = 0;
+  let frames = 0;
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    analyser.getFloatFrequencyData(bins);
+    for (let i = 0; i < bins.length; i++) sum[i] += Math.pow(10, bins[i] / 10);
+    analyser.getFloatTimeDomainData(wave);
+    for (const sample of wave) power += sample * sample;
+    frames += wave.length;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  let peak = 1;
+  for (let i = 1; i < sum.length; i++) if (sum[i] > sum[peak]) peak = i;
+  return {
+    frequencyHz: (peak * window.audioContext.sampleRate) / analyser.fftSize,
+    levelDbfs: 10 * Math.log10(power / Math.max(1, frames) + 1e-20),
+  };
+};
+`;

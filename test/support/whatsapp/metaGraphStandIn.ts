@@ -1,0 +1,147 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { signatureOf } from '../../../src/signalling/graph/webhookSignature.js';
+
+/** A call action as the stand-in received it. */
+export interface ReceivedCallAction {
+  phoneNumberId: string;
+  authorization: string | undefined;
+  body: {
+    messaging_product?: string;
+    call_id?: string;
+    action?: string;
+    session?: { sdp_type?: string; sdp?: string };
+  };
+}
+
+/** The page a WebRTC client runs in: loopback http is a secure context, so getUserMedia works. */
+const CLIENT_PAGE = '<!doctype html><title>WhatsApp user (test)</title>';
+
+/**
+ * A STAND-IN for Meta's WhatsApp Cloud API, which cannot be reached from here: it takes the call
+ * actions the gateway sends (`POST /v21.0/<PHONE_NUMBER_ID>/calls`, Bearer token checked) and
+ * answers them as Meta does, and it delivers webhooks to the gateway signed with the app secret,
+ * as Meta's servers would. It also serves a blank page for the browser that plays the WhatsApp
+ * user's phone (Chromium's WebRTC is the real media peer).
+ */
+export class MetaGraphStandIn {
+  readonly actions: ReceivedCallAction[] = [];
+  private readonly waiters: { action: string; resolve: (a: ReceivedCallAction) => void }[] = [];
+  /** The answer to the next action instead of success (Meta's error shape). */
+  failNext: { status: number; code: number; message: string } | null = null;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly options: { accessToken: string; appSecret: string },
+  ) {}
+
+  static async start(options: { accessToken: string; appSecret: string }): Promise<MetaGraphStandIn> {
+    let standIn: MetaGraphStandIn | undefined;
+    const server = createServer((request, response) => {
+      void standIn?.handle(request).then(({ status, body, type }) => {
+        response.writeHead(status, { 'content-type': type ?? 'application/json' });
+        response.end(body);
+      });
+    });
+    standIn = new MetaGraphStandIn(server, options);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return standIn;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Meta's Graph base URL, as a number's `baseUrl` names it. */
+  get graphUrl(): string {
+    return `${this.url}/v21.0`;
+  }
+
+  get clientPage(): string {
+    return `${this.url}/client.html`;
+  }
+
+  /** The next action named `action` (or one already received and not yet taken). */
+  nextAction(action: string): Promise<ReceivedCallAction> {
+    const index = this.actions.findIndex((a) => a.body.action === action);
+    if (index >= 0) return Promise.resolve(this.actions.splice(index, 1)[0] as ReceivedCallAction);
+    return new Promise((resolve) => this.waiters.push({ action, resolve }));
+  }
+
+  /** A `calls` webhook for `phoneNumberId`, signed (or signed with `secret` instead), to the gateway. */
+  async webhook(
+    gatewayUrl: string,
+    phoneNumberId: string,
+    calls: Record<string, unknown>[],
+    options: { secret?: string; signature?: string | null } = {},
+  ): Promise<Response> {
+    const body = JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: '102290129340398',
+          changes: [
+            {
+              field: 'calls',
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '15550199', phone_number_id: phoneNumberId },
+                calls,
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const signature =
+      options.signature === undefined
+        ? signatureOf(body, options.secret ?? this.options.appSecret)
+        : options.signature;
+    return fetch(`${gatewayUrl}/v1/whatsapp/webhook`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(signature === null ? {} : { 'x-hub-signature-256': signature }),
+      },
+      body,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private async handle(request: IncomingMessage): Promise<{ status: number; body: string; type?: string }> {
+    const path = (request.url ?? '').split('?')[0] ?? '';
+    if (request.method === 'GET' && path === '/client.html') {
+      return { status: 200, body: CLIENT_PAGE, type: 'text/html' };
+    }
+    const match = /^\/v21\.0\/(\d+)\/calls$/.exec(path);
+    if (request.method !== 'POST' || !match) return error(404, 100, 'Unknown path components');
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const authorization = request.headers.authorization;
+    if (authorization !== `Bearer ${this.options.accessToken}`) {
+      return error(401, 190, 'Invalid OAuth access token');
+    }
+    const received: ReceivedCallAction = {
+      phoneNumberId: match[1] as string,
+      authorization,
+      body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+    };
+    const failure = this.failNext;
+    this.failNext = null;
+    if (failure) return error(failure.status, failure.code, failure.message);
+    const waiter = this.waiters.findIndex((w) => w.action === received.body.action);
+    if (waiter >= 0) this.waiters.splice(waiter, 1)[0]?.resolve(received);
+    else this.actions.push(received);
+    return { status: 200, body: JSON.stringify({ messaging_product: 'whatsapp', success: true }) };
+  }
+}
+
+function error(status: number, code: number, message: string) {
+  return { status, body: JSON.stringify({ error: { message, type: 'OAuthException', code } }) };
+}
