@@ -1,6 +1,7 @@
 import { dispose, type Room } from '@livekit/rtc-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { signatureOf } from '../../src/signalling/graph/webhookSignature.js';
 import { api, callGatewayConfig, callsOf, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import {
@@ -12,7 +13,7 @@ import {
 } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import { TEST_APP_ID } from '../support/testKeys.js';
+import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
 import { analyseTone } from '../support/tone.js';
 import { ChromiumCaller } from '../support/whatsapp/chromiumCaller.js';
 import { MetaGraphStandIn } from '../support/whatsapp/metaGraphStandIn.js';
@@ -28,6 +29,8 @@ const BUSINESS_NUMBER = '+15550199';
 const ACCESS_TOKEN = 'EAAG-test-access-token';
 const APP_SECRET = 'meta-app-secret-for-tests';
 const VERIFY_TOKEN = 'verify-token-for-tests';
+const DIALOG_PHONE_NUMBER_ID = '106540352242999';
+const DIALOG_NUMBER = '+15550198';
 const CALLER_TONE_HZ = 1000;
 const AGENT_TONE_HZ = 440;
 
@@ -52,6 +55,16 @@ beforeAll(async () => {
               phoneNumberId: PHONE_NUMBER_ID,
               provider: 'meta',
               baseUrl: meta.graphUrl,
+              accessToken: ACCESS_TOKEN,
+              appSecret: APP_SECRET,
+              verifyToken: VERIFY_TOKEN,
+            },
+            {
+              number: DIALOG_NUMBER,
+              appId: TEST_APP_ID,
+              phoneNumberId: DIALOG_PHONE_NUMBER_ID,
+              provider: '360dialog',
+              baseUrl: meta.url,
               accessToken: ACCESS_TOKEN,
               appSecret: APP_SECRET,
               verifyToken: VERIFY_TOKEN,
@@ -165,4 +178,168 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
     expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({ endReason: 'api_hangup' });
     await status.until('hangup');
   });
+
+  it('takes a webhook Meta delivers twice once, and a terminate before the accept is the caller giving up', async () => {
+    const phone = await ChromiumCaller.launch(CALLER_TONE_HZ, meta.clientPage);
+    cleanup.push(() => phone.close());
+    const event = connectEvent(await phone.offer());
+    for (let delivery = 0; delivery < 2; delivery++) {
+      expect((await meta.webhook(gw.url, PHONE_NUMBER_ID, [event])).status).toBe(200);
+    }
+    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
+    const [ringing] = await callsOf(gw, 'ringing');
+    const terminate = { id: event.id, event: 'terminate', status: 'FAILED', timestamp: event.timestamp };
+    expect((await meta.webhook(gw.url, PHONE_NUMBER_ID, [terminate])).status).toBe(200);
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'canceled');
+    expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({ endReason: 'canceled' });
+    expect((await meta.webhook(gw.url, PHONE_NUMBER_ID, [event, terminate])).status).toBe(200);
+    expect(
+      (await api(gw, `/v1/calls?appId=${TEST_APP_ID}&limit=100`)).data.filter(
+        (c: any) => c.metadata.whatsapp?.wacid === event.id,
+      ),
+    ).toHaveLength(1);
+    await until(async () => allMediaFreed());
+  });
+
+  it('ends an answered call on Meta’s terminate as caller_hangup and keeps Meta’s duration', async () => {
+    const phone = await ChromiumCaller.launch(CALLER_TONE_HZ, meta.clientPage);
+    cleanup.push(() => phone.close());
+    const event = connectEvent(await phone.offer());
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [event]);
+    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
+    const [ringing] = await callsOf(gw, 'ringing');
+    await api(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"accept"}' });
+    const accept = await meta.nextAction('accept');
+    await phone.answer(accept.body.session?.sdp ?? '');
+    await phone.connected();
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [
+      { id: event.id, event: 'terminate', status: 'COMPLETED', duration: 42, timestamp: event.timestamp },
+    ]);
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
+    expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({
+      endReason: 'caller_hangup',
+      metadata: { whatsapp: { wacid: event.id, callDurationSeconds: 42 } },
+    });
+    // Meta ended it: nothing is sent back.
+    expect(meta.actions.filter((a) => a.body.call_id === event.id)).toEqual([]);
+    await until(async () => allMediaFreed());
+  });
+
+  it('rejects through the provider: a reject action, and an accept the provider refuses', async () => {
+    const phone = await ChromiumCaller.launch(CALLER_TONE_HZ, meta.clientPage);
+    cleanup.push(() => phone.close());
+    const offer = await phone.offer();
+    const first = connectEvent(offer);
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [first]);
+    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
+    const [ringing] = await callsOf(gw, 'ringing');
+    const rejected = await api(gw, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"reject","code":486}',
+    });
+    expect(rejected).toMatchObject({ status: 'busy' });
+    expect((await meta.nextAction('reject')).body).toEqual({
+      messaging_product: 'whatsapp',
+      call_id: first.id,
+      action: 'reject',
+    });
+
+    // Meta refuses the accept (the user hung up meanwhile, say): the call fails, and is rejected.
+    const second = connectEvent(offer);
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [second]);
+    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
+    const [again] = await callsOf(gw, 'ringing');
+    meta.failNext = { status: 400, code: 138_009, message: 'Call is not in a state to accept' };
+    const refused = await fetch(`${gw.url}/v1/calls/${again.id}/actions`, {
+      method: 'POST',
+      headers: bearer(KEYS.admin),
+      body: '{"action":"accept"}',
+    });
+    expect(refused.status).toBeGreaterThanOrEqual(500);
+    expect(JSON.stringify(await refused.json())).toMatch(/Call is not in a state to accept/);
+    expect((await meta.nextAction('reject')).body).toMatchObject({ call_id: second.id });
+    expect(await api(gw, `/v1/calls/${again.id}`)).toMatchObject({
+      status: 'failed',
+      endReason: 'media_error',
+    });
+    await until(async () => allMediaFreed());
+  });
+
+  it('answers a 360dialog number with its own path and D360-API-KEY', async () => {
+    const phone = await ChromiumCaller.launch(CALLER_TONE_HZ, meta.clientPage);
+    cleanup.push(() => phone.close());
+    const event = connectEvent(await phone.offer());
+    await meta.webhook(gw.url, DIALOG_PHONE_NUMBER_ID, [event]);
+    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
+    const [ringing] = await callsOf(gw, 'ringing');
+    expect(ringing.toAddress).toBe(DIALOG_NUMBER);
+    await api(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"accept"}' });
+    const accept = await meta.nextAction('accept');
+    expect(accept).toMatchObject({ phoneNumberId: '360dialog', authorization: ACCESS_TOKEN });
+    await api(gw, `/v1/calls/${ringing.id}`, { method: 'PATCH', body: '{"status":"completed"}' });
+    expect((await meta.nextAction('terminate')).body).toMatchObject({ call_id: event.id });
+    await until(async () => allMediaFreed());
+  });
 });
+
+describe('the WhatsApp webhook endpoint', () => {
+  it('answers Meta’s registration handshake for a configured verify token only', async () => {
+    const url = `${gw.url}/v1/whatsapp/webhook?hub.mode=subscribe&hub.challenge=1158201444`;
+    const ok = await fetch(`${url}&hub.verify_token=${VERIFY_TOKEN}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await ok.text()).toBe('1158201444');
+    expect((await fetch(`${url}&hub.verify_token=wrong-token-123`)).status).toBe(403);
+    expect((await fetch(`${gw.url}/v1/whatsapp/webhook?hub.verify_token=${VERIFY_TOKEN}`)).status).toBe(403);
+  });
+
+  it('refuses a body whose signature is missing, forged or by another secret, and creates nothing', async () => {
+    const event = connectEvent('v=0\r\n');
+    const tries = [
+      { signature: null },
+      { signature: `sha256=${'0'.repeat(64)}` },
+      { signature: 'sha1=abc' },
+      { secret: 'some-other-app-secret' },
+    ];
+    for (const options of tries) {
+      const response = await meta.webhook(gw.url, PHONE_NUMBER_ID, [event], options);
+      expect(response.status, JSON.stringify(options)).toBe(401);
+      expect(await response.json()).toMatchObject({ error: { code: 'invalid_signature' } });
+    }
+    const garbage = await fetch(`${gw.url}/v1/whatsapp/webhook`, {
+      method: 'POST',
+      headers: { 'x-hub-signature-256': signatureOf('not json', APP_SECRET) },
+      body: 'not json',
+    });
+    expect(garbage.status).toBe(400);
+    expect(await callsOf(gw, 'ringing')).toHaveLength(0);
+    expect(
+      (await api(gw, `/v1/calls?appId=${TEST_APP_ID}&limit=100`)).data.filter(
+        (c: any) => c.metadata.whatsapp?.wacid === event.id,
+      ),
+    ).toHaveLength(0);
+  });
+
+  it('refuses a Graph call for an app on WhatsApp SIP, by rejecting it at Meta', async () => {
+    await api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
+      method: 'PUT',
+      body: JSON.stringify({ whatsappCallingEnabled: true, whatsappSipEnabled: true }),
+    });
+    cleanup.push(() =>
+      api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
+        method: 'PUT',
+        body: JSON.stringify({ whatsappCallingEnabled: true, whatsappSipEnabled: false }),
+      }),
+    );
+    const event = connectEvent('v=0\r\n');
+    expect((await meta.webhook(gw.url, PHONE_NUMBER_ID, [event])).status).toBe(200);
+    expect((await meta.nextAction('reject')).body).toMatchObject({ call_id: event.id });
+    expect(await callsOf(gw, 'ringing')).toHaveLength(0);
+  });
+});
+
+/** No media session or port is left on any worker. */
+async function allMediaFreed(): Promise<boolean> {
+  const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
+  return statuses.every((status) => status.sessions === 0 && status.portsInUse === 0);
+}

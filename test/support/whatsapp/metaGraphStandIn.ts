@@ -20,7 +20,8 @@ const CLIENT_PAGE = '<!doctype html><title>WhatsApp user (test)</title>';
 
 /**
  * A STAND-IN for Meta's WhatsApp Cloud API, which cannot be reached from here: it takes the call
- * actions the gateway sends (`POST /v21.0/<PHONE_NUMBER_ID>/calls`, Bearer token checked) and
+ * actions the gateway sends (`POST /v21.0/<PHONE_NUMBER_ID>/calls` with the Bearer token, or
+ * 360dialog's `POST /calling/calls` with the token as D360-API-KEY) and
  * answers them as Meta does, and it delivers webhooks to the gateway signed with the app secret,
  * as Meta's servers would. It also serves a blank page for the browser that plays the WhatsApp
  * user's phone (Chromium's WebRTC is the real media peer).
@@ -119,17 +120,18 @@ export class MetaGraphStandIn {
     if (request.method === 'GET' && path === '/client.html') {
       return { status: 200, body: CLIENT_PAGE, type: 'text/html' };
     }
-    const match = /^\/v21\.0\/(\d+)\/calls$/.exec(path);
-    if (request.method !== 'POST' || !match) return error(404, 100, 'Unknown path components');
+    // Meta's Graph path names the number; 360dialog's key names its channel (one number).
+    const graph = /^\/v21\.0\/(\d+)\/calls$/.exec(path);
+    const dialog = path === '/calling/calls';
+    if (request.method !== 'POST' || (!graph && !dialog)) return error(404, 100, 'Unknown path components');
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const authorization = request.headers.authorization;
-    if (authorization !== `Bearer ${this.options.accessToken}`) {
-      return error(401, 190, 'Invalid OAuth access token');
-    }
+    const authorization = graph ? request.headers.authorization : request.headers['d360-api-key'];
+    const expected = graph ? `Bearer ${this.options.accessToken}` : this.options.accessToken;
+    if (authorization !== expected) return error(401, 190, 'Invalid OAuth access token');
     const received: ReceivedCallAction = {
-      phoneNumberId: match[1] as string,
-      authorization,
+      phoneNumberId: graph ? (graph[1] as string) : '360dialog',
+      authorization: typeof authorization === 'string' ? authorization : undefined,
       body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
     };
     const failure = this.failNext;
