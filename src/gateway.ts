@@ -10,6 +10,7 @@ import { CallFlows } from './calls/flow/callFlows.js';
 import { InboundAnswer } from './calls/inbound/inboundAnswer.js';
 import { InboundCalls } from './calls/inbound/inboundCalls.js';
 import { Voicemail } from './calls/inbound/voicemail.js';
+import { GraphDialer } from './calls/outbound/graphDialer.js';
 import { OutboundCalls } from './calls/outbound/outboundCalls.js';
 import { OutboundDialer } from './calls/outbound/outboundDialer.js';
 import { RestartRecovery } from './calls/restartRecovery.js';
@@ -36,7 +37,7 @@ import { type CpuTimes, HostCpu } from './observability/hostCpu.js';
 import { Metrics } from './observability/metricsRegistry.js';
 import { Readiness } from './observability/readiness.js';
 import { DrachtioConnection } from './signalling/drachtioConnection.js';
-import { GraphInbound } from './signalling/graph/graphInbound.js';
+import { GraphCalls } from './signalling/graph/graphCalls.js';
 import { DigestAuthenticator } from './signalling/inbound/digestAuth.js';
 import { InboundInvites } from './signalling/inbound/inboundInvites.js';
 import { NumberRouter } from './signalling/inbound/numberRouter.js';
@@ -182,19 +183,6 @@ export class Gateway {
       logger: child('outbound'),
       legs: journal,
     });
-    const outbound = new OutboundCalls({
-      calls: this.calls,
-      registry: this.registry,
-      callingConfigs,
-      admission: this.events,
-      cpu: this.cpu,
-      dialer,
-      rooms,
-      logger: child('outbound'),
-      defaultRingTimeoutSeconds: config.sip.ringTimeoutSeconds,
-      defaultMaxDurationSeconds: config.calls.maxDurationSeconds,
-      webrtcPollIntervalMs: 1000,
-    });
     // One cache of decoded prompts for call flows and voicemail greetings.
     const audio = new AudioPrompts(playbackSettings(config), child('playback'));
     const flows = new CallFlows({
@@ -248,12 +236,26 @@ export class Gateway {
     });
     srf.onInvite((req, res) => inbound.handle(req, res));
     // WhatsApp Graph mode: calls come as webhooks, and go to the same inbound call pipeline.
-    const graph = new GraphInbound({
+    const graph = new GraphCalls({
       numbers: config.whatsapp.graph.numbers,
       events: new WebhookEventStore(this.database),
       calls: inboundCalls,
       logger: child('whatsapp-graph'),
       now,
+    });
+    const outbound = new OutboundCalls({
+      calls: this.calls,
+      registry: this.registry,
+      callingConfigs,
+      admission: this.events,
+      cpu: this.cpu,
+      dialer,
+      graphDialer: new GraphDialer({ graph, media: this.media, rooms, logger: child('outbound') }),
+      rooms,
+      logger: child('outbound'),
+      defaultRingTimeoutSeconds: config.sip.ringTimeoutSeconds,
+      defaultMaxDurationSeconds: config.calls.maxDurationSeconds,
+      webrtcPollIntervalMs: 1000,
     });
 
     this.http = createHttpServer({

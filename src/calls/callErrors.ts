@@ -76,7 +76,9 @@ export class PlaceCallError extends Error {
       | 'no_outbound_trunk'
       | 'whatsapp_not_enabled'
       | 'overloaded'
-      | 'concurrency_limit',
+      | 'concurrency_limit'
+      | 'whatsapp_no_permission'
+      | 'provider_error',
     message: string,
     /** When the caller may try again (Retry-After), for a refusal that passes. */
     readonly retryAfterSeconds?: number,

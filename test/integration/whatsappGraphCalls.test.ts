@@ -343,3 +343,110 @@ async function allMediaFreed(): Promise<boolean> {
   const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
   return statuses.every((status) => status.sessions === 0 && status.portsInUse === 0);
 }
+
+async function placeCall(body: Record<string, unknown>): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${gw.url}/v1/calls`, {
+    method: 'POST',
+    headers: { ...bearer(KEYS.app), 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+describe('WhatsApp Graph mode: business-initiated calls', () => {
+  const USER = '447700900777';
+
+  it('needs the user’s call permission, then connects, rings, is accepted and talks both ways', async () => {
+    const refused = await placeCall({ from: BUSINESS_NUMBER, to: `+${USER}`, toChannel: 'whatsapp' });
+    expect(refused.status).toBe(422);
+    expect(refused.json).toMatchObject({ error: { code: 'whatsapp_no_permission' } });
+    expect(meta.actions.filter((a) => a.body.action === 'connect')).toEqual([]);
+    meta.permitted.add(USER);
+    cleanup.push(async () => meta.permitted.delete(USER));
+
+    const phone = await ChromiumCaller.launch(CALLER_TONE_HZ, meta.clientPage);
+    cleanup.push(() => phone.close());
+    const placed = await placeCall({ from: BUSINESS_NUMBER, to: `+${USER}`, toChannel: 'whatsapp' });
+    expect(placed.status).toBe(201);
+    const call = placed.json;
+    const connect = await meta.nextAction('connect');
+    expect(connect.body).toMatchObject({
+      messaging_product: 'whatsapp',
+      to: USER,
+      session: { sdp_type: 'offer' },
+    });
+    const wacid = connect.wacid ?? '';
+    const answer = await phone.answerOffer(connect.body.session?.sdp ?? '');
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [
+      {
+        id: wacid,
+        event: 'connect',
+        direction: 'BUSINESS_INITIATED',
+        session: { sdp_type: 'answer', sdp: answer },
+      },
+    ]);
+    await meta.statusWebhook(gw.url, PHONE_NUMBER_ID, wacid, 'RINGING');
+    await until(async () => (await api(gw, `/v1/calls/${call.id}`)).status === 'ringing');
+    const agent = await agentIn(call.id);
+    const tone = await publishTone(agent, { frequencyHz: AGENT_TONE_HZ, amplitude: 0.3 });
+    cleanup.push(() => tone.stop());
+
+    await meta.statusWebhook(gw.url, PHONE_NUMBER_ID, wacid, 'ACCEPTED');
+    await until(async () => (await api(gw, `/v1/calls/${call.id}`)).status === 'in_progress');
+    expect(await api(gw, `/v1/calls/${call.id}`)).toMatchObject({
+      direction: 'outbound',
+      toChannel: 'whatsapp',
+      metadata: { whatsapp: { wacid } },
+      media: { encryption: 'dtls' },
+    });
+    await phone.connected();
+    const track = await nextAudioTrack(agent, `sip_${call.id}`);
+    const inRoom = analyseTone(await recordAudio(track, { durationMs: 1000, settleMs: 300 }), 48_000);
+    expect(Math.abs(inRoom.frequencyHz - CALLER_TONE_HZ)).toBeLessThanOrEqual(10);
+    expect(inRoom.levelDbfs).toBeGreaterThan(-30);
+    const atPhone = await phone.heard(1000);
+    expect(Math.abs(atPhone.frequencyHz - AGENT_TONE_HZ)).toBeLessThanOrEqual(10);
+    expect(atPhone.levelDbfs).toBeGreaterThan(-40);
+
+    // The callee hangs up.
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [
+      { id: wacid, event: 'terminate', status: 'COMPLETED', duration: 7 },
+    ]);
+    await until(async () => (await api(gw, `/v1/calls/${call.id}`)).status === 'completed');
+    expect(await api(gw, `/v1/calls/${call.id}`)).toMatchObject({
+      endReason: 'callee_hangup',
+      metadata: { whatsapp: { callDurationSeconds: 7 } },
+    });
+    await until(async () => allMediaFreed());
+  });
+
+  it('REJECTED ends the call declined; no answer in ringTimeoutSeconds terminates it', async () => {
+    meta.permitted.add(USER);
+    cleanup.push(async () => meta.permitted.delete(USER));
+    const rejected = (await placeCall({ from: BUSINESS_NUMBER, to: `+${USER}`, toChannel: 'whatsapp' })).json;
+    const first = await meta.nextAction('connect');
+    await meta.statusWebhook(gw.url, PHONE_NUMBER_ID, first.wacid ?? '', 'REJECTED');
+    await until(async () => (await api(gw, `/v1/calls/${rejected.id}`)).endedAt !== null);
+    expect(await api(gw, `/v1/calls/${rejected.id}`)).toMatchObject({
+      status: 'failed',
+      endReason: 'declined',
+    });
+
+    const unanswered = (
+      await placeCall({ from: BUSINESS_NUMBER, to: `+${USER}`, toChannel: 'whatsapp', ringTimeoutSeconds: 1 })
+    ).json;
+    const second = await meta.nextAction('connect');
+    expect((await meta.nextAction('terminate')).body).toMatchObject({ call_id: second.wacid });
+    await until(async () => (await api(gw, `/v1/calls/${unanswered.id}`)).endedAt !== null);
+    expect(await api(gw, `/v1/calls/${unanswered.id}`)).toMatchObject({
+      status: 'no_answer',
+      endReason: 'ring_timeout',
+    });
+    // Meta's terminate for it afterwards changes nothing.
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [{ id: second.wacid, event: 'terminate', status: 'FAILED' }]);
+    await until(async () => allMediaFreed());
+    expect(
+      meta.actions.filter((a) => a.body.action === 'terminate' && a.body.call_id === first.wacid),
+    ).toEqual([]);
+  });
+});

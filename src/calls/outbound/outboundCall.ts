@@ -8,7 +8,8 @@ import type { Call, EndReason, FinalStatus } from '../callTypes.js';
 import { recordLegMedia } from '../legMedia.js';
 import type { LiveCall } from '../liveCall.js';
 import { reportParticipants } from '../participantReporter.js';
-import type { OutboundDialer } from './outboundDialer.js';
+import type { GraphDialRequest } from './graphDialer.js';
+import type { DialedLeg } from './outboundDialer.js';
 
 /** The rooms an outbound call makes and, when it ends unanswered, removes. */
 export interface OutboundRooms {
@@ -16,9 +17,14 @@ export interface OutboundRooms {
   deleteRoom(name: string): Promise<void>;
 }
 
+/** Whoever places the leg: the SIP dialer, or the Graph one for WhatsApp in Graph mode. */
+export interface LegDialer {
+  dial(request: GraphDialRequest): Promise<DialedLeg>;
+}
+
 export interface OutboundCallDeps {
   calls: CallService;
-  dialer: OutboundDialer;
+  dialer: LegDialer;
   rooms: OutboundRooms;
   logger: Logger;
 }
@@ -109,7 +115,7 @@ export class OutboundCall implements PhaseControl {
       void this.deleteRoom();
       return;
     }
-    let leg: Awaited<ReturnType<OutboundDialer['dial']>>;
+    let leg: DialedLeg;
     try {
       leg = await this.deps.dialer.dial({
         appId: call.appId,
@@ -125,6 +131,7 @@ export class OutboundCall implements PhaseControl {
           if (!this.settled) this.deps.calls.transition(call.id, { to: 'ringing' });
         },
         onInviteSent: (sipCallId) => this.deps.calls.attachSipCallId(call.id, sipCallId),
+        onWhatsAppCall: (wacid) => this.deps.calls.addWhatsAppInfo(call.id, { wacid }),
         onSession: (session) => reportParticipants(session, this.deps.calls, call.id),
       });
     } catch (error) {

@@ -6,6 +6,7 @@ import { PlaceCallError } from '../callErrors.js';
 import type { CallRegistry } from '../callRegistry.js';
 import type { CallService } from '../callService.js';
 import type { Call, CallChannel } from '../callTypes.js';
+import type { GraphDialer } from './graphDialer.js';
 import { OutboundCall } from './outboundCall.js';
 import type { OutboundDialer } from './outboundDialer.js';
 import { type RoomPresence, WebrtcCall } from './webrtcCall.js';
@@ -29,8 +30,10 @@ export interface OutboundCallsDeps {
   admission: AdmissionGate;
   /** The machine's CPU: a saturated one places no new call. */
   cpu: LoadGate;
-  /** Dials PSTN legs. */
+  /** Dials PSTN legs, and WhatsApp legs over SIP. */
   dialer: OutboundDialer;
+  /** Dials WhatsApp calls of Graph-mode apps. */
+  graphDialer: GraphDialer;
   rooms: RoomPresence & { roomNameFor(callId: string): string };
   registry: CallRegistry;
   logger: Logger;
@@ -52,9 +55,11 @@ export interface OutboundCallsDeps {
 export class OutboundCalls {
   constructor(private readonly deps: OutboundCallsDeps) {}
 
-  place(request: PlaceCallRequest): Call {
+  async place(request: PlaceCallRequest): Promise<Call> {
     const { deps } = this;
-    if (request.toChannel === 'whatsapp') this.checkWhatsApp(request);
+    const graph = request.toChannel === 'whatsapp' && this.isGraphMode(request.appId);
+    if (graph) await this.checkGraph(request);
+    else if (request.toChannel === 'whatsapp') this.checkWhatsApp(request);
     if (request.toChannel === 'pstn' && !deps.dialer.canDial(request.appId)) {
       throw new PlaceCallError(
         'no_outbound_trunk',
@@ -106,7 +111,12 @@ export class OutboundCalls {
       new OutboundCall(
         call,
         live,
-        { calls: deps.calls, dialer: deps.dialer, rooms: deps.rooms, logger: deps.logger },
+        {
+          calls: deps.calls,
+          dialer: graph ? deps.graphDialer : deps.dialer,
+          rooms: deps.rooms,
+          logger: deps.logger,
+        },
         { ringTimeoutMs, maxDurationMs, recordFormat: autoRecordFormat(deps.callingConfigs, call.appId) },
       ).start();
     } else {
@@ -118,6 +128,42 @@ export class OutboundCalls {
       ).start();
     }
     return call;
+  }
+
+  /** WhatsApp calling on with SIP off is Meta's Graph mode: calls go out as Cloud API actions. */
+  private isGraphMode(appId: string): boolean {
+    const settings = this.deps.callingConfigs.settingsFor(appId);
+    return settings.whatsappCallingEnabled && !settings.whatsappSipEnabled;
+  }
+
+  /**
+   * A Graph-mode call goes out from one of the app's Graph numbers (whatsapp.graph.numbers), to
+   * a user who gave the business call permission: Meta refuses the rest (138006), and a business
+   * that keeps calling without it loses the right to ask.
+   */
+  private async checkGraph(request: PlaceCallRequest): Promise<void> {
+    const dialer = this.deps.graphDialer;
+    if (!dialer.canDial(request.appId, request.from)) {
+      throw new PlaceCallError(
+        'no_outbound_trunk',
+        `${request.from} is not a Graph-mode WhatsApp number of app ${request.appId} (whatsapp.graph.numbers)`,
+      );
+    }
+    let allowed: boolean;
+    try {
+      allowed = await dialer.mayCall(request.appId, request.from, request.to);
+    } catch (error) {
+      throw new PlaceCallError(
+        'provider_error',
+        `call permission of ${request.to}: ${(error as Error).message}`,
+      );
+    }
+    if (!allowed) {
+      throw new PlaceCallError(
+        'whatsapp_no_permission',
+        `${request.to} has not given ${request.from} permission to call (call_permissions)`,
+      );
+    }
   }
 
   /**

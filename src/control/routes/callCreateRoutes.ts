@@ -16,6 +16,8 @@ const STATUS: Record<PlaceCallError['kind'], number> = {
   whatsapp_not_enabled: 422,
   concurrency_limit: 429,
   overloaded: 503,
+  whatsapp_no_permission: 422,
+  provider_error: 502,
 };
 
 export function callCreateRoutes(deps: CallCreateRouteDeps): RouteSpec[] {
@@ -32,7 +34,11 @@ export function callCreateRoutes(deps: CallCreateRouteDeps): RouteSpec[] {
         201: { description: 'the call, initiated; its progress follows as events', schema: callSchema },
         422: {
           description:
-            'no_outbound_trunk (the app has no PSTN trunk, or `from` is not one of its WhatsApp business numbers) or whatsapp_not_enabled (the message names the setting)',
+            'no_outbound_trunk (the app has no PSTN trunk, or `from` is not one of its WhatsApp business numbers), whatsapp_not_enabled (the message names the setting) or whatsapp_no_permission (Graph mode: the user gave the business no call permission)',
+          schema: errorBodySchema,
+        },
+        502: {
+          description: 'provider_error: the WhatsApp provider failed the call permission check',
           schema: errorBodySchema,
         },
         429: {
@@ -45,11 +51,11 @@ export function callCreateRoutes(deps: CallCreateRouteDeps): RouteSpec[] {
           schema: errorBodySchema,
         },
       },
-      handler: ({ body, principal, reply }) => {
+      handler: async ({ body, principal, reply }) => {
         if (principal?.role !== 'app')
           throw new ApiError(403, 'forbidden', 'calls are placed with an app key');
         try {
-          const call = deps.outbound.place({ ...body, appId: principal.appId });
+          const call = await deps.outbound.place({ ...body, appId: principal.appId });
           reply.code(201);
           return call;
         } catch (error) {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { GraphInbound } from '../../signalling/graph/graphInbound.js';
+import type { GraphCalls } from '../../signalling/graph/graphCalls.js';
 import { graphCallEvents, WebhookPayloadError } from '../../signalling/graph/graphWebhook.js';
 import { signingSecret } from '../../signalling/graph/webhookSignature.js';
 import { ApiError } from '../apiError.js';
@@ -8,7 +8,7 @@ import { defineRoute, type RouteSpec } from '../routeSpec.js';
 import { errorBodySchema } from '../schemas/errorSchemas.js';
 
 export interface WhatsAppWebhookRouteDeps {
-  graph: GraphInbound;
+  graph: GraphCalls;
   logger: Logger;
 }
 

@@ -15,6 +15,9 @@ export class GraphApiError extends Error {
   }
 }
 
+/** Meta's error for a call to a user who gave the business no call permission. */
+export const NO_CALL_PERMISSION = 138_006;
+
 /** Longest a provider may take to answer an action before the action counts as failed. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -46,6 +49,39 @@ export class GraphApi {
     });
   }
 
+  /**
+   * Whether the user `to` (E.164 or their WhatsApp id) lets the business call them now:
+   * Meta's call_permissions says `granted` and start_call is an action it can perform.
+   */
+  async mayCall(to: string): Promise<boolean> {
+    const user = encodeURIComponent(to.replace(/^\+/, ''));
+    const path =
+      this.number.provider === 'meta'
+        ? `/${this.number.phoneNumberId}/call_permissions?user_wa_id=${user}`
+        : `/calling/permissions/${user}`;
+    const answer = (await this.request('GET', path)) as {
+      permission?: { status?: unknown };
+      actions?: { action_name?: unknown; can_perform_action?: unknown }[];
+    } | null;
+    if (answer?.permission?.status !== 'granted') return false;
+    const start = answer.actions?.find((action) => action.action_name === 'start_call');
+    return start === undefined || start.can_perform_action === true;
+  }
+
+  /** Places a call to `to` with our SDP offer; resolves with the call's wacid. */
+  async connect(to: string, offerSdp: string): Promise<string> {
+    const answer = (await this.post(this.callsPath(), {
+      messaging_product: 'whatsapp',
+      to: to.replace(/^\+/, ''),
+      action: 'connect',
+      session: { sdp_type: 'offer', sdp: offerSdp },
+    })) as { calls?: { id?: unknown }[] } | null;
+    const wacid = answer?.calls?.[0]?.id;
+    if (typeof wacid !== 'string' || wacid === '')
+      throw new GraphApiError(200, null, `${this.number.provider} answered connect without a call id`);
+    return wacid;
+  }
+
   private callsPath(): string {
     return this.number.provider === 'meta' ? `/${this.number.phoneNumberId}/calls` : '/calling/calls';
   }
@@ -58,13 +94,17 @@ export class GraphApi {
     return { [name]: value, 'content-type': 'application/json' };
   }
 
-  private async post(path: string, body: unknown): Promise<unknown> {
+  private post(path: string, body: unknown): Promise<unknown> {
+    return this.request('POST', path, body);
+  }
+
+  private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.baseUrl}${path}`, {
-        method: 'POST',
+        method,
         headers: this.headers(),
-        body: JSON.stringify(body),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (error) {

@@ -31,6 +31,16 @@ export class GraphLeg {
     private readonly log: Logger,
   ) {}
 
+  /** The leg of a call the business places: no offer of the far end's, answered once ACCEPTED. */
+  static outgoing(wacid: string, api: GraphApi, log: Logger): GraphLeg {
+    return new GraphLeg(wacid, '', api, log);
+  }
+
+  /** The callee accepted a call the business placed (status ACCEPTED). */
+  accepted(): void {
+    if (!this.ended) this.answered = true;
+  }
+
   get connected(): boolean {
     return this.answered && !this.ended;
   }

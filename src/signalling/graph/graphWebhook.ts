@@ -1,13 +1,14 @@
 import { z } from 'zod';
 
 /**
- * One call event of a Cloud API `calls` webhook (user-initiated `connect` with the caller's SDP
- * offer, `terminate` with how it ended), with the business number it came for.
+ * One call event of a Cloud API `calls` webhook, with the business number it came for: `connect`
+ * (the caller's SDP offer, or the callee's answer to a call the business placed), `terminate`
+ * (how it ended), or `status` (RINGING, ACCEPTED, REJECTED of a call the business placed).
  */
 export interface GraphCallEvent {
   phoneNumberId: string;
   wacid: string;
-  event: 'connect' | 'terminate';
+  event: 'connect' | 'terminate' | 'status';
   /** The caller's WhatsApp id (a phone number's digits, or a BSUID). */
   from: string | undefined;
   to: string | undefined;
@@ -33,6 +34,14 @@ const callSchema = z.looseObject({
     .optional(),
 });
 
+/** A status of a call the business placed (`statuses[]` entries of type call). */
+const statusSchema = z.looseObject({
+  id: z.string().min(1).max(256),
+  type: z.string().optional(),
+  status: z.string().max(64),
+  recipient_id: z.string().max(64).optional(),
+});
+
 const webhookSchema = z.looseObject({
   object: z.string().optional(),
   entry: z.array(
@@ -43,6 +52,7 @@ const webhookSchema = z.looseObject({
           value: z.looseObject({
             metadata: z.looseObject({ phone_number_id: z.string().min(1) }).optional(),
             calls: z.array(z.unknown()).optional(),
+            statuses: z.array(z.unknown()).optional(),
           }),
         }),
       ),
@@ -73,13 +83,28 @@ export function graphCallEvents(body: string): { events: GraphCallEvent[]; skipp
   const skipped: string[] = [];
   for (const entry of parsed.data.entry) {
     for (const change of entry.changes) {
-      if (change.field !== 'calls' || !change.value.calls) continue;
+      if (change.field !== 'calls' || (!change.value.calls && !change.value.statuses)) continue;
       const phoneNumberId = change.value.metadata?.phone_number_id;
       if (!phoneNumberId) {
         skipped.push('a calls change without metadata.phone_number_id');
         continue;
       }
-      for (const raw of change.value.calls) {
+      for (const raw of change.value.statuses ?? []) {
+        const status = statusSchema.safeParse(raw);
+        if (!status.success || (status.data.type !== undefined && status.data.type !== 'call')) continue;
+        events.push({
+          phoneNumberId,
+          wacid: status.data.id,
+          event: 'status',
+          from: undefined,
+          to: status.data.recipient_id,
+          direction: 'BUSINESS_INITIATED',
+          status: status.data.status.toUpperCase(),
+          session: undefined,
+          durationSeconds: undefined,
+        });
+      }
+      for (const raw of change.value.calls ?? []) {
         const call = callSchema.safeParse(raw);
         if (!call.success) {
           skipped.push(`a call entry that is not one: ${call.error.issues[0]?.message ?? 'invalid'}`);

@@ -1,36 +1,55 @@
 /**
  * What the WhatsApp user's phone runs in Chromium, as plain browser JavaScript (the test build
- * has no DOM types): makeOffer() gathers every candidate before returning the SDP (Meta's SDP is
- * not trickled), applyAnswer(sdp), isConnected(), and listen(ms) for the loudest frequency and
- * level of what the gateway sends.
+ * has no DOM types): makeOffer() and answerOffer(sdp) gather every candidate before returning the
+ * SDP (Meta's SDP is not trickled), applyAnswer(sdp), isConnected(), and listen(ms) for the
+ * loudest frequency and level of what the gateway sends.
  */
 export const CALLER_PAGE_SCRIPT = String.raw`
-window.makeOffer = async () => {
-  const pc = new RTCPeerConnection();
-  window.pc = pc;
-  const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
-  for (const track of microphone.getTracks()) pc.addTrack(track, microphone);
-  pc.ontrack = (event) => {
-    const stream = event.streams[0] || new MediaStream([event.track]);
-    // Chromium feeds a remote stream to WebAudio only while a media element plays it too.
-    const element = new Audio();
-    element.muted = true;
-    element.srcObject = stream;
-    element.play();
-    const context = new AudioContext({ sampleRate: 48000 });
-    const analyser = context.createAnalyser();
-    analyser.fftSize = 8192;
-    context.createMediaStreamSource(stream).connect(analyser);
-    window.analyser = analyser;
-    window.audioContext = context;
-  };
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((resolve) => {
+const gathered = (pc) =>
+  new Promise((resolve) => {
     if (pc.iceGatheringState === 'complete') resolve();
     pc.onicegatheringstatechange = () => {
       if (pc.iceGatheringState === 'complete') resolve();
     };
   });
+
+const listenTo = (event) => {
+  const stream = event.streams[0] || new MediaStream([event.track]);
+  // Chromium feeds a remote stream to WebAudio only while a media element plays it too.
+  const element = new Audio();
+  element.muted = true;
+  element.srcObject = stream;
+  element.play();
+  const context = new AudioContext({ sampleRate: 48000 });
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 8192;
+  context.createMediaStreamSource(stream).connect(analyser);
+  window.analyser = analyser;
+  window.audioContext = context;
+};
+
+const phone = async () => {
+  const pc = new RTCPeerConnection();
+  window.pc = pc;
+  pc.ontrack = listenTo;
+  const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
+  return { pc, microphone };
+};
+
+window.makeOffer = async () => {
+  const { pc, microphone } = await phone();
+  for (const track of microphone.getTracks()) pc.addTrack(track, microphone);
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  return pc.localDescription.sdp;
+};
+
+window.answerOffer = async (sdp) => {
+  const { pc, microphone } = await phone();
+  await pc.setRemoteDescription({ type: 'offer', sdp });
+  for (const track of microphone.getTracks()) pc.addTrack(track, microphone);
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
   return pc.localDescription.sdp;
 };
 

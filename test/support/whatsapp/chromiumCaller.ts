@@ -53,6 +53,11 @@ export class ChromiumCaller {
     return this.page.evaluate('window.makeOffer()') as Promise<string>;
   }
 
+  /** The phone answers a call the business placed: our offer in, its answer (all candidates) out. */
+  answerOffer(sdp: string): Promise<string> {
+    return this.page.evaluate(`window.answerOffer(${JSON.stringify(sdp)})`) as Promise<string>;
+  }
+
   async answer(sdp: string): Promise<void> {
     await this.page.evaluate(`window.applyAnswer(${JSON.stringify(sdp)})`);
   }

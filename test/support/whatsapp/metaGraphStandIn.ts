@@ -3,9 +3,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signatureOf } from '../../../src/signalling/graph/webhookSignature.js';
 
-/** A call action as the stand-in received it. */
+/** A call action as the stand-in received it (a connect with the wacid it answered with). */
 export interface ReceivedCallAction {
   phoneNumberId: string;
+  wacid?: string;
   authorization: string | undefined;
   body: {
     messaging_product?: string;
@@ -31,6 +32,9 @@ export class MetaGraphStandIn {
   private readonly waiters: { action: string; resolve: (a: ReceivedCallAction) => void }[] = [];
   /** The answer to the next action instead of success (Meta's error shape). */
   failNext: { status: number; code: number; message: string } | null = null;
+  /** Users (WhatsApp ids, digits) who gave the business call permission. */
+  readonly permitted = new Set<string>();
+  private calls = 0;
 
   private constructor(
     private readonly server: Server,
@@ -71,12 +75,19 @@ export class MetaGraphStandIn {
     return new Promise((resolve) => this.waiters.push({ action, resolve }));
   }
 
+  /** A `calls` webhook with call statuses (RINGING, ACCEPTED, REJECTED) of placed calls. */
+  statusWebhook(gatewayUrl: string, phoneNumberId: string, wacid: string, status: string): Promise<Response> {
+    return this.webhook(gatewayUrl, phoneNumberId, [], {
+      statuses: [{ id: wacid, type: 'call', status, timestamp: String(Math.floor(Date.now() / 1000)) }],
+    });
+  }
+
   /** A `calls` webhook for `phoneNumberId`, signed (or signed with `secret` instead), to the gateway. */
   async webhook(
     gatewayUrl: string,
     phoneNumberId: string,
     calls: Record<string, unknown>[],
-    options: { secret?: string; signature?: string | null } = {},
+    options: { secret?: string; signature?: string | null; statuses?: Record<string, unknown>[] } = {},
   ): Promise<Response> {
     const body = JSON.stringify({
       object: 'whatsapp_business_account',
@@ -89,7 +100,8 @@ export class MetaGraphStandIn {
               value: {
                 messaging_product: 'whatsapp',
                 metadata: { display_phone_number: '15550199', phone_number_id: phoneNumberId },
-                calls,
+                ...(calls.length > 0 ? { calls } : {}),
+                ...(options.statuses ? { statuses: options.statuses } : {}),
               },
             },
           ],
@@ -120,6 +132,21 @@ export class MetaGraphStandIn {
     if (request.method === 'GET' && path === '/client.html') {
       return { status: 200, body: CLIENT_PAGE, type: 'text/html' };
     }
+    const permissions = /^\/v21\.0\/(\d+)\/call_permissions$/.exec(path);
+    if (request.method === 'GET' && permissions) {
+      if (request.headers.authorization !== `Bearer ${this.options.accessToken}`)
+        return error(401, 190, 'Invalid OAuth access token');
+      const user = new URL(request.url ?? '', this.url).searchParams.get('user_wa_id') ?? '';
+      const granted = this.permitted.has(user);
+      return {
+        status: 200,
+        body: JSON.stringify({
+          messaging_product: 'whatsapp',
+          permission: { status: granted ? 'granted' : 'no_permission' },
+          actions: [{ action_name: 'start_call', can_perform_action: granted }],
+        }),
+      };
+    }
     // Meta's Graph path names the number; 360dialog's key names its channel (one number).
     const graph = /^\/v21\.0\/(\d+)\/calls$/.exec(path);
     const dialog = path === '/calling/calls';
@@ -137,10 +164,13 @@ export class MetaGraphStandIn {
     const failure = this.failNext;
     this.failNext = null;
     if (failure) return error(failure.status, failure.code, failure.message);
+    const placed = received.body.action === 'connect' ? `wacid.placed-${++this.calls}-${Date.now()}` : null;
+    if (placed) received.wacid = placed;
     const waiter = this.waiters.findIndex((w) => w.action === received.body.action);
     if (waiter >= 0) this.waiters.splice(waiter, 1)[0]?.resolve(received);
     else this.actions.push(received);
-    return { status: 200, body: JSON.stringify({ messaging_product: 'whatsapp', success: true }) };
+    const answer = placed ? { calls: [{ id: placed }] } : { success: true };
+    return { status: 200, body: JSON.stringify({ messaging_product: 'whatsapp', ...answer }) };
   }
 }
 

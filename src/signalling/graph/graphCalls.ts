@@ -12,7 +12,11 @@ export interface GraphCallSink {
   offer(leg: GraphLeg, route: InboundRoute, log: Logger): string | undefined;
 }
 
-export interface GraphInboundDeps {
+/** How long events of a wacid nobody follows yet are kept, and for how many calls at most. */
+const EARLY_EVENTS_MS = 30_000;
+const MAX_EARLY_CALLS = 1000;
+
+export interface GraphCallsDeps {
   numbers: readonly GraphNumberConfig[];
   events: WebhookEventStore;
   calls: GraphCallSink;
@@ -22,16 +26,24 @@ export interface GraphInboundDeps {
 }
 
 /**
- * The Graph-mode half of inbound calling: a signed webhook's call events become calls. A
- * user-initiated `connect` with the caller's SDP offer is a new leg for the number's app; a
- * `terminate` ends the leg it names. Each (wacid, event) acts once, however often Meta (or a
- * control plane relaying it) delivers it.
+ * WhatsApp Graph-mode calls, both ways, as webhooks and call actions. A user-initiated `connect`
+ * with the caller's SDP offer is a new leg for the number's app; a `terminate` ends the leg it
+ * names; the events of a call the business placed (its answer, RINGING, ACCEPTED, REJECTED,
+ * terminate) go to whoever placed it (`follow`). Each (wacid, event) acts once, however often
+ * Meta (or a control plane relaying it) delivers it.
  */
-export class GraphInbound {
+export class GraphCalls {
   private readonly byPhoneNumberId = new Map<string, { config: GraphNumberConfig; api: GraphApi }>();
   private readonly legs = new Map<string, GraphLeg>();
+  /** Calls the business placed, by wacid: their events go to whoever placed them. */
+  private readonly followers = new Map<string, (event: GraphCallEvent) => void>();
+  /**
+   * Events of a wacid nobody follows yet: Meta may send a placed call's first webhook before the
+   * connect request that placed it has returned the wacid. Kept briefly, then dropped.
+   */
+  private readonly early = new Map<string, { at: number; events: GraphCallEvent[] }>();
 
-  constructor(private readonly deps: GraphInboundDeps) {
+  constructor(private readonly deps: GraphCallsDeps) {
     for (const config of deps.numbers) {
       this.byPhoneNumberId.set(config.phoneNumberId, { config, api: new GraphApi(config, deps.fetch) });
     }
@@ -52,6 +64,28 @@ export class GraphInbound {
     return this.byPhoneNumberId.get(phoneNumberId)?.config.appSecret === secret;
   }
 
+  /** The number `from` of app `appId`, with its API, when it is one of ours in Graph mode. */
+  numberFor(appId: string, from: string): { config: GraphNumberConfig; api: GraphApi } | undefined {
+    for (const number of this.byPhoneNumberId.values()) {
+      if (number.config.appId === appId && number.config.number === from) return number;
+    }
+    return undefined;
+  }
+
+  /**
+   * Hands every later event of the call `wacid` (one the business placed) to `listener`, and
+   * those that came before it asked. Returns the way to stop.
+   */
+  follow(wacid: string, listener: (event: GraphCallEvent) => void): () => void {
+    this.followers.set(wacid, listener);
+    const waiting = this.early.get(wacid);
+    this.early.delete(wacid);
+    for (const event of waiting?.events ?? []) listener(event);
+    return () => {
+      if (this.followers.get(wacid) === listener) this.followers.delete(wacid);
+    };
+  }
+
   /** Live legs, for shutdown and tests. */
   get liveLegs(): number {
     return this.legs.size;
@@ -67,9 +101,23 @@ export class GraphInbound {
       );
       return;
     }
-    if (!this.deps.events.firstTime(event.wacid, event.event, this.deps.now().toISOString())) {
+    const kind = event.event === 'status' ? `status:${event.status}` : event.event;
+    if (!this.deps.events.firstTime(event.wacid, kind, this.deps.now().toISOString())) {
       log.info('webhook event already taken; ignored');
       return;
+    }
+    const follower = this.followers.get(event.wacid);
+    if (follower) {
+      follower(event);
+      return;
+    }
+    if (event.event === 'status' || (event.event === 'connect' && event.session?.type === 'answer')) {
+      this.keepEarly(event);
+      return;
+    }
+    if (event.event === 'terminate' && !this.legs.has(event.wacid)) {
+      // Perhaps a placed call's, ahead of its wacid; perhaps one that ended here first.
+      this.keepEarly(event);
     }
     if (event.event === 'terminate') {
       this.terminate(event, log);
@@ -78,14 +126,22 @@ export class GraphInbound {
     this.connect(event, number, log);
   }
 
+  private keepEarly(event: GraphCallEvent): void {
+    const now = Date.now();
+    for (const [wacid, kept] of this.early) if (now - kept.at > EARLY_EVENTS_MS) this.early.delete(wacid);
+    if (this.early.size >= MAX_EARLY_CALLS) return;
+    const kept = this.early.get(event.wacid) ?? { at: now, events: [] };
+    kept.events.push(event);
+    this.early.set(event.wacid, kept);
+  }
+
   private connect(
     event: GraphCallEvent,
     number: { config: GraphNumberConfig; api: GraphApi },
     log: Logger,
   ): void {
     if (event.session?.type !== 'offer') {
-      // A business-initiated call's answer: calls the business places are not built yet.
-      log.warn({ direction: event.direction }, 'connect without an SDP offer is not handled');
+      log.warn({ direction: event.direction }, 'connect with no SDP offer for a call nobody placed');
       return;
     }
     const leg = new GraphLeg(event.wacid, event.session.sdp, number.api, log);
