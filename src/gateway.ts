@@ -38,6 +38,7 @@ import { Metrics } from './observability/metricsRegistry.js';
 import { Readiness } from './observability/readiness.js';
 import { DrachtioConnection } from './signalling/drachtioConnection.js';
 import { GraphCalls } from './signalling/graph/graphCalls.js';
+import { WhatsAppSettingsSync } from './signalling/graph/whatsappSettingsSync.js';
 import { DigestAuthenticator } from './signalling/inbound/digestAuth.js';
 import { InboundInvites } from './signalling/inbound/inboundInvites.js';
 import { NumberRouter } from './signalling/inbound/numberRouter.js';
@@ -267,7 +268,17 @@ export class Gateway {
       routes: [
         ...healthRoutes(this.readiness),
         ...metricsRoutes(this.metrics),
-        ...callingConfigRoutes({ store: callingConfigs, organizationId: config.organization.id, now }),
+        ...callingConfigRoutes({
+          store: callingConfigs,
+          organizationId: config.organization.id,
+          now,
+          whatsapp: new WhatsAppSettingsSync({
+            numbers: () => graph.numbers(),
+            sip: { sipOf: (number) => whatsappNumbers.get(number) },
+            sipPort: config.whatsapp.sipPort,
+            logger: child('whatsapp-graph'),
+          }),
+        }),
         ...callRoutes({ calls: this.calls, store: callStore }),
         ...callCreateRoutes({ outbound }),
         ...callCommandRoutes({ calls: this.calls, commands }),

@@ -43,6 +43,8 @@ export const graphNumberSchema = z.strictObject({
 });
 
 export const whatsappSchema = z.strictObject({
+  /** The TLS port of our SIP server that Meta's edge dials, sent with a number's SIP settings. */
+  sipPort: z.int().min(1).max(65535),
   graph: z.strictObject({
     numbers: z.array(graphNumberSchema),
   }),

@@ -13,7 +13,7 @@ import {
 } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import { bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
+import { bearer, KEYS, OTHER_APP_ID, TEST_APP_ID } from '../support/testKeys.js';
 import { analyseTone } from '../support/tone.js';
 import { ChromiumCaller } from '../support/whatsapp/chromiumCaller.js';
 import { MetaGraphStandIn } from '../support/whatsapp/metaGraphStandIn.js';
@@ -25,7 +25,7 @@ import { MetaGraphStandIn } from '../support/whatsapp/metaGraphStandIn.js';
  * real media worker, bridged into a real livekit-server room. Audio is checked both ways.
  */
 const PHONE_NUMBER_ID = '106540352242922';
-const BUSINESS_NUMBER = '+15550199';
+const BUSINESS_NUMBER = '+15550197';
 const ACCESS_TOKEN = 'EAAG-test-access-token';
 const APP_SECRET = 'meta-app-secret-for-tests';
 const VERIFY_TOKEN = 'verify-token-for-tests';
@@ -46,6 +46,21 @@ beforeAll(async () => {
   meta = await MetaGraphStandIn.start({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET });
   gw = await startInProcessGateway(
     callGatewayConfig(engine, rig, {
+      sip: {
+        // The business number also has a SIP side, for an app that switches to WhatsApp over SIP.
+        trunks: [{ name: 'meta', kind: 'whatsapp', sourceAddresses: ['127.0.0.2/32'] }],
+        whatsapp: {
+          numbers: [
+            {
+              number: BUSINESS_NUMBER,
+              appId: TEST_APP_ID,
+              trunk: 'meta',
+              sipHostname: 'sip.gw.test',
+              password: 'meta-issued-sip-password',
+            },
+          ],
+        },
+      },
       whatsapp: {
         graph: {
           numbers: [
@@ -61,7 +76,7 @@ beforeAll(async () => {
             },
             {
               number: DIALOG_NUMBER,
-              appId: TEST_APP_ID,
+              appId: OTHER_APP_ID,
               phoneNumberId: DIALOG_PHONE_NUMBER_ID,
               provider: '360dialog',
               baseUrl: meta.url,
@@ -76,10 +91,13 @@ beforeAll(async () => {
     { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
   );
   await until(async () => (await api(gw, '/readyz')).ready === true);
-  await api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
-    method: 'PUT',
-    body: JSON.stringify({ whatsappCallingEnabled: true, whatsappSipEnabled: false }),
-  });
+  for (const appId of [TEST_APP_ID, OTHER_APP_ID]) {
+    await api(gw, `/v1/organization/apps/${appId}/calling`, {
+      method: 'PUT',
+      body: JSON.stringify({ whatsappCallingEnabled: true, whatsappSipEnabled: false }),
+    });
+  }
+  meta.settings.splice(0);
 });
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
@@ -95,7 +113,7 @@ function connectEvent(sdp: string, wacid = `wacid.test-${++calls}-${Date.now()}`
   return {
     id: wacid,
     from: '447700900123',
-    to: '15550199',
+    to: '15550197',
     event: 'connect',
     timestamp: String(Math.floor(Date.now() / 1000)),
     direction: 'USER_INITIATED',
@@ -270,8 +288,10 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
     cleanup.push(() => phone.close());
     const event = connectEvent(await phone.offer());
     await meta.webhook(gw.url, DIALOG_PHONE_NUMBER_ID, [event]);
-    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
-    const [ringing] = await callsOf(gw, 'ringing');
+    const ringingOfOther = async () =>
+      (await api(gw, `/v1/calls?appId=${OTHER_APP_ID}&status=ringing`)).data as any[];
+    await until(async () => (await ringingOfOther()).length === 1);
+    const [ringing] = await ringingOfOther();
     expect(ringing.toAddress).toBe(DIALOG_NUMBER);
     await api(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"accept"}' });
     const accept = await meta.nextAction('accept');
@@ -323,12 +343,12 @@ describe('the WhatsApp webhook endpoint', () => {
   it('refuses a Graph call for an app on WhatsApp SIP, by rejecting it at Meta', async () => {
     await api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
       method: 'PUT',
-      body: JSON.stringify({ whatsappCallingEnabled: true, whatsappSipEnabled: true }),
+      body: JSON.stringify({ whatsappSipEnabled: true }),
     });
     cleanup.push(() =>
       api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
         method: 'PUT',
-        body: JSON.stringify({ whatsappCallingEnabled: true, whatsappSipEnabled: false }),
+        body: JSON.stringify({ whatsappSipEnabled: false }),
       }),
     );
     const event = connectEvent('v=0\r\n');
@@ -448,5 +468,74 @@ describe('WhatsApp Graph mode: business-initiated calls', () => {
     expect(
       meta.actions.filter((a) => a.body.action === 'terminate' && a.body.call_id === first.wacid),
     ).toEqual([]);
+  });
+});
+
+describe('WhatsApp settings follow the calling configuration', () => {
+  const calling = `/v1/organization/apps/${TEST_APP_ID}/calling`;
+  async function put(body: Record<string, unknown>): Promise<{ status: number; json: any }> {
+    const response = await fetch(`${gw.url}${calling}`, {
+      method: 'PUT',
+      headers: { ...bearer(KEYS.admin), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, json: await response.json() };
+  }
+
+  it('pushes each of the app’s numbers its calling and SIP status before storing the change', async () => {
+    meta.settings.splice(0);
+    expect((await put({ whatsappSipEnabled: true })).status).toBe(200);
+    // The number's SIP side (sip.whatsapp.numbers) names our SIP server and its keying.
+    expect(meta.settings).toEqual([
+      {
+        phoneNumberId: PHONE_NUMBER_ID,
+        body: {
+          calling: {
+            status: 'ENABLED',
+            srtp_key_exchange_protocol: 'DTLS',
+            sip: { status: 'ENABLED', servers: [{ hostname: 'sip.gw.test', port: 5061 }] },
+          },
+        },
+      },
+    ]);
+    meta.settings.splice(0);
+    expect((await put({ whatsappSipEnabled: false })).status).toBe(200);
+    expect(
+      meta.settings.map((s) => [s.phoneNumberId, s.body.calling.status, s.body.calling.sip.status]),
+    ).toEqual([[PHONE_NUMBER_ID, 'ENABLED', 'DISABLED']]);
+  });
+
+  it('refuses SIP for a number with no SIP side, and pushes 360dialog numbers on their own path', async () => {
+    meta.settings.splice(0);
+    const other = `/v1/organization/apps/${OTHER_APP_ID}/calling`;
+    const refused = await fetch(`${gw.url}${other}`, {
+      method: 'PUT',
+      headers: bearer(KEYS.admin),
+      body: JSON.stringify({ whatsappSipEnabled: true }),
+    });
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toMatchObject({ error: { code: 'whatsapp_not_configured' } });
+    expect(meta.settings).toEqual([]);
+    expect(await api(gw, other)).toMatchObject({ whatsappSipEnabled: false });
+    await api(gw, other, { method: 'PUT', body: JSON.stringify({ whatsappCallingEnabled: false }) });
+    await api(gw, other, { method: 'PUT', body: JSON.stringify({ whatsappCallingEnabled: true }) });
+    expect(meta.settings.map((s) => [s.phoneNumberId, s.body.calling.status])).toEqual([
+      ['360dialog', 'DISABLED'],
+      ['360dialog', 'ENABLED'],
+    ]);
+  });
+
+  it('leaves the configuration as it was when the provider refuses, naming the number', async () => {
+    meta.failNext = { status: 400, code: 131_009, message: 'Parameter value is not valid' };
+    const refused = await put({ whatsappCallingEnabled: false });
+    expect(refused.status).toBe(502);
+    expect(refused.json.error).toMatchObject({ code: 'provider_error' });
+    expect(refused.json.error.message).toContain(BUSINESS_NUMBER);
+    expect(refused.json.error.message).toContain('Parameter value is not valid');
+    expect(await api(gw, calling)).toMatchObject({ whatsappCallingEnabled: true, whatsappSipEnabled: false });
+    // A change that touches neither switch tells the provider nothing.
+    meta.settings.splice(0);
+    expect((await put({ maxConcurrentCalls: 50 })).status).toBe(200);
+    expect(meta.settings).toEqual([]);
   });
 });

@@ -1,4 +1,10 @@
-import type { CallingConfigStore, CallingSettings } from '../../store/callingConfigStore.js';
+import { SettingsSyncError, type WhatsAppSettingsSync } from '../../signalling/graph/whatsappSettingsSync.js';
+import {
+  type CallingConfigStore,
+  type CallingSettings,
+  DEFAULT_CALLING_SETTINGS,
+  settingsOf,
+} from '../../store/callingConfigStore.js';
 import { newId } from '../../store/ids.js';
 import { ApiError } from '../apiError.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
@@ -12,6 +18,8 @@ import { errorBodySchema } from '../schemas/errorSchemas.js';
 
 export interface CallingConfigRouteDeps {
   store: CallingConfigStore;
+  /** Tells WhatsApp providers about a change of an app's WhatsApp switches, before it is stored. */
+  whatsapp?: WhatsAppSettingsSync;
   organizationId: string;
   now: () => Date;
 }
@@ -22,6 +30,21 @@ function checkCombination(settings: CallingSettings): void {
     throw ApiError.badRequest([
       { field: 'whatsappSipEnabled', message: 'can be true only when whatsappCallingEnabled is true' },
     ]);
+  }
+}
+
+/** The provider's refusal is a 502 naming the number; a number that cannot take it, a 422. */
+async function pushWhatsApp(
+  sync: WhatsAppSettingsSync,
+  appId: string,
+  settings: CallingSettings,
+): Promise<void> {
+  try {
+    await sync.push(appId, settings);
+  } catch (error) {
+    if (!(error instanceof SettingsSyncError)) throw error;
+    if (error.kind === 'not_configured') throw new ApiError(422, 'whatsapp_not_configured', error.message);
+    throw new ApiError(502, 'provider_error', error.message);
   }
 }
 
@@ -66,14 +89,34 @@ export function callingConfigRoutes(deps: CallingConfigRouteDeps): RouteSpec[] {
       body: callingConfigPatchSchema,
       responses: {
         200: { description: 'the configuration after the update', schema: callingConfigSchema },
+        422: {
+          description: 'whatsapp_not_configured: SIP asked for a number with no sip.whatsapp.numbers entry',
+          schema: errorBodySchema,
+        },
+        502: {
+          description:
+            "provider_error: the WhatsApp provider refused a number's new settings (named, with its error); nothing was stored",
+          schema: errorBodySchema,
+        },
         400: {
           description:
             'invalid_request: a field is unknown, of the wrong type or out of range, or whatsappSipEnabled would be true while whatsappCallingEnabled is false (as sent or as stored); `body` when the body is not JSON or is nested too deep',
           schema: errorBodySchema,
         },
       },
-      handler: ({ params, body }) =>
-        deps.store.update(
+      handler: async ({ params, body }) => {
+        const current = deps.store.get(params.appId);
+        const before = current ? settingsOf(current) : { ...DEFAULT_CALLING_SETTINGS };
+        const wanted = applyPatch(before, body);
+        checkCombination(wanted);
+        if (
+          deps.whatsapp &&
+          (wanted.whatsappCallingEnabled !== before.whatsappCallingEnabled ||
+            wanted.whatsappSipEnabled !== before.whatsappSipEnabled)
+        ) {
+          await pushWhatsApp(deps.whatsapp, params.appId, wanted);
+        }
+        return deps.store.update(
           {
             appId: params.appId,
             organizationId: deps.organizationId,
@@ -85,7 +128,8 @@ export function callingConfigRoutes(deps: CallingConfigRouteDeps): RouteSpec[] {
             checkCombination(next);
             return next;
           },
-        ),
+        );
+      },
     }),
   ];
 }

@@ -82,6 +82,13 @@ export class GraphApi {
     return wacid;
   }
 
+  /** Replaces the number's calling settings (`POST /<PHONE_NUMBER_ID>/settings`). */
+  async pushSettings(settings: Record<string, unknown>): Promise<void> {
+    const path =
+      this.number.provider === 'meta' ? `/${this.number.phoneNumberId}/settings` : '/calling/settings';
+    await this.post(path, settings);
+  }
+
   private callsPath(): string {
     return this.number.provider === 'meta' ? `/${this.number.phoneNumberId}/calls` : '/calling/calls';
   }

@@ -64,6 +64,11 @@ export class GraphCalls {
     return this.byPhoneNumberId.get(phoneNumberId)?.config.appSecret === secret;
   }
 
+  /** Every configured Graph number, with its API. */
+  numbers(): { config: GraphNumberConfig; api: GraphApi }[] {
+    return [...this.byPhoneNumberId.values()];
+  }
+
   /** The number `from` of app `appId`, with its API, when it is one of ours in Graph mode. */
   numberFor(appId: string, from: string): { config: GraphNumberConfig; api: GraphApi } | undefined {
     for (const number of this.byPhoneNumberId.values()) {

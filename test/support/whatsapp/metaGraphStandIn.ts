@@ -34,6 +34,8 @@ export class MetaGraphStandIn {
   failNext: { status: number; code: number; message: string } | null = null;
   /** Users (WhatsApp ids, digits) who gave the business call permission. */
   readonly permitted = new Set<string>();
+  /** Settings the gateway pushed, per number (`360dialog` for the 360dialog path). */
+  readonly settings: { phoneNumberId: string; body: any }[] = [];
   private calls = 0;
 
   private constructor(
@@ -127,6 +129,24 @@ export class MetaGraphStandIn {
     await new Promise((resolve) => this.server.close(resolve));
   }
 
+  private async takeSettings(
+    request: IncomingMessage,
+    phoneNumberId: string,
+  ): Promise<{ status: number; body: string }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const authorized =
+      phoneNumberId === '360dialog'
+        ? request.headers['d360-api-key'] === this.options.accessToken
+        : request.headers.authorization === `Bearer ${this.options.accessToken}`;
+    if (!authorized) return error(401, 190, 'Invalid OAuth access token');
+    const failure = this.failNext;
+    this.failNext = null;
+    if (failure) return error(failure.status, failure.code, failure.message);
+    this.settings.push({ phoneNumberId, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+    return { status: 200, body: JSON.stringify({ success: true }) };
+  }
+
   private async handle(request: IncomingMessage): Promise<{ status: number; body: string; type?: string }> {
     const path = (request.url ?? '').split('?')[0] ?? '';
     if (request.method === 'GET' && path === '/client.html') {
@@ -148,6 +168,9 @@ export class MetaGraphStandIn {
       };
     }
     // Meta's Graph path names the number; 360dialog's key names its channel (one number).
+    const settings =
+      /^\/v21\.0\/(\d+)\/settings$/.exec(path) ?? (path === '/calling/settings' ? [path, '360dialog'] : null);
+    if (request.method === 'POST' && settings) return this.takeSettings(request, settings[1] as string);
     const graph = /^\/v21\.0\/(\d+)\/calls$/.exec(path);
     const dialog = path === '/calling/calls';
     if (request.method !== 'POST' || (!graph && !dialog)) return error(404, 100, 'Unknown path components');
