@@ -1,4 +1,4 @@
-import { dispose, type Room } from '@livekit/rtc-node';
+import { dispose, type Room, RoomEvent } from '@livekit/rtc-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { signatureOf } from '../../src/signalling/graph/webhookSignature.js';
@@ -12,6 +12,7 @@ import {
   watchCallStatus,
 } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { decodeRecording, probeRecording } from '../support/recordingFiles.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { bearer, KEYS, OTHER_APP_ID, TEST_APP_ID } from '../support/testKeys.js';
 import { analyseTone } from '../support/tone.js';
@@ -189,6 +190,18 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
     expect(Math.abs(atPhone.frequencyHz - AGENT_TONE_HZ)).toBeLessThanOrEqual(10);
     expect(atPhone.levelDbfs).toBeGreaterThan(-40);
 
+    // The phone's keypad: RFC 4733 in the WebRTC leg, LiveKit SIP DTMF in the room.
+    const digits: string[] = [];
+    const allDigits = new Promise<void>((resolve) =>
+      agent.on(RoomEvent.DtmfReceived, (_code, digit) => {
+        digits.push(digit);
+        if (digits.length === 3) resolve();
+      }),
+    );
+    await phone.sendDtmf('19#');
+    await allDigits;
+    expect(digits).toEqual(['1', '9', '#']);
+
     // Hung up by the app: terminate goes to Meta.
     await api(gw, `/v1/calls/${ringing.id}`, { method: 'PATCH', body: '{"status":"completed"}' });
     expect((await meta.nextAction('terminate')).body).toMatchObject({ call_id: event.id });
@@ -298,6 +311,52 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
     expect(accept).toMatchObject({ phoneNumberId: '360dialog', authorization: ACCESS_TOKEN });
     await api(gw, `/v1/calls/${ringing.id}`, { method: 'PATCH', body: '{"status":"completed"}' });
     expect((await meta.nextAction('terminate')).body).toMatchObject({ call_id: event.id });
+    await until(async () => allMediaFreed());
+  });
+});
+
+describe('WhatsApp Graph mode: voicemail', () => {
+  it('answers with the greeting, records the message from the phone and hangs up at the limit', async () => {
+    const configured = await api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
+      method: 'PUT',
+      body: JSON.stringify({
+        voicemailEnabled: true,
+        defaultAnswerBehavior: 'voicemail',
+        voicemailGreetingUrl: null,
+        voicemailMaxDuration: 10,
+        recordingFormat: 'ogg',
+      }),
+    });
+    expect(configured).toMatchObject({ voicemailEnabled: true, defaultAnswerBehavior: 'voicemail' });
+    cleanup.push(() =>
+      api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
+        method: 'PUT',
+        body: JSON.stringify({ voicemailEnabled: false, defaultAnswerBehavior: 'webhook' }),
+      }),
+    );
+    const phone = await ChromiumCaller.launch(CALLER_TONE_HZ, meta.clientPage);
+    cleanup.push(() => phone.close());
+    const event = connectEvent(await phone.offer());
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [event]);
+    const accept = await meta.nextAction('accept');
+    await phone.answer(accept.body.session?.sdp ?? '');
+    await phone.connected();
+    // The gateway ends the message at voicemailMaxDuration: terminate goes to Meta.
+    expect((await meta.nextAction('terminate')).body).toMatchObject({ call_id: event.id });
+    const [call] = (await callsOf(gw)).filter((c) => c.metadata.whatsapp?.wacid === event.id);
+    let received: any;
+    await until(async () => {
+      received = gw.gateway.events.outbox
+        .unackedAfter(0, 100_000)
+        .find((e) => e.callId === call.id && e.event === 'calls.voicemail.received');
+      return received !== undefined;
+    }, 30_000);
+    const recording = (received.data as any).recording;
+    const info = await probeRecording(recording.path);
+    expect(info.streams[0]?.codec_name).toBe('opus');
+    expect(Number(info.format.duration)).toBeGreaterThan(9.5);
+    const message = analyseTone((await decodeRecording(recording.path, 8000)).subarray(8000, 4 * 8000), 8000);
+    expect(Math.abs(message.frequencyHz - CALLER_TONE_HZ)).toBeLessThanOrEqual(10);
     await until(async () => allMediaFreed());
   });
 });

@@ -57,6 +57,11 @@ window.applyAnswer = async (sdp) => {
   await window.pc.setRemoteDescription({ type: 'answer', sdp });
 };
 
+window.sendDtmf = (digits) => {
+  const sender = window.pc.getSenders().find((s) => s.dtmf);
+  sender.dtmf.insertDTMF(digits, 120, 80);
+};
+
 window.isConnected = () => window.pc && window.pc.connectionState === 'connected';
 
 window.listen = async (ms) => {

@@ -62,6 +62,11 @@ export class ChromiumCaller {
     await this.page.evaluate(`window.applyAnswer(${JSON.stringify(sdp)})`);
   }
 
+  /** Sends digits as RFC 4733 events on the call's audio (RTCDTMFSender). */
+  async sendDtmf(digits: string): Promise<void> {
+    await this.page.evaluate(`window.sendDtmf(${JSON.stringify(digits)})`);
+  }
+
   /** Resolves once the peer connection is connected (ICE and DTLS both done). */
   async connected(): Promise<void> {
     await this.page.waitForFunction('window.isConnected()', undefined, { timeout: 20_000 });
