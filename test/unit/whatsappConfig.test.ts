@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loadConfig.js';
+import { graphNumberSchema } from '../../src/config/whatsappGraphSchema.js';
 import { OutboundTrunks } from '../../src/signalling/outbound/outboundTrunks.js';
 import { TrunkMediaPolicies } from '../../src/signalling/trunkMedia.js';
 import { whatsappAttributes, whatsappInfoOf } from '../../src/signalling/whatsappHeaders.js';
@@ -134,5 +135,36 @@ describe('config/examples/whatsapp.yaml', () => {
     });
     expect(config.sip.trunks[0]?.outbound?.transport).toBe('tls');
     expect(config.sip.tls?.certFile).toMatch(/fullchain\.pem$/);
+  });
+});
+
+describe('config/examples/whatsapp-graph.yaml and whatsapp.graph.numbers', () => {
+  it('loads, with the provider’s own API when baseUrl is null', () => {
+    const config = loadConfig({ file: 'config/examples/whatsapp-graph.yaml', env: {} });
+    expect(config.whatsapp.graph.numbers[0]).toMatchObject({
+      number: '+15550100',
+      provider: 'meta',
+      phoneNumberId: '106540352242922',
+      baseUrl: null,
+    });
+    expect(config.whatsapp.sipPort).toBe(5061);
+  });
+
+  it('refuses a provider URL that would send the token in the clear, and a bad provider', () => {
+    const number = {
+      number: '+15550100',
+      appId: 'app_0000000000000000000000000aa',
+      phoneNumberId: '1',
+      provider: 'meta',
+      accessToken: 'token-123456',
+      appSecret: 'secret-123456',
+      verifyToken: 'verify-123456',
+    };
+    const parse = (entry: Record<string, unknown>) => graphNumberSchema.safeParse({ ...number, ...entry });
+    expect(parse({ baseUrl: 'http://graph.example.com/v21.0' }).success).toBe(false);
+    expect(parse({ baseUrl: 'http://127.0.0.1:8080/v21.0' }).success).toBe(true);
+    expect(parse({ baseUrl: 'https://graph.example.com/v21.0' }).success).toBe(true);
+    expect(parse({ provider: 'twilio' }).success).toBe(false);
+    expect(parse({ phoneNumberId: '12a' }).success).toBe(false);
   });
 });
