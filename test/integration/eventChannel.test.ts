@@ -352,7 +352,7 @@ describe('event channel (events appended through the outbox directly; calls do n
     expect(running.gateway.events.canAcceptWork()).toBe(true);
     const readiness = (await (await fetch(`${running.url}/readyz`)).json()) as any;
     // The event channel is no part of readiness; the media plane every gateway runs is.
-    expect(Object.keys(readiness.parts).sort()).toEqual(['livekit', 'media', 'sip', 'storage']);
+    expect(Object.keys(readiness.parts).sort()).toEqual(['cpu', 'livekit', 'media', 'sip', 'storage']);
   });
 });
 

@@ -89,6 +89,7 @@ describe('openapi.json', () => {
         '/v1/calls/{id}/tokens',
         '/v1/events/schema',
         '/v1/organization/apps/{appId}/calling',
+        '/v1/whatsapp/webhook',
       ].sort(),
     );
     expect(doc.paths['/healthz'].get.security).toEqual([]);

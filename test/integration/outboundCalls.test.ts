@@ -367,7 +367,7 @@ describe('POST /v1/calls refusals', () => {
       '#/components/schemas/CallCreate',
     );
     expect(Object.keys(create.responses).sort()).toEqual(
-      ['201', '400', '401', '403', '413', '422', '429', '503'].sort(),
+      ['201', '400', '401', '403', '413', '422', '429', '502', '503'].sort(),
     );
     const body = doc.components.schemas.CallCreate;
     expect(body.required).toEqual(expect.arrayContaining(['from', 'to']));

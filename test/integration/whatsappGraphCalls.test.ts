@@ -527,6 +527,17 @@ describe('WhatsApp Graph mode: business-initiated calls', () => {
     expect(
       meta.actions.filter((a) => a.body.action === 'terminate' && a.body.call_id === first.wacid),
     ).toEqual([]);
+
+    // Meta's own refusal of the connect (138006: no permission after all) ends the call declined.
+    meta.failNext = { status: 400, code: 138_006, message: 'Call permission not granted' };
+    const refused = (await placeCall({ from: BUSINESS_NUMBER, to: `+${USER}`, toChannel: 'whatsapp' })).json;
+    await until(async () => (await api(gw, `/v1/calls/${refused.id}`)).endedAt !== null);
+    expect(await api(gw, `/v1/calls/${refused.id}`)).toMatchObject({
+      status: 'failed',
+      endReason: 'declined',
+      sipReason: 'whatsapp_no_permission',
+    });
+    await until(async () => allMediaFreed());
   });
 });
 

@@ -57,7 +57,11 @@ export class OutboundCalls {
 
   async place(request: PlaceCallRequest): Promise<Call> {
     const { deps } = this;
-    const graph = request.toChannel === 'whatsapp' && this.isGraphMode(request.appId);
+    // From a Graph number, in Graph mode; anything else is judged as a call over SIP.
+    const graph =
+      request.toChannel === 'whatsapp' &&
+      this.isGraphMode(request.appId) &&
+      deps.graphDialer.canDial(request.appId, request.from);
     if (graph) await this.checkGraph(request);
     else if (request.toChannel === 'whatsapp') this.checkWhatsApp(request);
     if (request.toChannel === 'pstn' && !deps.dialer.canDial(request.appId)) {
@@ -137,18 +141,12 @@ export class OutboundCalls {
   }
 
   /**
-   * A Graph-mode call goes out from one of the app's Graph numbers (whatsapp.graph.numbers), to
-   * a user who gave the business call permission: Meta refuses the rest (138006), and a business
+   * A Graph-mode call (from one of the app's whatsapp.graph.numbers) goes only to a user who gave
+   * the business call permission: Meta refuses the rest (138006), and a business
    * that keeps calling without it loses the right to ask.
    */
   private async checkGraph(request: PlaceCallRequest): Promise<void> {
     const dialer = this.deps.graphDialer;
-    if (!dialer.canDial(request.appId, request.from)) {
-      throw new PlaceCallError(
-        'no_outbound_trunk',
-        `${request.from} is not a Graph-mode WhatsApp number of app ${request.appId} (whatsapp.graph.numbers)`,
-      );
-    }
     let allowed: boolean;
     try {
       allowed = await dialer.mayCall(request.appId, request.from, request.to);
@@ -176,7 +174,9 @@ export class OutboundCalls {
       if (!settings[setting]) {
         throw new PlaceCallError(
           'whatsapp_not_enabled',
-          `app ${request.appId} has ${setting} off: WhatsApp calls over SIP need whatsappCallingEnabled and whatsappSipEnabled`,
+          setting === 'whatsappSipEnabled'
+            ? `app ${request.appId} has whatsappSipEnabled off: WhatsApp calls over SIP need whatsappCallingEnabled and whatsappSipEnabled, and in Graph mode ${request.from} is not one of the app's whatsapp.graph.numbers`
+            : `app ${request.appId} has ${setting} off: WhatsApp calls over SIP need whatsappCallingEnabled and whatsappSipEnabled`,
         );
       }
     }

@@ -56,6 +56,7 @@ export function whatsappWebhookRoutes(deps: WhatsAppWebhookRouteDeps): RouteSpec
       summary: 'A Cloud API webhook (calls: connect, terminate), signed with the app secret',
       tag: 'whatsapp',
       access: 'public',
+      body: z.string().optional().meta({ description: 'The webhook JSON exactly as Meta signed it' }),
       responses: {
         200: {
           description: 'taken; its call events are acted on after this answer, each once',
@@ -67,8 +68,8 @@ export function whatsappWebhookRoutes(deps: WhatsAppWebhookRouteDeps): RouteSpec
           schema: errorBodySchema,
         },
       },
-      handler: ({ request }) => {
-        const raw = typeof request.body === 'string' ? request.body : '';
+      handler: ({ request, body }) => {
+        const raw = body ?? '';
         const header = request.headers['x-hub-signature-256'];
         const secret = signingSecret(
           raw,
