@@ -16,6 +16,7 @@ import { OutboundDialer } from './calls/outbound/outboundDialer.js';
 import { RestartRecovery } from './calls/restartRecovery.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
+import { consoleDirs } from './control/consoleFiles.js';
 import { CallCommandHandler } from './control/events/callCommandHandler.js';
 import { ControlPlaneEvents } from './control/events/controlPlaneEvents.js';
 import { eventSchemaRoutes } from './control/events/eventSchemaRoutes.js';
@@ -24,7 +25,9 @@ import { callCommandRoutes } from './control/routes/callCommandRoutes.js';
 import { callCreateRoutes } from './control/routes/callCreateRoutes.js';
 import { callingConfigRoutes } from './control/routes/callingConfigRoutes.js';
 import { callRoutes } from './control/routes/callRoutes.js';
+import { CallStreams, callStreamRoutes } from './control/routes/callStreamRoutes.js';
 import { callTokenRoutes } from './control/routes/callTokenRoutes.js';
+import { consoleRoutes } from './control/routes/consoleRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
 import { metricsRoutes } from './control/routes/metricsRoutes.js';
 import { whatsappWebhookRoutes } from './control/routes/whatsappWebhookRoutes.js';
@@ -86,6 +89,8 @@ export class Gateway {
   readonly media: WorkerPool;
   /** The machine's CPU, which admits new calls (media.maxCpuUtilization). */
   readonly cpu: HostCpu;
+  /** Open call feeds (the console's), ended when the gateway stops. */
+  private readonly callStreams = new CallStreams();
   private readonly commandHandler: CallCommandHandler;
   private readonly recovery: RestartRecovery;
   private readonly logger: Logger;
@@ -280,6 +285,8 @@ export class Gateway {
           }),
         }),
         ...callRoutes({ calls: this.calls, store: callStore }),
+        ...callStreamRoutes({ calls: this.calls, store: callStore, streams: this.callStreams }),
+        ...consoleRoutes({ ...consoleDirs(), livekitUrl: config.livekit.url }),
         ...callCreateRoutes({ outbound }),
         ...callCommandRoutes({ calls: this.calls, commands }),
         ...callTokenRoutes({
@@ -321,6 +328,7 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     const graceMs = this.config.http.shutdownTimeoutMs;
     this.readiness.startDraining();
+    this.callStreams.endAll();
     this.recovery.stop();
     // Live calls are ended while the SIP connection is still up, then media stops.
     await this.registry.shutdown(graceMs);

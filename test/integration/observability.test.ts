@@ -78,6 +78,9 @@ describe('openapi.json', () => {
     expect(doc.components.schemas.CallingConfig.required).toContain('organizationId');
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
+        '/console',
+        '/console/app.js',
+        '/console/console.css',
         '/healthz',
         '/metrics',
         '/openapi.json',
@@ -87,6 +90,7 @@ describe('openapi.json', () => {
         '/v1/calls/{id}/actions',
         '/v1/calls/{id}/log',
         '/v1/calls/{id}/tokens',
+        '/v1/calls/stream',
         '/v1/events/schema',
         '/v1/organization/apps/{appId}/calling',
         '/v1/whatsapp/webhook',

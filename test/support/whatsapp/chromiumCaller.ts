@@ -1,12 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { toneWav } from '../toneWav.js';
+import type { Page } from 'playwright-core';
+import { type ChromiumWithMicrophone, chromiumWithMicrophone } from '../chromium.js';
 import { CALLER_PAGE_SCRIPT } from './callerPageScript.js';
-
-/** Where Debian's chromium is; CHROMIUM_PATH points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export interface HeardInPage {
   frequencyHz: number;
@@ -20,32 +14,15 @@ export interface HeardInPage {
  */
 export class ChromiumCaller {
   private constructor(
-    private readonly browser: Browser,
+    private readonly chromium: ChromiumWithMicrophone,
     private readonly page: Page,
-    private readonly dir: string,
   ) {}
 
   static async launch(toneHz: number, pageUrl: string): Promise<ChromiumCaller> {
-    const dir = mkdtempSync(join(tmpdir(), 'chromium-caller-'));
-    const wav = join(dir, 'tone.wav');
-    writeFileSync(wav, toneWav(toneHz, { sampleRate: 48_000, seconds: 60 }));
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${wav}`,
-        '--autoplay-policy=no-user-gesture-required',
-        // Candidates on loopback, by address: the gateway here listens on 127.0.0.1 only.
-        '--allow-loopback-in-peer-connection',
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-      ],
-    });
-    const page = await browser.newPage();
-    await page.goto(pageUrl);
-    await page.addScriptTag({ content: CALLER_PAGE_SCRIPT });
-    return new ChromiumCaller(browser, page, dir);
+    const chromium = await chromiumWithMicrophone(toneHz);
+    await chromium.page.goto(pageUrl);
+    await chromium.page.addScriptTag({ content: CALLER_PAGE_SCRIPT });
+    return new ChromiumCaller(chromium, chromium.page);
   }
 
   /** The offer with every candidate in it (Meta's SDP is not trickled). */
@@ -80,8 +57,7 @@ export class ChromiumCaller {
     return this.page.evaluate(`window.listen(${Number(durationMs)})`) as Promise<HeardInPage>;
   }
 
-  async close(): Promise<void> {
-    await this.browser.close().catch(() => undefined);
-    rmSync(this.dir, { recursive: true, force: true });
+  close(): Promise<void> {
+    return this.chromium.close();
   }
 }

@@ -1,0 +1,125 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
+import { type ChromiumWithMicrophone, chromiumWithMicrophone } from '../support/chromium.js';
+import { api, callGatewayConfig, ROUTED_NUMBER, theRingingCall, until } from '../support/gatewayApi.js';
+import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
+import { RtpPeer } from '../support/rtpPeer.js';
+import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
+import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
+import { bearer, KEYS } from '../support/testKeys.js';
+import { analyseTone } from '../support/tone.js';
+
+/**
+ * The agent console in a real Chromium (its fake microphone plays a tone): a phone caller (sipp
+ * with the test's RTP peer playing another tone) rings, the page shows it, the test clicks
+ * Answer, and each side hears the other's tone; the keypad reaches the phone as RFC 4733, Hang up
+ * ends the call. Screenshots of each state go to dist/test-output/console.
+ */
+const BROWSER_TONE_HZ = 700;
+const CALLER_TONE_HZ = 1000;
+const SCREENSHOTS = join(process.cwd(), 'dist', 'test-output', 'console');
+
+let engine: SipEngineProcess;
+let rig: LiveKitRig;
+let gw: RunningGateway;
+let chromium: ChromiumWithMicrophone;
+const cleanup: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  engine = await startSipEngine();
+  rig = await startLiveKit();
+  gw = await startInProcessGateway(callGatewayConfig(engine, rig), {
+    mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY),
+  });
+  await until(async () => (await api(gw, '/readyz')).ready === true);
+  chromium = await chromiumWithMicrophone(BROWSER_TONE_HZ);
+});
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+afterAll(async () => {
+  await chromium?.close();
+  await gw?.stop();
+  await Promise.all([engine?.stop(), rig?.server.stop()]);
+});
+
+describe('the agent console', () => {
+  it('shows a ringing call, answers it, talks both ways, sends DTMF and hangs up', async () => {
+    const { page } = chromium;
+    await page.setViewportSize({ width: 1280, height: 720 });
+    const response = await page.goto(`${gw.url}/console`);
+    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.fill('#api-key', KEYS.app);
+    await page.click('#sign-in-form button[type=submit]');
+    await page.locator('#feed-state', { hasText: 'Live' }).waitFor();
+
+    const peer = await RtpPeer.open('PCMU', { latch: true });
+    cleanup.push(() => peer.close());
+    peer.start({ frequencyHz: CALLER_TONE_HZ, amplitude: 0.3 });
+    const sipp = runSipp({
+      scenario: 'uac-rtp-peer',
+      target: { host: '127.0.0.1', port: engine.sipPort },
+      transport: 'u1',
+      service: ROUTED_NUMBER,
+      keys: { rtpport: peer.port },
+      calls: 1,
+      hardTimeoutMs: 60_000,
+    });
+    const ringing = await theRingingCall(gw);
+    const row = page.locator(`tr[data-call="${ringing.id}"][data-status="ringing"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('+15550100');
+    await page.screenshot({ path: join(SCREENSHOTS, '1-ringing.png') });
+
+    await row.locator('button[data-action="answer"]').click();
+    // Functions, not strings: the page's CSP forbids eval, and that includes a test's.
+    await page.waitForFunction(() => (globalThis as any).consoleAudio !== undefined);
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'in_progress');
+    await page.locator(`tr[data-call="${ringing.id}"][data-status="in_progress"]`).waitFor();
+
+    // The phone hears the browser's microphone; the page hears the phone.
+    const atPhone = analyseTone(await peer.recordAudible({ durationMs: 600, settleMs: 200 }), 8000);
+    expect(Math.abs(atPhone.frequencyHz - BROWSER_TONE_HZ)).toBeLessThanOrEqual(10);
+    const atPage: { frequencyHz: number; levelDbfs: number } = await page.evaluate(() =>
+      (globalThis as any).consoleAudio.heard(1000),
+    );
+    expect(Math.abs(atPage.frequencyHz - CALLER_TONE_HZ)).toBeLessThanOrEqual(10);
+    expect(atPage.levelDbfs).toBeGreaterThan(-40);
+    await page.screenshot({ path: join(SCREENSHOTS, '2-on-the-call.png') });
+
+    const digit = peer.nextDigit();
+    await page.click('#keypad button[data-digit="5"]');
+    expect(await digit).toBe('5');
+
+    await page.click('#hang-up');
+    assertAllCallsSucceeded(await sipp, 1);
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
+    expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({ endReason: 'api_hangup' });
+    const ended = page.locator(`tr[data-call="${ringing.id}"][data-status="completed"]`);
+    await ended.waitFor();
+    expect(await ended.textContent()).toContain('api_hangup');
+    expect(await page.isHidden('#active')).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, '3-ended.png') });
+
+    // The key lived in sessionStorage only: not in the URL, a cookie or localStorage.
+    expect(page.url()).not.toContain(KEYS.app);
+    expect(await page.context().cookies()).toEqual([]);
+    expect(await page.evaluate(() => (globalThis as any).localStorage.length)).toBe(0);
+  });
+
+  it('refuses the call feed a wrong key, and shows an app only its own calls', async () => {
+    const wrong = await fetch(`${gw.url}/v1/calls/stream`, { headers: bearer('sk_live_app_wrong') });
+    expect(wrong.status).toBe(401);
+    const other = await fetch(`${gw.url}/v1/calls/stream`, { headers: bearer(KEYS.otherApp) });
+    expect(other.status).toBe(200);
+    const reader = other.body?.getReader();
+    const first = new TextDecoder().decode((await reader?.read())?.value);
+    await reader?.cancel();
+    expect(first).toMatch(/^event: snapshot\ndata: /);
+    expect(JSON.parse(first.split('data: ')[1] ?? '{}')).toEqual({ data: [] });
+  });
+});
