@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { MediaCommandError } from '../media/workers/mediaCommandError.js';
+import { GraphApiError } from '../signalling/graph/graphApi.js';
 import type { RefusalKind } from '../signalling/outbound/finalResponses.js';
 
 /**
@@ -21,6 +22,8 @@ export class AnswerFailed extends Error {
   constructor(
     readonly sipStatus: number,
     message: string,
+    /** When the far end's signalling (a WhatsApp provider) failed it: its status and words. */
+    readonly provider?: { status: number | null; message: string },
   ) {
     super(message);
   }
@@ -34,6 +37,10 @@ export function answerError(callId: string, error: unknown, logger: Logger): Ans
   if (error instanceof AnswerCanceled || error instanceof AnswerFailed) return error;
   if (error instanceof MediaCommandError && error.code.startsWith('sdp_')) {
     return new AnswerFailed(488, `the caller's offer is not acceptable: ${error.message}`);
+  }
+  if (error instanceof GraphApiError) {
+    logger.warn({ callId, status: error.status, err: error }, 'the WhatsApp provider failed the answer');
+    return new AnswerFailed(502, error.message, { status: error.status, message: error.message });
   }
   if (error instanceof MediaCommandError && error.code === 'capacity') {
     logger.warn({ callId }, 'answer refused: every media worker is full');
@@ -92,7 +99,7 @@ export class PlaceCallError extends Error {
  * trunk_error), no answer before the ring timeout, a media failure (session, answer SDP, room
  * join), or the dial given up by its caller (the request's signal).
  */
-export type DialOutcome = RefusalKind | 'ring_timeout' | 'media_error' | 'canceled';
+export type DialOutcome = RefusalKind | 'ring_timeout' | 'media_error' | 'provider_error' | 'canceled';
 
 export class DialFailed extends Error {
   override readonly name = 'DialFailed';

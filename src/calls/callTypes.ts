@@ -20,6 +20,8 @@ export type CallStatus = LiveStatus | FinalStatus;
  * - room_closed: its LiveKit room was deleted.
  * - media_error: the media worker carrying it failed.
  * - trunk_error: the trunk or far end failed the call (4xx/5xx/6xx with its SIP code kept).
+ * - provider_error: a WhatsApp provider (Graph mode) failed a call action, after retries where the
+ *   action may be repeated (its HTTP status in sipStatus, its message in sipReason).
  * - concurrency_limit: refused because the app had maxConcurrentCalls live calls.
  * - gateway_restart: still live when the gateway stopped unexpectedly; closed at the next start.
  * - gateway_shutdown: not yet answered when the gateway was asked to stop.
@@ -39,6 +41,7 @@ export const END_REASONS = [
   'room_closed',
   'media_error',
   'trunk_error',
+  'provider_error',
   'concurrency_limit',
   'gateway_restart',
   'gateway_shutdown',

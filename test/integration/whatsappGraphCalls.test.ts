@@ -182,13 +182,7 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
     await status.until('active');
 
     // The phone's tone in the room, the room's tone at the phone.
-    const track = await nextAudioTrack(agent, `sip_${ringing.id}`);
-    const inRoom = analyseTone(await recordAudio(track, { durationMs: 1000, settleMs: 300 }), 48_000);
-    expect(Math.abs(inRoom.frequencyHz - CALLER_TONE_HZ)).toBeLessThanOrEqual(10);
-    expect(inRoom.levelDbfs).toBeGreaterThan(-30);
-    const atPhone = await phone.heard(1000);
-    expect(Math.abs(atPhone.frequencyHz - AGENT_TONE_HZ)).toBeLessThanOrEqual(10);
-    expect(atPhone.levelDbfs).toBeGreaterThan(-40);
+    await talksBothWays(phone, agent, ringing.id);
 
     // The phone's keypad: RFC 4733 in the WebRTC leg, LiveKit SIP DTMF in the room.
     const digits: string[] = [];
@@ -280,6 +274,7 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
     await meta.webhook(gw.url, PHONE_NUMBER_ID, [second]);
     await until(async () => (await callsOf(gw, 'ringing')).length === 1);
     const [again] = await callsOf(gw, 'ringing');
+    meta.attempts.splice(0);
     meta.failNext = { status: 400, code: 138_009, message: 'Call is not in a state to accept' };
     const refused = await fetch(`${gw.url}/v1/calls/${again.id}/actions`, {
       method: 'POST',
@@ -289,11 +284,82 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
     expect(refused.status).toBeGreaterThanOrEqual(500);
     expect(JSON.stringify(await refused.json())).toMatch(/Call is not in a state to accept/);
     expect((await meta.nextAction('reject')).body).toMatchObject({ call_id: second.id });
+    // A 4xx is not retried: one accept went out.
+    expect(meta.attempts.filter((a) => a === 'accept')).toHaveLength(1);
     expect(await api(gw, `/v1/calls/${again.id}`)).toMatchObject({
       status: 'failed',
-      endReason: 'media_error',
+      endReason: 'provider_error',
+      sipStatus: 400,
+      sipReason: expect.stringContaining('Call is not in a state to accept'),
     });
     await until(async () => allMediaFreed());
+  });
+
+  it('retries an action the provider failed with a 5xx, and ends the call provider_error when it keeps failing', async () => {
+    const phone = await ChromiumCaller.launch(CALLER_TONE_HZ, meta.clientPage);
+    cleanup.push(() => phone.close());
+    const offer = await phone.offer();
+    const first = connectEvent(offer);
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [first]);
+    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
+    const [ringing] = await callsOf(gw, 'ringing');
+    meta.attempts.splice(0);
+    meta.failTimes(1, { status: 503, code: 2, message: 'Service temporarily unavailable' });
+    const accepted = await api(gw, `/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      body: '{"action":"accept"}',
+    });
+    expect(accepted).toMatchObject({ status: 'in_progress' });
+    expect(meta.attempts).toEqual(['accept', 'accept']);
+    await meta.nextAction('accept');
+    await api(gw, `/v1/calls/${ringing.id}`, { method: 'PATCH', body: '{"status":"completed"}' });
+    await meta.nextAction('terminate');
+
+    const second = connectEvent(offer);
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [second]);
+    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
+    const [again] = await callsOf(gw, 'ringing');
+    meta.attempts.splice(0);
+    meta.failTimes(3, { status: 500, code: 1, message: 'An unknown error occurred' });
+    const failed = await fetch(`${gw.url}/v1/calls/${again.id}/actions`, {
+      method: 'POST',
+      headers: bearer(KEYS.admin),
+      body: '{"action":"accept"}',
+    });
+    expect(failed.status).toBe(502);
+    expect(meta.attempts.filter((a) => a === 'accept')).toHaveLength(3);
+    // The phone is not left ringing: the call is rejected at Meta.
+    expect((await meta.nextAction('reject')).body).toMatchObject({ call_id: second.id });
+    expect(await api(gw, `/v1/calls/${again.id}`)).toMatchObject({
+      status: 'failed',
+      endReason: 'provider_error',
+      sipStatus: 500,
+    });
+    await until(async () => allMediaFreed());
+  });
+
+  it('answers 409 to an action on a call Meta already ended, and creates nothing for a number no app has', async () => {
+    const event = connectEvent('v=0\r\n');
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [event]);
+    await until(async () => (await callsOf(gw, 'ringing')).length === 1);
+    const [ringing] = await callsOf(gw, 'ringing');
+    meta.attempts.splice(0);
+    await meta.webhook(gw.url, PHONE_NUMBER_ID, [{ id: event.id, event: 'terminate', status: 'FAILED' }]);
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).endedAt !== null);
+    const late = await fetch(`${gw.url}/v1/calls/${ringing.id}/actions`, {
+      method: 'POST',
+      headers: bearer(KEYS.admin),
+      body: '{"action":"accept"}',
+    });
+    expect(late.status).toBe(409);
+    expect(meta.attempts).toEqual([]);
+
+    const stranger = connectEvent('v=0\r\n');
+    expect((await meta.webhook(gw.url, '999999999', [stranger])).status).toBe(200);
+    const after = await meta.webhook(gw.url, PHONE_NUMBER_ID, [{ id: 'wacid.unknown', event: 'terminate' }]);
+    expect(after.status).toBe(200);
+    const all = (await api(gw, '/v1/calls?limit=100')).data as any[];
+    expect(all.filter((c) => c.metadata.whatsapp?.wacid === stranger.id)).toEqual([]);
   });
 
   it('answers a 360dialog number with its own path and D360-API-KEY', async () => {
@@ -306,9 +372,16 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
     await until(async () => (await ringingOfOther()).length === 1);
     const [ringing] = await ringingOfOther();
     expect(ringing.toAddress).toBe(DIALOG_NUMBER);
+    await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).livekitRoomName !== null);
+    const agent = await agentIn(ringing.id);
+    const tone = await publishTone(agent, { frequencyHz: AGENT_TONE_HZ, amplitude: 0.3 });
+    cleanup.push(() => tone.stop());
     await api(gw, `/v1/calls/${ringing.id}/actions`, { method: 'POST', body: '{"action":"accept"}' });
     const accept = await meta.nextAction('accept');
     expect(accept).toMatchObject({ phoneNumberId: '360dialog', authorization: ACCESS_TOKEN });
+    await phone.answer(accept.body.session?.sdp ?? '');
+    await phone.connected();
+    await talksBothWays(phone, agent, ringing.id);
     await api(gw, `/v1/calls/${ringing.id}`, { method: 'PATCH', body: '{"status":"completed"}' });
     expect((await meta.nextAction('terminate')).body).toMatchObject({ call_id: event.id });
     await until(async () => allMediaFreed());
@@ -417,16 +490,30 @@ describe('the WhatsApp webhook endpoint', () => {
   });
 });
 
+/** The phone's tone is heard in the room, and the room's at the phone. */
+async function talksBothWays(phone: ChromiumCaller, agent: Room, callId: string): Promise<void> {
+  const track = await nextAudioTrack(agent, `sip_${callId}`);
+  const inRoom = analyseTone(await recordAudio(track, { durationMs: 1000, settleMs: 300 }), 48_000);
+  expect(Math.abs(inRoom.frequencyHz - CALLER_TONE_HZ)).toBeLessThanOrEqual(10);
+  expect(inRoom.levelDbfs).toBeGreaterThan(-30);
+  const atPhone = await phone.heard(1000);
+  expect(Math.abs(atPhone.frequencyHz - AGENT_TONE_HZ)).toBeLessThanOrEqual(10);
+  expect(atPhone.levelDbfs).toBeGreaterThan(-40);
+}
+
 /** No media session or port is left on any worker. */
 async function allMediaFreed(): Promise<boolean> {
   const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
   return statuses.every((status) => status.sessions === 0 && status.portsInUse === 0);
 }
 
-async function placeCall(body: Record<string, unknown>): Promise<{ status: number; json: any }> {
+async function placeCall(
+  body: Record<string, unknown>,
+  key: string = KEYS.app,
+): Promise<{ status: number; json: any }> {
   const response = await fetch(`${gw.url}/v1/calls`, {
     method: 'POST',
-    headers: { ...bearer(KEYS.app), 'content-type': 'application/json' },
+    headers: { ...bearer(key), 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   return { status: response.status, json: await response.json() };
@@ -479,13 +566,7 @@ describe('WhatsApp Graph mode: business-initiated calls', () => {
       media: { encryption: 'dtls' },
     });
     await phone.connected();
-    const track = await nextAudioTrack(agent, `sip_${call.id}`);
-    const inRoom = analyseTone(await recordAudio(track, { durationMs: 1000, settleMs: 300 }), 48_000);
-    expect(Math.abs(inRoom.frequencyHz - CALLER_TONE_HZ)).toBeLessThanOrEqual(10);
-    expect(inRoom.levelDbfs).toBeGreaterThan(-30);
-    const atPhone = await phone.heard(1000);
-    expect(Math.abs(atPhone.frequencyHz - AGENT_TONE_HZ)).toBeLessThanOrEqual(10);
-    expect(atPhone.levelDbfs).toBeGreaterThan(-40);
+    await talksBothWays(phone, agent, call.id);
 
     // The callee hangs up.
     await meta.webhook(gw.url, PHONE_NUMBER_ID, [
@@ -496,6 +577,40 @@ describe('WhatsApp Graph mode: business-initiated calls', () => {
       endReason: 'callee_hangup',
       metadata: { whatsapp: { callDurationSeconds: 7 } },
     });
+    await until(async () => allMediaFreed());
+  });
+
+  it('places a 360dialog call the same way: its permission and calls paths, audio both ways', async () => {
+    meta.permitted.add(USER);
+    cleanup.push(async () => meta.permitted.delete(USER));
+    const phone = await ChromiumCaller.launch(CALLER_TONE_HZ, meta.clientPage);
+    cleanup.push(() => phone.close());
+    const placed = await placeCall(
+      { from: DIALOG_NUMBER, to: `+${USER}`, toChannel: 'whatsapp' },
+      KEYS.otherApp,
+    );
+    expect(placed.status).toBe(201);
+    const connect = await meta.nextAction('connect');
+    expect(connect).toMatchObject({ phoneNumberId: '360dialog', body: { to: USER } });
+    const wacid = connect.wacid ?? '';
+    const answer = await phone.answerOffer(connect.body.session?.sdp ?? '');
+    await meta.webhook(gw.url, DIALOG_PHONE_NUMBER_ID, [
+      {
+        id: wacid,
+        event: 'connect',
+        direction: 'BUSINESS_INITIATED',
+        session: { sdp_type: 'answer', sdp: answer },
+      },
+    ]);
+    const agent = await agentIn(placed.json.id);
+    const tone = await publishTone(agent, { frequencyHz: AGENT_TONE_HZ, amplitude: 0.3 });
+    cleanup.push(() => tone.stop());
+    await meta.statusWebhook(gw.url, DIALOG_PHONE_NUMBER_ID, wacid, 'ACCEPTED');
+    await until(async () => (await api(gw, `/v1/calls/${placed.json.id}`)).status === 'in_progress');
+    await phone.connected();
+    await talksBothWays(phone, agent, placed.json.id);
+    await api(gw, `/v1/calls/${placed.json.id}`, { method: 'PATCH', body: '{"status":"completed"}' });
+    expect((await meta.nextAction('terminate')).body).toMatchObject({ call_id: wacid });
     await until(async () => allMediaFreed());
   });
 

@@ -27,6 +27,8 @@ interface Ending {
   endReason: EndReason;
   /** The SIP final response still to send, if any (a CANCEL was already answered 487). */
   sip?: { code: number; why: string };
+  /** What the far end said when it failed the call (a WhatsApp provider's error). */
+  farEnd?: string;
 }
 
 /**
@@ -226,7 +228,18 @@ export class RingingCall implements AwaitingDecision {
     }
     const status = error instanceof AnswerFailed ? error.sipStatus : 500;
     this.leg.refuse(status, (error as Error).message);
-    this.record({ status: 'failed', endReason: 'media_error', sip: { code: status, why: '' } }, what);
+    const provider = error instanceof AnswerFailed ? error.provider : undefined;
+    this.record(
+      provider
+        ? {
+            status: 'failed',
+            endReason: 'provider_error',
+            farEnd: provider.message,
+            ...(provider.status === null ? {} : { sip: { code: provider.status, why: provider.message } }),
+          }
+        : { status: 'failed', endReason: 'media_error', sip: { code: status, why: '' } },
+      what,
+    );
   }
 
   private releaseEarly(): void {
@@ -250,6 +263,7 @@ export class RingingCall implements AwaitingDecision {
     const result = this.live.end({
       to: ending.status,
       endReason: ending.endReason,
+      ...(ending.farEnd ? { sipReason: ending.farEnd } : {}),
       ...(ending.sip
         ? { sipStatus: ending.sip.code }
         : ending.endReason === 'canceled'

@@ -188,11 +188,9 @@ async function connect(api: GraphApi, to: string, offer: string): Promise<string
         'the callee gave no call permission',
         'whatsapp_no_permission',
       );
-    throw new DialFailed(
-      'trunk_error',
-      error instanceof GraphApiError ? error.status : null,
-      (error as Error).message,
-    );
+    // The provider's status and words are kept on the call (sipStatus, sipReason).
+    const status = error instanceof GraphApiError ? error.status : null;
+    throw new DialFailed('provider_error', status, (error as Error).message, (error as Error).message);
   }
 }
 

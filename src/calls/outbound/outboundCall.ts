@@ -50,6 +50,7 @@ const DIAL_ENDINGS: Record<Exclude<DialOutcome, 'canceled'>, Ending> = {
   declined: { status: 'failed', endReason: 'declined' },
   trunk_error: { status: 'failed', endReason: 'trunk_error' },
   media_error: { status: 'failed', endReason: 'media_error' },
+  provider_error: { status: 'failed', endReason: 'provider_error' },
 };
 
 /**

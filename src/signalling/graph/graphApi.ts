@@ -18,8 +18,14 @@ export class GraphApiError extends Error {
 /** Meta's error for a call to a user who gave the business no call permission. */
 export const NO_CALL_PERMISSION = 138_006;
 
-/** Longest a provider may take to answer an action before the action counts as failed. */
-const REQUEST_TIMEOUT_MS = 10_000;
+/** Longest a provider may take to answer one attempt. */
+const REQUEST_TIMEOUT_MS = 5000;
+/**
+ * Pauses before trying a request again after a timeout or a 5xx. Only requests that may be
+ * repeated are: call actions on a known call and settings are idempotent at Meta, a `connect` is
+ * not (a second one would ring the user twice).
+ */
+const RETRY_DELAYS_MS = [250, 1000];
 
 /**
  * One business number's calling API at its provider: Meta's Graph API
@@ -35,13 +41,14 @@ export class GraphApi {
       'provider' | 'baseUrl' | 'accessToken' | 'phoneNumberId'
     >,
     private readonly fetchImpl: typeof fetch = fetch,
+    private readonly retryDelaysMs: readonly number[] = RETRY_DELAYS_MS,
   ) {
     this.baseUrl = (number.baseUrl ?? GRAPH_DEFAULT_BASE_URLS[number.provider]).replace(/\/+$/, '');
   }
 
   /** Sends `action` for the call `wacid`, with our SDP answer where the action carries one. */
   async callAction(wacid: string, action: GraphCallAction, answerSdp?: string): Promise<void> {
-    await this.post(this.callsPath(), {
+    await this.retried('POST', this.callsPath(), {
       messaging_product: 'whatsapp',
       call_id: wacid,
       action,
@@ -59,7 +66,7 @@ export class GraphApi {
       this.number.provider === 'meta'
         ? `/${this.number.phoneNumberId}/call_permissions?user_wa_id=${user}`
         : `/calling/permissions/${user}`;
-    const answer = (await this.request('GET', path)) as {
+    const answer = (await this.retried('GET', path)) as {
       permission?: { status?: unknown };
       actions?: { action_name?: unknown; can_perform_action?: unknown }[];
     } | null;
@@ -86,7 +93,7 @@ export class GraphApi {
   async pushSettings(settings: Record<string, unknown>): Promise<void> {
     const path =
       this.number.provider === 'meta' ? `/${this.number.phoneNumberId}/settings` : '/calling/settings';
-    await this.post(path, settings);
+    await this.retried('POST', path, settings);
   }
 
   private callsPath(): string {
@@ -103,6 +110,20 @@ export class GraphApi {
 
   private post(path: string, body: unknown): Promise<unknown> {
     return this.request('POST', path, body);
+  }
+
+  /** A request that may be repeated: again after a timeout, a network error or a 5xx. */
+  private async retried(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.request(method, path, body);
+      } catch (error) {
+        const delay = this.retryDelaysMs[attempt];
+        const transient = error instanceof GraphApiError && (error.status === null || error.status >= 500);
+        if (!transient || delay === undefined) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {

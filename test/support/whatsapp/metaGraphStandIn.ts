@@ -30,8 +30,10 @@ const CLIENT_PAGE = '<!doctype html><title>WhatsApp user (test)</title>';
 export class MetaGraphStandIn {
   readonly actions: ReceivedCallAction[] = [];
   private readonly waiters: { action: string; resolve: (a: ReceivedCallAction) => void }[] = [];
-  /** The answer to the next action instead of success (Meta's error shape). */
-  failNext: { status: number; code: number; message: string } | null = null;
+  /** Answers to the next actions instead of success (Meta's error shape), in order. */
+  private failures: { status: number; code: number; message: string }[] = [];
+  /** Every call action received, failed ones too, by action name. */
+  readonly attempts: string[] = [];
   /** Users (WhatsApp ids, digits) who gave the business call permission. */
   readonly permitted = new Set<string>();
   /** Settings the gateway pushed, per number (`360dialog` for the 360dialog path). */
@@ -55,6 +57,16 @@ export class MetaGraphStandIn {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     return standIn;
+  }
+
+  /** The next action (or settings push) fails so. */
+  set failNext(failure: { status: number; code: number; message: string }) {
+    this.failures = [failure];
+  }
+
+  /** The next `times` actions fail so (a provider having a bad minute). */
+  failTimes(times: number, failure: { status: number; code: number; message: string }): void {
+    this.failures = Array.from({ length: times }, () => failure);
   }
 
   get url(): string {
@@ -140,8 +152,7 @@ export class MetaGraphStandIn {
         ? request.headers['d360-api-key'] === this.options.accessToken
         : request.headers.authorization === `Bearer ${this.options.accessToken}`;
     if (!authorized) return error(401, 190, 'Invalid OAuth access token');
-    const failure = this.failNext;
-    this.failNext = null;
+    const failure = this.failures.shift();
     if (failure) return error(failure.status, failure.code, failure.message);
     this.settings.push({ phoneNumberId, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
     return { status: 200, body: JSON.stringify({ success: true }) };
@@ -153,10 +164,15 @@ export class MetaGraphStandIn {
       return { status: 200, body: CLIENT_PAGE, type: 'text/html' };
     }
     const permissions = /^\/v21\.0\/(\d+)\/call_permissions$/.exec(path);
-    if (request.method === 'GET' && permissions) {
-      if (request.headers.authorization !== `Bearer ${this.options.accessToken}`)
-        return error(401, 190, 'Invalid OAuth access token');
-      const user = new URL(request.url ?? '', this.url).searchParams.get('user_wa_id') ?? '';
+    const dialogPermissions = /^\/calling\/permissions\/(\d+)$/.exec(path);
+    if (request.method === 'GET' && (permissions || dialogPermissions)) {
+      const authorized = permissions
+        ? request.headers.authorization === `Bearer ${this.options.accessToken}`
+        : request.headers['d360-api-key'] === this.options.accessToken;
+      if (!authorized) return error(401, 190, 'Invalid OAuth access token');
+      const user = permissions
+        ? (new URL(request.url ?? '', this.url).searchParams.get('user_wa_id') ?? '')
+        : (dialogPermissions?.[1] ?? '');
       const granted = this.permitted.has(user);
       return {
         status: 200,
@@ -184,8 +200,8 @@ export class MetaGraphStandIn {
       authorization: typeof authorization === 'string' ? authorization : undefined,
       body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
     };
-    const failure = this.failNext;
-    this.failNext = null;
+    this.attempts.push(received.body.action ?? '');
+    const failure = this.failures.shift();
     if (failure) return error(failure.status, failure.code, failure.message);
     const placed = received.body.action === 'connect' ? `wacid.placed-${++this.calls}-${Date.now()}` : null;
     if (placed) received.wacid = placed;
