@@ -89,6 +89,8 @@ export class Gateway {
   readonly media: WorkerPool;
   /** The machine's CPU, which admits new calls (media.maxCpuUtilization). */
   readonly cpu: HostCpu;
+  /** WhatsApp Graph-mode calls: their webhooks and the legs they keep by wacid. */
+  readonly graph: GraphCalls;
   /** Open call feeds (the console's), ended when the gateway stops. */
   private readonly callStreams = new CallStreams();
   private readonly commandHandler: CallCommandHandler;
@@ -242,13 +244,14 @@ export class Gateway {
     });
     srf.onInvite((req, res) => inbound.handle(req, res));
     // WhatsApp Graph mode: calls come as webhooks, and go to the same inbound call pipeline.
-    const graph = new GraphCalls({
+    this.graph = new GraphCalls({
       numbers: config.whatsapp.graph.numbers,
       events: new WebhookEventStore(this.database),
       calls: inboundCalls,
       logger: child('whatsapp-graph'),
       now,
     });
+    const graph = this.graph;
     const outbound = new OutboundCalls({
       calls: this.calls,
       registry: this.registry,

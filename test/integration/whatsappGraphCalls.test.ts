@@ -501,10 +501,11 @@ async function talksBothWays(phone: ChromiumCaller, agent: Room, callId: string)
   expect(atPhone.levelDbfs).toBeGreaterThan(-40);
 }
 
-/** No media session or port is left on any worker. */
+/** No media session or port is left on any worker, and no WhatsApp leg is kept by its wacid. */
 async function allMediaFreed(): Promise<boolean> {
   const statuses = (await gw.gateway.media?.workerStatuses()) ?? [];
-  return statuses.every((status) => status.sessions === 0 && status.portsInUse === 0);
+  const media = statuses.every((status) => status.sessions === 0 && status.portsInUse === 0);
+  return media && gw.gateway.graph.liveLegs === 0;
 }
 
 async function placeCall(

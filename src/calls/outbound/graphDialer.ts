@@ -106,7 +106,7 @@ export class GraphDialer {
       unfollow = this.deps.graph.follow(wacid, (event) => {
         if (event.event === 'terminate') placed.terminated({ durationSeconds: event.durationSeconds });
       });
-      placed.onEnded(() => unfollow());
+      placed.onFinished(() => unfollow());
       void updateCallStatus(this.deps.rooms, participant, 'active', log);
       log.info({ wacid }, 'WhatsApp call answered');
       return { leg: placed, session, trunk: GRAPH_TRUNK, sipCallId: wacid, encryption: 'dtls' };

@@ -93,7 +93,7 @@ export class GraphCalls {
 
   /** Live legs, for shutdown and tests. */
   get liveLegs(): number {
-    return this.legs.size;
+    return this.legs.size + this.followers.size;
   }
 
   take(event: GraphCallEvent): void {
@@ -151,8 +151,7 @@ export class GraphCalls {
     }
     const leg = new GraphLeg(event.wacid, event.session.sdp, number.api, log);
     this.legs.set(event.wacid, leg);
-    leg.onCancel(() => this.legs.delete(event.wacid));
-    leg.onEnded(() => this.legs.delete(event.wacid));
+    leg.onFinished(() => this.legs.delete(event.wacid));
     const route: InboundRoute = {
       appId: number.config.appId,
       trunk: { name: GRAPH_TRUNK, kind: 'whatsapp' },

@@ -19,10 +19,12 @@ export class GraphLeg {
   private callId: string | undefined;
   private refused = false;
   private answered = false;
-  private ended = false;
+  /** Who ended the leg, once it has ended: a terminate from us, or Meta's terminate webhook. */
+  private endedBy: 'us' | 'them' | null = null;
   private termination: GraphTermination | undefined;
   private readonly cancelListeners: (() => void)[] = [];
   private readonly endListeners: ((bye?: FarEndBye) => void)[] = [];
+  private finishListeners: (() => void)[] | null = [];
 
   constructor(
     readonly wacid: string,
@@ -38,11 +40,11 @@ export class GraphLeg {
 
   /** The callee accepted a call the business placed (status ACCEPTED). */
   accepted(): void {
-    if (!this.ended) this.answered = true;
+    if (!this.endedBy) this.answered = true;
   }
 
   get connected(): boolean {
-    return this.answered && !this.ended;
+    return this.answered && this.endedBy === null;
   }
 
   belongsTo(callId: string): void {
@@ -60,15 +62,16 @@ export class GraphLeg {
   }
 
   async answer(localSdp: string): Promise<GraphLeg> {
-    if (this.ended) throw new Error(`WhatsApp call ${this.wacid} ended before the accept`);
+    if (this.endedBy) throw new Error(`WhatsApp call ${this.wacid} ended before the accept`);
     await this.send('accept', localSdp);
     this.answered = true;
     return this;
   }
 
   refuse(status: number, why: string): void {
-    if (this.refused || this.answered || this.ended) return;
+    if (this.refused || this.answered || this.endedBy) return;
     this.refused = true;
+    this.finish();
     this.log.info({ callId: this.callId, wacid: this.wacid, status, why }, 'rejecting WhatsApp call');
     this.send('reject').catch((error: unknown) =>
       this.log.warn({ err: error, callId: this.callId, wacid: this.wacid }, 'reject failed'),
@@ -76,20 +79,31 @@ export class GraphLeg {
   }
 
   onCancel(listener: () => void): void {
-    if (this.ended && !this.answered) listener();
+    if (this.endedBy === 'them' && !this.answered) listener();
     else this.cancelListeners.push(listener);
   }
 
   /** terminate from our side (the call layer's BYE). */
   async hangup(): Promise<void> {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.endedBy) return;
+    this.endedBy = 'us';
+    this.finish();
     await this.send('terminate');
   }
 
+  /** Meta ended the answered call (its terminate webhook). */
   onEnded(listener: (bye?: FarEndBye) => void): void {
-    if (this.ended && this.answered) listener(this.bye());
+    if (this.endedBy === 'them' && this.answered) listener(this.bye());
     else this.endListeners.push(listener);
+  }
+
+  /**
+   * The leg is over, whichever way: our terminate or reject, or Meta's terminate. Once, also
+   * for a listener that comes later; whoever keeps legs by wacid forgets it here.
+   */
+  onFinished(listener: () => void): void {
+    if (this.finishListeners) this.finishListeners.push(listener);
+    else listener();
   }
 
   /** Graph calls are not renegotiated: Meta sends no new offer mid-call. */
@@ -103,11 +117,18 @@ export class GraphLeg {
    * the caller hanging up (BYE). Repeats do nothing.
    */
   terminated(termination: GraphTermination): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.endedBy) return;
+    this.endedBy = 'them';
     this.termination = termination;
+    this.finish();
     if (this.answered) for (const listener of this.endListeners.splice(0)) listener(this.bye());
     else for (const listener of this.cancelListeners.splice(0)) listener();
+  }
+
+  private finish(): void {
+    const listeners = this.finishListeners;
+    this.finishListeners = null;
+    for (const listener of listeners ?? []) listener();
   }
 
   /** The far end's end, in the form the call layer reads (Meta's duration as on a SIP BYE). */
