@@ -16,6 +16,7 @@ import { OutboundDialer } from './calls/outbound/outboundDialer.js';
 import { RestartRecovery } from './calls/restartRecovery.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
+import { anyOf, ConsoleSessions } from './control/auth/consoleSessions.js';
 import { consoleDirs } from './control/consoleFiles.js';
 import { CallCommandHandler } from './control/events/callCommandHandler.js';
 import { ControlPlaneEvents } from './control/events/controlPlaneEvents.js';
@@ -28,6 +29,7 @@ import { callRoutes } from './control/routes/callRoutes.js';
 import { CallStreams, callStreamRoutes } from './control/routes/callStreamRoutes.js';
 import { callTokenRoutes } from './control/routes/callTokenRoutes.js';
 import { consoleRoutes } from './control/routes/consoleRoutes.js';
+import { consoleSessionRoutes } from './control/routes/consoleSessionRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
 import { metricsRoutes } from './control/routes/metricsRoutes.js';
 import { whatsappWebhookRoutes } from './control/routes/whatsappWebhookRoutes.js';
@@ -112,6 +114,7 @@ export class Gateway {
     });
     const keys = new ApiKeyRing(config.auth.keys);
     if (keys.size === 0) logger.warn('no API keys configured: every endpoint but health answers 401');
+    const consoleSessions = new ConsoleSessions({ now });
 
     this.sip = new DrachtioConnection(config.sip.drachtio, child('sip'));
     const srf = srfCalls(this.sip.srf);
@@ -269,7 +272,7 @@ export class Gateway {
 
     this.http = createHttpServer({
       logger,
-      keys,
+      keys: anyOf(keys, consoleSessions),
       metrics: this.metrics,
       version: deps.version,
       bodyLimitBytes: config.http.bodyLimitBytes,
@@ -290,6 +293,7 @@ export class Gateway {
         ...callRoutes({ calls: this.calls, store: callStore }),
         ...callStreamRoutes({ calls: this.calls, store: callStore, streams: this.callStreams }),
         ...consoleRoutes({ ...consoleDirs(), livekitUrl: config.livekit.url }),
+        ...consoleSessionRoutes({ sessions: consoleSessions }),
         ...callCreateRoutes({ outbound }),
         ...callCommandRoutes({ calls: this.calls, commands }),
         ...callTokenRoutes({

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metricsRegistry.js';
 import { AllowedMethods } from './allowedMethods.js';
 import { ApiError } from './apiError.js';
-import type { ApiKeyRing } from './auth/apiKeys.js';
+import type { Authenticator } from './auth/consoleSessions.js';
 import { RequestAccess } from './auth/requestAccess.js';
 import { MAX_PATH_SEGMENT_LENGTH, toApiError } from './fastifyErrors.js';
 import { parseJsonBody } from './jsonBody.js';
@@ -24,7 +24,8 @@ const RAW_BODY_ROUTES = new Set(['/v1/whatsapp/webhook']);
 
 export interface HttpServerDeps {
   logger: Logger;
-  keys: ApiKeyRing;
+  /** Who a request's bearer credential belongs to (API keys, console sessions). */
+  keys: Authenticator;
   metrics: Metrics;
   routes: readonly RouteSpec[];
   version: string;

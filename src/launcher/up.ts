@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfig } from '../config/loadConfig.js';
+import { requestConsoleLink } from './consoleLink.js';
 import { findLiveKitServerBinary, installLiveKitServer, LiveKitServer } from './livekitServer.js';
+import { DEMO_OUTBOUND_PORT, firstRunConfig, type LocalSettings, readLocalSettings } from './localConfig.js';
 import { SipEngineProcess } from './sipEngineProcess.js';
 import { stopChild } from './stopChild.js';
 
@@ -20,44 +20,16 @@ const root = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const localDir = join(root, '.local');
 const configPath = join(localDir, 'gateway.yaml');
 
-interface LocalSettings {
-  adminKey: string;
-  livekitKey: string;
-  livekitSecret: string;
-}
-
 function say(line: string): void {
   process.stderr.write(`[up] ${line}\n`);
 }
 
 function localSettings(): LocalSettings {
-  if (existsSync(configPath)) {
-    const doc = parseYaml(readFileSync(configPath, 'utf8')) as {
-      auth: { keys: { key: string }[] };
-      livekit: { apiKey: string; apiSecret: string };
-    };
-    const adminKey = doc.auth.keys[0]?.key;
-    if (!adminKey) throw new Error(`${configPath} has no admin key; delete it to start afresh`);
-    return { adminKey, livekitKey: doc.livekit.apiKey, livekitSecret: doc.livekit.apiSecret };
-  }
-  const settings = {
-    adminKey: `sk_admin_${randomBytes(24).toString('base64url')}`,
-    livekitKey: `local${randomBytes(4).toString('hex')}`,
-    livekitSecret: randomBytes(32).toString('base64url'),
-  };
+  if (existsSync(configPath)) return readLocalSettings(readFileSync(configPath, 'utf8'), configPath);
+  const { yaml, settings } = firstRunConfig(localDir);
   mkdirSync(localDir, { recursive: true });
-  const config = {
-    http: { host: '127.0.0.1', port: 8080 },
-    store: { path: join(localDir, 'gateway.db') },
-    recording: { dir: join(localDir, 'recordings') },
-    auth: { keys: [{ key: settings.adminKey, role: 'admin' }] },
-    livekit: { url: 'ws://127.0.0.1:7880', apiKey: settings.livekitKey, apiSecret: settings.livekitSecret },
-    sip: { drachtio: { secret: randomBytes(16).toString('hex') } },
-  };
-  writeFileSync(configPath, `# Written by npm run up on first run; edit freely.\n${stringifyYaml(config)}`, {
-    mode: 0o600,
-  });
-  say(`wrote ${configPath}`);
+  writeFileSync(configPath, yaml, { mode: 0o600 });
+  say(`wrote ${configPath} (a demo app, number ${settings.demoNumber} and a loopback trunk "local")`);
   return settings;
 }
 
@@ -130,9 +102,31 @@ async function main(): Promise<void> {
   const gateway = startGateway();
   stack.watch('gateway', gateway);
   stack.add(() => stopChild(gateway));
-  say(`gateway: http://${config.http.host}:${config.http.port}  (GET /readyz, /openapi.json, /metrics)`);
+  const baseUrl = `http://${config.http.host}:${config.http.port}`;
+  say(`gateway: ${baseUrl}  (GET /readyz, /openapi.json, /metrics)`);
   // The key itself stays in the 0600 file: terminals get scrolled back, shared and recorded.
   say(`admin API key: ${settings.adminKey.slice(0, 13)}… (auth.keys[0].key in ${configPath})`);
+  const gatewayExited = new AbortController();
+  gateway.once('exit', () => gatewayExited.abort());
+  const link = await requestConsoleLink({
+    baseUrl,
+    adminKey: settings.adminKey,
+    appId: settings.demoAppId,
+    timeoutMs: 60_000,
+    signal: gatewayExited.signal,
+  });
+  say(`agent console (this link signs in once, within 10 minutes; run npm run up again for another):`);
+  say(`  ${link}`);
+  if (settings.demoNumber) {
+    const sip = config.sip.contacts[0] ?? 'sip:127.0.0.1:5060';
+    const host = sip.replace(/^sips?:/, '').replace(/;.*$/, '');
+    say(`call the demo number ${settings.demoNumber}, then answer it in the console:`);
+    say(`  baresip -e '/uanew <sip:me@127.0.0.1>;regint=0' -e '/dial sip:${settings.demoNumber}@${host}'`);
+    say(`  sipp -sn uac -s ${settings.demoNumber} -m 1 -d 60000 ${host}    (rings and holds, no sound)`);
+    say(
+      `calls placed from the console to a phone number ring a softphone on 127.0.0.1:${DEMO_OUTBOUND_PORT}`,
+    );
+  }
 }
 
 main().catch((error: unknown) => {

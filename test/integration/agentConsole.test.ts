@@ -9,7 +9,7 @@ import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
-import { bearer, KEYS } from '../support/testKeys.js';
+import { bearer, KEYS, OTHER_APP_ID } from '../support/testKeys.js';
 import { analyseTone } from '../support/tone.js';
 
 /**
@@ -109,6 +109,54 @@ describe('the agent console', () => {
     expect(page.url()).not.toContain(KEYS.app);
     expect(await page.context().cookies()).toEqual([]);
     expect(await page.evaluate(() => (globalThis as any).localStorage.length)).toBe(0);
+  });
+
+  it('opens from a one-time console link: signed in as its app, the code gone from the URL, good once', async () => {
+    const post = (path: string, key: string | null, body: unknown) =>
+      fetch(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { ...(key ? bearer(key) : {}), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    // Who may make links: an admin for any app, an app for itself only; not a scraper, not anyone.
+    expect((await post('/v1/console/links', null, {})).status).toBe(401);
+    expect((await post('/v1/console/links', KEYS.metrics, {})).status).toBe(403);
+    expect((await post('/v1/console/links', KEYS.app, { appId: OTHER_APP_ID })).status).toBe(403);
+    const made = await post('/v1/console/links', KEYS.admin, { appId: OTHER_APP_ID });
+    expect(made.status).toBe(201);
+    const link = (await made.json()) as { code: string; url: string; expiresAt: string };
+    expect(link.url).toBe(`/console#code=${link.code}`);
+
+    const page = await chromium.browser.newPage();
+    cleanup.push(() => page.close());
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await page.goto(`${gw.url}${link.url}`);
+    await page.locator('#feed-state', { hasText: 'Live' }).waitFor();
+    expect(page.url()).toBe(`${gw.url}/console`);
+    const token = await page.evaluate(
+      () => (globalThis as any).sessionStorage.getItem('gateway.console.apiKey') as string | null,
+    );
+    expect(token).toMatch(/^cs_/);
+    // The other app's session sees none of the first test's calls, which an admin sees.
+    const mine = (await (await fetch(`${gw.url}/v1/calls`, { headers: bearer(token ?? '') })).json()) as {
+      data: unknown[];
+    };
+    expect(mine.data).toEqual([]);
+    expect((await api(gw, '/v1/calls')).data.length).toBeGreaterThan(0);
+
+    // Used once: the same link again, from another tab, signs nobody in.
+    expect((await post('/v1/console/sessions', null, { code: link.code })).status).toBe(401);
+    const again = await chromium.browser.newPage();
+    cleanup.push(() => again.close());
+    await again.goto(`${gw.url}${link.url}`);
+    await again.locator('#sign-in-error', { hasText: 'already used' }).waitFor();
+    expect(await again.isVisible('#sign-in')).toBe(true);
+
+    // Signing out ends the session on the server: the token no longer opens anything.
+    await page.click('#sign-out');
+    await until(
+      async () => (await fetch(`${gw.url}/v1/calls`, { headers: bearer(token ?? '') })).status === 401,
+    );
   });
 
   it('refuses the call feed a wrong key, and shows an app only its own calls', async () => {

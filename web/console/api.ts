@@ -70,6 +70,11 @@ export class ConsoleApi {
     return this.request('POST', '/v1/calls', body);
   }
 
+  /** Signs out a link's session on the server; nothing to do for an API key. */
+  async closeSession(): Promise<void> {
+    if (this.key.startsWith('cs_')) await this.request('DELETE', '/v1/console/sessions/current');
+  }
+
   /**
    * Follows /v1/calls/stream until `signal` aborts: the snapshot, then each change. Reconnects
    * after a break (with a fresh snapshot), so a gateway restart only pauses the list.
@@ -103,6 +108,25 @@ export class ConsoleApi {
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
   }
+}
+
+export interface ConsoleSession {
+  token: string;
+  role: 'admin' | 'app';
+  appId: string | null;
+  expiresAt: string;
+}
+
+/** Exchanges a console link's one-time code for a session token. */
+export async function openSession(code: string): Promise<ConsoleSession> {
+  const response = await fetch('/v1/console/sessions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code }),
+  });
+  const json = (await response.json()) as ConsoleSession & { error?: { message?: string } };
+  if (!response.ok) throw new ApiFailed(response.status, json.error?.message ?? response.statusText);
+  return json;
 }
 
 /** Server-Sent Events from a fetch body: `event:` and `data:` lines, a blank line ends each. */

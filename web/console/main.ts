@@ -1,10 +1,10 @@
-import { ApiFailed, ConsoleApi, type ConsoleCall } from './api.js';
+import { ApiFailed, ConsoleApi, type ConsoleCall, openSession } from './api.js';
 import { CallRoom } from './callRoom.js';
 import { type CallAction, orderCalls, renderCalls } from './callTable.js';
 
 /**
- * The agent console: sign in with an app key (kept in sessionStorage only: never in a URL or a
- * cookie), the app's calls pushed live, answer / reject / hang up, and the call's audio in the
+ * The agent console: sign in with an app key or a one-time console link (the key or the link's
+ * session token kept in sessionStorage only: never in a URL or a cookie), the app's calls pushed live, answer / reject / hang up, and the call's audio in the
  * browser with mute, hold, a keypad and level meters.
  */
 const KEY_STORAGE = 'gateway.console.apiKey';
@@ -61,6 +61,8 @@ async function signIn(key: string): Promise<void> {
 }
 
 function signOut(): void {
+  // A link's session ends on the server too; an API key simply stops being used here.
+  void api?.closeSession().catch(() => undefined);
   sessionStorage.removeItem(KEY_STORAGE);
   feed?.abort();
   void leaveRoom();
@@ -193,8 +195,34 @@ function wire(): void {
     requestAnimationFrame(meters);
   };
   requestAnimationFrame(meters);
-  const saved = sessionStorage.getItem(KEY_STORAGE);
-  if (saved) signIn(saved).catch(() => signOut());
+  const code = linkCode();
+  if (code) void signInWithLink(code);
+  else {
+    const saved = sessionStorage.getItem(KEY_STORAGE);
+    if (saved) signIn(saved).catch(() => signOut());
+  }
+}
+
+/**
+ * A console link's one-time code, from the URL's fragment (which the browser never sends to a
+ * server); taken out of the address bar and history at once, so it is not left to be copied.
+ */
+function linkCode(): string | null {
+  const code = new URLSearchParams(location.hash.slice(1)).get('code');
+  if (code) history.replaceState(null, '', location.pathname + location.search);
+  return code;
+}
+
+async function signInWithLink(code: string): Promise<void> {
+  try {
+    const session = await openSession(code);
+    await signIn(session.token);
+  } catch (error) {
+    $('sign-in-error').textContent =
+      error instanceof ApiFailed && error.status === 401
+        ? 'This console link was already used or has expired: ask for a new one, or sign in with a key.'
+        : (error as Error).message;
+  }
 }
 
 wire();

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { type Access, authorize } from './access.js';
-import type { ApiKeyRing, Principal } from './apiKeys.js';
+import type { Principal } from './apiKeys.js';
+import type { Authenticator } from './consoleSessions.js';
 
 /**
  * Checks a request's key when its headers arrive, before its body is read: a request without the
@@ -10,7 +11,7 @@ import type { ApiKeyRing, Principal } from './apiKeys.js';
 export class RequestAccess {
   private readonly principals = new WeakMap<FastifyRequest, Principal>();
 
-  constructor(private readonly keys: ApiKeyRing) {}
+  constructor(private readonly keys: Authenticator) {}
 
   /** An onRequest hook for a route of the given access; throws the 401/403 ApiError. */
   hookFor(access: Access): (request: FastifyRequest) => Promise<void> {
