@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { CallCommands } from './calls/callCommands.js';
 import { CallMetrics } from './calls/callMetrics.js';
+import { CallQualityBook } from './calls/callQuality.js';
+import { CallRecordings } from './calls/callRecordings.js';
 import { CallRegistry } from './calls/callRegistry.js';
 import { CallService } from './calls/callService.js';
 import { CallStore } from './calls/callStore.js';
@@ -14,6 +16,7 @@ import { GraphDialer } from './calls/outbound/graphDialer.js';
 import { OutboundCalls } from './calls/outbound/outboundCalls.js';
 import { OutboundDialer } from './calls/outbound/outboundDialer.js';
 import { RestartRecovery } from './calls/restartRecovery.js';
+import { RoomPresence } from './calls/roomPresence.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
 import { anyOf, ConsoleSessions } from './control/auth/consoleSessions.js';
@@ -32,6 +35,7 @@ import { consoleRoutes } from './control/routes/consoleRoutes.js';
 import { consoleSessionRoutes } from './control/routes/consoleSessionRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
 import { metricsRoutes } from './control/routes/metricsRoutes.js';
+import { recordingRoutes } from './control/routes/recordingRoutes.js';
 import { whatsappWebhookRoutes } from './control/routes/whatsappWebhookRoutes.js';
 import { CallRooms } from './livekit/callRooms.js';
 import { LiveKitTokens } from './livekit/liveKitTokens.js';
@@ -58,6 +62,7 @@ import { WhatsAppNumbers } from './signalling/whatsappNumbers.js';
 import { CallingConfigStore } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 import { LivenessStore } from './store/livenessStore.js';
+import { RecordingStore } from './store/recordingStore.js';
 import { SipLegStore } from './store/sipLegStore.js';
 import { WebhookEventStore } from './store/webhookEventStore.js';
 
@@ -158,19 +163,32 @@ export class Gateway {
 
     const callingConfigs = new CallingConfigStore(this.database);
     const callStore = new CallStore(this.database);
+    // Each answered call's leg quality: on the call, in its stream, in the per-call histograms.
+    const quality = new CallQualityBook({ store: callStore, logger: child('calls'), now });
+    const recordings = new CallRecordings({
+      store: new RecordingStore(this.database),
+      calls: callStore,
+      events: this.events.callEvents(),
+      logger: child('recordings'),
+      now,
+    });
     this.calls = new CallService({
       store: callStore,
+      quality,
+      presence: new RoomPresence(),
       events: this.events.callEvents(),
       logger: child('calls'),
       now,
+      recordings,
     });
-    this.registry = new CallRegistry(this.calls, child('calls'));
+    this.registry = new CallRegistry(this.calls, child('calls'), quality);
     new CallMetrics({
       registry: this.metrics.registry,
       calls: this.calls,
       live: () => callStore.liveByStatus(),
       phases: () => this.registry.countByPhase(),
       workers: () => this.media.workers(),
+      quality,
     });
     const rooms = new CallRooms(config.livekit);
     const legStore = new SipLegStore(this.database);
@@ -181,6 +199,7 @@ export class Gateway {
       journal,
       liveness: new LivenessStore(this.database),
       rooms,
+      recordings,
       logger: child('recovery'),
       now,
     });
@@ -291,7 +310,14 @@ export class Gateway {
           }),
         }),
         ...callRoutes({ calls: this.calls, store: callStore }),
-        ...callStreamRoutes({ calls: this.calls, store: callStore, streams: this.callStreams }),
+        ...recordingRoutes({ recordings }),
+        ...callStreamRoutes({
+          calls: this.calls,
+          store: callStore,
+          streams: this.callStreams,
+          quality,
+          recordings,
+        }),
         ...consoleRoutes({ ...consoleDirs(), livekitUrl: config.livekit.url }),
         ...consoleSessionRoutes({ sessions: consoleSessions }),
         ...callCreateRoutes({ outbound }),

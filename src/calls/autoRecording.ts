@@ -26,7 +26,11 @@ export function recordWholeCall(
   format: RecordingFormat,
   logger: Logger,
 ): void {
-  startWatchedRecording(session, { format, tracks: 'both' })
+  startWatchedRecording(
+    session,
+    { format, tracks: 'both' },
+    { callId, kind: 'call', journal: calls.recordings },
+  )
     .then(async ({ ended }) => {
       const event = await ended;
       if (!event) {

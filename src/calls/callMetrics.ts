@@ -1,8 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../observability/metricsRegistry.js';
 import type { CallPhase } from './callPhases.js';
+import type { CallQualityBook, QualityCall } from './callQuality.js';
 import type { CallService } from './callService.js';
-import { type Call, type CallStatus, isFinal } from './callTypes.js';
+import { type Call, type CallQuality, type CallStatus, isFinal } from './callTypes.js';
 
 /** Live calls by direction and status, as storage counts them (read at scrape time). */
 export type LiveCallCounts = () => { direction: string; status: string; count: number }[];
@@ -17,18 +18,26 @@ export interface CallMetricsDeps {
   /** This process's live calls by phase (a call stuck answering shows here). */
   phases: () => Record<CallPhase, number>;
   workers: MediaWorkerCounts;
+  /** Calls' final leg quality, observed once per call into the quality histograms. */
+  quality?: Pick<CallQualityBook, 'on'>;
 }
+
+type QualityLabels = 'channel' | 'direction';
 
 /**
  * Call metrics for Prometheus: calls started and ended (by status and end reason), live calls,
- * how long calls rang before they were answered and how long they lasted, and media worker
- * sessions. Counted from the call service's committed transitions, so they agree with the API.
+ * how long calls rang before they were answered and how long they lasted, how each call's own
+ * leg sounded at its end (MOS, packet loss, jitter), and media worker sessions. Counted from the
+ * call service's committed transitions and the calls' final quality, so they agree with the API.
  */
 export class CallMetrics {
   private readonly started: Counter<'direction' | 'channel'>;
   private readonly ended: Counter<'direction' | 'status' | 'end_reason'>;
   private readonly answerDelay: Histogram<'direction'>;
   private readonly duration: Histogram<'direction'>;
+  private readonly mos: Histogram<QualityLabels>;
+  private readonly packetLoss: Histogram<QualityLabels>;
+  private readonly jitter: Histogram<QualityLabels>;
 
   constructor(deps: CallMetricsDeps) {
     const registers = [deps.registry];
@@ -58,6 +67,29 @@ export class CallMetrics {
       buckets: [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400],
       registers,
     });
+    // Per call, at its end: the figures its own leg (the phone side) ended with (CallQuality).
+    this.mos = new Histogram({
+      name: `${METRIC_PREFIX}call_mos`,
+      help: "E-model MOS estimate (1-4.5) of each call's own leg at its end, by far end's channel and direction",
+      labelNames: ['channel', 'direction'],
+      buckets: [1.5, 2, 2.5, 3, 3.25, 3.5, 3.75, 4, 4.2, 4.3, 4.4, 4.5],
+      registers,
+    });
+    this.packetLoss = new Histogram({
+      name: `${METRIC_PREFIX}call_packet_loss_ratio`,
+      help: "Share of RTP packets lost (0-1) over each call on its own leg, by far end's channel and direction",
+      labelNames: ['channel', 'direction'],
+      buckets: [0, 0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1],
+      registers,
+    });
+    this.jitter = new Histogram({
+      name: `${METRIC_PREFIX}call_jitter_seconds`,
+      help: "RFC 3550 interarrival jitter of each call's own leg at its end, by far end's channel and direction",
+      labelNames: ['channel', 'direction'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5],
+      registers,
+    });
+    deps.quality?.on('final', (call, quality) => this.recordQuality(call, quality));
     new Gauge({
       name: `${METRIC_PREFIX}calls_live`,
       help: 'Calls not yet ended, by direction and status',
@@ -98,6 +130,16 @@ export class CallMetrics {
       },
     });
     deps.calls.on('transition', (call, previous) => this.record(call, previous));
+  }
+
+  private recordQuality(call: QualityCall, quality: CallQuality): void {
+    const labels = {
+      channel: call.direction === 'inbound' ? call.fromChannel : call.toChannel,
+      direction: call.direction,
+    };
+    if (quality.mos !== null) this.mos.observe(labels, quality.mos);
+    this.packetLoss.observe(labels, quality.packetLossRatio);
+    this.jitter.observe(labels, quality.jitterMs / 1000);
   }
 
   private record(call: Call, previous: CallStatus | undefined): void {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CallPhase } from './callPhases.js';
+import type { CallQualityBook } from './callQuality.js';
 import type { CallService } from './callService.js';
 import { type Call, isFinal } from './callTypes.js';
 import { LiveCall } from './liveCall.js';
@@ -15,6 +16,8 @@ export class CallRegistry {
   constructor(
     private readonly calls: CallService,
     private readonly logger: Logger,
+    /** Where answered calls' leg quality is followed; not followed when absent. */
+    private readonly quality?: CallQualityBook,
   ) {
     calls.on('transition', (call) => {
       if (isFinal(call.status)) this.live.get(call.id)?.close(`call ended (${call.endReason})`);
@@ -26,6 +29,7 @@ export class CallRegistry {
     const live = new LiveCall(call.id, call.appId, {
       calls: this.calls,
       logger: this.logger,
+      ...(this.quality ? { quality: this.quality } : {}),
       onClosed: (closed) => {
         if (this.live.get(closed.id) === closed) this.live.delete(closed.id);
       },

@@ -11,13 +11,21 @@ import type {
 } from './callServiceTypes.js';
 import { checkTransition } from './callStateMachine.js';
 import type { CallStore } from './callStore.js';
-import { type Call, type CallMedia, isFinal, STATUS_EVENTS } from './callTypes.js';
+import { type Call, type CallMedia, type CallQuality, isFinal, STATUS_EVENTS } from './callTypes.js';
+import type { RoomPresence } from './roomPresence.js';
+import type { RecordingJournal } from './watchedRecording.js';
 
 export interface CallServiceDeps {
   store: CallStore;
   events: CallEventSink;
   logger: Logger;
   now: () => Date;
+  /** Where calls' recordings are written down (CallRecordings); nowhere when absent. */
+  recordings?: RecordingJournal;
+  /** Live calls' leg quality (CallQualityBook): shown on them, kept on them as they end. */
+  quality?: { current(callId: string): CallQuality | null };
+  /** Who is in live calls' rooms; nobody is shown when absent. */
+  presence?: RoomPresence;
 }
 
 /**
@@ -30,10 +38,26 @@ export interface CallServiceDeps {
 export class CallService extends EventEmitter<CallServiceEvents> {
   constructor(private readonly deps: CallServiceDeps) {
     super();
+    // Every open call feed (a console tab) listens to transitions: no fixed number of them.
+    this.setMaxListeners(0);
   }
 
   get(id: string): Call | undefined {
-    return this.deps.store.get(id);
+    const call = this.deps.store.get(id);
+    return call && this.withLiveState(call);
+  }
+
+  /** The call with what only memory knows while it lives: its leg's quality, who is in its room. */
+  withLiveState(call: Call): Call {
+    if (call.endedAt) return call;
+    const quality = this.deps.quality?.current(call.id);
+    const participants = this.deps.presence?.of(call.id) ?? [];
+    return { ...call, ...(quality ? { quality } : {}), participants };
+  }
+
+  /** The journal a call's recordings are started with (startWatchedRecording's owner). */
+  get recordings(): RecordingJournal | undefined {
+    return this.deps.recordings;
   }
 
   /**
@@ -66,6 +90,8 @@ export class CallService extends EventEmitter<CallServiceEvents> {
       metadata: input.metadata ?? {},
       livekitRoomName: input.roomFor?.(id) ?? input.livekitRoomName ?? null,
       media: null,
+      quality: null,
+      participants: [],
       startedAt: at,
       answeredAt: null,
       endedAt: null,
@@ -101,8 +127,12 @@ export class CallService extends EventEmitter<CallServiceEvents> {
       };
       this.deps.store.saveStatus(next, at);
       if (request.to === 'voicemail') this.deps.store.markVoicemail(id, at);
+      // The end's event carries the last figures; the final ones follow when the media closes.
+      const quality = isFinal(request.to) ? this.deps.quality?.current(id) : undefined;
+      if (quality) this.deps.store.setQuality(id, quality, at);
       // Read back so derived fields (duration) are exactly what GET will return.
-      const saved = this.deps.store.get(id) ?? next;
+      const saved = this.withLiveState(this.deps.store.get(id) ?? next);
+      if (isFinal(request.to)) this.deps.presence?.forget(id);
       this.deps.events.append({ event: STATUS_EVENTS[request.to], callId: id, data: { call: saved } });
       return { ok: true, call: saved, previous: current.status };
     });
@@ -172,9 +202,13 @@ export class CallService extends EventEmitter<CallServiceEvents> {
    */
   participant(id: string, change: 'joined' | 'left', identity: string): void {
     const at = this.deps.now().toISOString();
-    this.deps.store.transaction(() => {
-      const call = this.deps.store.get(id);
-      if (!call) return;
+    const changed = this.deps.store.transaction(() => {
+      const stored = this.deps.store.get(id);
+      if (!stored) return undefined;
+      // An ended call's room is forgotten: a late leave (the agent after the hangup) keeps it so.
+      if (!stored.endedAt && change === 'joined') this.deps.presence?.joined(id, identity, at);
+      if (change === 'left') this.deps.presence?.left(id, identity);
+      const call = this.withLiveState(stored);
       // Other SIP legs bridged into the room (sip_…) are callees, not the staff who answered.
       if (change === 'joined' && !identity.startsWith('sip_'))
         this.deps.store.setAnsweredBy(id, identity, at);
@@ -183,7 +217,9 @@ export class CallService extends EventEmitter<CallServiceEvents> {
         callId: id,
         data: { call, participant: { identity } },
       });
+      return call;
     });
+    if (changed) this.emit('participants', changed);
   }
 
   /** Live calls of an app, both directions: what maxConcurrentCalls limits. */

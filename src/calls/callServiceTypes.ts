@@ -40,4 +40,6 @@ export type TransitionResult =
 export interface CallServiceEvents {
   /** After the change is committed: `previous` is undefined for a new call. */
   transition: [call: Call, previous: CallStatus | undefined];
+  /** Someone joined or left a call's room (the call as it is now, with its participants). */
+  participants: [call: Call];
 }

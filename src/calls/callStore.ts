@@ -1,6 +1,14 @@
 import type { MediaKeying } from '../media/srtp/srtpTypes.js';
 import type { Database } from '../store/database.js';
-import type { Call, CallChannel, CallDirection, CallMedia, CallStatus, EndReason } from './callTypes.js';
+import type {
+  Call,
+  CallChannel,
+  CallDirection,
+  CallMedia,
+  CallQuality,
+  CallStatus,
+  EndReason,
+} from './callTypes.js';
 
 interface Row {
   id: string;
@@ -24,6 +32,7 @@ interface Row {
   answered_by: string | null;
   voicemail_at: string | null;
   media_encryption: string | null;
+  quality: string | null;
 }
 
 /** What the call log needs beyond the Call object. */
@@ -57,6 +66,9 @@ function fromRow(row: Row): Call {
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     livekitRoomName: row.livekit_room_name,
     media: row.media_encryption === null ? null : { encryption: row.media_encryption as MediaKeying },
+    quality: row.quality === null ? null : (JSON.parse(row.quality) as CallQuality),
+    // Live only: CallService adds who is in the room to a call it reads while the call lives.
+    participants: [],
     startedAt: row.started_at,
     answeredAt: row.answered_at,
     endedAt: row.ended_at,
@@ -89,6 +101,7 @@ export class CallStore {
   private readonly roomStmt;
   private readonly mediaStmt;
   private readonly metadataStmt;
+  private readonly qualityStmt;
   private readonly sipCallIdStmt;
   private readonly answeredByStmt;
   private readonly voicemailStmt;
@@ -114,6 +127,7 @@ export class CallStore {
     this.roomStmt = db.sql.prepare('UPDATE calls SET livekit_room_name = ?, updated_at = ? WHERE id = ?');
     this.mediaStmt = db.sql.prepare('UPDATE calls SET media_encryption = ?, updated_at = ? WHERE id = ?');
     this.metadataStmt = db.sql.prepare('UPDATE calls SET metadata = ?, updated_at = ? WHERE id = ?');
+    this.qualityStmt = db.sql.prepare('UPDATE calls SET quality = ?, updated_at = ? WHERE id = ?');
     this.sipCallIdStmt = db.sql.prepare('UPDATE calls SET sip_call_id = ?, updated_at = ? WHERE id = ?');
     // Only the first one counts: whoever took the call, not whoever joined later.
     this.answeredByStmt = db.sql.prepare(
@@ -176,6 +190,11 @@ export class CallStore {
 
   setMetadata(id: string, metadata: Record<string, unknown>, updatedAt: string): void {
     this.metadataStmt.run(JSON.stringify(metadata), updatedAt, id);
+  }
+
+  /** Keeps the call's leg quality (its final figures, once the call ended). */
+  setQuality(id: string, quality: CallQuality, updatedAt: string): void {
+    this.qualityStmt.run(JSON.stringify(quality), updatedAt, id);
   }
 
   /** Calls of an app that have not ended, both directions: what maxConcurrentCalls counts. */

@@ -68,6 +68,13 @@ export interface Call {
   livekitRoomName: string | null;
   /** The SIP leg's media, once its offer/answer settled; null before, or with no SIP leg. */
   media: CallMedia | null;
+  /**
+   * How the call's own leg (the phone side) is received: live figures every few seconds while
+   * it lasts, the final ones once it ended; null until its first RTP, or with no such leg.
+   */
+  quality: CallQuality | null;
+  /** Who is in the call's room now (agents, bridged legs); empty once it ended. */
+  participants: RoomParticipant[];
   startedAt: string;
   answeredAt: string | null;
   endedAt: string | null;
@@ -77,6 +84,31 @@ export interface Call {
 export interface CallMedia {
   /** How the leg's RTP was keyed: plain RTP, SDES-SRTP (a=crypto) or DTLS-SRTP. */
   encryption: MediaKeying;
+}
+
+/**
+ * What the gateway measures of the stream it receives on a call's own leg (the caller's, or an
+ * outbound call's callee), from the media worker's RTP receive statistics (RFC 3550).
+ */
+export interface CallQuality {
+  /**
+   * packetsLost / packets expected, over the call so far (the whole call, once ended): the
+   * expected count comes from the RTP sequence numbers (RFC 3550 A.3), so a packet the peer sent
+   * that never arrived counts, one it never sent does not. 0–1.
+   */
+  packetLossRatio: number;
+  /** RTP packets received on the leg (DTMF events included). */
+  packetsReceived: number;
+  /** RTP packets expected from the sequence numbers but never received. */
+  packetsLost: number;
+  /** RFC 3550 interarrival jitter, the latest estimate (at the end, for an ended call), in ms. */
+  jitterMs: number;
+  /** From the peer's RTCP receiver reports about our stream; null when it sends none. */
+  roundTripMs: number | null;
+  /** E-model estimate (ITU-T G.107) of the listening quality, 1–4.5; null before 50 packets. */
+  mos: number | null;
+  /** When these figures were measured. */
+  updatedAt: string;
 }
 
 /** Event names on the control-plane channel, one per status a call can enter. */
@@ -94,4 +126,10 @@ export const STATUS_EVENTS: Record<CallStatus, string> = {
 
 export function isFinal(status: CallStatus): status is FinalStatus {
   return (FINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/** A participant of a call's room, as the call shows it. */
+export interface RoomParticipant {
+  identity: string;
+  joinedAt: string;
 }

@@ -10,6 +10,8 @@ import type { FlowRunner } from './flow/flowRunner.js';
 export interface LiveCallDeps {
   calls: CallService;
   logger: Logger;
+  /** Follows the quality of the call's own leg once it is answered with a media session. */
+  quality?: { track(callId: string, session: MediaSession): void };
   /** Called once when the call has closed (the registry forgets it). */
   onClosed(call: LiveCall): void;
 }
@@ -87,6 +89,7 @@ export class LiveCall {
     this.control = control;
     this.waiting = undefined;
     this.session = session;
+    if (session) this.deps.quality?.track(this.id, session);
     const waiters = [...this.answerWaiters];
     this.answerWaiters.clear();
     for (const waiter of waiters) {

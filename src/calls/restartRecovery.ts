@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { OrphanedLegs } from '../signalling/orphanedLegs.js';
 import type { SipLegJournal } from '../signalling/sipLegJournal.js';
 import type { LivenessStore } from '../store/livenessStore.js';
+import type { CallRecordings } from './callRecordings.js';
 import type { CallService } from './callService.js';
 
 /** How often the running gateway writes down that it is alive (the precision of a crash's time). */
@@ -13,6 +14,8 @@ export interface RestartRecoveryDeps {
   journal: SipLegJournal;
   liveness: LivenessStore;
   rooms: { deleteRoom(name: string): Promise<void> };
+  /** Calls' recordings: those a crash cut off become interrupted. */
+  recordings?: Pick<CallRecordings, 'interruptLeftovers'>;
   logger: Logger;
   now: () => Date;
 }
@@ -20,8 +23,8 @@ export interface RestartRecoveryDeps {
 /**
  * What an unclean stop left, and the bookkeeping that lets the next start find it. At start:
  * the previous process's calls end as of its last heartbeat (their durations leave the downtime
- * out), their rooms are closed (whoever is still in them talks to nobody), and their SIP legs
- * are hung up once the SIP server is back. While running: a heartbeat every second, and each
+ * out), their rooms are closed (whoever is still in them talks to nobody), their recordings
+ * become interrupted, and their SIP legs are hung up once the SIP server is back. While running: a heartbeat every second, and each
  * call's SIP legs forgotten when it ends.
  */
 export class RestartRecovery {
@@ -37,10 +40,12 @@ export class RestartRecovery {
     const { deps } = this;
     const orphanLegs = deps.orphanedLegs.find();
     const lastAlive = deps.liveness.lastAlive();
-    const orphans = deps.calls.closeOrphans(lastAlive ? new Date(lastAlive) : undefined);
-    if (orphans.length > 0 || orphanLegs.length > 0) {
+    const diedAt = lastAlive ? new Date(lastAlive) : undefined;
+    const orphans = deps.calls.closeOrphans(diedAt);
+    const recordings = deps.recordings?.interruptLeftovers(diedAt) ?? 0;
+    if (orphans.length > 0 || orphanLegs.length > 0 || recordings > 0) {
       deps.logger.warn(
-        { calls: orphans.length, sipLegs: orphanLegs.length, lastAlive },
+        { calls: orphans.length, sipLegs: orphanLegs.length, recordings, lastAlive },
         'ended calls left live by an unclean stop',
       );
     }

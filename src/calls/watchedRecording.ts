@@ -1,5 +1,7 @@
 import type { MediaSession } from '../media/workers/MediaSession.js';
 import type { RecordingEndedEvent, StartRecordingParams } from '../media/workers/mediaChannelTypes.js';
+import type { RecordingFormat } from '../recording/recordingTypes.js';
+import type { RecordingKind } from '../store/recordingStore.js';
 
 export interface WatchedRecording {
   recordingId: string;
@@ -10,13 +12,42 @@ export interface WatchedRecording {
   ended: Promise<RecordingEndedEvent | null>;
 }
 
+/** A recording the worker started: what the journal is told first. */
+export interface StartedRecording {
+  recordingId: string;
+  callId: string;
+  kind: RecordingKind;
+  format: RecordingFormat;
+  /** The file, absolute. */
+  path: string;
+}
+
 /**
- * Starts a recording on `session` and watches for its end. The end can overtake the start's
- * answer (a caller hanging up at once), so ends seen before the id is known are kept and matched.
+ * Where a call's recordings are written down (CallRecordings: the recordings table), told of
+ * each start and, once, of its end: the worker's recordingEnded, or null when the session closed
+ * without one (its worker died).
+ */
+export interface RecordingJournal {
+  started(recording: StartedRecording): void;
+  ended(recordingId: string, end: RecordingEndedEvent | null): void;
+}
+
+/** Whose recording it is, and the journal to tell (none: nothing is written down). */
+export interface RecordingOwner {
+  callId: string;
+  kind: RecordingKind;
+  journal: RecordingJournal | undefined;
+}
+
+/**
+ * Starts a recording on `session` and watches for its end; `owner`'s journal hears of both. The
+ * end can overtake the start's answer (a caller hanging up at once), so ends seen before the id is
+ * known are kept and matched.
  */
 export async function startWatchedRecording(
   session: MediaSession,
   params: Omit<StartRecordingParams, 'sessionId'>,
+  owner?: RecordingOwner,
 ): Promise<WatchedRecording> {
   let recordingId: string | undefined;
   const early: RecordingEndedEvent[] = [];
@@ -27,6 +58,7 @@ export async function startWatchedRecording(
   const finish = (event: RecordingEndedEvent | null): void => {
     session.off('recordingEnded', onEnded);
     session.off('closed', onClosed);
+    if (recordingId !== undefined) owner?.journal?.ended(recordingId, event);
     settle(event);
   };
   const onEnded = (event: RecordingEndedEvent): void => {
@@ -42,6 +74,10 @@ export async function startWatchedRecording(
   try {
     const started = await session.startRecording(params);
     recordingId = started.recordingId;
+    if (owner?.journal) {
+      const { callId, kind } = owner;
+      owner.journal.started({ recordingId, callId, kind, format: params.format, path: started.path });
+    }
     const already = early.find((event) => event.recordingId === started.recordingId);
     if (already) finish(already);
     else if (session.closed) finish(null);

@@ -5,8 +5,13 @@ import type { Principal } from './auth/apiKeys.js';
 
 /** A call is visible to its app's keys and to admin keys. */
 export function isVisible(call: Call | undefined, principal: Principal | undefined): call is Call {
-  if (!call || !principal) return false;
-  return principal.role === 'admin' || (principal.role === 'app' && principal.appId === call.appId);
+  return call !== undefined && appVisible(call.appId, principal);
+}
+
+/** Whether this key may see the calls of app `appId`. */
+export function appVisible(appId: string, principal: Principal | undefined): boolean {
+  if (!principal) return false;
+  return principal.role === 'admin' || (principal.role === 'app' && principal.appId === appId);
 }
 
 /**

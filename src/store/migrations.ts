@@ -159,4 +159,41 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    name: 'recordings',
+    sql: `
+      -- One row per recording a media worker made of a call (whole call, voicemail, record verb),
+      -- from its start to its end; id is the worker's recordingId. path is the file, absolute.
+      -- duration_ms and bytes are known once it ended (bytes also for one cut off by a crash).
+      CREATE TABLE recordings (
+        id          TEXT PRIMARY KEY,
+        app_id      TEXT NOT NULL,
+        call_id     TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('call', 'voicemail', 'flow')),
+        format      TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('recording', 'completed', 'failed', 'interrupted')),
+        duration_ms INTEGER,
+        bytes       INTEGER,
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT
+      ) STRICT;
+      CREATE INDEX recordings_by_app_started ON recordings (app_id, started_at DESC, id DESC);
+      CREATE INDEX recordings_by_started ON recordings (started_at DESC, id DESC);
+      CREATE INDEX recordings_by_call ON recordings (call_id);
+      -- Few at a time; read at start-up to find those a crash cut off.
+      CREATE INDEX recordings_in_progress ON recordings (id) WHERE state = 'recording';
+    `,
+  },
+  {
+    version: 10,
+    name: 'call quality',
+    sql: `
+      -- The caller leg's final quality figures (CallQuality as JSON: packetLossRatio, jitterMs,
+      -- roundTripMs, mos, packetsReceived, packetsLost, updatedAt), written when the call ends;
+      -- NULL while live (the live figures are kept in memory) or when its leg received no RTP.
+      ALTER TABLE calls ADD COLUMN quality TEXT;
+    `,
+  },
 ];

@@ -9,7 +9,7 @@ import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
 import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
-import { bearer, KEYS, OTHER_APP_ID } from '../support/testKeys.js';
+import { bearer, KEYS, OTHER_APP_ID, TEST_APP_ID } from '../support/testKeys.js';
 import { analyseTone } from '../support/tone.js';
 
 /**
@@ -48,8 +48,12 @@ afterAll(async () => {
 });
 
 describe('the agent console', () => {
-  it('shows a ringing call, answers it, talks both ways, sends DTMF and hangs up', async () => {
+  it('shows a ringing call, answers it, talks both ways, sends DTMF, hangs up and plays its recording', async () => {
     const { page } = chromium;
+    await api(gw, `/v1/organization/apps/${TEST_APP_ID}/calling`, {
+      method: 'PUT',
+      body: JSON.stringify({ autoRecordEnabled: true, recordingFormat: 'webm' }),
+    });
     await page.setViewportSize({ width: 1280, height: 720 });
     const response = await page.goto(`${gw.url}/console`);
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
@@ -89,6 +93,17 @@ describe('the agent console', () => {
     );
     expect(Math.abs(atPage.frequencyHz - CALLER_TONE_HZ)).toBeLessThanOrEqual(10);
     expect(atPage.levelDbfs).toBeGreaterThan(-40);
+    // Who is in the room (the agent), and the phone leg's quality, pushed by the feed.
+    const live = page.locator(`tr[data-call="${ringing.id}"]`);
+    await page.waitForFunction(
+      (id) =>
+        (globalThis as any).document
+          .querySelector(`tr[data-call="${id}"]`)
+          ?.textContent?.includes('agent-') === true,
+      ringing.id,
+    );
+    await page.locator('#active-quality', { hasText: 'packet loss 0.0 %' }).waitFor();
+    expect(await live.textContent()).toMatch(/MOS \d\.\d · 0\.0 % loss/);
     await page.screenshot({ path: join(SCREENSHOTS, '2-on-the-call.png') });
 
     const digit = peer.nextDigit();
@@ -104,6 +119,31 @@ describe('the agent console', () => {
     expect(await ended.textContent()).toContain('api_hangup');
     expect(await page.isHidden('#active')).toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, '3-ended.png') });
+
+    // The whole call was recorded: it shows once the file is finished, and plays in the page.
+    const recorded = page.locator('#recording-rows tr[data-state="completed"]');
+    await recorded.waitFor();
+    expect(await recorded.count()).toBe(1);
+    await recorded.locator('button[data-action="play"]').click();
+    await page.waitForFunction(() => {
+      const player = (globalThis as any).document.getElementById('player');
+      return player !== null && !player.paused && player.currentTime > 0.3 && player.duration > 1;
+    });
+    await page.screenshot({ path: join(SCREENSHOTS, '4-recording-playing.png') });
+    // Deleting it asks first, then it is gone from the page and from the API.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await recorded.locator('button[data-action="delete"]').click();
+    await page.locator('#recordings-status', { hasText: 'No recordings yet.' }).waitFor();
+    expect((await api(gw, `/v1/recordings?callId=${ringing.id}`)).data).toEqual([]);
+    expect(await page.isHidden('#player')).toBe(true);
+
+    // On a phone-sized screen the list still fits: nothing runs off to the side.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(SCREENSHOTS, '5-phone.png'), fullPage: true });
+    expect(
+      await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth as number),
+    ).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 720 });
 
     // The key lived in sessionStorage only: not in the URL, a cookie or localStorage.
     expect(page.url()).not.toContain(KEYS.app);

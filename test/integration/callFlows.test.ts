@@ -366,6 +366,13 @@ describe('call flows', () => {
     expect(probe.streams[0]?.codec_name).toBe('aac');
     const message = await decodeRecording(recording.path, RATE);
     expect(Math.abs(analyseTone(message, RATE).frequencyHz - 600)).toBeLessThanOrEqual(10);
+    // The recordings API has it as the call's flow recording.
+    expect(await api(gw, `/v1/recordings/${recording.id}`)).toMatchObject({
+      callId: caller.id,
+      kind: 'flow',
+      state: 'completed',
+      format: 'mp4',
+    });
   });
 
   it('bridge dials a callee into the room: the caller hears it until maxDurationSeconds, then the flow goes on', async () => {

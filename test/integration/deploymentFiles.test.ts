@@ -108,6 +108,7 @@ describe('grafana dashboard', () => {
       'direction',
       'end_reason',
       'worker',
+      'channel',
     ]);
     let checked = 0;
     for (const panel of dashboard.panels) {

@@ -91,12 +91,21 @@ describe('openapi.json', () => {
         '/v1/calls/{id}/log',
         '/v1/calls/{id}/tokens',
         '/v1/calls/stream',
+        '/v1/console/links',
+        '/v1/console/sessions',
+        '/v1/console/sessions/current',
         '/v1/events/schema',
         '/v1/organization/apps/{appId}/calling',
+        '/v1/recordings',
+        '/v1/recordings/{id}',
+        '/v1/recordings/{id}/media',
         '/v1/whatsapp/webhook',
       ].sort(),
     );
     expect(doc.paths['/healthz'].get.security).toEqual([]);
+    // A console link's code is its own credential: opening a session needs no key.
+    expect(doc.paths['/v1/console/sessions'].post.security).toEqual([]);
+    expect(doc.paths['/v1/console/links'].post.security).not.toEqual([]);
   });
 });
 

@@ -151,6 +151,10 @@ describe('voicemail', () => {
     const message = analyseTone((await decoded(recording.path)).subarray(RATE, 3 * RATE), RATE);
     expect(Math.abs(message.frequencyHz - 600)).toBeLessThanOrEqual(10);
     expect((await api(gw, `/v1/calls/${id}/log`)).status).toBe('VOICEMAIL_RECEIVED');
+    // The recordings API has the message as the call's voicemail.
+    expect((await api(gw, `/v1/recordings?callId=${id}`)).data).toMatchObject([
+      { id: recording.id, kind: 'voicemail', state: 'completed', format: 'ogg', bytes: recording.bytes },
+    ]);
   });
 
   it('takes a call nobody answered at the ring timeout, with the spoken default greeting, until the caller hangs up', async () => {

@@ -2,7 +2,7 @@ import { dispose, type Room, RoomEvent } from '@livekit/rtc-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { signatureOf } from '../../src/signalling/graph/webhookSignature.js';
-import { api, callGatewayConfig, callsOf, until } from '../support/gatewayApi.js';
+import { api, callGatewayConfig, callsOf, callWhen, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import {
   joinRoomWithToken,
@@ -183,6 +183,11 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
 
     // The phone's tone in the room, the room's tone at the phone.
     await talksBothWays(phone, agent, ringing.id);
+    // The WebRTC leg's quality, measured on the worker's receive side like a SIP leg's.
+    const measured = (await callWhen(gw, ringing.id, (call) => call.quality !== null)).quality;
+    console.info('WhatsApp Graph leg quality', measured);
+    expect(measured.packetsReceived).toBeGreaterThan(0);
+    expect(measured.packetLossRatio).toBeLessThan(0.05);
 
     // The phone's keypad: RFC 4733 in the WebRTC leg, LiveKit SIP DTMF in the room.
     const digits: string[] = [];
@@ -201,6 +206,8 @@ describe('WhatsApp Graph mode: user-initiated calls', () => {
     expect((await meta.nextAction('terminate')).body).toMatchObject({ call_id: event.id });
     await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'completed');
     expect(await api(gw, `/v1/calls/${ringing.id}`)).toMatchObject({ endReason: 'api_hangup' });
+    const kept = await callWhen(gw, ringing.id, (call) => call.quality?.updatedAt > measured.updatedAt);
+    expect(kept.quality.packetsReceived).toBeGreaterThan(measured.packetsReceived);
     await status.until('hangup');
   });
 

@@ -62,6 +62,14 @@ export class RtpPeer {
    * event loop): the jitter the far end's buffer had to absorb from us.
    */
   readonly sendTiming = { worstLateMs: 0, framesOver20MsLate: 0 };
+  /**
+   * Network loss toward the far end: every `loseEvery`-th audio packet is made (its sequence
+   * number used) but not sent; 0 sends them all. Telephone-events are never lost.
+   */
+  loseEvery = 0;
+  /** Audio packets made, sent or lost. */
+  audioPacketsMade = 0;
+  audioPacketsLost = 0;
   audioPacketsReceived = 0;
   lastAudioPayloadSize = 0;
   lastAudioAt = 0;
@@ -280,6 +288,11 @@ export class RtpPeer {
         ? this.tone.next(this.codec.samplesPerFrame)
         : new Int16Array(this.codec.samplesPerFrame);
       packet = this.sender.nextMediaPacket(this.codec.encode(pcm));
+      this.audioPacketsMade++;
+      if (this.loseEvery > 0 && this.audioPacketsMade % this.loseEvery === 0) {
+        this.audioPacketsLost++;
+        return;
+      }
     }
     // A copy: dgram reads the bytes after this turn, and the sender reuses its buffer.
     this.socket.send(Uint8Array.from(packet), this.remote.port, this.remote.address);

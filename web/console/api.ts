@@ -13,6 +13,24 @@ export interface ConsoleCall {
   startedAt: string;
   answeredAt: string | null;
   endedAt: string | null;
+  /** How the phone's audio arrives: null until the leg's first RTP. */
+  quality: CallQuality | null;
+  /** Who is in the call's room now (agents, bridged legs). */
+  participants: { identity: string; joinedAt: string }[];
+}
+
+export interface CallQuality {
+  packetLossRatio: number;
+  jitterMs: number;
+  roundTripMs: number | null;
+  mos: number | null;
+}
+
+/** A recording appeared, ended or went (the feed's `recording` event). */
+export interface RecordingChange {
+  id: string;
+  callId: string;
+  state: string;
 }
 
 export interface CallToken {
@@ -70,6 +88,13 @@ export class ConsoleApi {
     return this.request('POST', '/v1/calls', body);
   }
 
+  /** A file the API serves (a recording's media), fetched with the key. */
+  async media(path: string): Promise<Blob> {
+    const response = await fetch(path, { headers: { authorization: `Bearer ${this.key}` } });
+    if (!response.ok) throw new ApiFailed(response.status, `could not fetch ${path} (${response.status})`);
+    return response.blob();
+  }
+
   /** Signs out a link's session on the server; nothing to do for an API key. */
   async closeSession(): Promise<void> {
     if (this.key.startsWith('cs_')) await this.request('DELETE', '/v1/console/sessions/current');
@@ -83,6 +108,8 @@ export class ConsoleApi {
     handlers: {
       snapshot(calls: ConsoleCall[]): void;
       call(call: ConsoleCall): void;
+      quality(callId: string, quality: CallQuality): void;
+      recording(change: RecordingChange): void;
       state(connected: boolean, why?: string): void;
     },
     signal: AbortSignal,
@@ -98,6 +125,10 @@ export class ConsoleApi {
         await readEvents(response.body, (event, data) => {
           if (event === 'snapshot') handlers.snapshot((data as { data: ConsoleCall[] }).data);
           else if (event === 'call') handlers.call(data as ConsoleCall);
+          else if (event === 'quality') {
+            const update = data as { callId: string; quality: CallQuality };
+            handlers.quality(update.callId, update.quality);
+          } else if (event === 'recording') handlers.recording(data as RecordingChange);
         });
         handlers.state(false, 'the call feed ended');
       } catch (error) {

@@ -40,6 +40,35 @@ export function elapsed(call: ConsoleCall, now: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }
 
+/** "MOS 4.3 · 0.0 % loss": the phone leg's quality at a glance; "–" before its first figures. */
+export function qualitySummary(call: ConsoleCall): string {
+  const quality = call.quality;
+  if (!quality) return '–';
+  const loss = `${(quality.packetLossRatio * 100).toFixed(1)} % loss`;
+  return quality.mos === null ? loss : `MOS ${quality.mos.toFixed(1)} · ${loss}`;
+}
+
+/** The whole of it, for the call being talked on. */
+export function qualityDetail(call: ConsoleCall): string {
+  const quality = call.quality;
+  if (!quality) return 'Call quality: measuring…';
+  const parts = [
+    quality.mos === null ? null : `MOS ${quality.mos.toFixed(1)}`,
+    `packet loss ${(quality.packetLossRatio * 100).toFixed(1)} %`,
+    `jitter ${quality.jitterMs.toFixed(0)} ms`,
+    quality.roundTripMs === null ? null : `round trip ${quality.roundTripMs.toFixed(0)} ms`,
+  ];
+  return `Call quality: ${parts.filter((part) => part !== null).join(', ')}`;
+}
+
+/** Who is in the room: the agents and browsers by identity, bridged phone legs as "phone". */
+export function roomSummary(call: ConsoleCall): string {
+  if (call.participants.length === 0) return call.endedAt ? '' : 'nobody';
+  return call.participants
+    .map(({ identity }) => (identity.startsWith('sip_') ? 'phone' : identity))
+    .join(', ');
+}
+
 /** Rewrites the table body; buttons carry data-call and data-action for one delegated handler. */
 export function renderCalls(
   body: HTMLElement,
@@ -58,6 +87,8 @@ export function renderCalls(
       call.direction === 'inbound' ? call.fromChannel : call.toChannel,
       call.endReason ? `${call.status} (${call.endReason})` : call.status.replace('_', ' '),
       elapsed(call, now),
+      roomSummary(call),
+      qualitySummary(call),
     ];
     for (const text of cells) {
       const cell = document.createElement('td');

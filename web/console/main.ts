@@ -1,6 +1,7 @@
 import { ApiFailed, ConsoleApi, type ConsoleCall, openSession } from './api.js';
 import { CallRoom } from './callRoom.js';
-import { type CallAction, orderCalls, renderCalls } from './callTable.js';
+import { type CallAction, orderCalls, qualityDetail, renderCalls } from './callTable.js';
+import { RecordingList } from './recordings.js';
 
 /**
  * The agent console: sign in with an app key or a one-time console link (the key or the link's
@@ -20,14 +21,17 @@ let api: ConsoleApi | null = null;
 let feed: AbortController | null = null;
 let room: CallRoom | null = null;
 let activeCallId: string | null = null;
+let recordings: RecordingList | null = null;
 
 function render(): void {
   renderCalls($('call-rows'), orderCalls(calls.values()), activeCallId, Date.now());
   const active = activeCallId ? calls.get(activeCallId) : undefined;
   $('active').hidden = !room;
-  if (active)
+  if (active) {
     $('active-caller').textContent =
       `${active.fromAddress} → ${active.toAddress} (${active.status.replace('_', ' ')})`;
+    $('active-quality').textContent = qualityDetail(active);
+  }
 }
 
 async function signIn(key: string): Promise<void> {
@@ -38,7 +42,9 @@ async function signIn(key: string): Promise<void> {
   $('sign-in').hidden = true;
   $('calls').hidden = false;
   $('place').hidden = false;
+  $('recordings').hidden = false;
   $('sign-out').hidden = false;
+  void recordings?.refresh();
   feed = new AbortController();
   void candidate.follow(
     {
@@ -52,6 +58,12 @@ async function signIn(key: string): Promise<void> {
         if (call.id === activeCallId && call.endedAt) void leaveRoom();
         render();
       },
+      quality: (callId, quality) => {
+        const call = calls.get(callId);
+        if (call) calls.set(callId, { ...call, quality });
+        render();
+      },
+      recording: () => void recordings?.refresh(),
       state: (connected, why) => {
         $('feed-state').textContent = connected ? 'Live' : `Reconnecting… (${why ?? 'no feed'})`;
       },
@@ -71,6 +83,8 @@ function signOut(): void {
   $('sign-in').hidden = false;
   $('calls').hidden = true;
   $('place').hidden = true;
+  $('recordings').hidden = true;
+  recordings?.clear();
   $('sign-out').hidden = true;
 }
 
@@ -117,6 +131,13 @@ function exposeForDiagnostics(joined: CallRoom): void {
 }
 
 function wire(): void {
+  recordings = new RecordingList(
+    () => api,
+    $('recording-rows'),
+    $<HTMLAudioElement>('player'),
+    $('recordings-status'),
+  );
+  $('recordings-refresh').addEventListener('click', () => void recordings?.refresh());
   $('sign-in-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = $<HTMLInputElement>('api-key');

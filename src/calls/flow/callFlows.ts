@@ -92,6 +92,7 @@ export class CallFlows implements CallLeg {
       audio: this.deps.audio,
       logger: this.deps.logger,
       recordingFormat: this.deps.callingConfigs.settingsFor(call.appId).recordingFormat,
+      recordings: this.deps.calls.recordings,
     });
     live.runFlow(runner);
     this.deps.logger.info({ callId: call.id, verbs: flow.map((spec) => spec.command) }, 'call flow started');

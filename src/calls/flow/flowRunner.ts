@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { RecordingFormat } from '../../recording/recordingTypes.js';
 import { FlowStopped } from '../callErrors.js';
+import type { RecordingJournal } from '../watchedRecording.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
 import { FlowPlayer } from './flowPlayer.js';
 import type { VerbSpec } from './flowSchemas.js';
@@ -23,6 +24,8 @@ export interface FlowRunnerDeps {
   logger: Logger;
   /** The app's recordingFormat (default ogg). */
   recordingFormat?: RecordingFormat;
+  /** Where record verbs' recordings are written down. */
+  recordings?: RecordingJournal | undefined;
 }
 
 /**
@@ -60,6 +63,7 @@ export class FlowRunner {
       logger: deps.logger,
       audio: deps.audio,
       recordingFormat: deps.recordingFormat ?? 'ogg',
+      recordings: deps.recordings,
       answered: () => wait(leg.answered(callId)),
       ring: () => {
         running();

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { RecordingFormat } from '../../recording/recordingTypes.js';
+import type { RecordingJournal } from '../watchedRecording.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
 import type { VerbSpec } from './flowSchemas.js';
 
@@ -26,6 +27,8 @@ export interface FlowContext {
   readonly audio: AudioPrompts;
   /** The app's recordingFormat, for the record verb. */
   readonly recordingFormat: RecordingFormat;
+  /** Where the record verb's recordings are written down (the call service's); none when absent. */
+  readonly recordings: RecordingJournal | undefined;
   /** The call's media session; a ringing inbound call is answered into its room first (as accept does). */
   answered(): Promise<MediaSession>;
   /** 180 Ringing to a ringing inbound call; false when the call is not ringing. */

@@ -101,11 +101,11 @@ export class Voicemail {
     if (greeting) await playToEnd(session, { kind: 'file', path: greeting });
     await playToEnd(session, RECORD_BEEP);
     if (session.closed) return;
-    const { ended } = await startWatchedRecording(session, {
-      format: settings.format,
-      tracks: 'caller',
-      maxDurationMs: settings.maxDurationSeconds * 1000,
-    });
+    const { ended } = await startWatchedRecording(
+      session,
+      { format: settings.format, tracks: 'caller', maxDurationMs: settings.maxDurationSeconds * 1000 },
+      { callId: call.id, kind: 'voicemail', journal: this.deps.calls.recordings },
+    );
     const event = await ended;
     if (!event) {
       this.deps.logger.error({ callId: call.id }, 'voicemail recording ended with its media worker');

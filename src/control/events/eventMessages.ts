@@ -22,6 +22,7 @@ export const CALL_EVENT_NAMES = [
   'calls.participant.joined',
   'calls.participant.left',
   'calls.recording.completed',
+  'calls.recording.deleted',
   'calls.voicemail.received',
 ] as const;
 export type CallEventName = (typeof CALL_EVENT_NAMES)[number];

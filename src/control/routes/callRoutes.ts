@@ -99,7 +99,8 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
           ...(cursor ? { startingAfter: cursor } : {}),
           limit: query.limit + 1,
         });
-        return { data: page.slice(0, query.limit), hasMore: page.length > query.limit };
+        const data = page.slice(0, query.limit).map((call) => deps.calls.withLiveState(call));
+        return { data, hasMore: page.length > query.limit };
       },
     }),
   ];

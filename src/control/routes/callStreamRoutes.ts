@@ -1,7 +1,9 @@
+import type { CallQualityBook, CallQualityUpdate } from '../../calls/callQuality.js';
+import type { CallRecordings, RecordingChange } from '../../calls/callRecordings.js';
 import type { CallService } from '../../calls/callService.js';
 import type { CallStore } from '../../calls/callStore.js';
 import type { Call } from '../../calls/callTypes.js';
-import { isVisible } from '../callVisibility.js';
+import { appVisible, isVisible } from '../callVisibility.js';
 import { defineRoute, type RouteSpec } from '../routeSpec.js';
 
 /** The open streams, so a stopping gateway ends them instead of waiting for their readers. */
@@ -22,6 +24,10 @@ export interface CallStreamRouteDeps {
   calls: CallService;
   store: CallStore;
   streams: CallStreams;
+  /** Live calls' leg quality, pushed as `quality` events; none when absent. */
+  quality?: Pick<CallQualityBook, 'on' | 'off'>;
+  /** Recordings as they start, end and go, pushed as `recording` events; none when absent. */
+  recordings?: Pick<CallRecordings, 'on' | 'off'>;
   /** How often a comment line keeps idle proxies from closing the stream. */
   heartbeatMs?: number;
 }
@@ -33,7 +39,9 @@ const DEFAULT_HEARTBEAT_MS = 15_000;
 /**
  * The calls a key may see, pushed as they change (Server-Sent Events), for pages such as the
  * agent console: a `snapshot` of the recent calls first, then a `call` event with the whole call
- * after each status change. Authorised like the REST API (an Authorization header, so a page
+ * after each status change, and a `quality` event ({callId, quality, final}) with a live call's
+ * leg quality each time it is measured (every 2 s or so), its final figures once its media
+ * closed. Authorised like the REST API (an Authorization header, so a page
  * reads it with fetch rather than EventSource); an app key sees its own app's calls only.
  */
 export function callStreamRoutes(deps: CallStreamRouteDeps): RouteSpec[] {
@@ -47,7 +55,12 @@ export function callStreamRoutes(deps: CallStreamRouteDeps): RouteSpec[] {
       access: 'callReader',
       responses: {
         200: {
-          description: 'event: snapshot (data: {data: Call[]}), then event: call (data: Call) per change',
+          description:
+            'event: snapshot (data: {data: Call[]}), then event: call (data: Call) per change, and ' +
+            'event: quality (data: {callId, quality: CallQuality, final: boolean}) every few seconds ' +
+            "per live call with its leg's figures, once more with the final ones; event: call also " +
+            'when someone joins or leaves its room; event: recording (data: {id, appId, callId, state}) ' +
+            'when a recording starts, ends or is deleted',
           contentType: 'text/event-stream',
         },
       },
@@ -65,11 +78,21 @@ export function callStreamRoutes(deps: CallStreamRouteDeps): RouteSpec[] {
           out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
         };
         const onTransition = (call: Call): void => {
-          if (isVisible(call, principal)) send('call', call);
+          if (isVisible(call, principal)) send('call', deps.calls.withLiveState(call));
+        };
+        const onQuality = ({ callId, appId: owner, quality, final }: CallQualityUpdate): void => {
+          if (appVisible(owner, principal)) send('quality', { callId, quality, final });
+        };
+        const onRecording = (change: RecordingChange): void => {
+          if (appVisible(change.appId, principal)) send('recording', change);
         };
         // Listening before the snapshot is read: a change in between is sent twice, never lost.
         deps.calls.on('transition', onTransition);
-        send('snapshot', { data: deps.store.list({ ...(appId ? { appId } : {}), limit: SNAPSHOT_CALLS }) });
+        deps.calls.on('participants', onTransition);
+        deps.quality?.on('quality', onQuality);
+        deps.recordings?.on('changed', onRecording);
+        const recent = deps.store.list({ ...(appId ? { appId } : {}), limit: SNAPSHOT_CALLS });
+        send('snapshot', { data: recent.map((call) => deps.calls.withLiveState(call)) });
         const heartbeat = setInterval(
           () => out.write(': keep-alive\n\n'),
           deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
@@ -78,6 +101,9 @@ export function callStreamRoutes(deps: CallStreamRouteDeps): RouteSpec[] {
         const stop = (): void => {
           clearInterval(heartbeat);
           deps.calls.off('transition', onTransition);
+          deps.calls.off('participants', onTransition);
+          deps.quality?.off('quality', onQuality);
+          deps.recordings?.off('changed', onRecording);
           forget();
         };
         request.raw.on('close', stop);

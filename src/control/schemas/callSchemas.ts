@@ -11,6 +11,43 @@ export const callIdParamsSchema = z.strictObject({
   id: z.string().regex(CALL_ID_PATTERN, 'must be call_ or call_test_ followed by 27 letters or digits'),
 });
 
+export const callQualitySchema = z
+  .object({
+    packetLossRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .meta({
+        description:
+          'RTP packets lost / packets expected (from their sequence numbers, RFC 3550 A.3), over the ' +
+          'call so far; over the whole call once it ended.',
+      }),
+    packetsReceived: z.int().min(0).meta({ description: 'RTP packets received on the leg.' }),
+    packetsLost: z.int().min(0).meta({ description: 'RTP packets expected but never received.' }),
+    jitterMs: z
+      .number()
+      .min(0)
+      .meta({ description: 'RFC 3550 interarrival jitter, latest estimate (at the end, once ended).' }),
+    roundTripMs: z
+      .number()
+      .min(0)
+      .nullable()
+      .meta({ description: "From the far end's RTCP reports; null when it sends none." }),
+    mos: z
+      .number()
+      .min(1)
+      .max(5)
+      .nullable()
+      .meta({ description: 'E-model (ITU-T G.107) MOS estimate; null before enough packets.' }),
+    updatedAt: z.iso.datetime().meta({ description: 'When these figures were measured.' }),
+  })
+  .meta({
+    id: 'CallQuality',
+    description:
+      "How the gateway receives the call's own leg (the phone side): updated every few seconds while " +
+      'the call lives, the final figures once it ended.',
+  });
+
 export const callSchema = z
   .object({
     id: z.string().regex(CALL_ID_PATTERN),
@@ -45,6 +82,19 @@ export const callSchema = z
       .nullable()
       .meta({
         description: "The SIP leg's media once its offer/answer settled; null before, or without one.",
+      }),
+    quality: callQualitySchema.nullable().meta({
+      description: "The call's own leg quality; null until it received RTP, or without such a leg.",
+    }),
+    participants: z
+      .array(
+        z
+          .object({ identity: z.string(), joinedAt: z.iso.datetime() })
+          .meta({ id: 'RoomParticipant', description: 'A participant of the call’s room.' }),
+      )
+      .meta({
+        description:
+          "Who is in the call's room now besides the call's own SIP participant: agents, browsers, bridged legs (sip_…); empty once the call ended.",
       }),
     startedAt: z.iso.datetime(),
     answeredAt: z.iso.datetime().nullable(),

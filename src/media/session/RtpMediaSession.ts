@@ -40,6 +40,12 @@ import { SessionRecordings } from './sessionRecordings.js';
 const ROOM_DTMF_DURATION_MS = 100;
 /** Leaving the room must not hold a hangup hostage. */
 const BRIDGE_CLOSE_TIMEOUT_MS = 3_000;
+/**
+ * How often the main process hears the session's stats by default: often enough for a page to
+ * show a live call's quality, independent of RTCP (every 5 s at best, randomised, and a peer
+ * such as sipp sends none).
+ */
+const DEFAULT_STATS_INTERVAL_MS = 2_000;
 /** Received packets before a MOS estimate means anything (one second of 20 ms audio). */
 const MOS_MIN_PACKETS = 50;
 /**
@@ -91,6 +97,10 @@ export class RtpMediaSession {
   private latchedToSignalled = false;
   private readonly mediaTimeout: MediaTimeout;
   private nextRtcpAt: number;
+  private nextStatsAt: number;
+  private readonly statsIntervalMs: number;
+  /** What pipelines replaced by a codec change had counted, so the session's loss spans them. */
+  private readonly carried = { expected: 0, lost: 0 };
   private roundTripMs: number | null = null;
   private bridge: SessionRoomBridge | null = null;
   private bridgeReady = false;
@@ -118,6 +128,8 @@ export class RtpMediaSession {
     this.mediaTimeout = new MediaTimeout(options.timeouts, now);
     // The first report goes out after half an interval (RFC 3550 §6.2's initial half).
     this.nextRtcpAt = now + nextRtcpIntervalMs(this.random, options.rtcpIntervalMs) / 2;
+    this.statsIntervalMs = options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS;
+    this.nextStatsAt = now + this.statsIntervalMs;
   }
 
   get closed(): boolean {
@@ -258,7 +270,8 @@ export class RtpMediaSession {
     const snapshot = pipeline?.statistics.snapshot();
     return {
       ...this.counters,
-      packetsLost: Math.max(0, snapshot?.cumulativeLost ?? 0),
+      packetsExpected: this.carried.expected + (snapshot?.expected ?? 0),
+      packetsLost: this.carried.lost + Math.max(0, snapshot?.cumulativeLost ?? 0),
       jitterMs: round(snapshot?.jitterMs ?? 0),
       roundTripMs: this.roundTripMs === null ? null : round(this.roundTripMs),
       mos: this.mos(),
@@ -286,6 +299,11 @@ export class RtpMediaSession {
         initialSequenceNumber: old?.sender.nextSequenceNumber ?? randomBytes(2).readUInt16BE(0),
         initialTimestamp: old?.sender.nextTimestamp ?? randomBytes(4).readUInt32BE(0),
       });
+      if (old) {
+        const counted = old.statistics.snapshot();
+        this.carried.expected += counted.expected;
+        this.carried.lost += Math.max(0, counted.cumulativeLost);
+      }
       old?.close();
     }
     this.applyKeys();
@@ -411,6 +429,10 @@ export class RtpMediaSession {
         }
       }
       if (nowMs >= this.nextRtcpAt) this.report(nowMs);
+      if (nowMs >= this.nextStatsAt) {
+        this.nextStatsAt = nowMs + this.statsIntervalMs;
+        if (pipeline) this.options.events.emit('stats', { sessionId: this.id, stats: this.stats() });
+      }
     } catch (error) {
       this.options.logger.error({ err: error, sessionId: this.id }, 'media session tick failed');
       this.end('media_error', `media processing failed: ${(error as Error).message}`);
@@ -592,7 +614,7 @@ export class RtpMediaSession {
     }
   }
 
-  /** Our RR/SR on RTP + 1 (or the RTP port under rtcp-mux), then the stats event. */
+  /** Our RR/SR on RTP + 1 (or the RTP port under rtcp-mux). */
   private report(nowMs: number): void {
     this.nextRtcpAt = nowMs + nextRtcpIntervalMs(this.random, this.options.rtcpIntervalMs);
     const pipeline = this.pipeline;
@@ -615,7 +637,6 @@ export class RtpMediaSession {
       const wire = this.srtp ? this.srtp.protectRtcp(report) : report;
       (media.rtcpMux ? rtpSocket : rtcpSocket).send(wire, to.port, to.address, this.onSent);
     }
-    this.options.events.emit('stats', { sessionId: this.id, stats: this.stats() });
   }
 
   /**
@@ -677,6 +698,8 @@ export class RtpMediaSession {
   private end(reason: SessionCloseReason, message: string): void {
     if (this.closed) return;
     const recording = this.recordings.recording;
+    // The last figures, for the call's quality: nobody asks for them with a closeSession.
+    if (this.pipeline) this.options.events.emit('stats', { sessionId: this.id, stats: this.stats() });
     void this.close();
     if (!recording) {
       this.options.onEnded(this, reason, message);

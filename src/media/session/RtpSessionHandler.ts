@@ -48,6 +48,7 @@ export class RtpSessionHandler extends SessionCommandRouter<RtpMediaSession> {
           events: this.context.events,
           bridges: this.options.bridges,
           rtcpIntervalMs: this.options.rtcpIntervalMs ?? DEFAULT_RTCP_INTERVAL_MS,
+          ...(this.options.statsIntervalMs ? { statsIntervalMs: this.options.statsIntervalMs } : {}),
           logger: this.options.logger,
           pcmFiles: this.pcmFiles,
           ...(this.options.secureMediaTimers ? { secureTimers: this.options.secureMediaTimers } : {}),

@@ -48,6 +48,8 @@ export interface RtpMediaSessionOptions {
   awaitingAnswer?: boolean;
   /** RTCP report interval before randomisation (RFC 3550 §6.3.1: 5 s minimum). */
   rtcpIntervalMs: number;
+  /** How often the `stats` event goes to the main process; 2 s by default. */
+  statsIntervalMs?: number;
   logger: Logger;
   /**
    * The session ended on its own (media timeout, room gone, socket failure). Called once, after

@@ -7,6 +7,8 @@ export interface RtpSessionHandlerOptions {
   logger: Logger;
   /** RTCP report interval before randomisation (default 5000 ms, RFC 3550's minimum). */
   rtcpIntervalMs?: number;
+  /** How often each session's `stats` event goes out (default 2000 ms, whatever RTCP does). */
+  statsIntervalMs?: number;
   /** ICE and DTLS timers of DTLS-SRTP calls (RFC defaults: consent lost after 30 s, 10 s handshake). */
   secureMediaTimers?: SecureMediaTimers;
 }

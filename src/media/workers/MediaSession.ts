@@ -13,6 +13,7 @@ import type {
   PlayResult,
   SessionCloseReason,
   SessionCommandName,
+  SessionStats,
   StartRecordingParams,
   StartRecordingResult,
   StopRecordingResult,
@@ -114,7 +115,8 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
   /**
    * Ends the session in its worker. Idempotent; resolves with the worker's final stats, or null
    * when the worker could not say (already closed, died, timed out). Never rejects: a call being
-   * torn down must not fail on its media.
+   * torn down must not fail on its media. The final stats are also emitted as a last 'stats',
+   * just before 'closed', so a listener of the events sees the session's whole life.
    */
   close(reason: SessionCloseReason = 'normal'): Promise<CloseSessionResult | null> {
     if (this.closing) return this.closing;
@@ -122,6 +124,10 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
     this.closing = this.transport
       .request('closeSession', { sessionId: this.id, reason })
       .catch(() => null)
+      .then((result) => {
+        if (result?.stats && !this.closedInfo) this.finalStats(result.stats);
+        return result;
+      })
       .finally(() => this.markClosed({ reason, message: null }));
     return this.closing;
   }
@@ -157,6 +163,14 @@ export class MediaSession extends EventEmitter<MediaSessionEvents> {
       case 'recordingEnded':
         this.emit('recordingEnded', message.data);
         return;
+    }
+  }
+
+  private finalStats(stats: SessionStats): void {
+    try {
+      this.emit('stats', { sessionId: this.id, stats });
+    } catch {
+      // A listener's failure must not fail the close (which never rejects).
     }
   }
 

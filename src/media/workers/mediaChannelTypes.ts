@@ -298,7 +298,14 @@ export interface SessionStats {
   packetsSent: number;
   bytesReceived: number;
   bytesSent: number;
+  /**
+   * RTP packets the peer sent us, by their sequence numbers (RFC 3550 A.3: highest extended
+   * sequence number − first + 1), over the whole session (a codec change keeps the count).
+   */
+  packetsExpected: number;
+  /** Of those, the ones that never arrived (expected − received, never below 0). */
   packetsLost: number;
+  /** RFC 3550 interarrival jitter of the peer's stream, latest estimate. */
   jitterMs: number;
   roundTripMs: number | null;
   /** E-model estimate (1–4.5); null until there is enough to estimate. */
@@ -330,6 +337,11 @@ export interface MediaTimeoutEvent {
   silentMs: number;
 }
 
+/**
+ * The session's receive and send figures: every couple of seconds while it has media
+ * (RtpMediaSessionOptions.statsIntervalMs, whether or not the peer sends RTCP), and once more
+ * when the worker ends the session on its own, just before sessionClosed.
+ */
 export interface StatsEvent {
   sessionId: string;
   stats: SessionStats;

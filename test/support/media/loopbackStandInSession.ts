@@ -163,7 +163,15 @@ export class LoopbackStandInSession implements CommandedSession {
   }
 
   private stats(): SessionStats {
-    return { ...this.counters, packetsLost: 0, jitterMs: 0, roundTripMs: null, mos: null };
+    // The stand-in measures nothing: no packet counted as expected, so no call quality from it.
+    return {
+      ...this.counters,
+      packetsExpected: 0,
+      packetsLost: 0,
+      jitterMs: 0,
+      roundTripMs: null,
+      mos: null,
+    };
   }
 
   private applyMedia(media: NegotiatedAudio): void {

@@ -8,6 +8,7 @@ import { RtpSessionHandler } from '../../../src/media/session/RtpSessionHandler.
 import type {
   MediaEventName,
   MediaEvents,
+  SessionStats,
   WorkerInit,
 } from '../../../src/media/workers/mediaChannelTypes.js';
 import { RtpPeer } from '../../support/rtpPeer.js';
@@ -23,7 +24,9 @@ afterEach(async () => {
 
 let sessions = 0;
 
-function handler(options: { timeoutSeconds?: number; mixToneHz?: number | null } = {}) {
+function handler(
+  options: { timeoutSeconds?: number; mixToneHz?: number | null; statsIntervalMs?: number } = {},
+) {
   // Below the kernel's ephemeral ports and the other media tests' blocks.
   const base = 20_000 + Math.floor(Math.random() * 150) * 20;
   const init: WorkerInit = {
@@ -49,7 +52,11 @@ function handler(options: { timeoutSeconds?: number; mixToneHz?: number | null }
         },
       },
     },
-    { bridges, logger: pino({ level: 'silent' }) },
+    {
+      bridges,
+      logger: pino({ level: 'silent' }),
+      ...(options.statsIntervalMs ? { statsIntervalMs: options.statsIntervalMs } : {}),
+    },
   );
   cleanup.push(() => instance.shutdown());
   const nextEvent = <E extends MediaEventName>(name: E): Promise<MediaEvents[E]> =>
@@ -318,6 +325,57 @@ describe('RtpSessionHandler (in process, a fake room)', () => {
     p.useRemoteSdp(created.localSdp);
     await p.untilAudioPackets(3);
     expect(p.lastAudioPayloadSize).toBe(320);
+  });
+
+  it('reports stats every interval from what it receives (no RTCP from the peer), across a codec change, and once more as it ends itself', async () => {
+    const { handler: h, bridges, events, nextEvent } = await handler({ statsIntervalMs: 200 });
+    const lossy = await peer('PCMU');
+    // Our RTP peer sends no RTCP at all, like sipp: loss and jitter come from our receive side.
+    lossy.loseEvery = 10;
+    const sessionId = `s${++sessions}`;
+    const created = await h.createSession({ sessionId, remoteOffer: lossy.offer(), callId: null });
+    await h.connectRoom({ ...room, sessionId });
+    lossy.useRemoteSdp(created.localSdp);
+    lossy.start({ frequencyHz: 1000, amplitude: 0.3 });
+    const statsUntil = async (done: (stats: SessionStats) => boolean): Promise<SessionStats> => {
+      for (;;) {
+        const { stats } = await nextEvent('stats');
+        if (done(stats)) return stats;
+      }
+    };
+    const before = await statsUntil((stats) => stats.packetsExpected >= 100);
+    // Every 10th packet of each 10 lost, and the last one made may be lost but not yet expected.
+    expect(Math.abs(before.packetsLost / before.packetsExpected - 0.1)).toBeLessThanOrEqual(0.011);
+    expect(before.packetsReceived).toBe(before.packetsExpected - before.packetsLost);
+    expect(before.jitterMs).toBeGreaterThanOrEqual(0);
+    expect(before.roundTripMs).toBeNull();
+    const reported = events.filter((e) => e.event === 'stats' && e.data.sessionId === sessionId);
+    // 2 s of audio at one report per 200 ms (the shared clock ticks every 20 ms).
+    expect(reported.length).toBeGreaterThanOrEqual(6);
+
+    // A re-INVITE to another codec replaces the receive pipeline: the counts go on from where they were.
+    const other = await peer('PCMA');
+    other.loseEvery = 5;
+    const reanswer = await h.answerOffer({ sessionId, sdp: other.offer('sendrecv', 2) });
+    lossy.stop();
+    other.useRemoteSdp(reanswer.localSdp);
+    other.start({ frequencyHz: 1000, amplitude: 0.3 });
+    const after = await statsUntil(
+      (stats) =>
+        stats.packetsExpected >= before.packetsExpected + 60 && stats.packetsLost > before.packetsLost,
+    );
+    expect(after.packetsLost).toBeGreaterThanOrEqual(before.packetsLost + 8);
+    const ratio = after.packetsLost / after.packetsExpected;
+    expect(ratio).toBeGreaterThan(0.1);
+    expect(ratio).toBeLessThan(0.2);
+
+    const closed = nextEvent('sessionClosed');
+    bridges.bridges[0]?.emit('closed', 'room_deleted');
+    await closed;
+    const last = events.filter((e) => e.data.sessionId === sessionId).slice(-2);
+    expect(last.map((e) => e.event)).toEqual(['stats', 'sessionClosed']);
+    const final = last[0]?.event === 'stats' ? last[0].data.stats : undefined;
+    expect(final?.packetsExpected).toBeGreaterThanOrEqual(after.packetsExpected);
   });
 
   it('ends the session with room_closed when the room goes, and shutdown frees everything', async () => {

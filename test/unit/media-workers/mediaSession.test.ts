@@ -88,4 +88,26 @@ describe('MediaSession', () => {
     expect(seen).toEqual([{ reason: 'normal', message: null }]);
     expect(session.closed).toBe(true);
   });
+
+  it("emits the worker's final stats as a last 'stats', just before 'closed'", async () => {
+    const final = {
+      packetsReceived: 90,
+      packetsSent: 100,
+      bytesReceived: 9000,
+      bytesSent: 10000,
+      packetsExpected: 100,
+      packetsLost: 10,
+      jitterMs: 1.5,
+      roundTripMs: null,
+      mos: 3.4,
+    };
+    const { transport: t } = transport(async () => ({ closed: true, stats: final }));
+    const session = new MediaSession('ms_5', 0, t);
+    const order: string[] = [];
+    session.on('stats', (event) => order.push(`stats ${event.sessionId} ${event.stats.packetsLost}`));
+    session.on('closed', () => order.push('closed'));
+    expect((await session.close())?.stats).toEqual(final);
+    await session.close();
+    expect(order).toEqual(['stats ms_5 10', 'closed']);
+  });
 });

@@ -27,11 +27,15 @@ export class RecordVerb implements FlowVerb {
   async run(context: FlowContext): Promise<void> {
     const session = await context.answered();
     if (this.spec.beep) await context.wait(playToEnd(session, RECORD_BEEP));
-    const { recordingId, ended } = await startWatchedRecording(session, {
-      format: context.recordingFormat,
-      tracks: this.spec.tracks,
-      maxDurationMs: this.spec.maxLengthSeconds * 1000,
-    });
+    const { recordingId, ended } = await startWatchedRecording(
+      session,
+      {
+        format: context.recordingFormat,
+        tracks: this.spec.tracks,
+        maxDurationMs: this.spec.maxLengthSeconds * 1000,
+      },
+      { callId: context.callId, kind: 'flow', journal: context.recordings },
+    );
     let finishKeyPressed = false;
     const stop = (): void => {
       if (!session.closed) void session.stopRecording(recordingId).catch(() => undefined);
