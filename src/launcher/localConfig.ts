@@ -23,7 +23,14 @@ export const DEMO_OUTBOUND_PORT = 5080;
  * call needs no editing: an app, a number routed to it, and a loopback trunk that takes calls
  * from this machine and sends the app's outbound calls to a softphone on port 5080.
  */
-export function firstRunConfig(localDir: string): { yaml: string; settings: LocalSettings } {
+export function firstRunConfig(
+  localDir: string,
+  /**
+   * This machine's own addresses: a softphone here may send from its LAN address even to
+   * 127.0.0.1 (baresip does), and the SIP server listens on loopback only, so nobody else reaches it.
+   */
+  machineAddresses: readonly string[] = [],
+): { yaml: string; settings: LocalSettings } {
   const settings: LocalSettings = {
     adminKey: `sk_admin_${randomBytes(24).toString('base64url')}`,
     livekitKey: `local${randomBytes(4).toString('hex')}`,
@@ -43,7 +50,7 @@ export function firstRunConfig(localDir: string): { yaml: string; settings: Loca
         {
           name: 'local',
           kind: 'pstn',
-          sourceAddresses: ['127.0.0.1'],
+          sourceAddresses: [...new Set(['127.0.0.1', ...machineAddresses])],
           outbound: { host: '127.0.0.1', port: DEMO_OUTBOUND_PORT, transport: 'udp' },
         },
       ],
@@ -53,7 +60,8 @@ export function firstRunConfig(localDir: string): { yaml: string; settings: Loca
   };
   const yaml = [
     '# Written by npm run up on first run; edit freely.',
-    `# The demo: ${DEMO_NUMBER} rings app ${settings.demoAppId} (calls from this machine, trunk "local");`,
+    `# The demo: ${DEMO_NUMBER} rings app ${settings.demoAppId} (calls from this machine's addresses, trunk`,
+    '# "local": the SIP server listens on 127.0.0.1 only; list real carriers\' addresses before you open it up);',
     `# the app's outbound PSTN calls go to a softphone on 127.0.0.1:${DEMO_OUTBOUND_PORT}.`,
     stringifyYaml(config),
   ].join('\n');

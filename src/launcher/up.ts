@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/loadConfig.js';
@@ -24,9 +25,17 @@ function say(line: string): void {
   process.stderr.write(`[up] ${line}\n`);
 }
 
+/** This machine's IPv4 addresses, loopback aside. */
+function machineAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((address) => address !== undefined && address.family === 'IPv4' && !address.internal)
+    .map((address) => (address as { address: string }).address);
+}
+
 function localSettings(): LocalSettings {
   if (existsSync(configPath)) return readLocalSettings(readFileSync(configPath, 'utf8'), configPath);
-  const { yaml, settings } = firstRunConfig(localDir);
+  const { yaml, settings } = firstRunConfig(localDir, machineAddresses());
   mkdirSync(localDir, { recursive: true });
   writeFileSync(configPath, yaml, { mode: 0o600 });
   say(`wrote ${configPath} (a demo app, number ${settings.demoNumber} and a loopback trunk "local")`);

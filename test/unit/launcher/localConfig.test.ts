@@ -18,7 +18,7 @@ describe("npm run up's first-run config", () => {
   } {
     const dir = mkdtempSync(join(tmpdir(), 'up-config-'));
     dirs.push(dir);
-    const { yaml, settings } = firstRunConfig(dir);
+    const { yaml, settings } = firstRunConfig(dir, ['192.0.2.2', '127.0.0.1']);
     const path = join(dir, 'gateway.yaml');
     writeFileSync(path, yaml);
     return { path, yaml, settings };
@@ -29,7 +29,8 @@ describe("npm run up's first-run config", () => {
     const config = loadConfig({ file: path, env: {} });
     expect(config.sip.numbers).toEqual([{ number: DEMO_NUMBER, appId: settings.demoAppId }]);
     const trunk = config.sip.trunks.find((t) => t.name === 'local');
-    expect(trunk?.sourceAddresses).toEqual(['127.0.0.1']);
+    // The machine's own addresses too (a softphone here may send from them), each once.
+    expect(trunk?.sourceAddresses).toEqual(['127.0.0.1', '192.0.2.2']);
     expect(trunk?.outbound?.host).toBe('127.0.0.1');
     expect(config.sip.apps).toEqual([{ appId: settings.demoAppId, outboundTrunk: 'local' }]);
     expect(config.auth.keys).toEqual([{ key: settings.adminKey, role: 'admin' }]);
