@@ -36,6 +36,7 @@ import { consoleSessionRoutes } from './control/routes/consoleSessionRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
 import { metricsRoutes } from './control/routes/metricsRoutes.js';
 import { recordingRoutes } from './control/routes/recordingRoutes.js';
+import { trunkRegistrationRoutes } from './control/routes/trunkRegistrationRoutes.js';
 import { whatsappWebhookRoutes } from './control/routes/whatsappWebhookRoutes.js';
 import { CallRooms } from './livekit/callRooms.js';
 import { LiveKitTokens } from './livekit/liveKitTokens.js';
@@ -54,6 +55,8 @@ import { NumberRouter } from './signalling/inbound/numberRouter.js';
 import { TrunkMatcher } from './signalling/inbound/trunkMatcher.js';
 import { OrphanedLegs } from './signalling/orphanedLegs.js';
 import { OutboundTrunks } from './signalling/outbound/outboundTrunks.js';
+import type { RegistrationTiming } from './signalling/registration/registrationTypes.js';
+import { TrunkRegistrar } from './signalling/registration/trunkRegistrar.js';
 import { SipLegJournal } from './signalling/sipLegJournal.js';
 import { srfCalls } from './signalling/srfAdapters.js';
 import { srfLegActions } from './signalling/srfLegActions.js';
@@ -75,6 +78,8 @@ export interface GatewayDeps {
   mediaWorkerEntry: string;
   /** Reads the machine's CPU times; os.cpus() by default (tests make a machine busy this way). */
   cpuTimes?: () => CpuTimes;
+  /** Overrides of the trunk registrations' timers (tests shorten refresh floors and backoff). */
+  registrationTiming?: Partial<RegistrationTiming>;
 }
 
 /**
@@ -98,6 +103,8 @@ export class Gateway {
   readonly cpu: HostCpu;
   /** WhatsApp Graph-mode calls: their webhooks and the legs they keep by wacid. */
   readonly graph: GraphCalls;
+  /** Outbound registrations of the trunks that need them (sip.trunks[].registration). */
+  readonly registrations: TrunkRegistrar;
   /** Open call feeds (the console's), ended when the gateway stops. */
   private readonly callStreams = new CallStreams();
   private readonly commandHandler: CallCommandHandler;
@@ -123,6 +130,14 @@ export class Gateway {
 
     this.sip = new DrachtioConnection(config.sip.drachtio, child('sip'));
     const srf = srfCalls(this.sip.srf);
+    this.registrations = new TrunkRegistrar({
+      send: srf.request,
+      whenReady: () => this.sip.whenConnected(),
+      logger: child('registration'),
+      metrics: this.metrics.registry,
+      now,
+      ...(deps.registrationTiming ? { timing: deps.registrationTiming } : {}),
+    });
     // Not a readiness probe on purpose: calls go on while the control plane is away; events wait.
     this.events = new ControlPlaneEvents({
       config: config.control,
@@ -146,6 +161,7 @@ export class Gateway {
     this.readiness.add({ name: 'storage', check: () => this.database.ping() || 'database is closed' });
     this.readiness.add(livekitProbe(config.livekit));
     this.readiness.add(this.sip.probe());
+    this.readiness.add(this.registrations.probe());
     this.readiness.add(this.media.probe());
     this.cpu = new HostCpu({
       maxUtilization: config.media.maxCpuUtilization,
@@ -330,6 +346,10 @@ export class Gateway {
         }),
         ...eventSchemaRoutes(),
         ...whatsappWebhookRoutes({ graph, logger: child('whatsapp-graph') }),
+        ...trunkRegistrationRoutes({
+          registrations: this.registrations,
+          hasTrunk: (name) => config.sip.trunks.some((trunk) => trunk.name === name),
+        }),
       ],
     });
   }
@@ -343,6 +363,8 @@ export class Gateway {
     this.cpu.start();
     this.sip.start();
     void this.sip.whenConnected().then(endOrphanLegs);
+    // Reported at once; their REGISTERs go out once the SIP server is connected.
+    this.registrations.sync(this.config.sip.trunks);
     this.events.start(this.commandHandler);
     const address = await this.http.listen({ host, port });
     this.logger.info({ address, schemaVersion: this.database.schemaVersion }, 'gateway listening');
@@ -361,6 +383,9 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     const graceMs = this.config.http.shutdownTimeoutMs;
     this.readiness.startDraining();
+    // Carriers stop sending calls here first; bounded by its own timeout, awaited before the SIP
+    // connection closes.
+    const unregistered = this.registrations.stop();
     this.callStreams.endAll();
     this.recovery.stop();
     // Live calls are ended while the SIP connection is still up, then media stops.
@@ -374,6 +399,7 @@ export class Gateway {
     try {
       await this.http.close();
     } finally {
+      await unregistered;
       this.sip.stop();
       clearTimeout(deadline);
       await this.events.stop();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { APP_ID_PATTERN } from './appIds.js';
+import { parseHostPort } from './hostPort.js';
 
 const port = z.int().min(1).max(65535);
 export const E164 = /^\+[1-9][0-9]{6,14}$/;
@@ -48,6 +49,35 @@ const trunkMediaSchema = z.strictObject({
   policy: z.enum(['required', 'optional']).default('required'),
 });
 
+/**
+ * Outbound registration (RFC 3261 §10) for a trunk that sends calls only to a registered contact:
+ * the gateway REGISTERs `sip:<username>@<realm>` with our SIP server's address as Contact, answers
+ * the registrar's digest challenge (MD5 or SHA-256), refreshes before the granted expiry, retries
+ * with backoff when refused, and un-REGISTERs when it stops. Needs the trunk's outbound settings:
+ * the REGISTER goes over their transport, to their host and port unless `registrar` says otherwise.
+ */
+const registrationSchema = z.strictObject({
+  username: z.string().min(1),
+  /** A secret: never logged, never returned by the API, never echoed in a config error. */
+  password: z.string().min(1),
+  /** Domain of the address of record (From/To) and of the REGISTER's Request-URI; default: the registrar's host. */
+  realm: host.optional(),
+  /** `host[:port]` the REGISTER is sent to; default: the trunk's outbound host and port. */
+  registrar: z
+    .string()
+    .refine((value) => parseHostPort(value) !== undefined, {
+      error: 'host or host:port (an IPv6 address in brackets when a port follows)',
+    })
+    .optional(),
+  /** The binding asked for; the registrar may grant less (or demand more, 423 Min-Expires). */
+  expiresSeconds: z.int().min(60).max(86400).default(3600),
+  /** User part of our Contact (what the carrier sends its INVITEs to); default: username. */
+  contactUser: z
+    .string()
+    .regex(/^[A-Za-z0-9+._~!$&'()*=,;?/-]{1,64}$/, 'letters, digits and SIP user characters, at most 64')
+    .optional(),
+});
+
 const trunkSchema = z.strictObject({
   /** Names the trunk in logs, metrics and call attributes. */
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -'),
@@ -71,6 +101,8 @@ const trunkSchema = z.strictObject({
     .default(null),
   /** Where this trunk takes the calls apps place (POST /v1/calls); null: inbound only. */
   outbound: outboundSchema.nullable().default(null),
+  /** REGISTER to the carrier so it sends calls to us; null: the trunk needs no registration. */
+  registration: registrationSchema.nullable().default(null),
   /** Media encryption of this trunk's calls, both directions; plain RTP by default. */
   media: trunkMediaSchema.default({ encryption: 'none', policy: 'required' }),
 });
@@ -160,6 +192,15 @@ export const sipSchema = z
     path: ['apps'],
   })
   .superRefine((sip, ctx) => {
+    for (const [index, trunk] of sip.trunks.entries()) {
+      if (trunk.registration && !trunk.outbound) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `trunk "${trunk.name}" registers only with outbound settings (the transport, and the host unless registrar is set)`,
+          path: ['trunks', index, 'registration'],
+        });
+      }
+    }
     for (const [index, app] of sip.apps.entries()) {
       const trunk = sip.trunks.find((t) => t.name === app.outboundTrunk);
       const problem = !trunk
@@ -195,4 +236,5 @@ export const sipSchema = z
 
 export type SipConfig = z.infer<typeof sipSchema>;
 export type TrunkConfig = z.infer<typeof trunkSchema>;
+export type TrunkRegistrationConfig = z.infer<typeof registrationSchema>;
 export type WhatsAppNumberConfig = z.infer<typeof whatsappNumberSchema>;

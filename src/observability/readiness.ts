@@ -1,18 +1,24 @@
 /** A part the gateway needs to serve calls; `check` resolves to true, or to what is wrong. */
 export interface ReadinessProbe {
   name: string;
-  check(): Promise<true | string> | true | string;
+  /**
+   * Reported, but never what makes the gateway not ready: a part only some calls depend on (a
+   * trunk's registration), while every other call still goes through. Its `check` may also
+   * resolve to null: nothing to report, the part is left out.
+   */
+  advisory?: boolean;
+  check(): Promise<true | string | null> | true | string | null;
 }
 
 export interface ReadinessReport {
   ready: boolean;
-  parts: Record<string, { ok: boolean; detail?: string }>;
+  parts: Record<string, { ok: boolean; detail?: string; advisory?: true }>;
 }
 
 /** A probe that takes longer than this counts as failing: a readiness endpoint must answer quickly. */
 const PROBE_TIMEOUT_MS = 2000;
 
-async function runProbe(probe: ReadinessProbe): Promise<true | string> {
+async function runProbe(probe: ReadinessProbe): Promise<true | string | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string>((resolve) => {
     timer = setTimeout(() => resolve(`no answer within ${PROBE_TIMEOUT_MS} ms`), PROBE_TIMEOUT_MS);
@@ -45,9 +51,11 @@ export class Readiness {
     const parts: ReadinessReport['parts'] = {};
     this.probes.forEach((probe, index) => {
       const result = results[index];
-      parts[probe.name] = result === true ? { ok: true } : { ok: false, detail: String(result) };
+      if (result === null && probe.advisory) return;
+      const part = result === true || result === null ? { ok: true } : { ok: false, detail: String(result) };
+      parts[probe.name] = probe.advisory ? { ...part, advisory: true } : part;
     });
     if (this.draining) parts.shutdown = { ok: false, detail: 'shutting down' };
-    return { ready: Object.values(parts).every((part) => part.ok), parts };
+    return { ready: Object.values(parts).every((part) => part.ok || part.advisory), parts };
   }
 }

@@ -1,5 +1,6 @@
 import type Srf from 'drachtio-srf';
 import type { SendInvite } from './outbound/uacInvite.js';
+import type { SendRequest } from './registration/registrationTypes.js';
 import type { RecordableDialog } from './sipLegJournal.js';
 import type { InboundRequest, InboundResponse, SipDialog } from './srfTypes.js';
 
@@ -12,7 +13,7 @@ export type CreateUas = (
 ) => void;
 
 /**
- * The three srf calls the gateway makes, typed as it uses them. srf's own typings describe its
+ * The srf calls the gateway makes, typed as it uses them. srf's own typings describe its
  * request and response objects loosely and its dialogs without the parts the gateway reads
  * (`source_address`, `stackTxnId`, `connected`, `sip`), so the casts between the two live here
  * and nowhere else.
@@ -26,6 +27,8 @@ export interface SrfCalls {
    */
   createUas: CreateUas;
   createUac: SendInvite;
+  /** srf.request (a request outside any dialog: REGISTER), in its callback form for the reason above. */
+  request: SendRequest;
 }
 
 export function srfCalls(srf: Srf): SrfCalls {
@@ -43,5 +46,18 @@ export function srfCalls(srf: Srf): SrfCalls {
     },
     createUac: (uri, options, progress) =>
       srf.createUAC(uri, options as never, progress as never) as unknown as ReturnType<SendInvite>,
+    request: (uri, options, done) => {
+      try {
+        const request = srf.request.bind(srf) as unknown as (
+          uri: string,
+          options: Parameters<SendRequest>[1],
+          callback: Parameters<SendRequest>[2],
+        ) => unknown;
+        request(uri, { ...options }, done);
+      } catch (error) {
+        // srf throws, rather than calls back, when it has never connected.
+        done(error instanceof Error ? error : new Error(String(error)), undefined);
+      }
+    },
   };
 }

@@ -99,6 +99,7 @@ describe('openapi.json', () => {
         '/v1/recordings',
         '/v1/recordings/{id}',
         '/v1/recordings/{id}/media',
+        '/v1/sip/trunks/{name}/registration',
         '/v1/whatsapp/webhook',
       ].sort(),
     );

@@ -6,6 +6,7 @@ import { loadConfig, mergeConfig } from '../../src/config/loadConfig.js';
 import { configSchema } from '../../src/config/schema.js';
 import { Gateway } from '../../src/gateway.js';
 import type { CpuTimes } from '../../src/observability/hostCpu.js';
+import type { RegistrationTiming } from '../../src/signalling/registration/registrationTypes.js';
 import { loopbackWorkerEntry } from './media/loopbackWorkerEntry.js';
 import { AUTH_KEYS } from './testKeys.js';
 
@@ -25,7 +26,12 @@ export interface RunningGateway {
  */
 export async function startInProcessGateway(
   overrides: Record<string, unknown> = {},
-  extra: { mediaWorkerEntry?: string; logger?: pino.Logger; cpuTimes?: () => CpuTimes } = {},
+  extra: {
+    mediaWorkerEntry?: string;
+    logger?: pino.Logger;
+    cpuTimes?: () => CpuTimes;
+    registrationTiming?: Partial<RegistrationTiming>;
+  } = {},
 ): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   const base = mergeConfig(loadConfig({ env: {} }) as unknown as Record<string, unknown>, {
@@ -45,6 +51,7 @@ export async function startInProcessGateway(
     version: '0.0.0-test',
     mediaWorkerEntry: extra.mediaWorkerEntry ?? loopbackWorkerEntry(),
     ...(extra.cpuTimes ? { cpuTimes: extra.cpuTimes } : {}),
+    ...(extra.registrationTiming ? { registrationTiming: extra.registrationTiming } : {}),
   });
   const url = await gateway.start();
   return {

@@ -5,7 +5,17 @@ import { defineRoute, type RouteSpec } from '../routeSpec.js';
 const readinessSchema = z
   .object({
     ready: z.boolean(),
-    parts: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })),
+    parts: z.record(
+      z.string(),
+      z.object({
+        ok: z.boolean(),
+        detail: z.string().optional(),
+        advisory: z.literal(true).optional().meta({
+          description:
+            'A part only some calls depend on (a trunk registration): shown, never what makes the gateway not ready.',
+        }),
+      }),
+    ),
   })
   .meta({ id: 'Readiness' });
 

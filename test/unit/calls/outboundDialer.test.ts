@@ -117,6 +117,7 @@ function rig(options: { noSession?: boolean } = {}) {
           sourceAddresses: ['127.0.0.1'],
           inboundAuth: null,
           outbound: { host: '127.0.0.1', port: 5080, transport: 'udp' },
+          registration: null,
           media: { encryption: 'none', policy: 'required' },
         },
       ],

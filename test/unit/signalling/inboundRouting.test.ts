@@ -10,6 +10,7 @@ describe('TrunkMatcher', () => {
       sourceAddresses: ['203.0.113.0/24', '198.51.100.7'],
       inboundAuth: null,
       outbound: null,
+      registration: null,
       media: { encryption: 'none', policy: 'required' },
     },
     {
@@ -18,6 +19,7 @@ describe('TrunkMatcher', () => {
       sourceAddresses: ['2001:db8::/32'],
       inboundAuth: null,
       outbound: null,
+      registration: null,
       media: { encryption: 'none', policy: 'required' },
     },
   ]);
