@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { type ChromiumWithMicrophone, chromiumWithMicrophone } from '../support/chromium.js';
 import { api, callGatewayConfig, ROUTED_NUMBER, theRingingCall, until } from '../support/gatewayApi.js';
@@ -8,7 +9,7 @@ import { type RunningGateway, startInProcessGateway } from '../support/inProcess
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import { assertAllCallsSucceeded, runSipp } from '../support/sipp.js';
+import { assertAllCallsSucceeded, runSipp, startSippServer } from '../support/sipp.js';
 import { bearer, KEYS, OTHER_APP_ID, TEST_APP_ID } from '../support/testKeys.js';
 import { analyseTone } from '../support/tone.js';
 
@@ -26,15 +27,31 @@ let engine: SipEngineProcess;
 let rig: LiveKitRig;
 let gw: RunningGateway;
 let chromium: ChromiumWithMicrophone;
+let sippPort: number;
 const cleanup: (() => unknown)[] = [];
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   engine = await startSipEngine();
   rig = await startLiveKit();
-  gw = await startInProcessGateway(callGatewayConfig(engine, rig), {
-    mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY),
-  });
+  sippPort = await freeUdpPort();
+  // The app's calls to the PSTN go to a sipp callee on this port.
+  gw = await startInProcessGateway(
+    callGatewayConfig(engine, rig, {
+      sip: {
+        trunks: [
+          {
+            name: 'local',
+            kind: 'pstn',
+            sourceAddresses: ['127.0.0.1/32'],
+            outbound: { host: '127.0.0.1', port: sippPort, transport: 'udp' },
+          },
+        ],
+        apps: [{ appId: TEST_APP_ID, outboundTrunk: 'local' }],
+      },
+    }),
+    { mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY) },
+  );
   await until(async () => (await api(gw, '/readyz')).ready === true);
   chromium = await chromiumWithMicrophone(BROWSER_TONE_HZ);
 });
@@ -149,6 +166,40 @@ describe('the agent console', () => {
     expect(page.url()).not.toContain(KEYS.app);
     expect(await page.context().cookies()).toEqual([]);
     expect(await page.evaluate(() => (globalThis as any).localStorage.length)).toBe(0);
+  });
+
+  it('places a call to a phone number: the callee answers, the page hears it, Hang up ends it', async () => {
+    const { page } = chromium;
+    const callee = await startSippServer({
+      scenario: 'uas-answer-pcap',
+      localPort: sippPort,
+      transport: 'u1',
+      calls: 1,
+      hardTimeoutMs: 60_000,
+    });
+    cleanup.push(() => callee.stop({ graceful: false }));
+    await page.fill('#place-to', '+442071838750');
+    await page.fill('#place-from', '+15550100');
+    await page.selectOption('#place-channel', 'pstn');
+    await page.click('#place-form button[type=submit]');
+    const row = page.locator('#call-rows tr[data-status="in_progress"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('+442071838750');
+    const callId = await row.getAttribute('data-call');
+    // The page joined the call's room and hears the callee (sipp's recorded speech).
+    await page.waitForFunction(() => (globalThis as any).consoleAudio !== undefined);
+    const heard: { levelDbfs: number } = await page.evaluate(() =>
+      (globalThis as any).consoleAudio.heard(1500),
+    );
+    expect(heard.levelDbfs).toBeGreaterThan(-45);
+    await page.screenshot({ path: join(SCREENSHOTS, '6-placed-call.png') });
+    await page.click('#hang-up');
+    assertAllCallsSucceeded(await callee.exited, 1);
+    await until(async () => (await api(gw, `/v1/calls/${callId}`)).status === 'completed');
+    expect(await api(gw, `/v1/calls/${callId}`)).toMatchObject({
+      endReason: 'api_hangup',
+      direction: 'outbound',
+    });
   });
 
   it('opens from a one-time console link: signed in as its app, the code gone from the URL, good once', async () => {

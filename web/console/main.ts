@@ -105,6 +105,7 @@ async function joinCall(callId: string): Promise<void> {
 async function leaveRoom(): Promise<void> {
   const leaving = room;
   room = null;
+  delete (window as unknown as { consoleAudio?: CallRoom }).consoleAudio;
   activeCallId = null;
   render();
   await leaving?.leave();
