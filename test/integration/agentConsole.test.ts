@@ -96,7 +96,16 @@ describe('the agent console', () => {
     expect(await row.textContent()).toContain('+15550100');
     await page.screenshot({ path: join(SCREENSHOTS, '1-ringing.png') });
 
-    await row.locator('button[data-action="answer"]').click();
+    // By keyboard alone, as an agent with no mouse: Tab reaches Answer, Enter presses it.
+    let focused = '';
+    for (let presses = 0; presses < 40 && focused !== 'answer'; presses++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(
+        () => ((globalThis as any).document.activeElement?.dataset?.action as string | undefined) ?? '',
+      );
+    }
+    expect(focused).toBe('answer');
+    await page.keyboard.press('Enter');
     // Functions, not strings: the page's CSP forbids eval, and that includes a test's.
     await page.waitForFunction(() => (globalThis as any).consoleAudio !== undefined);
     await until(async () => (await api(gw, `/v1/calls/${ringing.id}`)).status === 'in_progress');
