@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { DRAIN_RETRY_AFTER_SECONDS, type DrainGate } from './calls/admission.js';
 import { CallCommands } from './calls/callCommands.js';
 import { CallMetrics } from './calls/callMetrics.js';
 import { CallQualityBook } from './calls/callQuality.js';
@@ -53,6 +54,7 @@ import { DigestAuthenticator } from './signalling/inbound/digestAuth.js';
 import { InboundInvites } from './signalling/inbound/inboundInvites.js';
 import { NumberRouter } from './signalling/inbound/numberRouter.js';
 import { TrunkMatcher } from './signalling/inbound/trunkMatcher.js';
+import { answerOptions } from './signalling/optionsProbe.js';
 import { OrphanedLegs } from './signalling/orphanedLegs.js';
 import { OutboundTrunks } from './signalling/outbound/outboundTrunks.js';
 import type { RegistrationTiming } from './signalling/registration/registrationTypes.js';
@@ -178,6 +180,8 @@ export class Gateway {
     );
 
     const callingConfigs = new CallingConfigStore(this.database);
+    // Set by the stop: from then on new calls and OPTIONS probes are turned away.
+    const drain: DrainGate = { draining: () => this.readiness.isDraining };
     const callStore = new CallStore(this.database);
     // Each answered call's leg quality: on the call, in its stream, in the per-call histograms.
     const quality = new CallQualityBook({ store: callStore, logger: child('calls'), now });
@@ -249,6 +253,7 @@ export class Gateway {
       registry: this.registry,
       callingConfigs,
       admission: this.events,
+      drain,
       cpu: this.cpu,
       media: this.media,
       answer: new InboundAnswer({
@@ -281,6 +286,7 @@ export class Gateway {
       logger: child('inbound'),
     });
     srf.onInvite((req, res) => inbound.handle(req, res));
+    srf.onOptions(answerOptions(drain, DRAIN_RETRY_AFTER_SECONDS));
     // WhatsApp Graph mode: calls come as webhooks, and go to the same inbound call pipeline.
     this.graph = new GraphCalls({
       numbers: config.whatsapp.graph.numbers,
@@ -295,6 +301,7 @@ export class Gateway {
       registry: this.registry,
       callingConfigs,
       admission: this.events,
+      drain,
       cpu: this.cpu,
       dialer,
       graphDialer: new GraphDialer({ graph, media: this.media, rooms, logger: child('outbound') }),
@@ -386,6 +393,12 @@ export class Gateway {
     // Carriers stop sending calls here first; bounded by its own timeout, awaited before the SIP
     // connection closes.
     const unregistered = this.registrations.stop();
+    // Draining: new calls are refused (503) while live ones go on, up to drainTimeoutMs.
+    const { drainTimeoutMs } = this.config.http;
+    if (drainTimeoutMs > 0 && this.registry.size > 0) {
+      this.logger.info({ liveCalls: this.registry.size, drainTimeoutMs }, 'draining: live calls may finish');
+      await this.registry.drained(drainTimeoutMs);
+    }
     this.callStreams.endAll();
     this.recovery.stop();
     // Live calls are ended while the SIP connection is still up, then media stops.

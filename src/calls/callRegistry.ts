@@ -12,6 +12,8 @@ import { LiveCall } from './liveCall.js';
  */
 export class CallRegistry {
   private readonly live = new Map<string, LiveCall>();
+  /** Who waits for the last live call to end (a draining shutdown). */
+  private readonly emptyWaiters: (() => void)[] = [];
 
   constructor(
     private readonly calls: CallService,
@@ -32,6 +34,7 @@ export class CallRegistry {
       ...(this.quality ? { quality: this.quality } : {}),
       onClosed: (closed) => {
         if (this.live.get(closed.id) === closed) this.live.delete(closed.id);
+        if (this.live.size === 0) for (const resolve of this.emptyWaiters.splice(0)) resolve();
       },
     });
     this.live.set(call.id, live);
@@ -48,6 +51,22 @@ export class CallRegistry {
 
   get size(): number {
     return this.live.size;
+  }
+
+  /**
+   * Resolves once no call is live (each ended its own way), or after `timeoutMs`: a draining
+   * gateway lets its calls finish before it ends the rest.
+   */
+  async drained(timeoutMs: number): Promise<void> {
+    if (this.live.size === 0 || timeoutMs <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.emptyWaiters.push(resolve)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /**

@@ -56,6 +56,12 @@ export const configSchema = z.strictObject({
     port: portOrZero,
     /** How long shutdown waits for in-flight requests before closing them. */
     shutdownTimeoutMs: z.int().min(0).max(120_000),
+    /**
+     * On SIGTERM, how long live calls may go on before they are ended: meanwhile new calls get 503
+     * (INVITE and POST /v1/calls) and OPTIONS probes 503, so a proxy sends calls elsewhere. 0: end
+     * them at once (a single node with nowhere else for calls to go).
+     */
+    drainTimeoutMs: z.int().min(0).max(3_600_000).default(0),
     bodyLimitBytes: z.int().min(1024).max(10_485_760),
   }),
   log: z.strictObject({

@@ -46,6 +46,10 @@ export class Readiness {
     this.draining = true;
   }
 
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   async report(): Promise<ReadinessReport> {
     const results = await Promise.all(this.probes.map(runProbe));
     const parts: ReadinessReport['parts'] = {};

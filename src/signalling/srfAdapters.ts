@@ -20,6 +20,8 @@ export type CreateUas = (
  */
 export interface SrfCalls {
   onInvite(handler: (req: InboundRequest, res: InboundResponse) => void): void;
+  /** OPTIONS outside a dialog: a proxy's liveness probe (Kamailio's dispatcher). */
+  onOptions(handler: (req: InboundRequest, res: InboundResponse) => void): void;
   /**
    * The callback form of createUAS on purpose: srf calls it before it reads the next message,
    * where its promise resolves a few microtasks later, after an ACK and a re-INVITE read in one
@@ -35,6 +37,11 @@ export function srfCalls(srf: Srf): SrfCalls {
   return {
     onInvite: (handler) =>
       srf.invite((req, res) => handler(req as unknown as InboundRequest, res as unknown as InboundResponse)),
+    onOptions: (handler) => {
+      // srf defines a method per SIP method at runtime; its typings leave out options.
+      const options = (srf as unknown as { options(h: (req: unknown, res: unknown) => void): void }).options;
+      options.call(srf, (req, res) => handler(req as InboundRequest, res as InboundResponse));
+    },
     createUas: (req, res, localSdp, done) => {
       const createUAS = srf.createUAS.bind(srf) as unknown as (
         req: InboundRequest,

@@ -2,7 +2,12 @@ import type { Logger } from 'pino';
 import { CPU_RETRY_AFTER_SECONDS } from '../../observability/hostCpu.js';
 import type { InboundRoute } from '../../signalling/inbound/inboundInvites.js';
 import type { CallingConfigStore } from '../../store/callingConfigStore.js';
-import type { AdmissionGate, LoadGate } from '../admission.js';
+import {
+  type AdmissionGate,
+  DRAIN_RETRY_AFTER_SECONDS,
+  type DrainGate,
+  type LoadGate,
+} from '../admission.js';
 import type { CallRegistry } from '../callRegistry.js';
 import type { CallService } from '../callService.js';
 import type { IncomingLeg } from '../legs/callLeg.js';
@@ -15,6 +20,8 @@ export interface InboundCallsDeps {
   registry: CallRegistry;
   callingConfigs: CallingConfigStore;
   admission: AdmissionGate;
+  /** A draining gateway takes no new call; absent: never draining. */
+  drain?: DrainGate;
   /** The machine's CPU: a saturated one takes no new call. */
   cpu: LoadGate;
   media: Pick<MediaSessions, 'hasCapacity'>;
@@ -50,6 +57,11 @@ export class InboundCalls {
     if (route.trunk.kind === 'whatsapp' && route.via !== 'graph' && !settings.whatsappSipEnabled) {
       // Calling on, SIP off is Meta's Graph mode: its calls come through the Cloud API, not SIP.
       leg.refuse(403, 'WhatsApp over SIP is not enabled for this app (whatsappSipEnabled)');
+      return undefined;
+    }
+    if (deps.drain?.draining()) {
+      log.info('refusing a call: the gateway is draining');
+      leg.refuse(503, 'gateway draining', { 'Retry-After': String(DRAIN_RETRY_AFTER_SECONDS) });
       return undefined;
     }
     if (!deps.admission.canAcceptWork()) {

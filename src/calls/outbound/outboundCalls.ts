@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import { CPU_RETRY_AFTER_SECONDS } from '../../observability/hostCpu.js';
-import type { AdmissionGate, LoadGate } from '../admission.js';
+import {
+  type AdmissionGate,
+  DRAIN_RETRY_AFTER_SECONDS,
+  type DrainGate,
+  type LoadGate,
+} from '../admission.js';
 import { autoRecordFormat, type CallSettingsSource } from '../autoRecording.js';
 import { PlaceCallError } from '../callErrors.js';
 import type { CallRegistry } from '../callRegistry.js';
@@ -28,6 +33,8 @@ export interface OutboundCallsDeps {
   /** The app's settings: maxConcurrentCalls, autoRecordEnabled and recordingFormat. */
   callingConfigs: CallSettingsSource;
   admission: AdmissionGate;
+  /** A draining gateway places no new call; absent: never draining. */
+  drain?: DrainGate;
   /** The machine's CPU: a saturated one places no new call. */
   cpu: LoadGate;
   /** Dials PSTN legs, and WhatsApp legs over SIP. */
@@ -68,6 +75,13 @@ export class OutboundCalls {
       throw new PlaceCallError(
         'no_outbound_trunk',
         `app ${request.appId} has no outbound trunk for PSTN calls (config sip.apps)`,
+      );
+    }
+    if (deps.drain?.draining()) {
+      throw new PlaceCallError(
+        'overloaded',
+        'the gateway is draining (shutting down); place the call on another node',
+        DRAIN_RETRY_AFTER_SECONDS,
       );
     }
     if (!deps.admission.canAcceptWork()) {
