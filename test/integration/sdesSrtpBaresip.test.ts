@@ -123,7 +123,11 @@ describe.each(CODECS)('SDES-SRTP with baresip, %s', (codec) => {
     });
     expect(answered).toMatchObject({ status: 'in_progress', media: { encryption: 'sdes' } });
     await established;
-    expect(caller.output()).toMatch(/SRTP is Enabled \(cryptosuite=AES_CM_128_HMAC_SHA1_80\)/);
+    // baresip's console line comes on stdout, which its ctrl_tcp event can beat.
+    await until(
+      async () => /SRTP is Enabled \(cryptosuite=AES_CM_128_HMAC_SHA1_80\)/.test(caller.output()),
+      5000,
+    );
     expect(await mediaAttribute(answered.livekitRoomName, ringing.id)).toBe('sdes');
 
     await checkAudioBothWays(AUDIO(), ringing.id, answered.livekitRoomName);
@@ -233,7 +237,7 @@ describe('best-effort SRTP: RTP/AVP with a=crypto', () => {
     });
     expect(answered).toMatchObject({ status: 'in_progress', media: { encryption: 'sdes' } });
     await established;
-    expect(caller.output()).toMatch(/SRTP is Enabled/);
+    await until(async () => /SRTP is Enabled/.test(caller.output()), 5000);
     await checkAudioBothWays(AUDIO(), ringing.id, answered.livekitRoomName);
     const closed = caller.nextEvent('CALL_CLOSED');
     await caller.hangup();
@@ -251,7 +255,8 @@ describe('the trunk requires SRTP', () => {
     const event = await closed;
     // baresip reports the final response with its Reason text.
     expect(JSON.stringify(event)).toMatch(/488/);
-    expect(caller.output()).toMatch(/488 Not Acceptable Here/);
+    // Its console line comes on stdout, which its ctrl_tcp event can beat.
+    await until(async () => /488 Not Acceptable Here/.test(caller.output()), 5000);
     expect((await api(gw, `/v1/calls?appId=${TEST_APP_ID}&status=ringing`)).data).toEqual([]);
     await nothingLeased();
   });
