@@ -18,6 +18,7 @@ import { OutboundCalls } from './calls/outbound/outboundCalls.js';
 import { OutboundDialer } from './calls/outbound/outboundDialer.js';
 import { RestartRecovery } from './calls/restartRecovery.js';
 import { RoomPresence } from './calls/roomPresence.js';
+import { CallTransfers } from './calls/transfer/callTransfers.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
 import { anyOf, ConsoleSessions } from './control/auth/consoleSessions.js';
@@ -37,6 +38,7 @@ import { consoleSessionRoutes } from './control/routes/consoleSessionRoutes.js';
 import { healthRoutes } from './control/routes/healthRoutes.js';
 import { metricsRoutes } from './control/routes/metricsRoutes.js';
 import { recordingRoutes } from './control/routes/recordingRoutes.js';
+import { sipRoutingRoutes } from './control/routes/sipRoutingRoutes.js';
 import { trunkRegistrationRoutes } from './control/routes/trunkRegistrationRoutes.js';
 import { whatsappWebhookRoutes } from './control/routes/whatsappWebhookRoutes.js';
 import { CallRooms } from './livekit/callRooms.js';
@@ -59,6 +61,7 @@ import { OrphanedLegs } from './signalling/orphanedLegs.js';
 import { OutboundTrunks } from './signalling/outbound/outboundTrunks.js';
 import type { RegistrationTiming } from './signalling/registration/registrationTypes.js';
 import { TrunkRegistrar } from './signalling/registration/trunkRegistrar.js';
+import { SipRouting } from './signalling/routing/sipRouting.js';
 import { SipLegJournal } from './signalling/sipLegJournal.js';
 import { srfCalls } from './signalling/srfAdapters.js';
 import { srfLegActions } from './signalling/srfLegActions.js';
@@ -68,6 +71,7 @@ import { CallingConfigStore } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 import { LivenessStore } from './store/livenessStore.js';
 import { RecordingStore } from './store/recordingStore.js';
+import { RoutingStore } from './store/routingStore.js';
 import { SipLegStore } from './store/sipLegStore.js';
 import { WebhookEventStore } from './store/webhookEventStore.js';
 
@@ -107,6 +111,8 @@ export class Gateway {
   readonly graph: GraphCalls;
   /** Outbound registrations of the trunks that need them (sip.trunks[].registration). */
   readonly registrations: TrunkRegistrar;
+  /** Trunks, numbers and apps in force: the config file's and the routing API's (stored), live. */
+  readonly routing: SipRouting;
   /** Open call feeds (the console's), ended when the gateway stops. */
   private readonly callStreams = new CallStreams();
   private readonly commandHandler: CallCommandHandler;
@@ -114,6 +120,7 @@ export class Gateway {
   private readonly logger: Logger;
   private readonly config: GatewayConfig;
   private stopping: Promise<void> | undefined;
+  private started = false;
 
   constructor(deps: GatewayDeps) {
     const { config, logger } = deps;
@@ -180,6 +187,18 @@ export class Gateway {
     );
 
     const callingConfigs = new CallingConfigStore(this.database);
+    this.routing = new SipRouting({
+      config: config.sip,
+      store: new RoutingStore(this.database),
+      logger: child('routing'),
+      now,
+    });
+    const routing = this.routing;
+    const routingLog = child('routing');
+    // Registrations follow trunk changes once started (start() syncs the first time).
+    routing.onChange((view) => {
+      if (this.started) this.registrations.sync(view.trunks);
+    });
     // Set by the stop: from then on new calls and OPTIONS probes are turned away.
     const drain: DrainGate = { draining: () => this.readiness.isDraining };
     const callStore = new CallStore(this.database);
@@ -226,13 +245,26 @@ export class Gateway {
 
     // Outbound SIP legs: a call's own (POST /v1/calls) and a call flow's bridge verb.
     const dialer = new OutboundDialer({
-      trunks: new OutboundTrunks(config.sip),
+      trunks: new OutboundTrunks(() => routing.view()),
       invite: srf.createUac,
       media: this.media,
       rooms,
       logger: child('outbound'),
       legs: journal,
     });
+    // Call transfer by REFER, both ways: the transfer action and verb, and REFERs from the far
+    // end of a trunk with allowTransfer (dialled through the app's trunk into the call's room).
+    const transfers = new CallTransfers({
+      calls: this.calls,
+      registry: this.registry,
+      dialer,
+      trunks: new OutboundTrunks(() => routing.view()),
+      allowsTransfer: (name) =>
+        routing.view().trunks.some((trunk) => trunk.name === name && trunk.allowTransfer === true),
+      ringTimeoutSeconds: config.sip.ringTimeoutSeconds,
+      logger: child('transfer'),
+    });
+    transfers.watch();
     // One cache of decoded prompts for call flows and voicemail greetings.
     const audio = new AudioPrompts(playbackSettings(config), child('playback'));
     const flows = new CallFlows({
@@ -243,11 +275,12 @@ export class Gateway {
       dialer,
       ringTimeoutSeconds: config.sip.ringTimeoutSeconds,
       logger: child('flow'),
+      transfers,
     });
-    const commands = new CallCommands(this.calls, this.registry, flows);
+    const commands = new CallCommands(this.calls, this.registry, flows, transfers);
     this.commandHandler = new CallCommandHandler(this.calls, commands);
     const whatsappNumbers = new WhatsAppNumbers(config.sip.whatsapp.numbers);
-    const trunkMedia = new TrunkMediaPolicies(config.sip.trunks, whatsappNumbers);
+    const trunkMedia = new TrunkMediaPolicies(() => routing.view().trunks, whatsappNumbers);
     const inboundCalls = new InboundCalls({
       calls: this.calls,
       registry: this.registry,
@@ -276,8 +309,8 @@ export class Gateway {
       logger: child('inbound'),
     });
     const inbound = new InboundInvites({
-      trunks: new TrunkMatcher(config.sip.trunks),
-      numbers: new NumberRouter(config.sip.numbers),
+      trunks: new TrunkMatcher(() => routing.view().trunks),
+      numbers: new NumberRouter(() => routing.view().numbers),
       whatsapp: whatsappNumbers,
       digest: new DigestAuthenticator(),
       calls: inboundCalls,
@@ -355,7 +388,16 @@ export class Gateway {
         ...whatsappWebhookRoutes({ graph, logger: child('whatsapp-graph') }),
         ...trunkRegistrationRoutes({
           registrations: this.registrations,
-          hasTrunk: (name) => config.sip.trunks.some((trunk) => trunk.name === name),
+          hasTrunk: (name) => routing.trunkEntry(name) !== undefined,
+        }),
+        ...sipRoutingRoutes({
+          routing,
+          registrations: this.registrations,
+          // Reported once applied: what changed, never a secret.
+          onChange: ({ event, ...sip }) => {
+            routingLog.info({ event, ...sip }, 'routing changed');
+            this.events.outbox.appendSip({ event, data: { sip } });
+          },
         }),
       ],
     });
@@ -371,7 +413,8 @@ export class Gateway {
     this.sip.start();
     void this.sip.whenConnected().then(endOrphanLegs);
     // Reported at once; their REGISTERs go out once the SIP server is connected.
-    this.registrations.sync(this.config.sip.trunks);
+    this.started = true;
+    this.registrations.sync(this.routing.view().trunks);
     this.events.start(this.commandHandler);
     const address = await this.http.listen({ host, port });
     this.logger.info({ address, schemaVersion: this.database.schemaVersion }, 'gateway listening');

@@ -47,12 +47,15 @@ const MEDIA_END: Record<SessionCloseReason, EndReason> = {
  */
 export class BridgedCall implements PhaseControl {
   private ended = false;
+  /** A transfer of this leg succeeded (REFER): the far end's BYE ends the call as transferred. */
+  private transferredAway = false;
+  private readonly bridgedAt = Date.now();
   private readonly farEndHangup: EndReason;
   private readonly log: Logger;
 
   constructor(
     private readonly live: LiveCall,
-    private readonly leg: AnsweredLeg,
+    readonly leg: AnsweredLeg,
     readonly session: MediaSession,
     private readonly deps: BridgedCallDeps,
     private readonly options: BridgedCallOptions = {},
@@ -80,7 +83,8 @@ export class BridgedCall implements PhaseControl {
       this.log,
       (end) => {
         if (end.by === 'far_end') this.keepWhatsAppDuration(end.bye);
-        void this.end(end.by === 'far_end' ? this.farEndHangup : MEDIA_END[end.reason]);
+        const byFarEnd = this.transferredAway ? 'transferred' : this.farEndHangup;
+        void this.end(end.by === 'far_end' ? byFarEnd : MEDIA_END[end.reason]);
       },
       (digit) => this.deps.calls.dtmf(live.id, digit, 'sip_info'),
     );
@@ -101,6 +105,35 @@ export class BridgedCall implements PhaseControl {
 
   shutdown(): Promise<void> {
     return this.end('gateway_shutdown');
+  }
+
+  /** A REFER on this leg succeeded: from now on the far end's BYE ends the call as `transferred`. */
+  transferSucceeded(): void {
+    this.transferredAway = true;
+  }
+
+  /**
+   * The call goes on on another leg (a transfer the far end asked for, calls/transfer/): the new
+   * leg and its session are bridged with this call's options (what is left of its max duration;
+   * no second whole-call recording), then this leg gets its BYE and its media closes. The call is
+   * not ended. Resolves once the BYE went out or failed.
+   */
+  handOver(leg: AnsweredLeg, session: MediaSession): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    this.ended = true;
+    const { maxDurationMs } = this.options;
+    const left =
+      maxDurationMs === undefined
+        ? {}
+        : { maxDurationMs: Math.max(1, maxDurationMs - (Date.now() - this.bridgedAt)) };
+    new BridgedCall(this.live, leg, session, this.deps, {
+      ...this.options,
+      ...left,
+      recordFormat: null,
+    }).start();
+    const bye = this.leg.hangup().catch((error: unknown) => this.log.warn({ err: error }, 'BYE failed'));
+    if (!this.session.closed) void this.session.close('normal');
+    return bye;
   }
 
   /** Ends the call once; resolves when the BYE (if this side sends one) has gone out or failed. */

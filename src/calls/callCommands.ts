@@ -4,11 +4,13 @@ import type { CallService } from './callService.js';
 import type { Call } from './callTypes.js';
 import type { CallFlows } from './flow/callFlows.js';
 import type { FlowVerbSpec } from './flow/flowSchemas.js';
+import type { CallTransfers } from './transfer/callTransfers.js';
 
 export type DecisionAction =
   | { action: 'reject'; code: number }
   | { action: 'pre_accept' }
-  | { action: 'accept' | 'connect'; maxDurationSeconds?: number | undefined };
+  | { action: 'accept' | 'connect'; maxDurationSeconds?: number | undefined }
+  | { action: 'transfer'; to: string };
 
 /** A PATCH body: hang up, or replace the call flow. */
 export interface CallUpdate {
@@ -26,10 +28,13 @@ export class CallCommands {
     private readonly calls: CallService,
     private readonly registry: CallRegistry,
     private readonly flows: CallFlows,
+    /** REFER on the SIP leg (the transfer action); without it a transfer is refused 501. */
+    private readonly transfers?: CallTransfers,
   ) {}
 
   /** Decides an inbound call that rings waiting for an action. */
   async decide(call: Call, decision: DecisionAction): Promise<Call> {
+    if (decision.action === 'transfer') return this.transfer(call, decision.to);
     const waiting = this.registry.get(call.id)?.decision;
     if (!waiting) {
       throw new CallCommandError(
@@ -68,6 +73,18 @@ export class CallCommands {
   hangup(call: Call): Call {
     if (this.registry.get(call.id)?.hangup()) return this.current(call.id);
     throw new CallCommandError('conflict', `call ${call.id} is ${call.status} and cannot be hung up now`);
+  }
+
+  /**
+   * A blind transfer of an answered call (REFER on its SIP leg): returns the call as it is, still
+   * in progress; the outcome follows as calls.transfer.completed (and the call's end, transferred)
+   * or calls.transfer.failed. 409 when it is not answered, has no SIP leg or one is pending.
+   */
+  transfer(call: Call, to: string): Call {
+    if (!this.transfers) throw new CallCommandError('not_implemented', 'transfers are not in this build');
+    // Its outcome is reported as events (and logged) by CallTransfers.
+    this.transfers.transfer(this.current(call.id), to, 'api').catch(() => undefined);
+    return this.current(call.id);
   }
 
   private current(id: string): Call {

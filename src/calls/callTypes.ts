@@ -25,6 +25,7 @@ export type CallStatus = LiveStatus | FinalStatus;
  * - concurrency_limit: refused because the app had maxConcurrentCalls live calls.
  * - gateway_restart: still live when the gateway stopped unexpectedly; closed at the next start.
  * - gateway_shutdown: not yet answered when the gateway was asked to stop.
+ * - transferred: the far end took the call elsewhere at our REFER (a transfer action or verb).
  */
 export const END_REASONS = [
   'caller_hangup',
@@ -45,6 +46,7 @@ export const END_REASONS = [
   'concurrency_limit',
   'gateway_restart',
   'gateway_shutdown',
+  'transferred',
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 

@@ -61,6 +61,11 @@ export class LiveCall {
     return this.session;
   }
 
+  /** The code running the call once answered (a BridgedCall, for a transfer on its leg). */
+  get answeredControl(): PhaseControl | undefined {
+    return this.current === 'answered' ? this.control : undefined;
+  }
+
   /** The running call flow, if any. */
   get flow(): FlowRunner | undefined {
     return this.runner;

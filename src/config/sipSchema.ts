@@ -78,7 +78,8 @@ const registrationSchema = z.strictObject({
     .optional(),
 });
 
-const trunkSchema = z.strictObject({
+/** One trunk as sip.trunks[] has it; the routing API (POST /v1/sip/trunks) takes the same shape. */
+export const trunkSchema = z.strictObject({
   /** Names the trunk in logs, metrics and call attributes. */
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -'),
   kind: z.enum(['pstn', 'whatsapp']),
@@ -105,6 +106,13 @@ const trunkSchema = z.strictObject({
   registration: registrationSchema.nullable().default(null),
   /** Media encryption of this trunk's calls, both directions; plain RTP by default. */
   media: trunkMediaSchema.default({ encryption: 'none', policy: 'required' }),
+  /**
+   * Whether the far end of this trunk's calls may transfer them by REFER (a PBX handing the call
+   * on): the target is dialled through the app's outbound trunk into the call's room. Off by
+   * default (absent is false): such a REFER is refused 403, since it would place a call on our
+   * trunk's account.
+   */
+  allowTransfer: z.boolean().optional(),
 });
 
 const numberSchema = z.strictObject({

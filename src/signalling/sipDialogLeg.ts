@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { parseSipInfoDtmf } from '../media/dtmf/sipInfoDtmf.js';
+import { type ReferDialog, SipDialogTransfers } from './sipTransfer.js';
 import type { InboundResponse, SipDialog } from './srfTypes.js';
 
 /** The far end's BYE, for the headers some carry (Meta's x-wa-meta-call-duration). */
@@ -34,6 +35,8 @@ export class SipDialogLeg {
   private readonly pendingOffers: { offer: string; res: InboundResponse }[] = [];
   private digitListener: DigitListener | undefined;
   private readonly pendingDigits: [string, number | null][] = [];
+  /** REFER both ways (sipTransfer.ts): absent when the dialog cannot send in-dialog requests. */
+  readonly transfers: SipDialogTransfers | undefined;
 
   constructor(
     private readonly dialog: SipDialog,
@@ -49,6 +52,7 @@ export class SipDialogLeg {
       const digit = this.infoDigit(req.get('Content-Type') ?? '', req.body, res);
       if (digit) this.digit(digit.digit, digit.durationMs ?? null);
     });
+    this.transfers = dialog.request ? new SipDialogTransfers(dialog as ReferDialog, logger) : undefined;
   }
 
   get connected(): boolean {

@@ -31,6 +31,16 @@ export interface SipDialog {
   on(event: 'modify', listener: (req: InboundRequest & { body: string }, res: InboundResponse) => void): void;
   /** An in-dialog INFO; the listener must answer it. */
   on(event: 'info', listener: (req: InboundRequest, res: InboundResponse) => void): void;
+  /** An in-dialog REFER or NOTIFY (call transfer, sipTransfer.ts); the listener must answer it. */
+  on(event: 'refer' | 'notify', listener: (req: InboundRequest, res: InboundResponse) => void): void;
   /** Sends BYE; srf returns a promise, which callers may await or ignore. */
   destroy(): unknown;
+  /** Our side's URI (srf's Dialog.local), for Referred-By. */
+  readonly local?: { uri?: string };
+  /** Sends a request inside the dialog (REFER, NOTIFY); resolves with its final response. */
+  request?(options: {
+    method: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }): Promise<{ status: number; reason?: string }>;
 }

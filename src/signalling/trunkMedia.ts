@@ -16,11 +16,27 @@ export function encryptionPolicyOf(trunk: Pick<TrunkConfig, 'media'>): Encryptio
  */
 export class TrunkMediaPolicies {
   private readonly byName = new Map<string, EncryptionPolicy>();
+  private built: readonly Pick<TrunkConfig, 'name' | 'media'>[] | undefined;
+  private readonly source: () => readonly Pick<TrunkConfig, 'name' | 'media'>[];
 
+  /**
+   * Given a function, the trunks are read live (the routing API's changes). A deleted trunk's
+   * policy is kept: a call it delivered may still be ringing, and is answered as it was offered.
+   */
   constructor(
-    trunks: readonly Pick<TrunkConfig, 'name' | 'media'>[],
+    trunks:
+      | readonly Pick<TrunkConfig, 'name' | 'media'>[]
+      | (() => readonly Pick<TrunkConfig, 'name' | 'media'>[]),
     private readonly whatsapp?: WhatsAppNumbers,
   ) {
+    this.source = typeof trunks === 'function' ? trunks : () => trunks;
+    this.refresh();
+  }
+
+  private refresh(): void {
+    const trunks = this.source();
+    if (trunks === this.built) return;
+    this.built = trunks;
     for (const trunk of trunks) this.byName.set(trunk.name, encryptionPolicyOf(trunk));
     // WebRTC media: DTLS-SRTP or nothing.
     this.byName.set(GRAPH_TRUNK, { method: 'dtls', required: true });
@@ -28,6 +44,7 @@ export class TrunkMediaPolicies {
 
   /** An unknown trunk (or a call from none) gets plain RTP, as before trunks had a policy. */
   encryptionOf(trunk: string | undefined, whatsappNumber?: string): EncryptionPolicy {
+    this.refresh();
     const number = whatsappNumber === undefined ? undefined : this.whatsapp?.encryptionOf(whatsappNumber);
     return number ?? (trunk === undefined ? undefined : this.byName.get(trunk)) ?? NO_ENCRYPTION;
   }

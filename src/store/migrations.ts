@@ -196,4 +196,31 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE calls ADD COLUMN quality TEXT;
     `,
   },
+  {
+    version: 11,
+    name: 'SIP routing by API: trunks, numbers, per-app outbound trunks',
+    sql: `
+      -- Trunks made by the routing API (POST /v1/sip/trunks); YAML trunks are not stored here.
+      -- config is the trunk as sip.trunks[] has it (JSON, secrets included: never returned).
+      CREATE TABLE sip_trunks (
+        name       TEXT PRIMARY KEY,
+        config     TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+      -- Called numbers → app; trunk, when set, is the only trunk that may deliver the number.
+      CREATE TABLE sip_numbers (
+        number     TEXT PRIMARY KEY,
+        app_id     TEXT NOT NULL,
+        trunk      TEXT,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      -- The trunk an app's outbound PSTN calls use (PATCH /v1/organization/apps/{appId}/sip).
+      CREATE TABLE sip_apps (
+        app_id         TEXT PRIMARY KEY,
+        outbound_trunk TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallOutboxEvent } from '../../src/control/events/outboxTypes.js';
 import { freeUdpPort } from '../../src/launcher/freePorts.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { expectContinuous, QUIET_MACHINE } from '../support/audioContinuity.js';
@@ -154,7 +155,10 @@ function endedCall(id: string): Promise<any> {
 function eventsOf(id: string, name?: string) {
   return gw.gateway.events.outbox
     .unackedAfter(0, 100_000)
-    .filter((event) => event.callId === id && (name === undefined || event.event === name));
+    .filter(
+      (event): event is CallOutboxEvent =>
+        event.callId === id && (name === undefined || event.event === name),
+    );
 }
 
 /** The caller's audio from the first frame louder than AUDIBLE_DBFS, `ms` long (waits for it). */

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboxEvent } from '../../src/control/events/outboxTypes.js';
+import type { CallOutboxEvent as OutboxEvent } from '../../src/control/events/outboxTypes.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
 import { api, callGatewayConfig, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
@@ -50,7 +50,7 @@ function outboxEvent(name: string, callId?: string, timeoutMs = 30_000): Promise
         .find((event) => event.event === name && (callId === undefined || event.callId === callId));
       if (!found) return false;
       stop();
-      resolve(found);
+      resolve(found as OutboxEvent);
       return true;
     };
     const unsubscribe = outbox.onAppend(find);

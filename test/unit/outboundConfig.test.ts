@@ -143,6 +143,7 @@ describe('OutboundTrunks', () => {
         From: '<sip:+15550100@carrier.example>',
         To: '<sip:+442071838750@sip.carrier.example>',
         'P-Asserted-Identity': '<sip:+15550100@carrier.example>',
+        Supported: '100rel',
       },
       auth: { username: 'gw', password: 'hunter2-secret' },
     });
@@ -156,6 +157,7 @@ describe('OutboundTrunks', () => {
         From: '<sip:+15550100@[2001:db8::5]>',
         To: '<sip:+15550123@[2001:db8::5]>',
         'P-Asserted-Identity': '<sip:+15550100@[2001:db8::5]>',
+        Supported: '100rel',
       },
     });
   });

@@ -13,6 +13,7 @@ import type { DialogRequests } from './dialogRequests.js';
 import { tagOf } from './dialogStore.js';
 import type { Dialog } from './dialogTypes.js';
 import { uriOf } from './nextHop.js';
+import type { ReliableProvisionals } from './reliableProvisionals.js';
 
 /** Headers of a response the server owns: copied from the request, or not the app's to set. */
 const RESPONSE_OWNED = ['From', 'To', 'Call-ID', 'CSeq', 'Route', 'Record-Route', 'RSeq'];
@@ -26,6 +27,7 @@ export class AppResponses {
   constructor(
     private readonly ctx: CoreContext,
     private readonly dialogRequests: DialogRequests,
+    private readonly reliable: ReliableProvisionals,
   ) {}
 
   async handle(app: AppConnection, command: SipCommand, message: SipResponse): Promise<void> {
@@ -39,7 +41,7 @@ export class AppResponses {
       app.reject(command.msgId, 'transaction already completed');
       return;
     }
-    const { request, transaction, source } = pending;
+    const { request, transaction } = pending;
     const status = message.status;
     // The app may choose the To-tag on its first response (srf's res.send with a To header).
     const appTag = tagOf(message, 'To');
@@ -51,6 +53,7 @@ export class AppResponses {
     });
     copyAppHeaders(message, response.headers, RESPONSE_OWNED);
     const method = request.method;
+    const source = pending.source;
     // RFC 3261 12.1.1: a dialog-creating response echoes the Record-Route of the request, so the
     // proxies that asked to stay in the path see the UAC's later requests.
     if ((method === 'INVITE' || method === 'SUBSCRIBE') && status > 100 && status < 300) {
@@ -69,7 +72,33 @@ export class AppResponses {
     }
     defaultContentType(response);
     if (status >= 200) pending.finalSent = true;
+    const reliable = this.reliable.wants(pending, response);
+    const send = (): Promise<void> => this.deliver(app, command, pending, response, reliable);
+    // RFC 3262 3: no second reliable provisional, and no 2xx, while one is unacknowledged.
+    if ((reliable || (status >= 200 && status < 300)) && this.reliable.busy(pending)) {
+      this.reliable.enqueue(pending, send, (reason) => app.reject(command.msgId, reason));
+      return;
+    }
+    await send();
+  }
+
+  private async deliver(
+    app: AppConnection,
+    command: SipCommand,
+    pending: PendingServerRequest,
+    response: SipResponse,
+    reliable: boolean,
+  ): Promise<void> {
+    const { ctx } = this;
+    const { request, transaction } = pending;
+    const status = response.status;
+    const method = request.method;
+    const rseq = reliable ? this.reliable.stamp(pending, response) : 0;
     const outcome = await transaction.respond(response);
+    if (reliable) {
+      if (outcome.ok) this.reliable.sent(pending, response, rseq);
+      else this.reliable.notSent(pending);
+    }
     if (!outcome.ok) {
       if (status >= 200) pending.finalSent = transaction.finalResponse !== undefined;
       app.reject(command.msgId, outcome.error.message);

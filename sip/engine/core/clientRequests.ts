@@ -49,6 +49,22 @@ export class ClientRequests {
     if (method === 'INVITE') {
       const callId = res.headers.get('Call-ID') ?? '';
       dialogId = dialogIdOf(callId, tagOf(pending.request, 'From'));
+      if (res.status < 200 && res.headers.has('RSeq') && tagOf(res, 'To') !== '') {
+        // RFC 3262 4: a reliable provisional whose RSeq is not one up from the last is a
+        // retransmission (or out of order): not PRACKed again, not processed further.
+        const rseq = Number.parseInt(res.headers.get('RSeq') ?? '', 10);
+        const toTag = tagOf(res, 'To');
+        pending.lastRSeq ??= new Map();
+        const last = pending.lastRSeq.get(toTag);
+        if (last !== undefined && rseq !== last + 1) return;
+        pending.lastRSeq.set(toTag, rseq);
+        const contact = res.headers.get('Contact');
+        pending.early = {
+          remoteParty: res.headers.get('To') ?? '',
+          remoteTarget: contact ? uriOf(contact) : pending.request.uri,
+          routeSet: res.headers.getAll('Record-Route').reverse(),
+        };
+      }
       if (res.status >= 200 && res.status < 300) {
         const handled = this.onInviteOk(pending, res, dialogId);
         if (handled) return;
@@ -87,7 +103,8 @@ export class ClientRequests {
         remoteParty: res.headers.get('To') ?? '',
         remoteTarget: contact ? uriOf(contact) : pending.request.uri,
         routeSet: res.headers.getAll('Record-Route').reverse(),
-        localCseq: cseq,
+        // A PRACK sent in the early dialog used the CSeq after the INVITE's.
+        localCseq: Math.max(cseq, pending.earlyCseq ?? 0),
         remoteCseq: 0,
         transport: destination.transport,
         localContact: pending.request.headers.get('Contact') ?? '',

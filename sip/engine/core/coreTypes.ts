@@ -43,6 +43,12 @@ export interface PendingClientRequest {
   dialogId: string;
   /** For INVITEs: set when a CANCEL was asked for. */
   canceled: boolean;
+  /** For INVITEs: the early dialog of the latest reliable provisional (RFC 3262), for the app's PRACK. */
+  early?: { remoteParty: string; remoteTarget: string; routeSet: string[] };
+  /** For INVITEs: RSeq of the last reliable provisional passed to the app, by early dialog (To tag). */
+  lastRSeq?: Map<string, number>;
+  /** For INVITEs: CSeq of the last request we sent in its early dialog (PRACK). */
+  earlyCseq?: number;
 }
 
 export type PendingInvite = PendingClientRequest & { transaction: InviteClientTransaction };

@@ -1,4 +1,5 @@
 import type { AppConnection } from '../apps/AppConnection.js';
+import { parseCSeq } from '../message/cseq.js';
 import type { SipRequest, SipResponse } from '../message/messageTypes.js';
 import { SipHeaders } from '../message/sipHeaders.js';
 import type { ClientTransaction } from '../transaction/clientTransaction.js';
@@ -9,9 +10,11 @@ import { UNSOLICITED_TXN_ID } from '../wire/serverMessages.js';
 import type { SipCommand } from '../wire/wireTypes.js';
 import { copyAppHeaders, defaultContentType } from './appHeaders.js';
 import { emitCdr, sentMetaOf } from './appReporting.js';
+import { uacDialogId } from './appRequests.js';
 import type { DialogHooks } from './clientRequests.js';
 import type { CoreContext } from './coreContext.js';
 import type { PendingClientRequest, PendingInvite } from './coreTypes.js';
+import { tagOf } from './dialogStore.js';
 import type { Dialog } from './dialogTypes.js';
 import { destinationForUri, inDialogNextHop } from './nextHop.js';
 
@@ -54,6 +57,10 @@ export class DialogRequests implements DialogHooks {
 
   handleApp(app: AppConnection, command: SipCommand, message: SipRequest): void {
     const dialog = this.ctx.dialogs.get(command.dialogId);
+    if (!dialog && message.method === 'PRACK') {
+      void this.earlyPrack(app, command, message);
+      return;
+    }
     if (!dialog) {
       app.reject(command.msgId, 'unable to find dialog');
       return;
@@ -155,6 +162,72 @@ export class DialogRequests implements DialogHooks {
     defaultContentType(request);
     addTopVia(request, destination.transport, sentBy, generateBranch());
     return { request, destination };
+  }
+
+  /**
+   * srf PRACKs a reliable provisional to our INVITE (RFC 3262) before any 2xx, so in the early
+   * dialog that provisional set up: request-URI its Contact, To its tag, Route its Record-Route
+   * reversed, CSeq the next after the INVITE's.
+   */
+  private async earlyPrack(app: AppConnection, command: SipCommand, message: SipRequest): Promise<void> {
+    const { ctx } = this;
+    let invite: PendingClientRequest | undefined;
+    for (const pending of ctx.clientRequests.values()) {
+      if (
+        pending.request.method === 'INVITE' &&
+        pending.dialogId === '' &&
+        pending.early !== undefined &&
+        uacDialogId(pending.request) === command.dialogId
+      ) {
+        invite = pending;
+      }
+    }
+    const early = invite?.early;
+    if (!invite || !early) {
+      app.reject(command.msgId, 'unable to find dialog');
+      return;
+    }
+    const inviteCseq = parseCSeq(invite.request.headers.get('CSeq') ?? '1 INVITE').seq;
+    const cseq = Math.max(inviteCseq, invite.earlyCseq ?? 0) + 1;
+    invite.earlyCseq = cseq;
+    const destination = invite.transaction.destination;
+    const earlyDialog: Dialog = {
+      id: command.dialogId,
+      role: 'uac',
+      callId: invite.request.headers.get('Call-ID') ?? '',
+      localTag: tagOf(invite.request, 'From'),
+      remoteTag: '',
+      localParty: invite.request.headers.get('From') ?? '',
+      remoteParty: early.remoteParty,
+      remoteTarget: early.remoteTarget,
+      routeSet: early.routeSet,
+      localCseq: cseq,
+      remoteCseq: 0,
+      transport: destination.transport,
+      localContact: invite.request.headers.get('Contact') ?? '',
+      app,
+      lastInviteCseq: inviteCseq,
+    };
+    if (destination.connectionId !== undefined) earlyDialog.connectionId = destination.connectionId;
+    const built = this.build(earlyDialog, 'PRACK', message, cseq);
+    if (!built) {
+      app.reject(command.msgId, 'no route for PRACK');
+      return;
+    }
+    let transaction: ClientTransaction;
+    try {
+      transaction = ctx.deps.transactions.sendRequest(built.request, built.destination);
+    } catch (err) {
+      app.reject(command.msgId, (err as Error).message);
+      return;
+    }
+    const outcome = await transaction.sent;
+    if (!outcome.ok) {
+      app.reject(command.msgId, outcome.error.message);
+      return;
+    }
+    const raw = outcome.result.data.toString('utf8');
+    app.ackRequestSent(command.msgId, sentMetaOf(raw, outcome.result, ctx.deps.now()), ctx.deps.newId(), raw);
   }
 
   private appAck(app: AppConnection, command: SipCommand, message: SipRequest, dialog: Dialog): void {

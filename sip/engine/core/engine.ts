@@ -14,6 +14,7 @@ import { DialogRequests } from './dialogRequests.js';
 import type { SipEngineOptions } from './engineTypes.js';
 import { InboundRequests } from './inboundRequests.js';
 import { parseAppSip } from './parseAppSip.js';
+import { ReliableProvisionals } from './reliableProvisionals.js';
 
 /**
  * The engine core: joins the SIP transport and transaction layers to the drachtio apps. Network
@@ -27,6 +28,7 @@ export class SipEngine {
   private readonly responses: AppResponses;
   private readonly requests: AppRequests;
   private readonly dialogRequests: DialogRequests;
+  private readonly reliable: ReliableProvisionals;
   private readonly detach: Array<() => void> = [];
 
   constructor(private readonly options: SipEngineOptions) {
@@ -49,8 +51,9 @@ export class SipEngine {
     });
     this.dialogRequests = new DialogRequests(this.ctx, (pending) => clients.track(pending));
     const clients = new ClientRequests(this.ctx, this.dialogRequests);
-    this.inbound = new InboundRequests(this.ctx);
-    this.responses = new AppResponses(this.ctx, this.dialogRequests);
+    this.reliable = new ReliableProvisionals(this.ctx);
+    this.inbound = new InboundRequests(this.ctx, this.reliable);
+    this.responses = new AppResponses(this.ctx, this.dialogRequests, this.reliable);
     this.requests = new AppRequests(this.ctx, clients);
   }
 
@@ -105,6 +108,7 @@ export class SipEngine {
   close(): void {
     for (const undo of this.detach.splice(0)) undo();
     this.ctx.dialogs.clear();
+    this.reliable.clear();
     this.transactions.close();
     this.ctx.serverRequests.clear();
     this.ctx.clientRequests.clear();

@@ -11,6 +11,7 @@ import { emitCdr, forwardToApp } from './appReporting.js';
 import type { CoreContext } from './coreContext.js';
 import type { PendingServerRequest } from './coreTypes.js';
 import { tagOf } from './dialogStore.js';
+import type { ReliableProvisionals } from './reliableProvisionals.js';
 
 /**
  * Requests from the network: new ones go round-robin to an app routed for the method (503 when none
@@ -18,7 +19,10 @@ import { tagOf } from './dialogStore.js';
  * here (200, and 487 to the INVITE) before the app hears of it; ACKs for 2xx go to the dialog's app.
  */
 export class InboundRequests {
-  constructor(private readonly ctx: CoreContext) {}
+  constructor(
+    private readonly ctx: CoreContext,
+    private readonly reliable: ReliableProvisionals,
+  ) {}
 
   onRequest(request: SipRequest, transaction: ServerTransaction, source: MessageSource): void {
     if (tagOf(request, 'To') !== '') this.inDialog(request, transaction, source);
@@ -87,6 +91,8 @@ export class InboundRequests {
 
   private inDialog(request: SipRequest, transaction: ServerTransaction, source: MessageSource): void {
     const { ctx } = this;
+    // RFC 3262: a PRACK in the early dialog of an INVITE we are answering.
+    if (request.method === 'PRACK' && this.reliable.onPrack(request, transaction, source)) return;
     const dialog = ctx.dialogs.findForRequest(request);
     if (!dialog) {
       void transaction.respond(createResponse(request, 481));

@@ -8,6 +8,7 @@ import type { CallService } from '../callService.js';
 import { type Call, isFinal } from '../callTypes.js';
 import { BridgedLeg, type LegEnd } from '../legs/bridgedLeg.js';
 import type { OutboundDialer } from '../outbound/outboundDialer.js';
+import type { CallTransfers } from '../transfer/callTransfers.js';
 import type { AudioPrompts } from './audio/audioPrompts.js';
 import { createVerb, NOT_IMPLEMENTED } from './createVerb.js';
 import { type CallLeg, FlowRunner } from './flowRunner.js';
@@ -24,6 +25,8 @@ export interface CallFlowsDeps {
   /** The app's settings: its recordingFormat, for record verbs. */
   callingConfigs: CallSettingsSource;
   logger: Logger;
+  /** REFER on the call's SIP leg, for transfer verbs (501 without it). */
+  transfers?: CallTransfers | undefined;
 }
 
 /**
@@ -45,12 +48,17 @@ export class CallFlows implements CallLeg {
    */
   check(call: Call, flow: readonly FlowVerbSpec[]): void {
     for (const [index, spec] of flow.entries()) {
-      const missing = NOT_IMPLEMENTED[spec.command];
+      const missing =
+        NOT_IMPLEMENTED[spec.command] ??
+        (spec.command === 'transfer' && !this.deps.transfers ? 'transfers are not in this build' : undefined);
       if (missing) throw new CallCommandError('not_implemented', `callFlow[${index}]: ${missing}`);
     }
     const problems: { field: string; message: string }[] = [];
     for (const [index, spec] of flow.entries()) {
-      if (spec.command === 'bridge' && !this.deps.dialer?.canDial(call.appId)) {
+      if (
+        (spec.command === 'bridge' || (spec.command === 'transfer' && E164.test(spec.to))) &&
+        !this.deps.dialer?.canDial(call.appId)
+      ) {
         problems.push({
           field: `callFlow[${index}].to`,
           message: `app ${call.appId} has no outbound trunk to dial through (sip.apps)`,
@@ -159,6 +167,24 @@ export class CallFlows implements CallLeg {
     });
     log.info({ why: ended }, 'bridge leg ended');
     await bridged?.hangUp();
+  }
+
+  /**
+   * A transfer verb: REFER on the call's leg (CallTransfers). A failure rejects (the verb fails,
+   * the flow goes on); on success the call ends as transferred, and this waits for that (the flow
+   * stops then).
+   */
+  async transfer(callId: string, to: string, signal: AbortSignal): Promise<void> {
+    const call = this.deps.calls.get(callId);
+    if (!call || !this.deps.transfers) throw new FlowStopped(`call ${callId} ended`);
+    const outcome = await this.deps.transfers.transfer(call, to, 'flow');
+    if (outcome.result === 'failed') {
+      throw new Error(
+        `transfer to ${to} failed (${outcome.stage}, ${outcome.status ?? 'no status'}): ${outcome.reason}`,
+      );
+    }
+    if (signal.aborted) return;
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   }
 
   emit(callId: string, event: string, fields: Record<string, unknown>): void {

@@ -9,6 +9,7 @@ import { PlaybackVerb } from './verbs/playbackVerb.js';
 import { RecordVerb } from './verbs/recordVerb.js';
 import { RingingVerb } from './verbs/ringingVerb.js';
 import { SayVerb } from './verbs/sayVerb.js';
+import { TransferVerb } from './verbs/transferVerb.js';
 
 /** Verbs this build cannot run; a flow naming one is refused with 501 before anything runs. */
 export const NOT_IMPLEMENTED: Partial<Record<FlowVerbSpec['command'], string>> = {};
@@ -34,5 +35,7 @@ export function createVerb(spec: FlowVerbSpec): FlowVerb {
       return new BridgeVerb(spec);
     case 'record':
       return new RecordVerb(spec);
+    case 'transfer':
+      return new TransferVerb(spec);
   }
 }

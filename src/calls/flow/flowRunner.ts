@@ -15,6 +15,7 @@ export interface CallLeg {
   ring(callId: string): boolean;
   hangup(callId: string, sipCode?: number): void;
   bridge(callId: string, spec: VerbSpec<'bridge'>, signal: AbortSignal): Promise<void>;
+  transfer(callId: string, to: string, signal: AbortSignal): Promise<void>;
   emit(callId: string, event: string, fields: Record<string, unknown>): void;
 }
 
@@ -83,6 +84,7 @@ export class FlowRunner {
       },
       stopPlayback: () => this.player.stop(),
       bridge: (spec) => wait(leg.bridge(callId, spec, signal)),
+      transfer: (to) => wait(leg.transfer(callId, to, signal)),
       emit: (event, fields) => {
         running();
         leg.emit(callId, event, fields);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { E164 } from '../../config/sipSchema.js';
 import { DTMF_DIGIT_PATTERN } from '../../media/dtmf/telephoneEvent.js';
+import { transferTargetSchema } from '../transfer/transferTarget.js';
 
 /**
  * The verbs of a call flow (`PATCH /v1/calls/{id}` `{"callFlow": [...]}`), one schema each, keyed
@@ -110,6 +111,11 @@ const verbs = [
       sipCode: z.int().min(400).max(699).optional(),
     })
     .meta({ id: 'HangupVerb' }),
+  z.strictObject({ command: z.literal('transfer'), to: transferTargetSchema }).meta({
+    id: 'TransferVerb',
+    description:
+      'blind transfer (REFER) to an E.164 number (at the app trunk) or a sip: URI; the call ends as transferred on success',
+  }),
 ] as const;
 
 export const VERB_NAMES = verbs.map((verb) => verb.shape.command.value);

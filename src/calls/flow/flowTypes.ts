@@ -44,6 +44,8 @@ export interface FlowContext {
   stopPlayback(): void;
   /** Dials `spec.to` into the call's room; resolves once that leg has ended (BridgeVerb). */
   bridge(spec: VerbSpec<'bridge'>): Promise<void>;
+  /** REFERs the call to `to`; resolves when it failed (rejects), or waits for the call's end on success. */
+  transfer(to: string): Promise<void>;
   /** Appends an event about the call to the control plane's outbox: `{call, ...fields}`. */
   emit(event: 'calls.gather', fields: Record<string, unknown>): void;
   /**

@@ -1,4 +1,5 @@
 import type { FarEndBye } from '../../signalling/sipDialogLeg.js';
+import type { IncomingRefer, ReferOutcome, ReferRequest } from '../../signalling/sipTransfer.js';
 /**
  * A call's far end, as the call sees it: whoever is on the other side of the gateway from the
  * room. Today every leg is SIP (`signalling/` implements these over drachtio-srf); a WhatsApp
@@ -44,4 +45,16 @@ export interface AnsweredLeg {
   onOffer(answer: (offer: string) => Promise<string>): void;
   /** A digit the far end sent out of band (SIP INFO); in-band RFC 4733 digits are the media's. */
   onDtmf(listener: (digit: string, durationMs: number | null) => void): void;
+  /** Call transfer by REFER, both ways; absent on a leg with no SIP dialog (WhatsApp Graph). */
+  readonly transfers?: LegTransfers | undefined;
+}
+
+/** REFER on an answered SIP leg (signalling/sipTransfer.ts implements it). */
+export interface LegTransfers {
+  /** An outgoing REFER waits for its outcome. */
+  readonly busy: boolean;
+  /** Sends REFER and follows its NOTIFYs; resolves with the outcome, never rejects. */
+  refer(request: ReferRequest): Promise<ReferOutcome>;
+  /** Who carries out a REFER from the far end; without a listener it is refused 403. */
+  onRefer(listener: (refer: IncomingRefer) => void): void;
 }

@@ -74,7 +74,7 @@ export class OutboundCalls {
     if (request.toChannel === 'pstn' && !deps.dialer.canDial(request.appId)) {
       throw new PlaceCallError(
         'no_outbound_trunk',
-        `app ${request.appId} has no outbound trunk for PSTN calls (config sip.apps)`,
+        `app ${request.appId} has no outbound trunk for PSTN calls (config sip.apps, or PATCH /v1/organization/apps/{appId}/sip)`,
       );
     }
     if (deps.drain?.draining()) {

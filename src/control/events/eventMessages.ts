@@ -24,11 +24,33 @@ export const CALL_EVENT_NAMES = [
   'calls.recording.completed',
   'calls.recording.deleted',
   'calls.voicemail.received',
+  'calls.transfer.requested',
+  'calls.transfer.completed',
+  'calls.transfer.failed',
 ] as const;
 export type CallEventName = (typeof CALL_EVENT_NAMES)[number];
 
+/** Routing changes made by the routing API (/v1/sip/…): about no call; `data.sip` names what changed. */
+export const SIP_EVENT_NAMES = [
+  'sip.trunk.created',
+  'sip.trunk.updated',
+  'sip.trunk.deleted',
+  'sip.number.created',
+  'sip.number.deleted',
+  'sip.app.updated',
+] as const;
+export type SipEventName = (typeof SIP_EVENT_NAMES)[number];
+
 /** Actions a command may ask for: the REST call actions, a hangup, and a PATCH body (`update`). */
-export const COMMAND_ACTIONS = ['hangup', 'update', 'pre_accept', 'accept', 'reject', 'connect'] as const;
+export const COMMAND_ACTIONS = [
+  'hangup',
+  'update',
+  'pre_accept',
+  'accept',
+  'reject',
+  'connect',
+  'transfer',
+] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 
 const errorDetailSchema = z.object({ field: z.string(), message: z.string() });
@@ -54,6 +76,22 @@ export const eventDataSchema = z
   .meta({ id: 'EventData' });
 export type EventData = z.infer<typeof eventDataSchema>;
 
+/**
+ * A routing event's data: what changed, never a secret. `trunk` for sip.trunk.*, `number` and
+ * `appId` for sip.number.*, `appId` and `outboundTrunk` (null: removed) for sip.app.updated.
+ */
+export const sipEventDataSchema = z
+  .strictObject({
+    sip: z.strictObject({
+      trunk: z.string().min(1).optional(),
+      number: z.string().min(1).optional(),
+      appId: z.string().min(1).optional(),
+      outboundTrunk: z.string().min(1).nullable().optional(),
+    }),
+  })
+  .meta({ id: 'SipEventData' });
+export type SipEventData = z.infer<typeof sipEventDataSchema>;
+
 const seqSchema = z.int().min(1).meta({ description: 'delivery order, monotonic per gateway' });
 
 export const helloMessageSchema = z
@@ -71,14 +109,16 @@ export const helloMessageSchema = z
 export const eventMessageSchema = z
   .strictObject({
     type: z.literal('event'),
-    event: z.enum(CALL_EVENT_NAMES),
+    event: z.enum([...CALL_EVENT_NAMES, ...SIP_EVENT_NAMES]),
     eventId: z
       .string()
       .regex(/^evt_[0-9A-Za-z]{27}$/)
       .meta({ description: 'stable across resends: the key to deduplicate on' }),
     seq: seqSchema,
     timestamp: z.iso.datetime(),
-    data: eventDataSchema,
+    data: z.union([eventDataSchema, sipEventDataSchema]).meta({
+      description: 'calls.*: {call, …}; sip.*: {sip: {trunk | number, appId | outboundTrunk}}',
+    }),
   })
   .meta({ id: 'EventMessage', description: 'gateway → control plane; resent until acked' });
 

@@ -2,8 +2,21 @@ import type { Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Database } from '../../store/database.js';
 import { newId } from '../../store/ids.js';
-import { CALL_EVENT_NAMES, type CallEventName, type EventData, eventDataSchema } from './eventMessages.js';
-import type { AppendInput, OutboxEvent, OutboxListener, RefusalCounter } from './outboxTypes.js';
+import {
+  CALL_EVENT_NAMES,
+  type CallEventName,
+  eventDataSchema,
+  SIP_EVENT_NAMES,
+  type SipEventName,
+  sipEventDataSchema,
+} from './eventMessages.js';
+import type {
+  AppendInput,
+  OutboxEvent,
+  OutboxListener,
+  RefusalCounter,
+  SipAppendInput,
+} from './outboxTypes.js';
 
 export interface EventOutboxOptions {
   database: Database;
@@ -23,7 +36,7 @@ interface Row {
   seq: number;
   event_id: string;
   event: string;
-  call_id: string;
+  call_id: string | null;
   payload: string;
   created_at: string;
 }
@@ -37,10 +50,10 @@ function fromRow(row: Row): OutboxEvent {
   return {
     seq: row.seq,
     eventId: row.event_id,
-    event: row.event as CallEventName,
+    event: row.event as CallEventName | SipEventName,
     callId: row.call_id,
     timestamp: row.created_at,
-    data: JSON.parse(row.payload) as EventData,
+    data: JSON.parse(row.payload) as OutboxEvent['data'],
   };
 }
 
@@ -65,7 +78,7 @@ export class EventOutbox {
   private notifyQueued = false;
   private refusing = false;
   private readonly stmt: {
-    insert: Statement<[string, string, string, string, string]>;
+    insert: Statement<[string, string, string | null, string, string]>;
     unackedAfter: Statement<[number, number], Row>;
     ack: Statement<[string, number]>;
     setState: Statement<[string, string]>;
@@ -148,6 +161,32 @@ export class EventOutbox {
       callId: input.callId,
       timestamp,
       data: input.data,
+    };
+  }
+
+  /**
+   * Records a routing event (sip.*, no call), delivered like any other. Not gated by the outbox's
+   * depth: a routing change is made already when it is reported.
+   */
+  appendSip(input: SipAppendInput): OutboxEvent {
+    if (!(SIP_EVENT_NAMES as readonly string[]).includes(input.event)) {
+      throw new Error(`unknown event name "${input.event}"`);
+    }
+    const parsed = sipEventDataSchema.safeParse(input.data);
+    if (!parsed.success) {
+      throw new Error(`event ${input.event} has malformed data: ${parsed.error.issues[0]?.message ?? ''}`);
+    }
+    const eventId = newId('evt_');
+    const timestamp = this.now().toISOString();
+    const info = this.stmt.insert.run(eventId, input.event, null, JSON.stringify(parsed.data), timestamp);
+    this.queueNotify();
+    return {
+      seq: Number(info.lastInsertRowid),
+      eventId,
+      event: input.event,
+      callId: null,
+      timestamp,
+      data: parsed.data,
     };
   }
 

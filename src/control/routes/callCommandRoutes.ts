@@ -27,21 +27,32 @@ export function callCommandRoutes(deps: CallCommandRouteDeps): RouteSpec[] {
       method: 'POST',
       url: '/v1/calls/:id/actions',
       operationId: 'callAction',
-      summary: 'Decide an inbound call that rings waiting for a decision (defaultAnswerBehavior webhook)',
+      summary:
+        'Decide an inbound call that rings waiting for a decision (defaultAnswerBehavior webhook), or transfer an answered one',
       tag: 'calls',
       access: 'callReader',
       params: callIdParamsSchema,
       body: callActionSchema,
       responses: {
         200: { description: 'the call after the action', schema: callSchema },
+        202: {
+          description:
+            'transfer: REFER sent; the call as it is (in progress), its outcome follows as calls.transfer.completed or calls.transfer.failed',
+          schema: callSchema,
+        },
         ...commandErrors,
         502: {
           description: 'answer_failed: accepting the call failed on the SIP leg',
           schema: errorBodySchema,
         },
       },
-      handler: ({ params, body, principal }) =>
-        asApiErrors(() => deps.commands.decide(ownCall(deps.calls, params.id, principal), body)),
+      handler: async ({ params, body, principal, reply }) => {
+        const call = await asApiErrors(() =>
+          deps.commands.decide(ownCall(deps.calls, params.id, principal), body),
+        );
+        if (body.action === 'transfer') reply.code(202);
+        return call;
+      },
     }),
     defineRoute({
       method: 'PATCH',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { callFlowSchema } from '../../calls/flow/flowSchemas.js';
+import { transferTargetSchema } from '../../calls/transfer/transferTarget.js';
 import { MAX_CALL_SECONDS } from '../../config/schema.js';
 
 /** This call's own limit instead of calls.maxDurationSeconds: it ends as max_duration then. */
@@ -15,6 +16,13 @@ export const callActionSchema = z
     z.strictObject({ action: z.literal('pre_accept') }),
     z.strictObject({ action: z.literal('accept'), maxDurationSeconds }),
     z.strictObject({ action: z.literal('connect'), maxDurationSeconds }),
+    z
+      .strictObject({
+        action: z.literal('transfer'),
+        /** Blind transfer (REFER) of an answered call: an E.164 number (at the app's trunk) or a sip: URI. */
+        to: transferTargetSchema,
+      })
+      .meta({ description: 'REFER to `to`; 202, the outcome follows as calls.transfer.* events' }),
   ])
   .meta({ id: 'CallAction' });
 

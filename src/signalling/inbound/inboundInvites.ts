@@ -74,7 +74,7 @@ export class InboundInvites {
       ? (this.deps.trunks.matchNamed(business.trunk, req.source_address) ?? first)
       : first;
     if (!this.authenticate(trunk, req, res)) return;
-    const appId = number ? (business?.appId ?? this.deps.numbers.appFor(number)) : undefined;
+    const appId = number ? (business?.appId ?? this.deps.numbers.appFor(number, trunk.name)) : undefined;
     if (!number || !appId || (trunk.kind === 'whatsapp' && business?.trunk !== trunk.name)) {
       log.info({ uri: req.uri, trunk: trunk.name }, 'INVITE for a number no app takes');
       refuse(res, 404, 'no app for this number');

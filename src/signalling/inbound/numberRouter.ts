@@ -14,15 +14,31 @@ export function calledNumber(requestUri: string): string | undefined {
   return E164.test(digits) ? digits : undefined;
 }
 
-/** Called numbers → the app that takes their calls. */
-export class NumberRouter {
-  private readonly apps = new Map<string, string>();
+type NumberEntry = { number: string; appId: string; trunk?: string | undefined };
 
-  constructor(numbers: readonly { number: string; appId: string }[]) {
-    for (const { number, appId } of numbers) this.apps.set(number, appId);
+/**
+ * Called numbers → the app that takes their calls. Given a function, it reads the numbers live
+ * (the routing API's changes). A number with a `trunk` is taken only from that trunk.
+ */
+export class NumberRouter {
+  private apps = new Map<string, NumberEntry>();
+  private built: readonly NumberEntry[] | undefined;
+  private readonly source: () => readonly NumberEntry[];
+
+  constructor(numbers: readonly NumberEntry[] | (() => readonly NumberEntry[])) {
+    this.source = typeof numbers === 'function' ? numbers : () => numbers;
   }
 
-  appFor(number: string): string | undefined {
-    return this.apps.get(number);
+  /** The number's app; undefined when none takes it, or (trunk given) not from that trunk. */
+  appFor(number: string, trunk?: string): string | undefined {
+    const numbers = this.source();
+    if (numbers !== this.built) {
+      this.built = numbers;
+      this.apps = new Map(numbers.map((entry) => [entry.number, entry]));
+    }
+    const entry = this.apps.get(number);
+    if (!entry || (entry.trunk !== undefined && trunk !== undefined && entry.trunk !== trunk))
+      return undefined;
+    return entry.appId;
   }
 }

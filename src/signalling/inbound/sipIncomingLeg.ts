@@ -3,6 +3,7 @@ import { SipDialogLeg } from '../sipDialogLeg.js';
 import type { SipLegJournal } from '../sipLegJournal.js';
 import type { CreateUas } from '../srfAdapters.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
+import { reliableProvisionalHeaders } from './reliableProvisional.js';
 import { refuse } from './sipRefusal.js';
 
 export interface SipIncomingLegDeps {
@@ -33,11 +34,14 @@ export class SipIncomingLeg {
   }
 
   ring(): void {
-    this.res.send(180);
+    const headers = reliableProvisionalHeaders(this.req, false);
+    if (headers) this.res.send(180, undefined, { headers });
+    else this.res.send(180);
   }
 
   earlyMedia(localSdp: string): void {
-    this.res.send(183, undefined, { body: localSdp });
+    const headers = reliableProvisionalHeaders(this.req, true);
+    this.res.send(183, undefined, { body: localSdp, ...(headers ? { headers } : {}) });
   }
 
   answer(localSdp: string): Promise<SipDialogLeg> {

@@ -1,12 +1,25 @@
 import { BlockList, isIPv6 } from 'node:net';
 import type { TrunkConfig } from '../../config/sipSchema.js';
 
-/** Finds the trunk an INVITE came from by its source address (first match in config order). */
+/**
+ * Finds the trunk an INVITE came from by its source address (first match in config order). Given
+ * a function, it reads the trunks live (the routing API's changes) and rebuilds its lists when
+ * the array it returns is another one.
+ */
 export class TrunkMatcher {
-  private readonly lists: { trunk: TrunkConfig; allowed: BlockList }[];
+  private built: readonly TrunkConfig[] | undefined;
+  private cached: { trunk: TrunkConfig; allowed: BlockList }[] = [];
+  private readonly source: () => readonly TrunkConfig[];
 
-  constructor(trunks: readonly TrunkConfig[]) {
-    this.lists = trunks.map((trunk) => {
+  constructor(trunks: readonly TrunkConfig[] | (() => readonly TrunkConfig[])) {
+    this.source = typeof trunks === 'function' ? trunks : () => trunks;
+  }
+
+  private get lists(): { trunk: TrunkConfig; allowed: BlockList }[] {
+    const trunks = this.source();
+    if (trunks === this.built) return this.cached;
+    this.built = trunks;
+    this.cached = trunks.map((trunk) => {
       const allowed = new BlockList();
       for (const entry of trunk.sourceAddresses) {
         const [address = '', prefix] = entry.split('/');
@@ -16,6 +29,7 @@ export class TrunkMatcher {
       }
       return { trunk, allowed };
     });
+    return this.cached;
   }
 
   match(sourceAddress: string): TrunkConfig | undefined {

@@ -32,19 +32,45 @@ function uriHost(host: string): string {
  * through it is addressed. The caller id goes in From and P-Asserted-Identity as
  * `sip:<from>@<fromDomain>`; the called number is the user part of the request-URI and To.
  */
-export class OutboundTrunks {
-  private readonly byApp = new Map<string, TrunkConfig>();
-  private readonly whatsapp: readonly WhatsAppNumberConfig[];
+type OutboundRouting = {
+  trunks: readonly TrunkConfig[];
+  apps: readonly SipConfig['apps'][number][];
+  whatsapp?: { numbers: readonly WhatsAppNumberConfig[] };
+};
 
-  constructor(
-    private readonly sip: Pick<SipConfig, 'trunks' | 'apps'> & Partial<Pick<SipConfig, 'whatsapp'>>,
-  ) {
-    this.whatsapp = sip.whatsapp?.numbers ?? [];
+export class OutboundTrunks {
+  private byAppCache = new Map<string, TrunkConfig>();
+  private whatsappCache: readonly WhatsAppNumberConfig[] = [];
+  private built: OutboundRouting | undefined;
+  private readonly source: () => OutboundRouting;
+
+  /** Given a function, the trunks and apps are read live (the routing API's changes). */
+  constructor(sip: OutboundRouting | (() => OutboundRouting)) {
+    this.source = typeof sip === 'function' ? sip : () => sip;
+  }
+
+  private get sip(): OutboundRouting {
+    const sip = this.source();
+    if (sip === this.built) return sip;
+    this.built = sip;
+    this.whatsappCache = sip.whatsapp?.numbers ?? [];
+    this.byAppCache = new Map();
     for (const app of sip.apps) {
       const trunk = sip.trunks.find((t) => t.name === app.outboundTrunk);
-      // The config schema refuses an app whose trunk is missing or has no outbound side.
-      if (trunk?.outbound) this.byApp.set(app.appId, trunk);
+      // The config schema (and the routing API) refuse an app whose trunk is missing or has no outbound side.
+      if (trunk?.outbound) this.byAppCache.set(app.appId, trunk);
     }
+    return sip;
+  }
+
+  private get byApp(): Map<string, TrunkConfig> {
+    void this.sip;
+    return this.byAppCache;
+  }
+
+  private get whatsapp(): readonly WhatsAppNumberConfig[] {
+    void this.sip;
+    return this.whatsappCache;
   }
 
   /** The name of the app's outbound trunk, if it has one. */
@@ -67,6 +93,8 @@ export class OutboundTrunks {
         From: caller,
         To: `<sip:${to}@${host}>`,
         'P-Asserted-Identity': caller,
+        // RFC 3262: a carrier may send its 18x reliably; srf PRACKs it (the SIP server sends it).
+        Supported: '100rel',
       },
       // Only a trunk that encrypts says so: a plain trunk's INVITE is as it always was.
       ...(trunk.media.encryption === 'none' ? {} : { encryption: encryptionPolicyOf(trunk) }),

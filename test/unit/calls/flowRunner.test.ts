@@ -42,6 +42,7 @@ function leg(
     ring: () => true,
     hangup: () => undefined,
     bridge: async () => undefined,
+    transfer: async () => undefined,
     emit: (_callId, event, fields) => events.push({ event, fields }),
   };
 }
