@@ -76,7 +76,22 @@ export class Baresip extends EventEmitter<{ event: [BaresipEvent] }> {
     control.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
+  /**
+   * Starts baresip on free ports. Its SIP ports are picked free but bound by baresip a moment
+   * later (and TLS on the next port up, which nobody checked), so another process can take one
+   * first: baresip then exits with EADDRINUSE, and it is started again on other ports.
+   */
   static async start(options: BaresipOptions): Promise<Baresip> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Baresip.startOnce(options);
+      } catch (error) {
+        if (attempt >= 5 || !(error as Error).message.includes('Address already in use')) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(options: BaresipOptions): Promise<Baresip> {
     const dir = await mkdtemp(join(tmpdir(), 'baresip-'));
     const sipPort = await freeUdpPort();
     const controlPort = await freeTcpPort();
@@ -100,7 +115,12 @@ export class Baresip extends EventEmitter<{ event: [BaresipEvent] }> {
       child.once('exit', (code) => reject(new Error(`baresip exited (${code}): ${lines.join('')}`)));
       child.once('error', reject);
     });
-    await ready;
+    try {
+      await ready;
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
     const control = connect(controlPort, '127.0.0.1');
     await once(control, 'connect');
     const baresip = new Baresip(dir, sipPort, child, control);
