@@ -62,6 +62,7 @@ import { OutboundTrunks } from './signalling/outbound/outboundTrunks.js';
 import type { RegistrationTiming } from './signalling/registration/registrationTypes.js';
 import { TrunkRegistrar } from './signalling/registration/trunkRegistrar.js';
 import { SipRouting } from './signalling/routing/sipRouting.js';
+import type { SessionTimerSettings } from './signalling/sessionTimers/sessionTimerRules.js';
 import { SipLegJournal } from './signalling/sipLegJournal.js';
 import { srfCalls } from './signalling/srfAdapters.js';
 import { srfLegActions } from './signalling/srfLegActions.js';
@@ -86,6 +87,11 @@ export interface GatewayDeps {
   cpuTimes?: () => CpuTimes;
   /** Overrides of the trunk registrations' timers (tests shorten refresh floors and backoff). */
   registrationTiming?: Partial<RegistrationTiming>;
+  /**
+   * Tests only: a Min-SE below the RFC's 90 s (configuration cannot go under it), so a session
+   * timer runs out within a test.
+   */
+  sessionTimerMinSeSeconds?: number;
 }
 
 /**
@@ -316,6 +322,7 @@ export class Gateway {
       calls: inboundCalls,
       createUas: srf.createUas,
       journal,
+      sessionTimers: sessionTimerSettings(config.sip.sessionTimers, deps.sessionTimerMinSeSeconds),
       logger: child('inbound'),
     });
     srf.onInvite((req, res) => inbound.handle(req, res));
@@ -463,4 +470,13 @@ export class Gateway {
     }
     this.logger.info('gateway stopped');
   }
+}
+
+/** sip.sessionTimers as the rules take them, with a test's Min-SE below the RFC's where given. */
+function sessionTimerSettings(
+  config: GatewayConfig['sip']['sessionTimers'],
+  testMinSe: number | undefined,
+): SessionTimerSettings | undefined {
+  if (!config.enabled) return undefined;
+  return { expiresSeconds: config.expiresSeconds, minSeSeconds: testMinSe ?? config.minSeSeconds };
 }

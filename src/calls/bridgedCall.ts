@@ -83,7 +83,13 @@ export class BridgedCall implements PhaseControl {
       this.log,
       (end) => {
         if (end.by === 'far_end') this.keepWhatsAppDuration(end.bye);
-        const byFarEnd = this.transferredAway ? 'transferred' : this.farEndHangup;
+        // A session timer that ran out (RFC 4028) ends the leg like a BYE, but we sent that one.
+        const byFarEnd =
+          end.by === 'far_end' && end.bye?.sessionExpired
+            ? 'session_expired'
+            : this.transferredAway
+              ? 'transferred'
+              : this.farEndHangup;
         void this.end(end.by === 'far_end' ? byFarEnd : MEDIA_END[end.reason]);
       },
       (digit) => this.deps.calls.dtmf(live.id, digit, 'sip_info'),

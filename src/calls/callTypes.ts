@@ -26,6 +26,8 @@ export type CallStatus = LiveStatus | FinalStatus;
  * - gateway_restart: still live when the gateway stopped unexpectedly; closed at the next start.
  * - gateway_shutdown: not yet answered when the gateway was asked to stop.
  * - transferred: the far end took the call elsewhere at our REFER (a transfer action or verb).
+ * - session_expired: the session timer (RFC 4028) ran out: no refresh came from the far end, or our
+ *   refresh got 408/481; the gateway sent BYE.
  */
 export const END_REASONS = [
   'caller_hangup',
@@ -47,6 +49,7 @@ export const END_REASONS = [
   'gateway_restart',
   'gateway_shutdown',
   'transferred',
+  'session_expired',
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 

@@ -3,6 +3,8 @@ import { APP_ID_PATTERN } from './appIds.js';
 import { parseHostPort } from './hostPort.js';
 
 const port = z.int().min(1).max(65535);
+/** RFC 4028 4: Min-SE "MUST NOT be less than 90 seconds" (sessionTimerRules.ts has the same floor). */
+const RFC_MIN_SE_SECONDS = 90;
 export const E164 = /^\+[1-9][0-9]{6,14}$/;
 
 /** A source address or network: `203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32`. */
@@ -180,6 +182,24 @@ export const sipSchema = z
      * outbound call waiting for the far end's answer (a per-call ringTimeoutSeconds overrides it).
      */
     ringTimeoutSeconds: z.int().min(1).max(600),
+    /**
+     * RFC 4028 session timers on PSTN trunks' inbound calls (never WhatsApp): the interval granted
+     * at most and the smallest accepted (422 with Min-SE below it; the RFC's floor is 90 s).
+     */
+    sessionTimers: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        expiresSeconds: z.int().min(RFC_MIN_SE_SECONDS).max(86_400).default(1800),
+        minSeSeconds: z
+          .int()
+          .min(RFC_MIN_SE_SECONDS, `at least ${RFC_MIN_SE_SECONDS} (RFC 4028)`)
+          .default(RFC_MIN_SE_SECONDS),
+      })
+      .refine((t) => t.minSeSeconds <= t.expiresSeconds, {
+        message: 'minSeSeconds may not exceed expiresSeconds',
+        path: ['minSeSeconds'],
+      })
+      .default({ enabled: true, expiresSeconds: 1800, minSeSeconds: RFC_MIN_SE_SECONDS }),
   })
   .refine((sip) => new Set(sip.trunks.map((t) => t.name)).size === sip.trunks.length, {
     message: 'trunk names must be unique',

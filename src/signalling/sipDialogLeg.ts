@@ -1,12 +1,21 @@
 import type { Logger } from 'pino';
 import { parseSipInfoDtmf } from '../media/dtmf/sipInfoDtmf.js';
+import { DialogSessionTimer, type SessionTimer } from './sessionTimers/dialogSessionTimer.js';
 import { type ReferDialog, SipDialogTransfers } from './sipTransfer.js';
 import type { InboundResponse, SipDialog } from './srfTypes.js';
 
 /** The far end's BYE, for the headers some carry (Meta's x-wa-meta-call-duration). */
 export interface FarEndBye {
   header(name: string): string | undefined;
+  /**
+   * Set when no BYE came: the session timer (RFC 4028) ran out, and the gateway sent the BYE
+   * (the call ends `session_expired`).
+   */
+  sessionExpired?: true;
 }
+
+/** A session expired by its timer, reported to the ended listeners like a BYE without headers. */
+const SESSION_EXPIRED: FarEndBye = { header: () => undefined, sessionExpired: true };
 
 const DTMF_TYPES = /^application\/dtmf(-relay)?\s*(;|$)/i;
 
@@ -37,22 +46,49 @@ export class SipDialogLeg {
   private readonly pendingDigits: [string, number | null][] = [];
   /** REFER both ways (sipTransfer.ts): absent when the dialog cannot send in-dialog requests. */
   readonly transfers: SipDialogTransfers | undefined;
+  /** The RFC 4028 session timer, when the answer set one up; stopped on every end. */
+  private readonly sessionTimer: DialogSessionTimer | undefined;
+  /** Session-Expires (and Require) of our answers to the far end's refreshes. */
+  private readonly timerHeaders: Record<string, string> | undefined;
+  private expired = false;
+  /** Our SDP in our last answer to a far end's offer (srf's dialog.local keeps the first one). */
+  private lastLocalSdp: string | undefined;
 
   constructor(
     private readonly dialog: SipDialog,
     private readonly logger: Logger,
+    session?: SessionTimer,
   ) {
     // A BYE that came before this leg was made has ended the dialog already.
     this.farEndEnded = dialog.connected === false;
     dialog.on('destroy', (request?: { get(name: string): string | undefined }) =>
       this.ended(request ? { header: (name: string) => request.get(name) } : undefined),
     );
-    dialog.on('modify', (req, res) => this.offered(req.body, res));
+    dialog.on('modify', (req, res) => {
+      this.sessionTimer?.refreshed();
+      this.offered(req.body, res);
+    });
+    // UPDATE (RFC 3311): a session refresh without SDP gets 200; one with an offer goes to the
+    // answerer like a re-INVITE.
+    dialog.on('update', (req, res) => {
+      this.sessionTimer?.refreshed();
+      if (req.body) this.offered(req.body, res);
+      else res.send(200, undefined, this.timerHeaders ? { headers: this.timerHeaders } : {});
+    });
     dialog.on('info', (req, res) => {
       const digit = this.infoDigit(req.get('Content-Type') ?? '', req.body, res);
       if (digit) this.digit(digit.digit, digit.durationMs ?? null);
     });
     this.transfers = dialog.request ? new SipDialogTransfers(dialog as ReferDialog, logger) : undefined;
+    this.timerHeaders = session?.headers;
+    this.sessionTimer =
+      session && !this.farEndEnded
+        ? new DialogSessionTimer(
+            session,
+            { refresh: () => this.refreshSession(session), expire: () => this.sessionExpired() },
+            logger,
+          )
+        : undefined;
   }
 
   get connected(): boolean {
@@ -60,6 +96,7 @@ export class SipDialogLeg {
   }
 
   hangup(): Promise<void> {
+    this.sessionTimer?.stop();
     if (this.farEndEnded || this.hungUp) return Promise.resolve();
     this.hungUp = true;
     return Promise.resolve(this.dialog.destroy()).then(() => undefined);
@@ -67,6 +104,7 @@ export class SipDialogLeg {
 
   onEnded(listener: (bye?: FarEndBye) => void): void {
     if (this.farEndEnded) listener(this.bye);
+    else if (this.expired) listener(SESSION_EXPIRED);
     else this.endedListeners.push(listener);
   }
 
@@ -81,6 +119,7 @@ export class SipDialogLeg {
   }
 
   private ended(bye?: FarEndBye): void {
+    this.sessionTimer?.stop();
     if (this.farEndEnded || this.hungUp) return;
     this.farEndEnded = true;
     this.bye = bye;
@@ -92,9 +131,41 @@ export class SipDialogLeg {
     else this.pendingOffers.push({ offer, res });
   }
 
+  /** Our refresh re-INVITE (RFC 4028 10) with our last SDP; resolves with its final status. */
+  private async refreshSession(session: SessionTimer): Promise<number> {
+    const sdp = this.lastLocalSdp ?? this.dialog.local?.sdp;
+    if (!this.dialog.modify || !sdp) throw new Error('the dialog cannot send a re-INVITE');
+    const headers = { 'Session-Expires': `${session.seconds};refresher=uas`, Supported: 'timer' };
+    try {
+      await this.dialog.modify(sdp, { headers });
+      return 200;
+    } catch (error) {
+      const status = (error as { status?: unknown }).status;
+      if (typeof status === 'number') return status;
+      throw error;
+    }
+  }
+
+  /** The session timer ran out: BYE, and the call hears of it as its leg's end. */
+  private sessionExpired(): void {
+    if (this.farEndEnded || this.hungUp) return;
+    this.hungUp = true;
+    this.expired = true;
+    Promise.resolve(this.dialog.destroy()).catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'BYE of an expired session failed'),
+    );
+    for (const listener of this.endedListeners.splice(0)) listener(SESSION_EXPIRED);
+  }
+
   private answerOffer(answer: OfferAnswerer, offer: string, res: InboundResponse): void {
     answer(offer).then(
-      (localSdp) => res.send(200, undefined, { body: localSdp }),
+      (localSdp) => {
+        this.lastLocalSdp = localSdp;
+        res.send(200, undefined, {
+          body: localSdp,
+          ...(this.timerHeaders ? { headers: this.timerHeaders } : {}),
+        });
+      },
       (error: unknown) => {
         this.logger.warn({ err: error }, 're-INVITE not acceptable');
         res.send(488);

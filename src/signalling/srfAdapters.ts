@@ -10,6 +10,8 @@ export type CreateUas = (
   res: InboundResponse,
   localSdp: string,
   done: (error: Error | undefined, dialog?: SipDialog & RecordableDialog) => void,
+  /** Headers of the 200 OK (Session-Expires, Require: timer). */
+  headers?: Record<string, string>,
 ) => void;
 
 /**
@@ -42,14 +44,16 @@ export function srfCalls(srf: Srf): SrfCalls {
       const options = (srf as unknown as { options(h: (req: unknown, res: unknown) => void): void }).options;
       options.call(srf, (req, res) => handler(req as InboundRequest, res as InboundResponse));
     },
-    createUas: (req, res, localSdp, done) => {
+    createUas: (req, res, localSdp, done, headers) => {
       const createUAS = srf.createUAS.bind(srf) as unknown as (
         req: InboundRequest,
         res: InboundResponse,
-        options: { localSdp: string },
+        options: { localSdp: string; headers?: Record<string, string> },
         callback: (error: Error | undefined, dialog: SipDialog & RecordableDialog) => void,
       ) => unknown;
-      createUAS(req, res, { localSdp }, (error, dialog) => done(error ?? undefined, dialog));
+      createUAS(req, res, { localSdp, ...(headers ? { headers } : {}) }, (error, dialog) =>
+        done(error ?? undefined, dialog),
+      );
     },
     createUac: (uri, options, progress) =>
       srf.createUAC(uri, options as never, progress as never) as unknown as ReturnType<SendInvite>,

@@ -29,14 +29,19 @@ export interface SipDialog {
   readonly connected?: boolean;
   on(event: 'destroy', listener: () => void): void;
   on(event: 'modify', listener: (req: InboundRequest & { body: string }, res: InboundResponse) => void): void;
-  /** An in-dialog INFO; the listener must answer it. */
-  on(event: 'info', listener: (req: InboundRequest, res: InboundResponse) => void): void;
+  /** An in-dialog INFO or UPDATE (RFC 3311); the listener must answer it. */
+  on(event: 'info' | 'update', listener: (req: InboundRequest, res: InboundResponse) => void): void;
   /** An in-dialog REFER or NOTIFY (call transfer, sipTransfer.ts); the listener must answer it. */
   on(event: 'refer' | 'notify', listener: (req: InboundRequest, res: InboundResponse) => void): void;
   /** Sends BYE; srf returns a promise, which callers may await or ignore. */
   destroy(): unknown;
-  /** Our side's URI (srf's Dialog.local), for Referred-By. */
-  readonly local?: { uri?: string };
+  /** Our side (srf's Dialog.local): its URI for Referred-By, its last SDP for a session refresh. */
+  readonly local?: { uri?: string; sdp?: string };
+  /**
+   * Sends a re-INVITE (srf's Dialog.modify): resolves with the far end's SDP on 200, rejects with
+   * srf's SipError (its `status`) on a failure response.
+   */
+  modify?(sdp: string, options?: { headers?: Record<string, string> }): Promise<unknown>;
   /** Sends a request inside the dialog (REFER, NOTIFY); resolves with its final response. */
   request?(options: {
     method: string;

@@ -31,6 +31,8 @@ export async function startInProcessGateway(
     logger?: pino.Logger;
     cpuTimes?: () => CpuTimes;
     registrationTiming?: Partial<RegistrationTiming>;
+    /** A Min-SE below the RFC's 90 s, for session timer tests (config cannot go under 90). */
+    sessionTimerMinSeSeconds?: number;
   } = {},
 ): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
@@ -52,6 +54,9 @@ export async function startInProcessGateway(
     mediaWorkerEntry: extra.mediaWorkerEntry ?? loopbackWorkerEntry(),
     ...(extra.cpuTimes ? { cpuTimes: extra.cpuTimes } : {}),
     ...(extra.registrationTiming ? { registrationTiming: extra.registrationTiming } : {}),
+    ...(extra.sessionTimerMinSeSeconds !== undefined
+      ? { sessionTimerMinSeSeconds: extra.sessionTimerMinSeSeconds }
+      : {}),
   });
   const url = await gateway.start();
   return {

@@ -188,4 +188,26 @@ describe('media section: calls per worker', () => {
   ])('stops on %j with one line naming the key', (env, pattern) => {
     expect(errorOf(() => loadConfig({ env }))).toMatch(pattern);
   });
+
+  it('turns session timers on by default: 1800 s granted at most, Min-SE 90 s', () => {
+    expect(loadConfig({ env: {} }).sip.sessionTimers).toEqual({
+      enabled: true,
+      expiresSeconds: 1800,
+      minSeSeconds: 90,
+    });
+    const file = yamlFile('sip:\n  sessionTimers:\n    enabled: false\n');
+    expect(loadConfig({ file, env: {} }).sip.sessionTimers.enabled).toBe(false);
+  });
+
+  it.each([
+    ['    minSeSeconds: 89\n', /^sip\.sessionTimers\.minSeSeconds: at least 90 \(RFC 4028\)/],
+    ['    minSeSeconds: 90.5\n', /^sip\.sessionTimers\.minSeSeconds: /],
+    [
+      '    expiresSeconds: 600\n    minSeSeconds: 900\n',
+      /^sip\.sessionTimers\.minSeSeconds: minSeSeconds may not exceed expiresSeconds/,
+    ],
+  ])('refuses session timers %j with one line naming the key', (yaml, pattern) => {
+    const file = yamlFile(`sip:\n  sessionTimers:\n${yaml}`);
+    expect(errorOf(() => loadConfig({ file, env: {} }))).toMatch(pattern);
+  });
 });

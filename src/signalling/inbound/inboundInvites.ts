@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { TrunkConfig } from '../../config/sipSchema.js';
 import { encryptionRefusal } from '../../media/sdp/offerEncryption.js';
+import { decideInbound, type SessionTimerSettings } from '../sessionTimers/sessionTimerRules.js';
 import type { SipLegJournal } from '../sipLegJournal.js';
 import type { CreateUas } from '../srfAdapters.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
@@ -9,6 +10,7 @@ import { type WhatsAppCallInfo, whatsappInfoOf } from '../whatsappHeaders.js';
 import type { WhatsAppNumbers } from '../whatsappNumbers.js';
 import type { DigestAuthenticator } from './digestAuth.js';
 import { calledNumber, type NumberRouter } from './numberRouter.js';
+import { invitesOption } from './reliableProvisional.js';
 import { SipIncomingLeg } from './sipIncomingLeg.js';
 import { refuse } from './sipRefusal.js';
 import type { TrunkMatcher } from './trunkMatcher.js';
@@ -50,6 +52,8 @@ export interface InboundInviteDeps {
   createUas: CreateUas;
   /** Writes each call's SIP leg down, so a crash does not leave the caller ringing. */
   journal?: SipLegJournal | undefined;
+  /** RFC 4028 session timers for PSTN trunks' calls; undefined: none (sip.sessionTimers.enabled false). */
+  sessionTimers?: SessionTimerSettings | undefined;
   logger: Logger;
 }
 
@@ -89,10 +93,19 @@ export class InboundInvites {
       refuse(res, 488, refusal);
       return;
     }
+    // Session timers (RFC 4028) on PSTN trunks only: an interval below our Min-SE is refused
+    // before ringing; otherwise the 200 OK grants one (never toward WhatsApp).
+    const timer = trunk.kind === 'pstn' ? this.sessionTimer(req) : undefined;
+    if (timer?.kind === 'reject') {
+      log.info({ trunk: trunk.name, sessionExpires: req.get('Session-Expires') }, 'INVITE refused: 422');
+      refuse(res, 422, 'session interval too small', timer.headers);
+      return;
+    }
     const leg = new SipIncomingLeg(req, res, {
       createUas: this.deps.createUas,
       journal: this.deps.journal,
       logger: log,
+      ...(timer?.kind === 'timer' ? { sessionTimer: timer } : {}),
     });
     this.deps.calls.offer(
       leg,
@@ -105,6 +118,22 @@ export class InboundInvites {
         ...(trunk.kind === 'whatsapp' ? { whatsapp: whatsappInfoOf((name) => req.get(name)) } : {}),
       },
       log,
+    );
+  }
+
+  private sessionTimer(req: InboundRequest) {
+    const ours = this.deps.sessionTimers;
+    if (!ours) return undefined;
+    return decideInbound(
+      {
+        sessionExpires: req.get('Session-Expires') ?? req.get('x'),
+        minSe: req.get('Min-SE'),
+        supportsTimer:
+          invitesOption(req, 'Supported', 'timer') ||
+          invitesOption(req, 'k', 'timer') ||
+          invitesOption(req, 'Require', 'timer'),
+      },
+      ours,
     );
   }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SessionTimer } from '../sessionTimers/dialogSessionTimer.js';
 import { SipDialogLeg } from '../sipDialogLeg.js';
 import type { SipLegJournal } from '../sipLegJournal.js';
 import type { CreateUas } from '../srfAdapters.js';
@@ -11,6 +12,8 @@ export interface SipIncomingLegDeps {
   /** Writes the leg down (ringing, then answered), so a crash does not leave the caller hanging. */
   journal?: SipLegJournal | undefined;
   logger: Logger;
+  /** The session timer (RFC 4028) the 200 OK grants: its headers, then the dialog runs it. */
+  sessionTimer?: SessionTimer | undefined;
 }
 
 /**
@@ -46,15 +49,25 @@ export class SipIncomingLeg {
 
   answer(localSdp: string): Promise<SipDialogLeg> {
     return new Promise((resolve, reject) => {
-      this.deps.createUas(this.req, this.res, localSdp, (error, dialog) => {
-        if (error || !dialog) {
-          reject(error ?? new Error('the SIP server made no dialog'));
-          return;
-        }
-        const leg = new SipDialogLeg(dialog, this.deps.logger);
-        this.deps.journal?.answered(dialog);
-        resolve(leg);
-      });
+      const timer = this.deps.sessionTimer;
+      this.deps.createUas(
+        this.req,
+        this.res,
+        localSdp,
+        (error, dialog) => {
+          if (error || !dialog) {
+            reject(error ?? new Error('the SIP server made no dialog'));
+            return;
+          }
+          const session = timer
+            ? { seconds: timer.seconds, refresher: timer.refresher, headers: timer.headers }
+            : undefined;
+          const leg = new SipDialogLeg(dialog, this.deps.logger, session);
+          this.deps.journal?.answered(dialog);
+          resolve(leg);
+        },
+        timer?.headers,
+      );
     });
   }
 
