@@ -60,13 +60,20 @@ export class CallRegistry {
   async drained(timeoutMs: number): Promise<void> {
     if (this.live.size === 0 || timeoutMs <= 0) return;
     let timer: NodeJS.Timeout | undefined;
+    let waiter = (): void => {};
     await Promise.race([
-      new Promise<void>((resolve) => this.emptyWaiters.push(resolve)),
+      new Promise<void>((resolve) => {
+        waiter = resolve;
+        this.emptyWaiters.push(resolve);
+      }),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       }),
     ]);
     clearTimeout(timer);
+    // Out of time: nobody waits any more.
+    const index = this.emptyWaiters.indexOf(waiter);
+    if (index >= 0) this.emptyWaiters.splice(index, 1);
   }
 
   /**

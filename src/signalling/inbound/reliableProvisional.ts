@@ -17,7 +17,6 @@ export function invitesOption(req: Pick<InboundRequest, 'get'>, header: string, 
  */
 export function reliableProvisionalHeaders(
   req: Pick<InboundRequest, 'get'>,
-  _withSdp: boolean,
 ): Record<string, string> | undefined {
   return invitesOption(req, 'Require', '100rel') ? { Require: '100rel' } : undefined;
 }

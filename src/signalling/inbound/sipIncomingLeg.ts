@@ -37,13 +37,13 @@ export class SipIncomingLeg {
   }
 
   ring(): void {
-    const headers = reliableProvisionalHeaders(this.req, false);
+    const headers = reliableProvisionalHeaders(this.req);
     if (headers) this.res.send(180, undefined, { headers });
     else this.res.send(180);
   }
 
   earlyMedia(localSdp: string): void {
-    const headers = reliableProvisionalHeaders(this.req, true);
+    const headers = reliableProvisionalHeaders(this.req);
     this.res.send(183, undefined, { body: localSdp, ...(headers ? { headers } : {}) });
   }
 

@@ -49,12 +49,10 @@ describe('RFC 3262 pieces', () => {
 
   it('asks for reliable provisionals only from a caller that requires them', () => {
     const get = (values: Record<string, string>) => ({ get: (name: string) => values[name] });
-    expect(reliableProvisionalHeaders(get({ Require: '100rel' }), false)).toEqual({ Require: '100rel' });
-    expect(reliableProvisionalHeaders(get({ Require: '100rel' }), true)).toEqual({ Require: '100rel' });
+    expect(reliableProvisionalHeaders(get({ Require: '100rel' }))).toEqual({ Require: '100rel' });
     // Supported alone: plain provisionals (a peer that advertises it may still never PRACK).
-    expect(reliableProvisionalHeaders(get({ Supported: 'timer, 100rel' }), true)).toBeUndefined();
-    expect(reliableProvisionalHeaders(get({ Supported: 'timer, 100rel' }), false)).toBeUndefined();
-    expect(reliableProvisionalHeaders(get({ Supported: 'timer' }), true)).toBeUndefined();
+    expect(reliableProvisionalHeaders(get({ Supported: 'timer, 100rel' }))).toBeUndefined();
+    expect(reliableProvisionalHeaders(get({ Supported: 'timer' }))).toBeUndefined();
   });
 });
 
