@@ -173,7 +173,10 @@ export class Gateway {
         env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
       }),
     );
-    this.readiness.add({ name: 'storage', check: () => this.database.ping() || 'database is closed' });
+    this.readiness.add({
+      name: 'storage',
+      check: async () => (await this.database.ping()) || 'database is closed',
+    });
     this.readiness.add(livekitProbe(config.livekit));
     this.readiness.add(this.sip.probe());
     this.readiness.add(this.registrations.probe());
@@ -257,6 +260,7 @@ export class Gateway {
       rooms,
       logger: child('outbound'),
       legs: journal,
+      sessionTimers: sessionTimerSettings(config.sip.sessionTimers, deps.sessionTimerMinSeSeconds),
     });
     // Call transfer by REFER, both ways: the transfer action and verb, and REFERs from the far
     // end of a trunk with allowTransfer (dialled through the app's trunk into the call's room).
@@ -466,7 +470,7 @@ export class Gateway {
       this.sip.stop();
       clearTimeout(deadline);
       await this.events.stop();
-      this.database.close();
+      await this.database.close();
     }
     this.logger.info('gateway stopped');
   }
@@ -478,5 +482,9 @@ function sessionTimerSettings(
   testMinSe: number | undefined,
 ): SessionTimerSettings | undefined {
   if (!config.enabled) return undefined;
-  return { expiresSeconds: config.expiresSeconds, minSeSeconds: testMinSe ?? config.minSeSeconds };
+  return {
+    expiresSeconds: config.expiresSeconds,
+    minSeSeconds: testMinSe ?? config.minSeSeconds,
+    refreshMethod: config.refreshMethod,
+  };
 }

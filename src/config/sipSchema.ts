@@ -183,8 +183,10 @@ export const sipSchema = z
      */
     ringTimeoutSeconds: z.int().min(1).max(600),
     /**
-     * RFC 4028 session timers on PSTN trunks' inbound calls (never WhatsApp): the interval granted
-     * at most and the smallest accepted (422 with Min-SE below it; the RFC's floor is 90 s).
+     * RFC 4028 session timers on PSTN trunks' calls, both ways (never WhatsApp): the interval
+     * granted at most (and asked for on our INVITEs), the smallest accepted (422 with Min-SE below
+     * it; the RFC's floor is 90 s), and how we refresh where we are the refresher: `update` is
+     * UPDATE (no SDP) when the far end's Allow lists it, else re-INVITE; `invite` always re-INVITE.
      */
     sessionTimers: z
       .strictObject({
@@ -194,12 +196,18 @@ export const sipSchema = z
           .int()
           .min(RFC_MIN_SE_SECONDS, `at least ${RFC_MIN_SE_SECONDS} (RFC 4028)`)
           .default(RFC_MIN_SE_SECONDS),
+        refreshMethod: z.enum(['update', 'invite']).default('update'),
       })
       .refine((t) => t.minSeSeconds <= t.expiresSeconds, {
         message: 'minSeSeconds may not exceed expiresSeconds',
         path: ['minSeSeconds'],
       })
-      .default({ enabled: true, expiresSeconds: 1800, minSeSeconds: RFC_MIN_SE_SECONDS }),
+      .default({
+        enabled: true,
+        expiresSeconds: 1800,
+        minSeSeconds: RFC_MIN_SE_SECONDS,
+        refreshMethod: 'update',
+      }),
   })
   .refine((sip) => new Set(sip.trunks.map((t) => t.name)).size === sip.trunks.length, {
     message: 'trunk names must be unique',

@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import { parseSipInfoDtmf } from '../media/dtmf/sipInfoDtmf.js';
-import { DialogSessionTimer, type SessionTimer } from './sessionTimers/dialogSessionTimer.js';
+import {
+  DialogSessionTimer,
+  type RefreshAnswer,
+  type SessionRefresh,
+  type SessionTimer,
+} from './sessionTimers/dialogSessionTimer.js';
+import { refreshHeaders } from './sessionTimers/sessionTimerRules.js';
 import { type ReferDialog, SipDialogTransfers } from './sipTransfer.js';
 import type { InboundResponse, SipDialog } from './srfTypes.js';
 
@@ -48,8 +54,6 @@ export class SipDialogLeg {
   readonly transfers: SipDialogTransfers | undefined;
   /** The RFC 4028 session timer, when the answer set one up; stopped on every end. */
   private readonly sessionTimer: DialogSessionTimer | undefined;
-  /** Session-Expires (and Require) of our answers to the far end's refreshes. */
-  private readonly timerHeaders: Record<string, string> | undefined;
   private expired = false;
   /** Our SDP in our last answer to a far end's offer (srf's dialog.local keeps the first one). */
   private lastLocalSdp: string | undefined;
@@ -80,15 +84,19 @@ export class SipDialogLeg {
       if (digit) this.digit(digit.digit, digit.durationMs ?? null);
     });
     this.transfers = dialog.request ? new SipDialogTransfers(dialog as ReferDialog, logger) : undefined;
-    this.timerHeaders = session?.headers;
     this.sessionTimer =
       session && !this.farEndEnded
         ? new DialogSessionTimer(
             session,
-            { refresh: () => this.refreshSession(session), expire: () => this.sessionExpired() },
+            { refresh: (refresh) => this.refreshSession(refresh), expire: () => this.sessionExpired() },
             logger,
           )
         : undefined;
+  }
+
+  /** Session-Expires (and Require) of our answers to the far end's refreshes, as the timer now runs. */
+  private get timerHeaders(): Record<string, string> | undefined {
+    return this.sessionTimer?.answerHeaders;
   }
 
   get connected(): boolean {
@@ -131,19 +139,24 @@ export class SipDialogLeg {
     else this.pendingOffers.push({ offer, res });
   }
 
-  /** Our refresh re-INVITE (RFC 4028 10) with our last SDP; resolves with its final status. */
-  private async refreshSession(session: SessionTimer): Promise<number> {
-    const sdp = this.lastLocalSdp ?? this.dialog.local?.sdp;
-    if (!this.dialog.modify || !sdp) throw new Error('the dialog cannot send a re-INVITE');
-    const headers = { 'Session-Expires': `${session.seconds};refresher=uas`, Supported: 'timer' };
-    try {
-      await this.dialog.modify(sdp, { headers });
-      return 200;
-    } catch (error) {
-      const status = (error as { status?: unknown }).status;
-      if (typeof status === 'number') return status;
-      throw error;
+  /**
+   * Our refresh (RFC 4028 10): an UPDATE without SDP, or a re-INVITE with our last SDP. Sent as a
+   * plain in-dialog request rather than srf's modify, whose failure carries the status only: a
+   * 422's Min-SE is what the timer retries with. Resolves with the final response.
+   */
+  private async refreshSession(refresh: SessionRefresh): Promise<RefreshAnswer> {
+    if (!this.dialog.request) throw new Error('the dialog cannot send in-dialog requests');
+    const headers = refreshHeaders(refresh.seconds, refresh.minSeSeconds);
+    const contact = this.dialog.local?.contact;
+    if (contact) headers.Contact = contact;
+    let body: string | undefined;
+    if (refresh.method === 'INVITE') {
+      body = this.lastLocalSdp ?? this.dialog.local?.sdp;
+      if (!body) throw new Error('no SDP of ours to refresh the session with');
+      headers['Content-Type'] = 'application/sdp';
     }
+    const res = await this.dialog.request({ method: refresh.method, headers, ...(body ? { body } : {}) });
+    return { status: res.status, minSe: res.get?.('Min-SE') };
   }
 
   /** The session timer ran out: BYE, and the call hears of it as its leg's end. */

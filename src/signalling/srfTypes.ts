@@ -35,17 +35,18 @@ export interface SipDialog {
   on(event: 'refer' | 'notify', listener: (req: InboundRequest, res: InboundResponse) => void): void;
   /** Sends BYE; srf returns a promise, which callers may await or ignore. */
   destroy(): unknown;
-  /** Our side (srf's Dialog.local): its URI for Referred-By, its last SDP for a session refresh. */
-  readonly local?: { uri?: string; sdp?: string };
   /**
-   * Sends a re-INVITE (srf's Dialog.modify): resolves with the far end's SDP on 200, rejects with
-   * srf's SipError (its `status`) on a failure response.
+   * Our side (srf's Dialog.local): its URI for Referred-By, its SDP and Contact for a session
+   * refresh.
    */
-  modify?(sdp: string, options?: { headers?: Record<string, string> }): Promise<unknown>;
-  /** Sends a request inside the dialog (REFER, NOTIFY); resolves with its final response. */
+  readonly local?: { uri?: string; sdp?: string; contact?: string };
+  /**
+   * Sends a request inside the dialog (REFER, NOTIFY, a session refresh's UPDATE or re-INVITE,
+   * which srf ACKs); resolves with its final response.
+   */
   request?(options: {
     method: string;
     headers?: Record<string, string>;
     body?: string;
-  }): Promise<{ status: number; reason?: string }>;
+  }): Promise<{ status: number; reason?: string; get?(header: string): string | undefined }>;
 }

@@ -18,8 +18,9 @@ import { assertAllCallsSucceeded, formatSippResult, runSipp, type SippRunOptions
  * Session timers (RFC 4028) on an inbound PSTN call, through the embedded SIP server with sipp as
  * the caller: an interval below our Min-SE is refused 422 before any call exists; a caller that
  * refreshes by re-INVITE keeps its call past the interval; one that does not is sent BYE within
- * it and the call ends `session_expired`; a caller without timer support is refreshed by us (a
- * re-INVITE at half the interval). The gateway's Min-SE is lowered to 4 s for the test (a
+ * it and the call ends `session_expired`; a caller without timer support is refreshed by us at
+ * half the interval (a re-INVITE, or an UPDATE without SDP when its INVITE allowed UPDATE). The
+ * gateway's Min-SE is lowered to 4 s for the test (a
  * test-only option; configuration cannot go under the RFC's 90 s).
  */
 const TEST_MIN_SE = 4;
@@ -111,6 +112,18 @@ describe('session timers (RFC 4028) on inbound PSTN calls', () => {
     const done = await callWhen(running, id, (call) => call.endedAt !== null);
     expect(done).toMatchObject({ status: 'completed', endReason: 'caller_hangup' });
     // The refresh came at half the interval (3 s), the caller's BYE right after it.
+    expect(Date.parse(done.endedAt) - Date.parse(done.answeredAt)).toBeGreaterThanOrEqual(2_500);
+  });
+
+  it('refreshes by UPDATE without SDP for a caller without timer support whose INVITE allowed UPDATE', async () => {
+    const expires = 6;
+    const sipp = caller('uac-session-refreshed-by-update', { keys: { expires }, recvTimeoutMs: 30_000 });
+    const id = await accept(sipp);
+    const result = await sipp;
+    assertAllCallsSucceeded(result, 1);
+    expect(result.actionLog).toContain(`refresh: UPDATE Session-Expires ${expires}`);
+    const done = await callWhen(running, id, (call) => call.endedAt !== null);
+    expect(done).toMatchObject({ status: 'completed', endReason: 'caller_hangup' });
     expect(Date.parse(done.endedAt) - Date.parse(done.answeredAt)).toBeGreaterThanOrEqual(2_500);
   });
 });

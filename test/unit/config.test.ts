@@ -194,6 +194,7 @@ describe('media section: calls per worker', () => {
       enabled: true,
       expiresSeconds: 1800,
       minSeSeconds: 90,
+      refreshMethod: 'update',
     });
     const file = yamlFile('sip:\n  sessionTimers:\n    enabled: false\n');
     expect(loadConfig({ file, env: {} }).sip.sessionTimers.enabled).toBe(false);
@@ -202,6 +203,7 @@ describe('media section: calls per worker', () => {
   it.each([
     ['    minSeSeconds: 89\n', /^sip\.sessionTimers\.minSeSeconds: at least 90 \(RFC 4028\)/],
     ['    minSeSeconds: 90.5\n', /^sip\.sessionTimers\.minSeSeconds: /],
+    ['    refreshMethod: options\n', /^sip\.sessionTimers\.refreshMethod: /],
     [
       '    expiresSeconds: 600\n    minSeSeconds: 900\n',
       /^sip\.sessionTimers\.minSeSeconds: minSeSeconds may not exceed expiresSeconds/,

@@ -4,13 +4,15 @@ import type { MediaKeying } from '../../media/srtp/srtpTypes.js';
 import type { MediaSession } from '../../media/workers/MediaSession.js';
 import type { CreatedSession, CreateSessionRequest } from '../../media/workers/workerPoolTypes.js';
 import { refusalKind } from '../../signalling/outbound/finalResponses.js';
-import type { OutboundTrunks } from '../../signalling/outbound/outboundTrunks.js';
+import type { InviteTarget, OutboundTrunks } from '../../signalling/outbound/outboundTrunks.js';
 import {
   InviteFailed,
   type OutboundDialog,
   type SendInvite,
   UacInvite,
 } from '../../signalling/outbound/uacInvite.js';
+import { outboundSessionTimer } from '../../signalling/sessionTimers/outboundSessionTimer.js';
+import type { SessionTimerSettings } from '../../signalling/sessionTimers/sessionTimerRules.js';
 import { SipDialogLeg } from '../../signalling/sipDialogLeg.js';
 import type { SipLegJournal } from '../../signalling/sipLegJournal.js';
 import { DialFailed, type DialOutcome } from '../callErrors.js';
@@ -65,6 +67,8 @@ export interface OutboundDialerDeps {
   logger: Logger;
   /** Writes each leg down, so a crash does not leave the callee on the line. */
   legs?: SipLegJournal | undefined;
+  /** RFC 4028 session timers our PSTN INVITEs offer; undefined: none (sip.sessionTimers.enabled false). */
+  sessionTimers?: SessionTimerSettings | undefined;
 }
 
 /** The first reason to give a dial up; every await of the dial races it. */
@@ -122,11 +126,17 @@ export class OutboundDialer {
     return this.deps.trunks.whatsappInviteFor(appId, from, from) !== undefined;
   }
 
+  /** A PSTN INVITE offers session timers when they are on (never WhatsApp's: Meta's edge has none). */
+  private withSessionTimers(target: InviteTarget | undefined): InviteTarget | undefined {
+    const timers = this.deps.sessionTimers;
+    return target && timers ? { ...target, sessionTimers: timers } : target;
+  }
+
   async dial(request: DialRequest): Promise<DialedLeg> {
     const target =
       request.channel === 'whatsapp'
         ? this.deps.trunks.whatsappInviteFor(request.appId, request.from, request.to)
-        : this.deps.trunks.inviteFor(request.appId, request.from, request.to);
+        : this.withSessionTimers(this.deps.trunks.inviteFor(request.appId, request.from, request.to));
     if (!target) {
       throw new DialFailed('trunk_error', null, `app ${request.appId} has no outbound trunk (sip.apps)`);
     }
@@ -222,8 +232,12 @@ export class OutboundDialer {
         throw new DialFailed(refusalKind(error.status), error.status, error.message, error.reason);
       }
       clearTimeout(ringTimer);
-      // From here on the leg keeps whatever the callee sends (a BYE while joining the room).
-      const leg = new SipDialogLeg(dialog, log);
+      // From here on the leg keeps whatever the callee sends (a BYE while joining the room), and
+      // runs the session timer its 2xx granted, if any (RFC 4028 7.2).
+      const offered = invite.timerOffer;
+      const timer = offered ? outboundSessionTimer(dialog.res, offered) : undefined;
+      if (timer) log.info({ seconds: timer.seconds, refresher: timer.refresher }, 'session timer granted');
+      const leg = new SipDialogLeg(dialog, log, timer);
       this.deps.legs?.answered(dialog);
       let encryption: MediaKeying;
       try {

@@ -1,7 +1,11 @@
 import type { Logger } from 'pino';
 import type { TrunkConfig } from '../../config/sipSchema.js';
 import { encryptionRefusal } from '../../media/sdp/offerEncryption.js';
-import { decideInbound, type SessionTimerSettings } from '../sessionTimers/sessionTimerRules.js';
+import {
+  decideInbound,
+  refreshMethodFor,
+  type SessionTimerSettings,
+} from '../sessionTimers/sessionTimerRules.js';
 import type { SipLegJournal } from '../sipLegJournal.js';
 import type { CreateUas } from '../srfAdapters.js';
 import type { InboundRequest, InboundResponse } from '../srfTypes.js';
@@ -105,7 +109,18 @@ export class InboundInvites {
       createUas: this.deps.createUas,
       journal: this.deps.journal,
       logger: log,
-      ...(timer?.kind === 'timer' ? { sessionTimer: timer } : {}),
+      ...(timer?.kind === 'timer'
+        ? {
+            sessionTimer: {
+              seconds: timer.seconds,
+              refresher: timer.refresher,
+              headers: timer.headers,
+              // Where we refresh: UPDATE if the caller's INVITE allowed it (and the config does).
+              refreshMethod: refreshMethodFor(this.deps.sessionTimers?.refreshMethod, req.get('Allow')),
+              minSeSeconds: this.deps.sessionTimers?.minSeSeconds,
+            },
+          }
+        : {}),
     });
     this.deps.calls.offer(
       leg,

@@ -59,10 +59,11 @@ export class SipIncomingLeg {
             reject(error ?? new Error('the SIP server made no dialog'));
             return;
           }
-          const session = timer
-            ? { seconds: timer.seconds, refresher: timer.refresher, headers: timer.headers }
-            : undefined;
-          const leg = new SipDialogLeg(dialog, this.deps.logger, session);
+          const leg = new SipDialogLeg(
+            dialog,
+            this.deps.logger,
+            timer ? { ...timer, role: 'uas' } : undefined,
+          );
           this.deps.journal?.answered(dialog);
           resolve(leg);
         },

@@ -1,5 +1,6 @@
 import type { SipConfig, TrunkConfig, WhatsAppNumberConfig } from '../../config/sipSchema.js';
 import type { EncryptionPolicy } from '../../media/srtp/srtpTypes.js';
+import type { SessionTimerSettings } from '../sessionTimers/sessionTimerRules.js';
 import { encryptionPolicyOf } from '../trunkMedia.js';
 
 /** Everything an outgoing INVITE through a trunk needs: where, who from, with what credentials. */
@@ -13,6 +14,8 @@ export interface InviteTarget {
   auth?: { username: string; password: string };
   /** The trunk's media encryption: what our offer proposes and its answer must satisfy (default none). */
   encryption?: EncryptionPolicy;
+  /** Session timers (RFC 4028) the INVITE offers; set by the dialer for PSTN legs, never WhatsApp. */
+  sessionTimers?: SessionTimerSettings;
 }
 
 /**

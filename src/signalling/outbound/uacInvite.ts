@@ -1,5 +1,10 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
+import {
+  retryAfter422,
+  type SessionTimerSettings,
+  withTimerOffer,
+} from '../sessionTimers/sessionTimerRules.js';
 import type { RecordableDialog } from '../sipLegJournal.js';
 import type { SipDialog } from '../srfTypes.js';
 import {
@@ -76,24 +81,38 @@ function inviteFailed(error: unknown): InviteFailed {
   return new InviteFailed(null, typeof message === 'string' ? message : String(error));
 }
 
-/** srf's response on a SipError: what a 401/407 challenge is read from. */
-interface ChallengeResponse {
+/** srf's response on a SipError: what a 401/407 challenge (or a 422's Min-SE) is read from. */
+interface FailureResponse {
   status: number;
   source_address?: string;
   source_port?: number;
   get(header: string): string | undefined;
 }
 
-function challengeOf(error: unknown): (ChallengeResponse & { status: 401 | 407 }) | undefined {
-  const res = (error as { res?: ChallengeResponse } | undefined)?.res;
-  if (!res || typeof res.get !== 'function' || (res.status !== 401 && res.status !== 407)) return undefined;
-  return res as ChallengeResponse & { status: 401 | 407 };
+function responseOf(error: unknown): FailureResponse | undefined {
+  const res = (error as { res?: FailureResponse } | undefined)?.res;
+  return res && typeof res.get === 'function' ? res : undefined;
+}
+
+function challengeOf(error: unknown): (FailureResponse & { status: 401 | 407 }) | undefined {
+  const res = responseOf(error);
+  if (!res || (res.status !== 401 && res.status !== 407)) return undefined;
+  return res as FailureResponse & { status: 401 | 407 };
 }
 
 /** The host of a sip: URI, without brackets. */
 function hostOf(uri: string): string {
   const host = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;?]+)/i.exec(uri)?.[1] ?? '';
   return host.replace(/^\[|\]$/g, '');
+}
+
+/** The headers that send an INVITE again in the same call: its Call-ID and From tag, CSeq one up. */
+function sameCall(sent: UacRequest): Record<string, string> | undefined {
+  const cseq = Number.parseInt(sent.get('CSeq') ?? '', 10);
+  const callId = sent.get('Call-ID');
+  const from = sent.get('From');
+  if (!Number.isFinite(cseq) || !callId || !from) return undefined;
+  return { From: from, 'Call-ID': callId, CSeq: `${cseq + 1} INVITE` };
 }
 
 /** Challenges answered at most per INVITE: the first, and one more only when the answer was stale. */
@@ -110,9 +129,15 @@ const MAX_CHALLENGES = 2;
  * call (Call-ID, From tag, CSeq + 1) with Authorization / Proxy-Authorization, to the server that
  * challenged when the Request-URI names a host rather than an address. A second challenge is
  * answered only if it says stale=true; any other is the INVITE's final answer.
+ *
+ * A target with `sessionTimers` offers them (RFC 4028 7.1: Supported: timer, Session-Expires,
+ * Min-SE). A 422 to it is answered once, the same way: the INVITE again in the same call with
+ * Session-Expires and Min-SE raised to the 422's Min-SE (RFC 4028 7.4), so the caller never sees
+ * it; a second 422, or one without a larger Min-SE, is the INVITE's final answer.
  */
 export class UacInvite {
   readonly answered: Promise<OutboundDialog>;
+  private offer: SessionTimerSettings | undefined;
   private request: UacRequest | undefined;
   private dialog: OutboundDialog | undefined;
   private final = false;
@@ -151,12 +176,17 @@ export class UacInvite {
     progress: { onSent(request: UacRequest): void; onProvisional(status: number, body: string): void },
   ): Promise<OutboundDialog> {
     const auth = target.auth;
+    this.offer = target.sessionTimers;
+    const baseHeaders = (): Record<string, string> =>
+      this.offer ? withTimerOffer(target.headers, this.offer) : target.headers;
     let options: InviteOptions = {
       localSdp,
-      headers: target.headers,
+      headers: baseHeaders(),
       ...(auth ? { auth: srfAuthFor(auth) } : {}),
     };
-    for (let challenges = 0; ; challenges++) {
+    let challenges = 0;
+    let raised = false;
+    for (;;) {
       try {
         return await send(target.uri, options, {
           cbRequest: (error, request) => {
@@ -170,45 +200,82 @@ export class UacInvite {
           },
         });
       } catch (error) {
-        const res = challengeOf(error);
         const sent = this.request;
-        if (!auth || !res || !sent || this.abandoned || challenges >= MAX_CHALLENGES) throw error;
-        const headers = challengeHeaders(res.status);
-        const challenge = chooseChallenge(res.get(headers.challenge));
-        if (!challenge || (challenges > 0 && !challenge.stale)) throw error;
-        const cseq = Number.parseInt(sent.get('CSeq') ?? '', 10);
-        const callId = sent.get('Call-ID');
-        const from = sent.get('From');
-        if (!Number.isFinite(cseq) || !callId || !from) throw error;
-        this.logger.info(
-          {
-            status: res.status,
-            algorithm: challenge.algorithm,
-            realm: challenge.realm,
-            stale: challenge.stale,
-          },
-          'INVITE challenged: sending it again with credentials',
-        );
-        const proxy =
-          isIP(hostOf(target.uri)) === 0 && res.source_address && res.source_port
-            ? `sip:${isIP(res.source_address) === 6 ? `[${res.source_address}]` : res.source_address}:${res.source_port}${/;transport=[^;?]+/i.exec(target.uri)?.[0] ?? ''}`
-            : undefined;
+        const res = responseOf(error);
+        if (!res || !sent || this.abandoned) throw error;
+        const again = sameCall(sent);
+        if (!again) throw error;
+        if (res.status === 422 && this.offer && !raised) {
+          const seconds = retryAfter422(res.get('Min-SE'), this.offer.expiresSeconds);
+          if (seconds === undefined) throw error;
+          raised = true;
+          this.offer = { ...this.offer, expiresSeconds: seconds, minSeSeconds: seconds };
+          this.logger.info(
+            { sessionExpires: seconds },
+            'INVITE refused 422: sending it again with a longer session interval',
+          );
+          // A new INVITE: a challenge to it is answered afresh (the old Authorization was for the old one).
+          challenges = 0;
+          options = {
+            localSdp,
+            headers: { ...baseHeaders(), ...again },
+            ...(options.auth ? { auth: options.auth } : {}),
+            ...(options.proxy ? { proxy: options.proxy } : {}),
+          };
+          this.request = undefined;
+          continue;
+        }
+        const challenge = this.challengeAnswer(error, challenges, target);
+        if (!challenge) throw error;
+        challenges++;
         options = {
           localSdp,
-          headers: {
-            ...target.headers,
-            From: from,
-            'Call-ID': callId,
-            CSeq: `${cseq + 1} INVITE`,
-            [headers.answer]: digestAuthorization(challenge, { method: 'INVITE', uri: target.uri }, auth),
-          },
+          headers: { ...baseHeaders(), ...again, ...challenge.headers },
           ...(options.auth ? { auth: options.auth } : {}),
-          ...(proxy ? { proxy } : {}),
+          ...(challenge.proxy ? { proxy: challenge.proxy } : {}),
         };
         // The challenged transaction is over; a CANCEL waits for the new one (cbRequest above).
         this.request = undefined;
       }
     }
+  }
+
+  /** The Authorization (or Proxy-Authorization) answering a 401/407, and where to send it. */
+  private challengeAnswer(
+    error: unknown,
+    challenges: number,
+    target: InviteTarget,
+  ): { headers: Record<string, string>; proxy: string | undefined } | undefined {
+    const auth = target.auth;
+    const res = challengeOf(error);
+    if (!auth || !res || challenges >= MAX_CHALLENGES) return undefined;
+    const headers = challengeHeaders(res.status);
+    const challenge = chooseChallenge(res.get(headers.challenge));
+    if (!challenge || (challenges > 0 && !challenge.stale)) return undefined;
+    this.logger.info(
+      {
+        status: res.status,
+        algorithm: challenge.algorithm,
+        realm: challenge.realm,
+        stale: challenge.stale,
+      },
+      'INVITE challenged: sending it again with credentials',
+    );
+    const proxy =
+      isIP(hostOf(target.uri)) === 0 && res.source_address && res.source_port
+        ? `sip:${isIP(res.source_address) === 6 ? `[${res.source_address}]` : res.source_address}:${res.source_port}${/;transport=[^;?]+/i.exec(target.uri)?.[0] ?? ''}`
+        : undefined;
+    return {
+      headers: {
+        [headers.answer]: digestAuthorization(challenge, { method: 'INVITE', uri: target.uri }, auth),
+      },
+      proxy,
+    };
+  }
+
+  /** The session timers the last INVITE offered (raised by a 422), undefined for none. */
+  get timerOffer(): SessionTimerSettings | undefined {
+    return this.offer;
   }
 
   abandon(): void {

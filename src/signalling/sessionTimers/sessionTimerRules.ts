@@ -4,7 +4,18 @@
  * the timer arithmetic. No I/O: the dialog code that refreshes and expires sessions builds on it.
  */
 
+import { splitHeaderList } from '../splitHeaderList.js';
+
 export type Refresher = 'uac' | 'uas';
+
+/**
+ * How we refresh where we are the refresher: `update` is UPDATE (RFC 3311, no SDP) when the far
+ * end's Allow lists it, else re-INVITE; `invite` is always a re-INVITE with our last SDP.
+ */
+export type RefreshMethodSetting = 'update' | 'invite';
+
+/** The request a refresh of ours is. */
+export type RefreshMethod = 'UPDATE' | 'INVITE';
 
 /** The RFC's floor for Min-SE (RFC 4028 4: "MUST NOT be less than 90 seconds"). */
 export const RFC_MIN_SE_SECONDS = 90;
@@ -14,6 +25,8 @@ export interface SessionTimerSettings {
   expiresSeconds: number;
   /** The smallest interval we accept; 90 s or more in configuration (a test may go lower). */
   minSeSeconds: number;
+  /** How we refresh (default `update`: UPDATE where the far end allows it). */
+  refreshMethod?: RefreshMethodSetting;
 }
 
 export interface SessionExpires {
@@ -96,7 +109,11 @@ export function decideInbound(invite: InviteTimerHeaders, ours: SessionTimerSett
 }
 
 /** Headers of an INVITE of ours offering timers (RFC 4028 7.1); the UAS picks the refresher. */
-export function offerHeaders(ours: SessionTimerSettings): Record<string, string> {
+export function offerHeaders(ours: SessionTimerSettings): {
+  'Session-Expires': string;
+  'Min-SE': string;
+  Supported: string;
+} {
   return {
     'Session-Expires': String(ours.expiresSeconds),
     'Min-SE': String(ours.minSeSeconds),
@@ -104,17 +121,28 @@ export function offerHeaders(ours: SessionTimerSettings): Record<string, string>
   };
 }
 
+/** An INVITE's headers with our timer offer added: `timer` joins whatever Supported says already. */
+export function withTimerOffer(
+  headers: Record<string, string>,
+  ours: SessionTimerSettings,
+): Record<string, string> {
+  const offer = offerHeaders(ours);
+  const supported = headers.Supported ? `${headers.Supported}, ${offer.Supported}` : offer.Supported;
+  return { ...headers, ...offer, Supported: supported };
+}
+
 /**
  * RFC 4028 7.2: the session interval and refresher after a 2xx to our INVITE. No Session-Expires
- * in it: the UAS does not do timers, so we may refresh (we are the UAC: refresher uac, the interval
- * we asked for) or not; this returns the timer we run then, or undefined for none.
+ * in it: the UAS does not do timers and the session runs without one (RFC 4028 7.2 lets the UAC
+ * refresh anyway; we do not, as a far end that ignores timers needs no refresh). A refresher
+ * missing from the 2xx (the UAS must set it) is taken as us, the UAC: the safe side, as a refresh
+ * too many costs one transaction where one too few ends the call.
  */
 export function decideOutbound(
   sessionExpires: string | undefined,
-  ours: SessionTimerSettings,
 ): { seconds: number; refresher: Refresher } | undefined {
   const granted = parseSessionExpires(sessionExpires);
-  if (!granted) return { seconds: ours.expiresSeconds, refresher: 'uac' };
+  if (!granted) return undefined;
   return { seconds: granted.seconds, refresher: granted.refresher ?? 'uac' };
 }
 
@@ -123,6 +151,38 @@ export function retryAfter422(minSeHeader: string | undefined, asked: number): n
   const minSe = parseMinSe(minSeHeader);
   if (minSe === undefined || minSe <= asked) return undefined;
   return minSe;
+}
+
+/** UPDATE when the setting allows it and the far end's Allow lists UPDATE; re-INVITE otherwise. */
+export function refreshMethodFor(
+  setting: RefreshMethodSetting | undefined,
+  allow: string | undefined,
+): RefreshMethod {
+  if ((setting ?? 'update') !== 'update' || allow === undefined) return 'INVITE';
+  return splitHeaderList(allow).some((method) => method.trim().toUpperCase() === 'UPDATE')
+    ? 'UPDATE'
+    : 'INVITE';
+}
+
+/**
+ * Headers of a refresh of ours (RFC 4028 7.4): we send it, so we are its UAC and stay the
+ * refresher with `refresher=uac`; Min-SE repeats the floor we know of.
+ */
+export function refreshHeaders(seconds: number, minSeSeconds: number | undefined): Record<string, string> {
+  return {
+    'Session-Expires': `${seconds};refresher=uac`,
+    ...(minSeSeconds !== undefined ? { 'Min-SE': String(minSeSeconds) } : {}),
+    Supported: 'timer',
+  };
+}
+
+/**
+ * How long to wait before sending a refresh again after a 491 (glare, RFC 3261 14.1): 2.1 to 4 s
+ * when we made the dialog's Call-ID (our INVITE), 0 to 2 s when the far end did, in 10 ms steps.
+ */
+export function glareRetryDelayMs(ownsCallId: boolean, random: () => number): number {
+  const steps = Math.floor(random() * (ownsCallId ? 190 : 200));
+  return ownsCallId ? 2_100 + steps * 10 : steps * 10;
 }
 
 /** When the refresher refreshes: half the interval (RFC 4028 10, the recommended point). */

@@ -104,7 +104,7 @@ class ScriptedTrunk {
   }
 }
 
-function rig(options: { noSession?: boolean } = {}) {
+function rig(options: { noSession?: boolean; sessionTimers?: boolean } = {}) {
   const worker = new ScriptedWorker();
   const trunk = new ScriptedTrunk();
   const session = new MediaSession('ms_1', 0, worker);
@@ -136,6 +136,7 @@ function rig(options: { noSession?: boolean } = {}) {
       connection: { url: 'ws://livekit.test', apiKey: 'k', apiSecret: 's' },
     },
     logger,
+    ...(options.sessionTimers ? { sessionTimers: { expiresSeconds: 1800, minSeSeconds: 90 } } : {}),
   });
   const abort = new AbortController();
   let rang = 0;
@@ -199,6 +200,23 @@ describe('OutboundDialer', () => {
     });
     expect(session.closed).toBe(false);
     expect(trunk.cancels + trunk.byes).toBe(0);
+  });
+
+  it('offers session timers on a PSTN INVITE when they are on (RFC 4028), none when off', async () => {
+    const on = rig({ sessionTimers: true });
+    void failure(on.dialer.dial(on.request));
+    await tick();
+    expect(on.trunk.headers).toMatchObject({
+      Supported: '100rel, timer',
+      'Session-Expires': '1800',
+      'Min-SE': '90',
+    });
+    on.abort.abort();
+    const off = rig();
+    void failure(off.dialer.dial(off.request));
+    await tick();
+    expect(off.trunk.headers).not.toHaveProperty('Session-Expires');
+    off.abort.abort();
   });
 
   it.each([

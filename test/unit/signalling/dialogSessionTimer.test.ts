@@ -7,9 +7,10 @@ import type { InboundRequest, InboundResponse, SipDialog } from '../../../src/si
 
 /**
  * A dialog's session timer (RFC 4028 10) on fake timers: expiry with the far end as refresher
- * (re-armed by its refreshes), our refresh re-INVITE at half the interval as refresher (408/481
- * end the session), and every timer gone once the leg ends. Real SIP:
- * test/integration/sessionTimers.test.ts.
+ * (re-armed by its refreshes), our refresh at half the interval as refresher (re-INVITE, or UPDATE
+ * where the far end allows it; 408/481 or no answer end the session, 422 raises the interval, 491
+ * waits and sends it again), and every timer gone once the leg ends. Real SIP:
+ * test/integration/sessionTimers.test.ts, test/integration/outboundSessionTimers.test.ts.
  */
 const logger = pino({ level: 'silent' });
 
@@ -27,23 +28,36 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+type Answer = { status: number; get?(header: string): string | undefined };
+
 class ScriptedDialog extends EventEmitter implements SipDialog {
   readonly id = 'dialog-1';
   connected = true;
   byes = 0;
   readonly local = { sdp: 'our sdp' };
-  readonly refreshes: { sdp: string; headers: Record<string, string> | undefined }[] = [];
-  refreshAnswer: () => Promise<unknown> = () => Promise.resolve('their sdp');
+  readonly refreshes: {
+    method: string;
+    sdp: string | undefined;
+    headers: Record<string, string> | undefined;
+  }[] = [];
+  /** Answers each refresh in turn; the last one answers the rest. */
+  answers: (() => Promise<Answer>)[] = [() => Promise.resolve({ status: 200 })];
   destroy(): Promise<void> {
     this.byes++;
     this.connected = false;
     return Promise.resolve();
   }
-  modify(sdp: string, options?: { headers?: Record<string, string> }): Promise<unknown> {
-    this.refreshes.push({ sdp, headers: options?.headers });
-    return this.refreshAnswer();
+  request(options: { method: string; headers?: Record<string, string>; body?: string }): Promise<Answer> {
+    this.refreshes.push({ method: options.method, sdp: options.body, headers: options.headers });
+    const answer = this.answers.length > 1 ? this.answers.shift() : this.answers[0];
+    return answer ? answer() : Promise.resolve({ status: 200 });
   }
 }
+
+const answering =
+  (status: number, headers: Record<string, string> = {}) =>
+  () =>
+    Promise.resolve({ status, get: (h: string) => headers[h] });
 
 function response(): { res: InboundResponse; sent: { status: number; headers?: Record<string, string> }[] } {
   const sent: { status: number; headers?: Record<string, string> }[] = [];
@@ -127,10 +141,17 @@ describe('SipDialogLeg with a session timer', () => {
     const ends = endsOf(leg);
     await vi.advanceTimersByTimeAsync(45_000);
     await vi.advanceTimersByTimeAsync(45_000);
-    expect(dialog.refreshes).toEqual([
-      { sdp: 'our sdp', headers: { 'Session-Expires': '90;refresher=uas', Supported: 'timer' } },
-      { sdp: 'our sdp', headers: { 'Session-Expires': '90;refresher=uas', Supported: 'timer' } },
-    ]);
+    // We send the refresh, so we are its UAC: refresher=uac keeps us the refresher (RFC 4028 7.4).
+    const refresh = {
+      method: 'INVITE',
+      sdp: 'our sdp',
+      headers: {
+        'Session-Expires': '90;refresher=uac',
+        Supported: 'timer',
+        'Content-Type': 'application/sdp',
+      },
+    };
+    expect(dialog.refreshes).toEqual([refresh, refresh]);
     expect(ends).toEqual([]);
   });
 
@@ -145,7 +166,7 @@ describe('SipDialogLeg with a session timer', () => {
 
   it.each([408, 481])('ends the session when our refresh gets %i', async (status) => {
     const dialog = new ScriptedDialog();
-    dialog.refreshAnswer = () => Promise.reject(Object.assign(new Error('refused'), { status }));
+    dialog.answers = [answering(status)];
     const leg = new SipDialogLeg(dialog, logger, session(90, 'uas'));
     const ends = endsOf(leg);
     await vi.advanceTimersByTimeAsync(45_000);
@@ -153,14 +174,105 @@ describe('SipDialogLeg with a session timer', () => {
     expect(ends[0]?.sessionExpired).toBe(true);
   });
 
-  it('keeps the session when our refresh is refused otherwise (a 491, a 500)', async () => {
+  it('ends the session when our refresh gets no answer at all', async () => {
     const dialog = new ScriptedDialog();
-    dialog.refreshAnswer = () => Promise.reject(Object.assign(new Error('glare'), { status: 491 }));
+    dialog.answers = [() => Promise.reject(new Error('transaction timed out'))];
+    const leg = new SipDialogLeg(dialog, logger, session(90, 'uas'));
+    const ends = endsOf(leg);
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(dialog.byes).toBe(1);
+    expect(ends[0]?.sessionExpired).toBe(true);
+  });
+
+  it('keeps the session when our refresh is refused otherwise (a 500)', async () => {
+    const dialog = new ScriptedDialog();
+    dialog.answers = [answering(500)];
     const leg = new SipDialogLeg(dialog, logger, session(90, 'uas'));
     const ends = endsOf(leg);
     await vi.advanceTimersByTimeAsync(90_000);
     expect(dialog.refreshes).toHaveLength(2);
     expect(ends).toEqual([]);
+  });
+
+  it('refreshes by UPDATE without SDP where the far end allows it, and answers its re-INVITEs as refresher uas', async () => {
+    const dialog = new ScriptedDialog();
+    const leg = new SipDialogLeg(dialog, logger, {
+      ...session(90, 'uac'),
+      role: 'uac',
+      refreshMethod: 'UPDATE',
+      minSeSeconds: 90,
+    });
+    leg.onOffer(async () => 'answer');
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(dialog.refreshes).toEqual([
+      {
+        method: 'UPDATE',
+        sdp: undefined,
+        headers: { 'Session-Expires': '90;refresher=uac', 'Min-SE': '90', Supported: 'timer' },
+      },
+    ]);
+    // A re-INVITE from the far end (the callee): it is that transaction's UAC, we the refresher (uas).
+    const reinvite = response();
+    dialog.emit('modify', request('offer'), reinvite.res);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reinvite.sent).toEqual([
+      { status: 200, headers: { 'Session-Expires': '90;refresher=uas', Require: 'timer' } },
+    ]);
+  });
+
+  it('expires an outbound session whose callee (refresher uas) stops refreshing', () => {
+    const dialog = new ScriptedDialog();
+    const leg = new SipDialogLeg(dialog, logger, { ...session(6, 'uas'), role: 'uac' });
+    const ends = endsOf(leg);
+    vi.advanceTimersByTime(4_000);
+    expect(dialog.refreshes).toEqual([]);
+    expect(dialog.byes).toBe(1);
+    expect(ends[0]?.sessionExpired).toBe(true);
+  });
+
+  it('sends the refresh again at once with the interval a 422 asks for, and runs on that interval', async () => {
+    const dialog = new ScriptedDialog();
+    dialog.answers = [answering(422, { 'Min-SE': '120' }), answering(200)];
+    const leg = new SipDialogLeg(dialog, logger, session(90, 'uas'));
+    leg.onOffer(async () => 'answer');
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(dialog.refreshes.map((r) => r.headers?.['Session-Expires'])).toEqual([
+      '90;refresher=uac',
+      '120;refresher=uac',
+    ]);
+    expect(dialog.refreshes[1]?.headers?.['Min-SE']).toBe('120');
+    // The next refresh at half the new interval.
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(dialog.refreshes).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(dialog.refreshes).toHaveLength(3);
+    // Our answers to the far end's requests say the new interval too.
+    const update = response();
+    dialog.emit('update', request(''), update.res);
+    expect(update.sent[0]?.headers?.['Session-Expires']).toBe('120;refresher=uas');
+  });
+
+  it('waits after a 491 (glare, RFC 3261 14.1) and sends the refresh again', async () => {
+    const dialog = new ScriptedDialog();
+    dialog.answers = [answering(491), answering(200)];
+    const leg = new SipDialogLeg(dialog, logger, session(90, 'uas'));
+    const ends = endsOf(leg);
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(dialog.refreshes).toHaveLength(1);
+    // The far end made the Call-ID (an inbound call): within 2 s.
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(dialog.refreshes).toHaveLength(2);
+    expect(ends).toEqual([]);
+  });
+
+  it('falls back to re-INVITE when an UPDATE refresh gets 405 or 501', async () => {
+    const dialog = new ScriptedDialog();
+    dialog.answers = [answering(501), answering(200)];
+    new SipDialogLeg(dialog, logger, { ...session(90, 'uas'), refreshMethod: 'UPDATE' });
+    await vi.advanceTimersByTimeAsync(45_000);
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(dialog.refreshes.map((r) => r.method)).toEqual(['UPDATE', 'INVITE', 'INVITE']);
+    expect(dialog.refreshes[1]?.sdp).toBe('our sdp');
   });
 
   it('clears its timer on the far end’s BYE and on our hangup', async () => {

@@ -3,12 +3,16 @@ import {
   decideInbound,
   decideOutbound,
   expiryDelayMs,
+  glareRetryDelayMs,
   offerHeaders,
   parseMinSe,
   parseSessionExpires,
   refreshDelayMs,
+  refreshHeaders,
+  refreshMethodFor,
   retryAfter422,
   validMinSe,
+  withTimerOffer,
 } from '../../../src/signalling/sessionTimers/sessionTimerRules.js';
 
 const OURS = { expiresSeconds: 1800, minSeSeconds: 90 };
@@ -67,12 +71,45 @@ describe('RFC 4028 session timer rules', () => {
 
   it('offers timers on our INVITE and reads the 2xx and a 422', () => {
     expect(offerHeaders(OURS)).toEqual({ 'Session-Expires': '1800', 'Min-SE': '90', Supported: 'timer' });
-    expect(decideOutbound('900;refresher=uas', OURS)).toEqual({ seconds: 900, refresher: 'uas' });
-    expect(decideOutbound('900', OURS)).toEqual({ seconds: 900, refresher: 'uac' });
-    expect(decideOutbound(undefined, OURS)).toEqual({ seconds: 1800, refresher: 'uac' });
+    expect(withTimerOffer({ Supported: '100rel', To: '<sip:x@y>' }, OURS)).toEqual({
+      Supported: '100rel, timer',
+      To: '<sip:x@y>',
+      'Session-Expires': '1800',
+      'Min-SE': '90',
+    });
+    expect(decideOutbound('900;refresher=uas')).toEqual({ seconds: 900, refresher: 'uas' });
+    // The UAS must name the refresher; without it we refresh (one refresh too many, never too few).
+    expect(decideOutbound('900')).toEqual({ seconds: 900, refresher: 'uac' });
+    // A 2xx without Session-Expires: the far end does not do timers, and the session has none.
+    expect(decideOutbound(undefined)).toBeUndefined();
+    expect(decideOutbound('soon')).toBeUndefined();
     expect(retryAfter422('2000', 1800)).toBe(2000);
     expect(retryAfter422('1000', 1800)).toBeUndefined();
     expect(retryAfter422(undefined, 1800)).toBeUndefined();
+  });
+
+  it('refreshes by UPDATE only where the setting and the far end’s Allow both say so', () => {
+    expect(refreshMethodFor('update', 'INVITE, ACK, BYE, CANCEL, UPDATE, OPTIONS')).toBe('UPDATE');
+    expect(refreshMethodFor(undefined, 'invite,update')).toBe('UPDATE');
+    expect(refreshMethodFor('update', 'INVITE, ACK, BYE')).toBe('INVITE');
+    expect(refreshMethodFor('update', undefined)).toBe('INVITE');
+    expect(refreshMethodFor('invite', 'INVITE, UPDATE')).toBe('INVITE');
+    expect(refreshHeaders(1800, 90)).toEqual({
+      'Session-Expires': '1800;refresher=uac',
+      'Min-SE': '90',
+      Supported: 'timer',
+    });
+    expect(refreshHeaders(1800, undefined)).toEqual({
+      'Session-Expires': '1800;refresher=uac',
+      Supported: 'timer',
+    });
+  });
+
+  it('waits 2.1-4 s after a 491 when the Call-ID is ours, 0-2 s when it is the far end’s (RFC 3261 14.1)', () => {
+    expect(glareRetryDelayMs(true, () => 0)).toBe(2_100);
+    expect(glareRetryDelayMs(true, () => 0.9999)).toBe(3_990);
+    expect(glareRetryDelayMs(false, () => 0)).toBe(0);
+    expect(glareRetryDelayMs(false, () => 0.9999)).toBe(1_990);
   });
 
   it('refreshes at half the interval and gives up a third (at most 32 s) before it ends', () => {
