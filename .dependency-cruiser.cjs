@@ -1,6 +1,6 @@
 /**
  * The import rules of src/ and sip/ (DESIGN.md §3): dependencies run one way,
- * control → calls → signalling / media / livekit / recording → store, observability, config,
+ * control → calls → signalling / media / livekit / recording → store, cluster, observability, config,
  * and nothing imports upward or in a circle. `npm run deps` checks them; CI runs it with lint.
  */
 const TOP = 'src/(main|gateway)\\.ts$|^src/launcher/';
@@ -34,6 +34,7 @@ module.exports = {
           'livekit',
           'recording',
           'store',
+          'cluster',
           'observability',
           'config',
         ]),
@@ -45,7 +46,16 @@ module.exports = {
       severity: 'error',
       comment: 'signalling, media, livekit and recording serve calls; they do not know it.',
       from: {
-        path: layer(['signalling', 'media', 'livekit', 'recording', 'store', 'observability', 'config']),
+        path: layer([
+          'signalling',
+          'media',
+          'livekit',
+          'recording',
+          'store',
+          'cluster',
+          'observability',
+          'config',
+        ]),
       },
       to: { path: layer(['calls']) },
     },
@@ -53,14 +63,29 @@ module.exports = {
       name: 'signalling-is-a-leaf-of-calls',
       severity: 'error',
       comment: 'media, livekit and recording do not speak SIP; the store keeps what signalling writes.',
-      from: { path: layer(['media', 'livekit', 'recording', 'store', 'observability', 'config']) },
+      from: { path: layer(['media', 'livekit', 'recording', 'store', 'cluster', 'observability', 'config']) },
       to: { path: layer(['signalling']) },
     },
     {
       name: 'store-is-the-bottom',
       severity: 'error',
-      from: { path: layer(['store', 'observability', 'config']) },
+      from: { path: layer(['store', 'cluster', 'observability', 'config']) },
       to: { path: layer(['media', 'livekit', 'recording']) },
+    },
+    {
+      name: 'cluster-is-beside-the-store',
+      severity: 'error',
+      comment:
+        'src/cluster (live state in Redis) sits at the store level: calls and control use both, ' +
+        'neither knows the other, and what both build on (config, observability) knows neither.',
+      from: { path: layer(['store', 'observability', 'config']) },
+      to: { path: layer(['cluster']) },
+    },
+    {
+      name: 'cluster-knows-no-store',
+      severity: 'error',
+      from: { path: layer(['cluster']) },
+      to: { path: layer(['store']) },
     },
     {
       name: 'the-sip-server-is-its-own-program',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { APP_ID_PATTERN } from './appIds.js';
+import { clusterSchema } from './clusterSchema.js';
 import { sipSchema } from './sipSchema.js';
 import { whatsappSchema } from './whatsappGraphSchema.js';
 
@@ -170,6 +171,8 @@ export const configSchema = z.strictObject({
     maxDurationSeconds: z.int().min(1).max(MAX_CALL_SECONDS),
   }),
   whatsapp: whatsappSchema,
+  /** Several nodes sharing Redis (clusterSchema.ts); null or absent: a single node. */
+  cluster: clusterSchema.nullable().default(null),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
