@@ -8,6 +8,8 @@ import { CallRecordings } from './calls/callRecordings.js';
 import { CallRegistry } from './calls/callRegistry.js';
 import { CallService } from './calls/callService.js';
 import { CallStore } from './calls/callStore.js';
+import type { CallQuality } from './calls/callTypes.js';
+import { ClusterCalls } from './calls/cluster/clusterCalls.js';
 import { AudioPrompts, playbackSettings } from './calls/flow/audio/audioPrompts.js';
 import { CallFlows } from './calls/flow/callFlows.js';
 import { InboundAnswer } from './calls/inbound/inboundAnswer.js';
@@ -19,9 +21,12 @@ import { OutboundDialer } from './calls/outbound/outboundDialer.js';
 import { RestartRecovery } from './calls/restartRecovery.js';
 import { RoomPresence } from './calls/roomPresence.js';
 import { CallTransfers } from './calls/transfer/callTransfers.js';
+import { ClusterNode } from './cluster/clusterNode.js';
+import type { ClusterConfig } from './config/clusterSchema.js';
 import type { GatewayConfig } from './config/schema.js';
 import { ApiKeyRing } from './control/auth/apiKeys.js';
 import { anyOf, ConsoleSessions } from './control/auth/consoleSessions.js';
+import { CallForwarder } from './control/callForwarding.js';
 import { consoleDirs } from './control/consoleFiles.js';
 import { CallCommandHandler } from './control/events/callCommandHandler.js';
 import { ControlPlaneEvents } from './control/events/controlPlaneEvents.js';
@@ -71,9 +76,12 @@ import { WhatsAppNumbers } from './signalling/whatsappNumbers.js';
 import { CallingConfigStore } from './store/callingConfigStore.js';
 import { Database } from './store/database.js';
 import { LivenessStore } from './store/livenessStore.js';
+import { LOCAL_NODE } from './store/localNode.js';
+import { openStore } from './store/openStore.js';
 import { RecordingStore } from './store/recordingStore.js';
 import { RoutingStore } from './store/routingStore.js';
 import { SipLegStore } from './store/sipLegStore.js';
+import type { SqlStore } from './store/sql/sqlTypes.js';
 import { WebhookEventStore } from './store/webhookEventStore.js';
 
 export interface GatewayDeps {
@@ -92,6 +100,8 @@ export interface GatewayDeps {
    * timer runs out within a test.
    */
   sessionTimerMinSeSeconds?: number;
+  /** The store, already open (Gateway.open opens the one config names); SQLite from config when absent. */
+  store?: SqlStore;
 }
 
 /**
@@ -100,7 +110,7 @@ export interface GatewayDeps {
  * the parts, so tests can run a whole gateway in-process and stop it again.
  */
 export class Gateway {
-  readonly database: Database;
+  readonly database: SqlStore;
   readonly metrics = new Metrics();
   readonly readiness = new Readiness();
   readonly http: FastifyInstance;
@@ -119,14 +129,26 @@ export class Gateway {
   readonly registrations: TrunkRegistrar;
   /** Trunks, numbers and apps in force: the config file's and the routing API's (stored), live. */
   readonly routing: SipRouting;
+  /** Every app's calling configuration, held in memory for calls (loaded by start). */
+  private readonly callingConfigs: CallingConfigStore;
   /** Open call feeds (the console's), ended when the gateway stops. */
   private readonly callStreams = new CallStreams();
   private readonly commandHandler: CallCommandHandler;
   private readonly recovery: RestartRecovery;
+  /** This node's part in a cluster (cluster configured); undefined for a single node. */
+  readonly cluster: ClusterCalls | undefined;
   private readonly logger: Logger;
   private readonly config: GatewayConfig;
+  readonly nodeId: string;
   private stopping: Promise<void> | undefined;
   private started = false;
+
+  /** Opens the store config names (SQLite, or PostgreSQL: a network round trip) and builds the gateway on it. */
+  static async open(deps: GatewayDeps): Promise<Gateway> {
+    const store =
+      deps.store ?? (await openStore(deps.config.store, deps.logger.child({ component: 'store' })));
+    return new Gateway({ ...deps, store });
+  }
 
   constructor(deps: GatewayDeps) {
     const { config, logger } = deps;
@@ -134,11 +156,15 @@ export class Gateway {
     const child = (component: string) => logger.child({ component });
     this.config = config;
     this.logger = logger;
-    this.database = new Database({
-      path: config.store.path,
-      synchronous: config.store.synchronous,
-      logger: child('store'),
-    });
+    // What this node's rows are marked with on a store several nodes share.
+    this.nodeId = config.cluster?.nodeId ?? LOCAL_NODE;
+    this.database =
+      deps.store ??
+      new Database({
+        path: config.store.path,
+        synchronous: config.store.synchronous,
+        logger: child('store'),
+      });
     const keys = new ApiKeyRing(config.auth.keys);
     if (keys.size === 0) logger.warn('no API keys configured: every endpoint but health answers 401');
     const consoleSessions = new ConsoleSessions({ now });
@@ -155,6 +181,7 @@ export class Gateway {
     });
     // Not a readiness probe on purpose: calls go on while the control plane is away; events wait.
     this.events = new ControlPlaneEvents({
+      nodeId: this.nodeId,
       config: config.control,
       database: this.database,
       metrics: this.metrics,
@@ -196,6 +223,7 @@ export class Gateway {
     );
 
     const callingConfigs = new CallingConfigStore(this.database);
+    this.callingConfigs = callingConfigs;
     this.routing = new SipRouting({
       config: config.sip,
       store: new RoutingStore(this.database),
@@ -210,12 +238,19 @@ export class Gateway {
     });
     // Set by the stop: from then on new calls and OPTIONS probes are turned away.
     const drain: DrainGate = { draining: () => this.readiness.isDraining };
-    const callStore = new CallStore(this.database);
+    const callStore = new CallStore(this.database, this.nodeId);
     // Each answered call's leg quality: on the call, in its stream, in the per-call histograms.
-    const quality = new CallQualityBook({ store: callStore, logger: child('calls'), now });
+    // Quality and recordings belong to calls CallService carries, and CallService reports both:
+    // each side reaches the other through these closures, set once this.calls exists.
+    const calls = {
+      get: (id: string) => this.calls.get(id),
+      find: (id: string) => this.calls.find(id),
+      keepQuality: (id: string, figures: CallQuality) => this.calls.keepQuality(id, figures),
+    };
+    const quality = new CallQualityBook({ calls, logger: child('calls'), now });
     const recordings = new CallRecordings({
-      store: new RecordingStore(this.database),
-      calls: callStore,
+      store: new RecordingStore(this.database, this.nodeId),
+      calls,
       events: this.events.callEvents(),
       logger: child('recordings'),
       now,
@@ -233,19 +268,19 @@ export class Gateway {
     new CallMetrics({
       registry: this.metrics.registry,
       calls: this.calls,
-      live: () => callStore.liveByStatus(),
+      live: () => this.calls.liveByStatus(),
       phases: () => this.registry.countByPhase(),
       workers: () => this.media.workers(),
       quality,
     });
     const rooms = new CallRooms(config.livekit);
-    const legStore = new SipLegStore(this.database);
+    const legStore = new SipLegStore(this.database, this.nodeId);
     const journal = new SipLegJournal(legStore, child('sip-legs'), now);
     this.recovery = new RestartRecovery({
       calls: this.calls,
       orphanedLegs: new OrphanedLegs(legStore, srfLegActions(this.sip.srf), child('recovery')),
       journal,
-      liveness: new LivenessStore(this.database),
+      liveness: new LivenessStore(this.database, this.nodeId),
       rooms,
       recordings,
       logger: child('recovery'),
@@ -287,6 +322,8 @@ export class Gateway {
       logger: child('flow'),
       transfers,
     });
+    this.cluster = config.cluster ? this.clusterCalls(config.cluster, { rooms, now, child }) : undefined;
+    const cluster = this.cluster;
     const commands = new CallCommands(this.calls, this.registry, flows, transfers);
     this.commandHandler = new CallCommandHandler(this.calls, commands);
     const whatsappNumbers = new WhatsAppNumbers(config.sip.whatsapp.numbers);
@@ -296,6 +333,7 @@ export class Gateway {
       registry: this.registry,
       callingConfigs,
       admission: this.events,
+      ...(cluster ? { cluster } : {}),
       drain,
       cpu: this.cpu,
       media: this.media,
@@ -345,6 +383,7 @@ export class Gateway {
       registry: this.registry,
       callingConfigs,
       admission: this.events,
+      ...(cluster ? { cluster } : {}),
       drain,
       cpu: this.cpu,
       dialer,
@@ -388,7 +427,19 @@ export class Gateway {
         ...consoleRoutes({ ...consoleDirs(), livekitUrl: config.livekit.url }),
         ...consoleSessionRoutes({ sessions: consoleSessions }),
         ...callCreateRoutes({ outbound }),
-        ...callCommandRoutes({ calls: this.calls, commands }),
+        ...callCommandRoutes({
+          calls: this.calls,
+          commands,
+          ...(cluster
+            ? {
+                forwarder: new CallForwarder({
+                  owners: cluster.node.ownership,
+                  nodeId: this.nodeId,
+                  logger: child('cluster'),
+                }),
+              }
+            : {}),
+        }),
         ...callTokenRoutes({
           calls: this.calls,
           tokens: new LiveKitTokens(config.livekit),
@@ -414,11 +465,68 @@ export class Gateway {
     });
   }
 
+  /**
+   * This node's cluster parts (Redis lease, admission, ownership) and what it needs to take over
+   * a dead node: that node's calls, SIP legs, recordings and event stream over the shared store.
+   */
+  private clusterCalls(
+    config: ClusterConfig,
+    parts: { rooms: CallRooms; now: () => Date; child: (component: string) => Logger },
+  ): ClusterCalls {
+    const { rooms, now, child } = parts;
+    const logger = child('cluster');
+    const node = new ClusterNode({ config, logger, registry: this.metrics.registry });
+    return new ClusterCalls({
+      node,
+      calls: this.calls,
+      leaseMs: config.leaseMs,
+      logger,
+      partsOf: async (nodeId) => {
+        const stream = await this.events.streamOf(nodeId);
+        const log = logger.child({ deadNode: nodeId });
+        const calls: CallService = new CallService({
+          store: new CallStore(this.database, nodeId),
+          events: stream.events,
+          logger: log,
+          now,
+        });
+        const legs = new OrphanedLegs(
+          new SipLegStore(this.database, nodeId),
+          srfLegActions(this.sip.srf),
+          log,
+        );
+        const recordings = new CallRecordings({
+          store: new RecordingStore(this.database, nodeId),
+          calls: { get: (id) => calls.get(id), find: (id) => calls.find(id) },
+          events: stream.events,
+          logger: log,
+          now,
+        });
+        return {
+          calls,
+          orphanedLegs: legs,
+          rooms,
+          recordings,
+          logger: log,
+          endLegs: (left) => legs.end(left),
+          lastAlive: () => new LivenessStore(this.database, nodeId).lastAlive(),
+          deliverStream: () => stream.deliver(),
+        };
+      },
+    });
+  }
+
   /** Starts listening; resolves to the base URL actually bound (port 0 picks a free one). */
   async start(): Promise<string> {
     const { host, port } = this.config.http;
+    // What calls read without waiting on the database: loaded before the first call.
+    await Promise.all([this.callingConfigs.load(), this.routing.load()]);
+    // The outbox's depth and last ack, before anything appends.
+    await this.events.open();
     // Before this process makes calls of its own: what the previous one left.
-    const endOrphanLegs = this.recovery.recover();
+    const endOrphanLegs = await this.recovery.recover();
+    // A cluster node takes its lease (and lets go of what its previous run held) before any call.
+    await this.cluster?.start();
     await this.media.start();
     this.cpu.start();
     this.sip.start();
@@ -457,6 +565,10 @@ export class Gateway {
     this.recovery.stop();
     // Live calls are ended while the SIP connection is still up, then media stops.
     await this.registry.shutdown(graceMs);
+    // Its calls ended and their slots released: the lease goes, peers see this node gone.
+    await this.cluster
+      ?.stop()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'cluster stop failed'));
     await this.media.close();
     this.cpu.stop();
     const deadline = setTimeout(() => {

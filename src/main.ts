@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, 'uncaught exception');
     process.exit(EXIT_FAILURE);
   });
-  const gateway = new Gateway({
+  const gateway = await Gateway.open({
     config,
     logger,
     version: packageVersion(),

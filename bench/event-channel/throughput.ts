@@ -108,7 +108,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-events-'));
   const logger = pino({ level: 'silent' });
   const database = new Database({ path: join(dir, 'bench.db'), synchronous: 'full', logger });
-  const outbox = new EventOutbox({ database, logger, maxDepth: 10_000_000, enforceMaxDepth: true });
+  const outbox = await new EventOutbox({
+    database,
+    logger,
+    maxDepth: 10_000_000,
+    enforceMaxDepth: true,
+  }).open();
   const plane = await controlPlane();
   const channel = new EventChannel({
     url: plane.url,
@@ -127,17 +132,15 @@ async function main(): Promise<void> {
   const baselineStart = performance.now();
   let baseline = 0;
   while (performance.now() - baselineStart < 2000) {
-    database.sql.transaction(() => outbox.append(event(baseline)))();
+    outbox.commit([outbox.append(event(baseline))]);
     baseline++;
   }
   const baselineSeconds = (performance.now() - baselineStart) / 1000;
-  outbox.ack(outbox.highestSeq());
+  await outbox.ack(await outbox.highestSeq());
 
   // Drain: the backlog is written first (one transaction), then delivered from a cold start.
-  database.sql.transaction(() => {
-    for (let i = 0; i < EVENTS; i++) outbox.append(event(i));
-  })();
-  const last = outbox.highestSeq();
+  outbox.commit(Array.from({ length: EVENTS }, (_, i) => outbox.append(event(i))));
+  const last = await outbox.highestSeq();
   const backlog = outbox.depth();
   const drainStart = performance.now();
   const drained = untilAcked(channel, last);
@@ -148,12 +151,15 @@ async function main(): Promise<void> {
   // Sustained: one fsynced transaction per event, interleaved with delivery.
   const appendedAt = new Map<number, number>();
   let appended = 0;
+  // SQLite commits each batch before commit() returns, one writer: seqs follow one another.
+  let nextSeq = await outbox.highestSeq();
   const sustainStart = performance.now();
   const stopAt = sustainStart + SECONDS * 1000;
   await new Promise<void>((resolve) => {
     const produce = () => {
       for (let i = 0; i < APPENDS_PER_TICK; i++) {
-        const seq = database.sql.transaction(() => outbox.append(event(appended)).seq)();
+        outbox.commit([outbox.append(event(appended))]);
+        const seq = ++nextSeq;
         appendedAt.set(seq, performance.now());
         appended++;
       }
@@ -163,7 +169,7 @@ async function main(): Promise<void> {
     produce();
   });
   const appendSeconds = (performance.now() - sustainStart) / 1000;
-  await untilAcked(channel, outbox.highestSeq()).catch(() => undefined);
+  await untilAcked(channel, await outbox.highestSeq()).catch(() => undefined);
   const sustainSeconds = (performance.now() - sustainStart) / 1000;
   const latencies = [...appendedAt]
     .map(([seq, at]) => (plane.received.get(seq) ?? Number.NaN) - at)

@@ -44,7 +44,7 @@ export class CallCommands {
     }
     if (decision.action === 'reject') {
       waiting.reject(decision.code);
-      return this.current(call.id);
+      return this.after(call.id);
     }
     try {
       if (decision.action === 'pre_accept') await waiting.preAccept();
@@ -53,7 +53,7 @@ export class CallCommands {
       if (error instanceof NotAnswerable) throw new CallCommandError(error.kind, error.message);
       throw new CallCommandError('answer_failed', (error as Error).message);
     }
-    return this.current(call.id);
+    return this.after(call.id);
   }
 
   /**
@@ -61,17 +61,17 @@ export class CallCommands {
    * before anything runs (501 for verbs not in this build, 400 for refused files), and refused
    * on a call that ended or is neither ringing nor answered (409).
    */
-  update(call: Call, update: CallUpdate): Call {
+  async update(call: Call, update: CallUpdate): Promise<Call> {
     if (!update.callFlow) return this.hangup(call);
-    const current = this.current(call.id);
+    const current = this.current(call);
     this.flows.check(current, update.callFlow);
     this.flows.replace(current, update.callFlow);
-    return this.current(call.id);
+    return this.after(call.id);
   }
 
   /** Ends a call: BYE for an answered one; a ringing inbound call is refused (480). */
-  hangup(call: Call): Call {
-    if (this.registry.get(call.id)?.hangup()) return this.current(call.id);
+  async hangup(call: Call): Promise<Call> {
+    if (this.registry.get(call.id)?.hangup()) return this.after(call.id);
     throw new CallCommandError('conflict', `call ${call.id} is ${call.status} and cannot be hung up now`);
   }
 
@@ -80,15 +80,28 @@ export class CallCommands {
    * in progress; the outcome follows as calls.transfer.completed (and the call's end, transferred)
    * or calls.transfer.failed. 409 when it is not answered, has no SIP leg or one is pending.
    */
-  transfer(call: Call, to: string): Call {
+  async transfer(call: Call, to: string): Promise<Call> {
     if (!this.transfers) throw new CallCommandError('not_implemented', 'transfers are not in this build');
     // Its outcome is reported as events (and logged) by CallTransfers.
-    this.transfers.transfer(this.current(call.id), to, 'api').catch(() => undefined);
-    return this.current(call.id);
+    this.transfers.transfer(this.current(call), to, 'api').catch(() => undefined);
+    return this.after(call.id);
   }
 
-  private current(id: string): Call {
-    const call = this.calls.get(id);
+  /** The call as this process carries it live; one that ended (or lives elsewhere) cannot be changed. */
+  private current(call: Call): Call {
+    const live = this.calls.get(call.id);
+    if (live) return live;
+    throw new CallCommandError(
+      'conflict',
+      call.endedAt
+        ? `call ${call.id} already ended as ${call.status}`
+        : `call ${call.id} is not carried here`,
+    );
+  }
+
+  /** The call after a command: live here, or as it ended. */
+  private async after(id: string): Promise<Call> {
+    const call = await this.calls.find(id);
     if (!call) throw new CallCommandError('not_found', `no call ${id}`);
     return call;
   }

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { MediaSession } from '../media/workers/MediaSession.js';
 import type { SessionStats } from '../media/workers/mediaChannelTypes.js';
-import type { CallStore } from './callStore.js';
 import type { Call, CallQuality } from './callTypes.js';
 
 /** What the quality of a call is labelled with: its app, and for metrics, its far end. */
@@ -23,8 +22,14 @@ export interface CallQualityEvents {
   final: [call: QualityCall, quality: CallQuality];
 }
 
+/** The calls quality is kept on: the live call looked up, its final figures stored. */
+export interface QualityCalls {
+  get(callId: string): QualityCall | undefined;
+  keepQuality(callId: string, quality: CallQuality): void;
+}
+
 export interface CallQualityDeps {
-  store: Pick<CallStore, 'get' | 'setQuality'>;
+  calls: QualityCalls;
   logger: Logger;
   now: () => Date;
 }
@@ -80,7 +85,7 @@ export class CallQualityBook extends EventEmitter<CallQualityEvents> {
 
   /** Follows `session` as the media of call `callId`'s own leg, until it closes. */
   track(callId: string, session: QualitySource): void {
-    const call = this.deps.store.get(callId);
+    const call = this.deps.calls.get(callId);
     if (!call || session.closed) return;
     const tracked: Tracked = { call, quality: null };
     this.live.set(callId, tracked);
@@ -111,7 +116,7 @@ export class CallQualityBook extends EventEmitter<CallQualityEvents> {
     const { call, quality } = tracked;
     if (this.live.get(call.id) !== tracked) return;
     try {
-      if (quality) this.deps.store.setQuality(call.id, quality, this.deps.now().toISOString());
+      if (quality) this.deps.calls.keepQuality(call.id, quality);
     } catch (error) {
       // A gateway stopping closes storage while the last media closes.
       this.deps.logger.warn({ callId: call.id, err: error }, 'call quality not stored');

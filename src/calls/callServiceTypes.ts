@@ -1,11 +1,19 @@
+import type { SqlStatement } from '../store/sql/sqlTypes.js';
 import type { Call, CallChannel, CallDirection, CallStatus, EndReason } from './callTypes.js';
 
-/** Where call events go: the durable outbox, inside the same transaction as the call's change. */
+/**
+ * Where call events go: the durable outbox. `append` makes an event's row, to be committed in
+ * one batch with the change it describes; `commit` hands such a batch to the store, and the
+ * channel hears of its events once it is committed.
+ */
 export interface CallEventSink {
-  append(event: { event: string; callId: string; data: Record<string, unknown> }): void;
+  append(event: { event: string; callId: string; data: Record<string, unknown> }): SqlStatement;
+  commit(statements: readonly SqlStatement[]): void;
 }
 
 export interface NewCall {
+  /** Its id when it had one before it existed (cluster admission takes a slot for it first). */
+  id?: string;
   appId: string;
   direction: CallDirection;
   fromAddress: string;

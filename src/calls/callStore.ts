@@ -1,5 +1,6 @@
 import type { MediaKeying } from '../media/srtp/srtpTypes.js';
-import type { Database } from '../store/database.js';
+import { LOCAL_NODE, OF_NODE, ofNode } from '../store/localNode.js';
+import { type SqlStatement, type SqlStore, type SqlValue, statement } from '../store/sql/sqlTypes.js';
 import type {
   Call,
   CallChannel,
@@ -44,7 +45,7 @@ export interface CallDetails {
   voicemail: boolean;
 }
 
-function durationSeconds(answeredAt: string | null, endedAt: string | null): number {
+export function durationSeconds(answeredAt: string | null, endedAt: string | null): number {
   if (!answeredAt || !endedAt) return 0;
   return Math.max(0, Math.ceil((Date.parse(endedAt) - Date.parse(answeredAt)) / 1000));
 }
@@ -90,167 +91,163 @@ export interface CallListQuery {
   limit: number;
 }
 
-/** Calls in SQLite. Synchronous, so a caller's transaction covers a read-check-write. */
+const COLUMNS = `id, app_id, direction, status, from_address, to_address, from_channel, to_channel,
+  metadata, livekit_room_name, started_at, created_at, updated_at, sip_call_id, node_id`;
+
+/**
+ * Calls in the store. Changes are statements for the caller to commit with their events (one
+ * batch, one transaction); reads are asynchronous. The live state of a call is CallService's to
+ * keep: this is its durable copy and the call log.
+ */
 export class CallStore {
-  private readonly insertStmt;
-  private readonly selectStmt;
-  private readonly updateStmt;
-  private readonly liveCountStmt;
-  private readonly liveIdsStmt;
-  private readonly liveByStatusStmt;
-  private readonly roomStmt;
-  private readonly mediaStmt;
-  private readonly metadataStmt;
-  private readonly qualityStmt;
-  private readonly sipCallIdStmt;
-  private readonly answeredByStmt;
-  private readonly voicemailStmt;
+  /** `nodeId`: the node whose calls this one creates (a cluster node's id; LOCAL_NODE alone). */
+  constructor(
+    private readonly db: SqlStore,
+    private readonly nodeId: string = LOCAL_NODE,
+  ) {}
 
-  constructor(private readonly db: Database) {
-    this.insertStmt = db.sql.prepare(`
-      INSERT INTO calls (id, app_id, direction, status, from_address, to_address, from_channel, to_channel,
-        metadata, livekit_room_name, started_at, created_at, updated_at, sip_call_id)
-      VALUES (@id, @appId, @direction, @status, @fromAddress, @toAddress, @fromChannel, @toChannel,
-        @metadata, @livekitRoomName, @startedAt, @createdAt, @createdAt, @sipCallId)`);
-    this.selectStmt = db.sql.prepare<[string], Row>('SELECT * FROM calls WHERE id = ?');
-    this.updateStmt = db.sql.prepare(`
-      UPDATE calls SET status = @status, end_reason = @endReason, sip_status = @sipStatus, sip_reason = @sipReason,
-        answered_at = @answeredAt, ended_at = @endedAt, updated_at = @updatedAt
-      WHERE id = @id`);
-    this.liveCountStmt = db.sql.prepare<[string], { n: number }>(
-      'SELECT COUNT(*) AS n FROM calls WHERE app_id = ? AND ended_at IS NULL',
+  insert(call: Call, sipCallId: string | null = null): SqlStatement {
+    return statement(
+      `INSERT INTO calls (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      call.id,
+      call.appId,
+      call.direction,
+      call.status,
+      call.fromAddress,
+      call.toAddress,
+      call.fromChannel,
+      call.toChannel,
+      JSON.stringify(call.metadata),
+      call.livekitRoomName,
+      call.startedAt,
+      call.createdAt,
+      call.createdAt,
+      sipCallId,
+      this.nodeId,
     );
-    this.liveIdsStmt = db.sql.prepare<[], { id: string }>('SELECT id FROM calls WHERE ended_at IS NULL');
-    this.liveByStatusStmt = db.sql.prepare<[], { direction: string; status: string; count: number }>(
-      'SELECT direction, status, COUNT(*) AS count FROM calls WHERE ended_at IS NULL GROUP BY direction, status',
+  }
+
+  saveStatus(call: Call, updatedAt: string): SqlStatement {
+    return statement(
+      `UPDATE calls SET status = ?, end_reason = ?, sip_status = ?, sip_reason = ?, answered_at = ?,
+        ended_at = ?, updated_at = ? WHERE id = ?`,
+      call.status,
+      call.endReason,
+      call.sipStatus,
+      call.sipReason,
+      call.answeredAt,
+      call.endedAt,
+      updatedAt,
+      call.id,
     );
-    this.roomStmt = db.sql.prepare('UPDATE calls SET livekit_room_name = ?, updated_at = ? WHERE id = ?');
-    this.mediaStmt = db.sql.prepare('UPDATE calls SET media_encryption = ?, updated_at = ? WHERE id = ?');
-    this.metadataStmt = db.sql.prepare('UPDATE calls SET metadata = ?, updated_at = ? WHERE id = ?');
-    this.qualityStmt = db.sql.prepare('UPDATE calls SET quality = ?, updated_at = ? WHERE id = ?');
-    this.sipCallIdStmt = db.sql.prepare('UPDATE calls SET sip_call_id = ?, updated_at = ? WHERE id = ?');
-    // Only the first one counts: whoever took the call, not whoever joined later.
-    this.answeredByStmt = db.sql.prepare(
+  }
+
+  setSipCallId(id: string, sipCallId: string, updatedAt: string): SqlStatement {
+    return statement(
+      'UPDATE calls SET sip_call_id = ?, updated_at = ? WHERE id = ?',
+      sipCallId,
+      updatedAt,
+      id,
+    );
+  }
+
+  /** Records who answered: only the first participant counts, not whoever joined later. */
+  setAnsweredBy(id: string, identity: string, updatedAt: string): SqlStatement {
+    return statement(
       'UPDATE calls SET answered_by = ?, updated_at = ? WHERE id = ? AND answered_by IS NULL',
-    );
-    this.voicemailStmt = db.sql.prepare(
-      'UPDATE calls SET voicemail_at = ? WHERE id = ? AND voicemail_at IS NULL',
+      identity,
+      updatedAt,
+      id,
     );
   }
 
-  insert(call: Call, sipCallId: string | null = null): void {
-    this.insertStmt.run({ ...call, metadata: JSON.stringify(call.metadata), sipCallId });
+  markVoicemail(id: string, at: string): SqlStatement {
+    return statement('UPDATE calls SET voicemail_at = ? WHERE id = ? AND voicemail_at IS NULL', at, id);
   }
 
-  details(id: string): CallDetails | undefined {
-    const row = this.selectStmt.get(id);
+  setRoom(id: string, roomName: string, updatedAt: string): SqlStatement {
+    return statement(
+      'UPDATE calls SET livekit_room_name = ?, updated_at = ? WHERE id = ?',
+      roomName,
+      updatedAt,
+      id,
+    );
+  }
+
+  setMedia(id: string, media: CallMedia, updatedAt: string): SqlStatement {
+    return statement(
+      'UPDATE calls SET media_encryption = ?, updated_at = ? WHERE id = ?',
+      media.encryption,
+      updatedAt,
+      id,
+    );
+  }
+
+  setMetadata(id: string, metadata: Record<string, unknown>, updatedAt: string): SqlStatement {
+    return statement(
+      'UPDATE calls SET metadata = ?, updated_at = ? WHERE id = ?',
+      JSON.stringify(metadata),
+      updatedAt,
+      id,
+    );
+  }
+
+  /** Keeps the call's leg quality (its final figures, once the call ended). */
+  setQuality(id: string, quality: CallQuality, updatedAt: string): SqlStatement {
+    return statement(
+      'UPDATE calls SET quality = ?, updated_at = ? WHERE id = ?',
+      JSON.stringify(quality),
+      updatedAt,
+      id,
+    );
+  }
+
+  async get(id: string): Promise<Call | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM calls WHERE id = ?', [id]);
+    return row ? fromRow(row) : undefined;
+  }
+
+  async details(id: string): Promise<CallDetails | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM calls WHERE id = ?', [id]);
     return row
       ? { sipCallId: row.sip_call_id, answeredBy: row.answered_by, voicemail: row.voicemail_at !== null }
       : undefined;
   }
 
-  setSipCallId(id: string, sipCallId: string, updatedAt: string): void {
-    this.sipCallIdStmt.run(sipCallId, updatedAt, id);
-  }
-
-  /** Records who answered; true if this was the first participant (the call had none yet). */
-  setAnsweredBy(id: string, identity: string, updatedAt: string): boolean {
-    return this.answeredByStmt.run(identity, updatedAt, id).changes > 0;
-  }
-
-  markVoicemail(id: string, at: string): void {
-    this.voicemailStmt.run(at, id);
-  }
-
-  get(id: string): Call | undefined {
-    const row = this.selectStmt.get(id);
-    return row ? fromRow(row) : undefined;
-  }
-
-  saveStatus(call: Call, updatedAt: string): void {
-    this.updateStmt.run({
-      id: call.id,
-      status: call.status,
-      endReason: call.endReason,
-      sipStatus: call.sipStatus,
-      sipReason: call.sipReason,
-      answeredAt: call.answeredAt,
-      endedAt: call.endedAt,
-      updatedAt,
-    });
-  }
-
-  setRoom(id: string, roomName: string, updatedAt: string): void {
-    this.roomStmt.run(roomName, updatedAt, id);
-  }
-
-  setMedia(id: string, media: CallMedia, updatedAt: string): void {
-    this.mediaStmt.run(media.encryption, updatedAt, id);
-  }
-
-  setMetadata(id: string, metadata: Record<string, unknown>, updatedAt: string): void {
-    this.metadataStmt.run(JSON.stringify(metadata), updatedAt, id);
-  }
-
-  /** Keeps the call's leg quality (its final figures, once the call ended). */
-  setQuality(id: string, quality: CallQuality, updatedAt: string): void {
-    this.qualityStmt.run(JSON.stringify(quality), updatedAt, id);
-  }
-
-  /** Calls of an app that have not ended, both directions: what maxConcurrentCalls counts. */
-  liveCount(appId: string): number {
-    return this.liveCountStmt.get(appId)?.n ?? 0;
-  }
-
-  /** Live calls counted by direction and status (for metrics). */
-  liveByStatus(): { direction: string; status: string; count: number }[] {
-    return this.liveByStatusStmt.all();
-  }
-
-  liveIds(): string[] {
-    return this.liveIdsStmt.all().map((row) => row.id);
+  /**
+   * A node's calls that have not ended, oldest first: at this node's start-up, those a crash of
+   * its previous process cut off; for another node, those it left when it died.
+   */
+  async live(nodeId: string = this.nodeId): Promise<Call[]> {
+    const rows = await this.db.all<Row>(
+      `SELECT * FROM calls WHERE ended_at IS NULL AND ${OF_NODE} ORDER BY created_at, id`,
+      ofNode(nodeId),
+    );
+    return rows.map(fromRow);
   }
 
   /** Newest first; `startingAfter` continues after the given call. */
-  list(query: CallListQuery): Call[] {
+  async list(query: CallListQuery): Promise<Call[]> {
     const where: string[] = [];
-    const params: Record<string, unknown> = { limit: query.limit };
-    if (query.appId) {
-      where.push('app_id = @appId');
-      params.appId = query.appId;
-    }
-    if (query.status) {
-      where.push('status = @status');
-      params.status = query.status;
-    }
-    if (query.direction) {
-      where.push('direction = @direction');
-      params.direction = query.direction;
-    }
-    if (query.channel) {
-      where.push('(from_channel = @channel OR to_channel = @channel)');
-      params.channel = query.channel;
-    }
-    if (query.createdFrom) {
-      where.push('created_at >= @createdFrom');
-      params.createdFrom = query.createdFrom;
-    }
-    if (query.createdBefore) {
-      where.push('created_at < @createdBefore');
-      params.createdBefore = query.createdBefore;
-    }
+    const params: SqlValue[] = [];
+    const add = (clause: string, ...values: SqlValue[]) => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (query.appId) add('app_id = ?', query.appId);
+    if (query.status) add('status = ?', query.status);
+    if (query.direction) add('direction = ?', query.direction);
+    if (query.channel) add('(from_channel = ? OR to_channel = ?)', query.channel, query.channel);
+    if (query.createdFrom) add('created_at >= ?', query.createdFrom);
+    if (query.createdBefore) add('created_at < ?', query.createdBefore);
     if (query.startingAfter) {
-      // rowid breaks ties between calls created in the same millisecond, in insertion order.
-      where.push('(created_at, rowid) < (SELECT created_at, rowid FROM calls WHERE id = @cursorId)');
-      params.cursorId = query.startingAfter.id;
+      // Ids break ties between calls created in the same millisecond: a stable order to page by.
+      const after = query.startingAfter;
+      add('(created_at < ? OR (created_at = ? AND id < ?))', after.createdAt, after.createdAt, after.id);
     }
     const sql = `SELECT * FROM calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
-    return this.db.sql.prepare<Record<string, unknown>, Row>(sql).all(params).map(fromRow);
-  }
-
-  /** Runs `work` in one transaction (nested calls become savepoints). */
-  transaction<T>(work: () => T): T {
-    return this.db.sql.transaction(work)();
+      ORDER BY created_at DESC, id DESC LIMIT ?`;
+    const rows = await this.db.all<Row>(sql, [...params, query.limit]);
+    return rows.map(fromRow);
   }
 }

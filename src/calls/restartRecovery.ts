@@ -4,6 +4,7 @@ import type { SipLegJournal } from '../signalling/sipLegJournal.js';
 import type { LivenessStore } from '../store/livenessStore.js';
 import type { CallRecordings } from './callRecordings.js';
 import type { CallService } from './callService.js';
+import { endLeftovers } from './leftovers.js';
 
 /** How often the running gateway writes down that it is alive (the precision of a crash's time). */
 const HEARTBEAT_MS = 1000;
@@ -34,28 +35,20 @@ export class RestartRecovery {
 
   /**
    * Closes what the previous process left; resolves to a function that ends its SIP legs, to run
-   * once the SIP server connection is up. Must run before this process makes calls of its own.
+   * once the SIP server connection is up. Must be awaited before this process makes calls of its
+   * own (and before its first heartbeat overwrites the last one of the previous process).
    */
-  recover(): () => Promise<void> {
+  async recover(): Promise<() => Promise<void>> {
     const { deps } = this;
-    const orphanLegs = deps.orphanedLegs.find();
-    const lastAlive = deps.liveness.lastAlive();
+    const lastAlive = await deps.liveness.lastAlive();
     const diedAt = lastAlive ? new Date(lastAlive) : undefined;
-    const orphans = deps.calls.closeOrphans(diedAt);
-    const recordings = deps.recordings?.interruptLeftovers(diedAt) ?? 0;
-    if (orphans.length > 0 || orphanLegs.length > 0 || recordings > 0) {
+    const left = await endLeftovers(deps, diedAt);
+    const orphanLegs = left.legs;
+    if (left.calls.length > 0 || orphanLegs.length > 0 || left.recordings > 0) {
       deps.logger.warn(
-        { calls: orphans.length, sipLegs: orphanLegs.length, recordings, lastAlive },
+        { calls: left.calls.length, sipLegs: orphanLegs.length, recordings: left.recordings, lastAlive },
         'ended calls left live by an unclean stop',
       );
-    }
-    for (const call of orphans) {
-      if (!call.livekitRoomName) continue;
-      deps.rooms
-        .deleteRoom(call.livekitRoomName)
-        .catch((error: unknown) =>
-          deps.logger.warn({ err: error, callId: call.id }, 'could not close the room of a call left live'),
-        );
     }
     // From here on a call's legs are forgotten when it ends (the orphans' only once hung up).
     deps.calls.on('transition', (call) => {

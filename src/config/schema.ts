@@ -75,14 +75,31 @@ export const configSchema = z.strictObject({
       message: 'each key may appear only once',
     }),
   }),
-  store: z.strictObject({
-    path: z.string().min(1),
-    /**
-     * full: every commit is fsynced (survives power loss). normal: survives a process crash
-     * (kill -9) but the last commits may be lost on power loss. WAL mode either way.
-     */
-    synchronous: z.enum(['full', 'normal']),
-  }),
+  store: z
+    .strictObject({
+      /** sqlite: the embedded file at `path` (one node). postgres: the database at `url`, shared by nodes. */
+      kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+      path: z.string().min(1),
+      /**
+       * full: every commit is fsynced (survives power loss). normal: survives a process crash
+       * (kill -9) but the last commits may be lost on power loss. WAL mode either way. SQLite only.
+       */
+      synchronous: z.enum(['full', 'normal']),
+      /** postgres://user:password@host:port/database (PostgreSQL only; never logged). */
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+        .nullable()
+        .default(null),
+      /** Connections this node keeps to PostgreSQL (reads, and its one writer). */
+      poolSize: z.int().min(2).max(100).default(8),
+      /** A statement running longer is cancelled (a write is then retried). */
+      statementTimeoutMs: z.int().min(100).max(600_000).default(10_000),
+    })
+    .refine((s) => s.kind !== 'postgres' || s.url !== null, {
+      message: 'store.kind postgres needs store.url',
+      path: ['url'],
+    }),
   sip: sipSchema,
   media: z
     .strictObject({

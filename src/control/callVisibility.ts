@@ -18,8 +18,12 @@ export function appVisible(appId: string, principal: Principal | undefined): boo
  * The call if this key may see it. Another app's call answers 404, not 403: an app must not
  * learn which call ids exist elsewhere.
  */
-export function ownCall(calls: CallService, id: string, principal: Principal | undefined): Call {
-  const call = calls.get(id);
+export async function ownCall(
+  calls: Pick<CallService, 'find'>,
+  id: string,
+  principal: Principal | undefined,
+): Promise<Call> {
+  const call = await calls.find(id);
   if (!isVisible(call, principal)) throw ApiError.notFound(`no call ${id}`);
   return call;
 }

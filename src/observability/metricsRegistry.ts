@@ -30,13 +30,14 @@ export class Metrics {
   }
 
   /** A gauge read at scrape time, for state another part owns (connections, queue depths). */
-  gauge(name: string, help: string, read: () => number): void {
+  /** A gauge read at each scrape; `read` may be async (a database query). */
+  gauge(name: string, help: string, read: () => number | Promise<number>): void {
     new Gauge({
       name: `${METRIC_PREFIX}${name}`,
       help,
       registers: [this.registry],
-      collect() {
-        this.set(read());
+      async collect() {
+        this.set(await read());
       },
     });
   }

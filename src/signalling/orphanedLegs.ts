@@ -44,7 +44,7 @@ export class OrphanedLegs {
   ) {}
 
   /** The legs there are to end: read before this process starts any of its own. */
-  find(): StoredLeg[] {
+  find(): Promise<StoredLeg[]> {
     return this.store.all();
   }
 
@@ -67,7 +67,10 @@ export class OrphanedLegs {
       // Already over at the far end or at the SIP server: nothing is left to end.
       log.info({ err: (error as Error).message }, 'leg left by the previous gateway process already gone');
     }
-    this.store.remove(leg.role, leg.sipCallId);
+    // Awaited so the sweep is over when its records are; a record left stays for the next start.
+    await this.store
+      .write([this.store.removeStatement(leg.role, leg.sipCallId)])
+      .catch((error: unknown) => log.warn({ err: error }, 'could not forget a leg that was ended'));
   }
 
   private async bye(leg: StoredLeg, log: Logger): Promise<void> {

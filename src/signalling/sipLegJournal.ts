@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DialogState, SipLegRole, SipLegStore } from '../store/sipLegStore.js';
+import type { SqlStatement } from '../store/sql/sqlTypes.js';
 import { splitHeaderList } from './splitHeaderList.js';
 
 /** A SIP message as srf gives it: headers by name, and the transport it came or went over. */
@@ -78,22 +79,24 @@ export class SipLegJournal {
 
   /** The leg was answered: its dialog replaces its transaction. */
   answered(dialog: RecordableDialog): void {
-    this.write('answered', () => this.store.confirm(dialog.type, dialog.sip.callId, dialogStateOf(dialog)));
+    this.write('answered', () =>
+      this.store.confirmStatement(dialog.type, dialog.sip.callId, dialogStateOf(dialog)),
+    );
   }
 
   /** One leg is over while its call goes on (a dial that failed). */
   legEnded(role: SipLegRole, sipCallId: string): void {
-    this.write('legEnded', () => this.store.remove(role, sipCallId));
+    this.write('legEnded', () => this.store.removeStatement(role, sipCallId));
   }
 
   /** The call is over, and so is every leg of it. */
   ended(callId: string): void {
-    this.write('ended', () => this.store.removeCall(callId));
+    this.write('ended', () => this.store.removeCallStatement(callId));
   }
 
   private early(callId: string, role: SipLegRole, invite: SentOrReceivedInvite): void {
     this.write('early', () =>
-      this.store.early(
+      this.store.earlyStatement(
         {
           callId,
           role,
@@ -107,17 +110,21 @@ export class SipLegJournal {
   }
 
   /**
-   * The journal only serves the next process after a crash: a write that fails (disk full, a
-   * locked database) costs that, and must not fail the call that is ringing or being answered now.
+   * Hands the change over and goes on: the journal only serves the next process after a crash,
+   * so a write that fails (disk full, a locked database, PostgreSQL refusing it) costs that, and
+   * must not fail or hold up the call that is ringing or being answered now. Writes commit in
+   * the order they were handed over, so a leg's removal never lands before its record.
    */
-  private write(what: string, work: () => unknown): void {
-    try {
-      work();
-    } catch (error) {
+  private write(what: string, change: () => SqlStatement): void {
+    const logFailure = (error: unknown) =>
       this.logger.error(
         { err: error, what },
         'could not write a SIP leg down; a crash now would leave it up',
       );
+    try {
+      this.store.write([change()]).catch(logFailure);
+    } catch (error) {
+      logFailure(error);
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { Database } from './database.js';
+import type { SqlStore } from './sql/sqlTypes.js';
 
 export type RecordingFormat = 'mp4' | 'ogg' | 'webm';
 export type AnswerBehavior = 'webhook' | 'voicemail';
@@ -73,80 +73,107 @@ function fromRow(row: Row): CallingConfig {
   };
 }
 
-/** Calling configuration rows, one per app. */
-export class CallingConfigStore {
-  private readonly selectStmt;
-  private readonly upsertStmt;
+const UPSERT = `
+  INSERT INTO calling_configs (
+    app_id, id, organization_id, voicemail_enabled, voicemail_greeting_url, voicemail_max_duration,
+    auto_record_enabled, recording_format, default_answer_behavior, max_concurrent_calls,
+    whatsapp_calling_enabled, whatsapp_sip_enabled, created_at, updated_at
+  ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (app_id) DO UPDATE SET
+    voicemail_enabled = excluded.voicemail_enabled,
+    voicemail_greeting_url = excluded.voicemail_greeting_url,
+    voicemail_max_duration = excluded.voicemail_max_duration,
+    auto_record_enabled = excluded.auto_record_enabled,
+    recording_format = excluded.recording_format,
+    default_answer_behavior = excluded.default_answer_behavior,
+    max_concurrent_calls = excluded.max_concurrent_calls,
+    whatsapp_calling_enabled = excluded.whatsapp_calling_enabled,
+    whatsapp_sip_enabled = excluded.whatsapp_sip_enabled,
+    updated_at = excluded.updated_at`;
 
-  constructor(private readonly db: Database) {
-    this.selectStmt = db.sql.prepare<[string], Row>('SELECT * FROM calling_configs WHERE app_id = ?');
-    // The id and createdAt of the first write stay: an app's configuration keeps one identity.
-    this.upsertStmt = db.sql.prepare(`
-      INSERT INTO calling_configs (
-        app_id, id, organization_id, voicemail_enabled, voicemail_greeting_url, voicemail_max_duration,
-        auto_record_enabled, recording_format, default_answer_behavior, max_concurrent_calls,
-        whatsapp_calling_enabled, whatsapp_sip_enabled, created_at, updated_at
-      ) VALUES (
-        @appId, @id, @organizationId, @voicemailEnabled, @voicemailGreetingUrl, @voicemailMaxDuration,
-        @autoRecordEnabled, @recordingFormat, @defaultAnswerBehavior, @maxConcurrentCalls,
-        @whatsappCallingEnabled, @whatsappSipEnabled, @createdAt, @updatedAt
-      )
-      ON CONFLICT (app_id) DO UPDATE SET
-        voicemail_enabled = excluded.voicemail_enabled,
-        voicemail_greeting_url = excluded.voicemail_greeting_url,
-        voicemail_max_duration = excluded.voicemail_max_duration,
-        auto_record_enabled = excluded.auto_record_enabled,
-        recording_format = excluded.recording_format,
-        default_answer_behavior = excluded.default_answer_behavior,
-        max_concurrent_calls = excluded.max_concurrent_calls,
-        whatsapp_calling_enabled = excluded.whatsapp_calling_enabled,
-        whatsapp_sip_enabled = excluded.whatsapp_sip_enabled,
-        updated_at = excluded.updated_at
-    `);
+const SELECT_ONE = 'SELECT * FROM calling_configs WHERE app_id = ?';
+
+export interface CallingConfigKey {
+  appId: string;
+  organizationId: string;
+  newId: () => string;
+  now: string;
+}
+
+/**
+ * Calling configuration rows, one per app, and every one of them in memory: `settingsFor` runs
+ * on every call's path (admission, answer, recording) and must not wait on a database, so calls
+ * read the copy `load` filled at start and each `update` refreshes after its write commits.
+ *
+ * In a cluster another node's update reaches this copy only at the next `reload()`: a call here
+ * follows the configuration as this node last loaded or wrote it. Nothing invalidates it across
+ * nodes yet.
+ */
+export class CallingConfigStore {
+  private configs = new Map<string, CallingConfig>();
+
+  constructor(private readonly sql: SqlStore) {}
+
+  /** Reads every configuration into memory; before the first call (Gateway.start). */
+  async load(): Promise<void> {
+    const rows = await this.sql.all<Row>('SELECT * FROM calling_configs');
+    // Replaced whole, so a configuration deleted underneath does not linger.
+    this.configs = new Map(rows.map((row) => [row.app_id, fromRow(row)]));
   }
 
-  get(appId: string): CallingConfig | undefined {
-    const row = this.selectStmt.get(appId);
+  /** Loads again: the way (for now) a node sees configurations other nodes changed. */
+  reload(): Promise<void> {
+    return this.load();
+  }
+
+  /** The stored configuration (the API's read: the database, not the copy calls use). */
+  async get(appId: string): Promise<CallingConfig | undefined> {
+    const row = await this.sql.get<Row>(SELECT_ONE, [appId]);
     return row ? fromRow(row) : undefined;
   }
 
   /** The settings calls of this app follow: its configuration, or the defaults where it has none. */
   settingsFor(appId: string): Readonly<CallingSettings> {
-    return this.get(appId) ?? DEFAULT_CALLING_SETTINGS;
+    return this.configs.get(appId) ?? DEFAULT_CALLING_SETTINGS;
   }
 
   /**
    * Reads the current settings (or the defaults), lets `change` compute the new ones, and writes
-   * them, all in one transaction so two concurrent updates cannot lose each other's fields.
+   * them, all in one transaction so two concurrent updates cannot lose each other's fields; the
+   * copy calls read takes the result once it is committed.
    */
-  update(
-    key: { appId: string; organizationId: string; newId: () => string; now: string },
+  async update(
+    key: CallingConfigKey,
     change: (current: CallingSettings) => CallingSettings,
-  ): CallingConfig {
-    return this.db.sql.transaction(() => {
-      const existing = this.get(key.appId);
+  ): Promise<CallingConfig> {
+    const saved = await this.sql.transaction(async (tx) => {
+      const row = await tx.get<Row>(SELECT_ONE, [key.appId]);
+      const existing = row ? fromRow(row) : undefined;
       const next = change(existing ? settingsOf(existing) : { ...DEFAULT_CALLING_SETTINGS });
-      this.upsertStmt.run({
-        appId: key.appId,
-        id: existing?.id ?? key.newId(),
-        organizationId: existing?.organizationId ?? key.organizationId,
-        voicemailEnabled: Number(next.voicemailEnabled),
-        voicemailGreetingUrl: next.voicemailGreetingUrl,
-        voicemailMaxDuration: next.voicemailMaxDuration,
-        autoRecordEnabled: Number(next.autoRecordEnabled),
-        recordingFormat: next.recordingFormat,
-        defaultAnswerBehavior: next.defaultAnswerBehavior,
-        maxConcurrentCalls: next.maxConcurrentCalls,
-        whatsappCallingEnabled: Number(next.whatsappCallingEnabled),
-        whatsappSipEnabled: Number(next.whatsappSipEnabled),
-        createdAt: existing?.createdAt ?? key.now,
-        updatedAt: key.now,
-      });
-      const saved = this.get(key.appId);
-      if (!saved)
+      await tx.run(UPSERT, [
+        key.appId,
+        // The id and createdAt of the first write stay: an app's configuration keeps one identity.
+        existing?.id ?? key.newId(),
+        existing?.organizationId ?? key.organizationId,
+        Number(next.voicemailEnabled),
+        next.voicemailGreetingUrl,
+        next.voicemailMaxDuration,
+        Number(next.autoRecordEnabled),
+        next.recordingFormat,
+        next.defaultAnswerBehavior,
+        next.maxConcurrentCalls,
+        Number(next.whatsappCallingEnabled),
+        Number(next.whatsappSipEnabled),
+        existing?.createdAt ?? key.now,
+        key.now,
+      ]);
+      const written = await tx.get<Row>(SELECT_ONE, [key.appId]);
+      if (!written)
         throw new Error(`calling configuration of ${key.appId} vanished inside its own transaction`);
-      return saved;
-    })();
+      return fromRow(written);
+    });
+    this.configs.set(saved.appId, saved);
+    return saved;
   }
 }
 

@@ -57,12 +57,15 @@ export class Database implements SqlStore {
     return this.sql.open;
   }
 
+  /** Reads at once, or, while writes wait behind an open transaction, after them: a read sees every earlier write. */
   async all<R>(text: string, params: readonly SqlValue[] = []): Promise<R[]> {
-    return this.allNow<R>(text, params);
+    if (this.queue.idle) return this.allNow<R>(text, params);
+    return this.queue.push(async () => this.allNow<R>(text, params));
   }
 
   async get<R>(text: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
-    return this.getNow<R>(text, params);
+    if (this.queue.idle) return this.getNow<R>(text, params);
+    return this.queue.push(async () => this.getNow<R>(text, params));
   }
 
   async run(text: string, params: readonly SqlValue[] = []): Promise<SqlRunResult> {

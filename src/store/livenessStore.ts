@@ -1,4 +1,5 @@
-import type { Database } from './database.js';
+import { LOCAL_NODE } from './localNode.js';
+import { type SqlStore, statement } from './sql/sqlTypes.js';
 
 /**
  * The running gateway's heartbeat in storage. After a crash the next process reads when its
@@ -6,24 +7,45 @@ import type { Database } from './database.js';
  * the downtime out.
  */
 export class LivenessStore {
-  private readonly readStmt;
-  private readonly beatStmt;
+  /** A beat handed over and not committed yet (PostgreSQL slow or away). */
+  private pending = false;
 
-  constructor(db: Database) {
-    this.readStmt = db.sql.prepare<[], { alive_at: string }>(
-      'SELECT alive_at FROM gateway_liveness WHERE id = 1',
+  /** `nodeId`: whose heartbeat this is (a cluster node's id; 'local' for a single node). */
+  constructor(
+    private readonly sql: SqlStore,
+    private readonly nodeId: string = LOCAL_NODE,
+  ) {}
+
+  /** When this node (a previous process of it) last said it was alive (ISO time), if ever. */
+  async lastAlive(nodeId: string = this.nodeId): Promise<string | undefined> {
+    const row = await this.sql.get<{ alive_at: string }>(
+      'SELECT alive_at FROM node_liveness WHERE node_id = ?',
+      [nodeId],
     );
-    this.beatStmt = db.sql.prepare(`
-      INSERT INTO gateway_liveness (id, alive_at) VALUES (1, ?)
-      ON CONFLICT (id) DO UPDATE SET alive_at = excluded.alive_at`);
+    return row?.alive_at;
   }
 
-  /** When the gateway that used this store last said it was alive (ISO time), if ever. */
-  lastAlive(): string | undefined {
-    return this.readStmt.get()?.alive_at;
-  }
-
+  /**
+   * Writes the time down; nobody waits for it. While a beat is still uncommitted the next ones
+   * are skipped: only the newest time matters, and a database outage must not pile up one write
+   * a second behind it.
+   */
   beat(at: string): void {
-    this.beatStmt.run(at);
+    if (this.pending) return;
+    this.pending = true;
+    this.sql
+      .write([
+        statement(
+          `INSERT INTO node_liveness (node_id, alive_at) VALUES (?, ?)
+           ON CONFLICT (node_id) DO UPDATE SET alive_at = excluded.alive_at`,
+          this.nodeId,
+          at,
+        ),
+      ])
+      // A failed beat is logged by the store; the next one tries again.
+      .catch(() => undefined)
+      .finally(() => {
+        this.pending = false;
+      });
   }
 }

@@ -1,4 +1,5 @@
-import type { Database } from './database.js';
+import { LOCAL_NODE, OF_NODE, ofNode } from './localNode.js';
+import { type SqlStatement, type SqlStore, type SqlValue, statement } from './sql/sqlTypes.js';
 
 /** What a recording is of: a whole call (autoRecordEnabled), a voicemail message, a record verb's message. */
 export const RECORDING_KINDS = ['call', 'voicemail', 'flow'] as const;
@@ -81,80 +82,87 @@ function fromRow(row: Row): StoredRecording {
   };
 }
 
-/** The `recordings` table: one row per recording, written at its start, completed at its end. */
+/**
+ * The `recordings` table: one row per recording, written at its start, completed at its end.
+ * Changes are statements for the caller to commit (with an event, where there is one).
+ */
 export class RecordingStore {
-  private readonly insertStmt;
-  private readonly endStmt;
-  private readonly getStmt;
-  private readonly inProgressStmt;
-  private readonly removeStmt;
+  /** `nodeId`: the node whose recordings a restart finds cut off (another node's are its own). */
+  constructor(
+    private readonly db: SqlStore,
+    private readonly nodeId: string = LOCAL_NODE,
+  ) {}
 
-  constructor(private readonly db: Database) {
-    this.insertStmt = db.sql.prepare(`
-      INSERT INTO recordings (id, app_id, call_id, kind, format, path, state, started_at)
-      VALUES (@id, @appId, @callId, @kind, @format, @path, 'recording', @startedAt)`);
-    this.endStmt = db.sql.prepare(`
-      UPDATE recordings SET state = @state, duration_ms = @durationMs, bytes = @bytes, ended_at = @endedAt
-      WHERE id = @id AND state = 'recording'`);
-    this.getStmt = db.sql.prepare<[string], Row>('SELECT * FROM recordings WHERE id = ?');
-    this.inProgressStmt = db.sql.prepare<[], Row>(
-      "SELECT * FROM recordings WHERE state = 'recording' ORDER BY started_at",
+  insert(recording: NewRecording): SqlStatement {
+    return statement(
+      `INSERT INTO recordings (id, app_id, call_id, kind, format, path, state, started_at, node_id)
+       VALUES (?, ?, ?, ?, ?, ?, 'recording', ?, ?)`,
+      recording.id,
+      recording.appId,
+      recording.callId,
+      recording.kind,
+      recording.format,
+      recording.path,
+      recording.startedAt,
+      this.nodeId,
     );
-    this.removeStmt = db.sql.prepare<[string]>('DELETE FROM recordings WHERE id = ?');
   }
 
-  insert(recording: NewRecording): void {
-    this.insertStmt.run(recording);
+  /** Ends a recording still in progress (one that ended already stays as it ended). */
+  end(id: string, end: RecordingEnd): SqlStatement {
+    return statement(
+      `UPDATE recordings SET state = ?, duration_ms = ?, bytes = ?, ended_at = ?
+       WHERE id = ? AND state = 'recording'`,
+      end.state,
+      end.durationMs,
+      end.bytes,
+      end.endedAt,
+      id,
+    );
   }
 
-  /** Ends a recording still in progress; false when there is none by that id (or it ended already). */
-  end(id: string, end: RecordingEnd): boolean {
-    return this.endStmt.run({ id, ...end }).changes > 0;
+  /** Forgets a recording. */
+  remove(id: string): SqlStatement {
+    return statement('DELETE FROM recordings WHERE id = ?', id);
   }
 
-  get(id: string): StoredRecording | undefined {
-    const row = this.getStmt.get(id);
+  async get(id: string): Promise<StoredRecording | undefined> {
+    const row = await this.db.get<Row>('SELECT * FROM recordings WHERE id = ?', [id]);
     return row ? fromRow(row) : undefined;
   }
 
-  /** Recordings still being written, as storage has them (at start-up: those a crash cut off). */
-  inProgress(): StoredRecording[] {
-    return this.inProgressStmt.all().map(fromRow);
+  /** A node's recordings still being written, as storage has them (at start-up: those a crash cut off). */
+  async inProgress(nodeId: string = this.nodeId): Promise<StoredRecording[]> {
+    const rows = await this.db.all<Row>(
+      `SELECT * FROM recordings WHERE state = 'recording' AND ${OF_NODE} ORDER BY started_at`,
+      ofNode(nodeId),
+    );
+    return rows.map(fromRow);
   }
 
   /** Newest first (started_at, then id), filtered; `limit` rows at most. */
-  list(query: RecordingListQuery): StoredRecording[] {
+  async list(query: RecordingListQuery): Promise<StoredRecording[]> {
     const where: string[] = [];
-    const params: Record<string, string | number> = { limit: query.limit };
+    const params: SqlValue[] = [];
     if (query.appId !== undefined) {
-      where.push('app_id = @appId');
-      params.appId = query.appId;
+      where.push('app_id = ?');
+      params.push(query.appId);
     }
     if (query.callId !== undefined) {
-      where.push('call_id = @callId');
-      params.callId = query.callId;
+      where.push('call_id = ?');
+      params.push(query.callId);
     }
     if (query.kind !== undefined) {
-      where.push('kind = @kind');
-      params.kind = query.kind;
+      where.push('kind = ?');
+      params.push(query.kind);
     }
     if (query.after) {
-      where.push('(started_at < @afterAt OR (started_at = @afterAt AND id < @afterId))');
-      params.afterAt = query.after.startedAt;
-      params.afterId = query.after.id;
+      where.push('(started_at < ? OR (started_at = ? AND id < ?))');
+      params.push(query.after.startedAt, query.after.startedAt, query.after.id);
     }
     const sql = `SELECT * FROM recordings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY started_at DESC, id DESC LIMIT @limit`;
-    return this.db.sql.prepare<Record<string, string | number>, Row>(sql).all(params).map(fromRow);
-  }
-
-  /** Forgets a recording; false when there was none. */
-  remove(id: string): boolean {
-    return this.removeStmt.run(id).changes > 0;
-  }
-
-  /** Runs `work` in one transaction (nested calls join the outer one). */
-  transaction<T>(work: () => T): T {
-    return this.db.sql.transaction(work)();
+      ORDER BY started_at DESC, id DESC LIMIT ?`;
+    const rows = await this.db.all<Row>(sql, [...params, query.limit]);
+    return rows.map(fromRow);
   }
 }

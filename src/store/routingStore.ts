@@ -1,5 +1,5 @@
 import { type TrunkConfig, trunkSchema } from '../config/sipSchema.js';
-import type { Database } from './database.js';
+import type { SqlStore } from './sql/sqlTypes.js';
 
 /** A trunk made by the routing API, as stored: its config (secrets included) and when. */
 export interface StoredTrunk {
@@ -46,51 +46,50 @@ interface AppRow {
 /**
  * The routing API's trunks, numbers and per-app outbound trunks (migration 11). Only what the
  * API made: YAML entries are never written here. Checks (names taken, references) are the
- * caller's: this is storage only.
+ * caller's: this is storage only. Changes are single statements run at once (not batched
+ * writes): an API caller is told whether its change was stored, and a database that is away
+ * fails the request rather than holding it.
  */
 export class RoutingStore {
-  constructor(private readonly database: Database) {}
+  constructor(private readonly sql: SqlStore) {}
 
-  trunks(): StoredTrunk[] {
-    const rows = this.database.sql
-      .prepare('SELECT name, config, created_at, updated_at FROM sip_trunks ORDER BY created_at, name')
-      .all() as TrunkRow[];
+  /** Trunks that pass the trunk schema, and the names of those that no longer do. */
+  async trunks(): Promise<{ trunks: StoredTrunk[]; invalid: string[] }> {
+    const rows = await this.sql.all<TrunkRow>(
+      'SELECT name, config, created_at, updated_at FROM sip_trunks ORDER BY created_at, name',
+    );
     // Read through the trunk schema, so fields added to it since a trunk was stored get their
-    // defaults; a row the schema no longer takes is left out (and shown by invalidTrunks).
-    return rows.flatMap((row) => {
+    // defaults; a row the schema no longer takes is left out (and named in `invalid`).
+    const trunks: StoredTrunk[] = [];
+    const invalid: string[] = [];
+    for (const row of rows) {
       const parsed = trunkSchema.safeParse(JSON.parse(row.config));
-      return parsed.success
-        ? [{ config: parsed.data, createdAt: row.created_at, updatedAt: row.updated_at }]
-        : [];
-    });
-  }
-
-  /** Names of stored trunks the trunk schema no longer takes (left out of trunks()). */
-  invalidTrunks(): string[] {
-    const rows = this.database.sql.prepare('SELECT name, config FROM sip_trunks').all() as TrunkRow[];
-    return rows
-      .filter((row) => !trunkSchema.safeParse(JSON.parse(row.config)).success)
-      .map((row) => row.name);
+      if (parsed.success) {
+        trunks.push({ config: parsed.data, createdAt: row.created_at, updatedAt: row.updated_at });
+      } else {
+        invalid.push(row.name);
+      }
+    }
+    return { trunks, invalid };
   }
 
   /** Inserts or replaces the trunk of that name (keeping its createdAt when it existed). */
-  putTrunk(config: TrunkConfig, now: string): void {
-    this.database.sql
-      .prepare(
-        `INSERT INTO sip_trunks (name, config, created_at, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at`,
-      )
-      .run(config.name, JSON.stringify(config), now, now);
+  async putTrunk(config: TrunkConfig, now: string): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO sip_trunks (name, config, created_at, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at`,
+      [config.name, JSON.stringify(config), now, now],
+    );
   }
 
-  deleteTrunk(name: string): boolean {
-    return this.database.sql.prepare('DELETE FROM sip_trunks WHERE name = ?').run(name).changes > 0;
+  async deleteTrunk(name: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM sip_trunks WHERE name = ?', [name])).changes > 0;
   }
 
-  numbers(): StoredNumber[] {
-    const rows = this.database.sql
-      .prepare('SELECT number, app_id, trunk, created_at FROM sip_numbers ORDER BY number')
-      .all() as NumberRow[];
+  async numbers(): Promise<StoredNumber[]> {
+    const rows = await this.sql.all<NumberRow>(
+      'SELECT number, app_id, trunk, created_at FROM sip_numbers ORDER BY number',
+    );
     return rows.map((row) => ({
       number: row.number,
       appId: row.app_id,
@@ -100,23 +99,22 @@ export class RoutingStore {
   }
 
   /** False when the number is stored already. */
-  addNumber(entry: StoredNumber): boolean {
-    const result = this.database.sql
-      .prepare(
-        'INSERT INTO sip_numbers (number, app_id, trunk, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      )
-      .run(entry.number, entry.appId, entry.trunk, entry.createdAt);
+  async addNumber(entry: StoredNumber): Promise<boolean> {
+    const result = await this.sql.run(
+      'INSERT INTO sip_numbers (number, app_id, trunk, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (number) DO NOTHING',
+      [entry.number, entry.appId, entry.trunk, entry.createdAt],
+    );
     return result.changes > 0;
   }
 
-  deleteNumber(number: string): boolean {
-    return this.database.sql.prepare('DELETE FROM sip_numbers WHERE number = ?').run(number).changes > 0;
+  async deleteNumber(number: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM sip_numbers WHERE number = ?', [number])).changes > 0;
   }
 
-  apps(): StoredAppRouting[] {
-    const rows = this.database.sql
-      .prepare('SELECT app_id, outbound_trunk, updated_at FROM sip_apps ORDER BY app_id')
-      .all() as AppRow[];
+  async apps(): Promise<StoredAppRouting[]> {
+    const rows = await this.sql.all<AppRow>(
+      'SELECT app_id, outbound_trunk, updated_at FROM sip_apps ORDER BY app_id',
+    );
     return rows.map((row) => ({
       appId: row.app_id,
       outboundTrunk: row.outbound_trunk,
@@ -125,16 +123,15 @@ export class RoutingStore {
   }
 
   /** Sets the app's outbound trunk; null removes it. */
-  setAppTrunk(appId: string, outboundTrunk: string | null, now: string): void {
+  async setAppTrunk(appId: string, outboundTrunk: string | null, now: string): Promise<void> {
     if (outboundTrunk === null) {
-      this.database.sql.prepare('DELETE FROM sip_apps WHERE app_id = ?').run(appId);
+      await this.sql.run('DELETE FROM sip_apps WHERE app_id = ?', [appId]);
       return;
     }
-    this.database.sql
-      .prepare(
-        `INSERT INTO sip_apps (app_id, outbound_trunk, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT (app_id) DO UPDATE SET outbound_trunk = excluded.outbound_trunk, updated_at = excluded.updated_at`,
-      )
-      .run(appId, outboundTrunk, now);
+    await this.sql.run(
+      `INSERT INTO sip_apps (app_id, outbound_trunk, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (app_id) DO UPDATE SET outbound_trunk = excluded.outbound_trunk, updated_at = excluded.updated_at`,
+      [appId, outboundTrunk, now],
+    );
   }
 }

@@ -1,4 +1,5 @@
-import type { Database } from './database.js';
+import { LOCAL_NODE, OF_NODE, ofNode } from './localNode.js';
+import { type SqlStatement, type SqlStore, statement } from './sql/sqlTypes.js';
 
 export type SipLegRole = 'uas' | 'uac';
 
@@ -70,50 +71,72 @@ function fromRow(row: Row): StoredLeg {
   };
 }
 
-/** The SIP legs of live calls, in SQLite, so the next process can end them after a crash. */
+/**
+ * The SIP legs of live calls, in the database, so the next process can end them after a crash.
+ * Changes are batched writes (`write`): a call never waits on them, they commit in the order
+ * they were made (a leg's record, its dialog, its removal), and PostgreSQL keeps them through an
+ * outage. Each change is a statement, so a caller may commit it together with its own.
+ */
 export class SipLegStore {
-  private readonly upsertEarlyStmt;
-  private readonly confirmStmt;
-  private readonly removeCallStmt;
-  private readonly removeStmt;
-  private readonly allStmt;
+  /** `nodeId`: the node whose legs these are (another node's are never read or ended here). */
+  constructor(
+    private readonly sql: SqlStore,
+    private readonly nodeId: string = LOCAL_NODE,
+  ) {}
 
-  constructor(db: Database) {
+  earlyStatement(leg: EarlyLeg, at: string): SqlStatement {
     // An INVITE resent after a digest challenge is a new transaction of the same leg.
-    this.upsertEarlyStmt = db.sql.prepare(`
-      INSERT INTO sip_legs (sip_call_id, role, call_id, txn_id, request_uri, created_at)
-      VALUES (@sipCallId, @role, @callId, @txnId, @requestUri, @at)
-      ON CONFLICT (sip_call_id, role) DO UPDATE SET txn_id = excluded.txn_id`);
-    this.confirmStmt = db.sql.prepare(`
-      UPDATE sip_legs SET dialog_id = @dialogId, local_party = @localParty, remote_party = @remoteParty,
-        remote_target = @remoteTarget, route_set = @routeSet, local_cseq = @localCseq, transport = @transport
-      WHERE sip_call_id = @sipCallId AND role = @role`);
-    this.removeCallStmt = db.sql.prepare('DELETE FROM sip_legs WHERE call_id = ?');
-    this.removeStmt = db.sql.prepare('DELETE FROM sip_legs WHERE sip_call_id = ? AND role = ?');
-    this.allStmt = db.sql.prepare<[], Row>('SELECT * FROM sip_legs ORDER BY created_at');
-  }
-
-  early(leg: EarlyLeg, at: string): void {
-    this.upsertEarlyStmt.run({ ...leg, at });
-  }
-
-  /** Records the dialog of a leg already known as early; false if there is no such leg. */
-  confirm(role: SipLegRole, sipCallId: string, dialog: DialogState): boolean {
-    return (
-      this.confirmStmt.run({ ...dialog, routeSet: JSON.stringify(dialog.routeSet), sipCallId, role })
-        .changes > 0
+    return statement(
+      `INSERT INTO sip_legs (sip_call_id, role, call_id, txn_id, request_uri, created_at, node_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sip_call_id, role) DO UPDATE SET txn_id = excluded.txn_id`,
+      leg.sipCallId,
+      leg.role,
+      leg.callId,
+      leg.txnId,
+      leg.requestUri,
+      at,
+      this.nodeId,
     );
   }
 
-  removeCall(callId: string): void {
-    this.removeCallStmt.run(callId);
+  /** Records the dialog of a leg already known as early (a leg unknown is left alone). */
+  confirmStatement(role: SipLegRole, sipCallId: string, dialog: DialogState): SqlStatement {
+    return statement(
+      `UPDATE sip_legs SET dialog_id = ?, local_party = ?, remote_party = ?, remote_target = ?,
+         route_set = ?, local_cseq = ?, transport = ?
+       WHERE sip_call_id = ? AND role = ?`,
+      dialog.dialogId,
+      dialog.localParty,
+      dialog.remoteParty,
+      dialog.remoteTarget,
+      JSON.stringify(dialog.routeSet),
+      dialog.localCseq,
+      dialog.transport,
+      sipCallId,
+      role,
+    );
   }
 
-  remove(role: SipLegRole, sipCallId: string): void {
-    this.removeStmt.run(sipCallId, role);
+  removeCallStatement(callId: string): SqlStatement {
+    return statement('DELETE FROM sip_legs WHERE call_id = ?', callId);
   }
 
-  all(): StoredLeg[] {
-    return this.allStmt.all().map(fromRow);
+  removeStatement(role: SipLegRole, sipCallId: string): SqlStatement {
+    return statement('DELETE FROM sip_legs WHERE sip_call_id = ? AND role = ?', sipCallId, role);
+  }
+
+  /** Commits the statements (in order, after every earlier write); nobody has to wait for it. */
+  write(statements: readonly SqlStatement[]): Promise<void> {
+    return this.sql.write(statements);
+  }
+
+  /** Every leg this node recorded, oldest first. */
+  async all(): Promise<StoredLeg[]> {
+    const rows = await this.sql.all<Row>(
+      `SELECT * FROM sip_legs WHERE ${OF_NODE} ORDER BY created_at, sip_call_id, role`,
+      ofNode(this.nodeId),
+    );
+    return rows.map(fromRow);
   }
 }

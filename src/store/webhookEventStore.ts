@@ -1,21 +1,20 @@
-import type { Database } from './database.js';
+import type { SqlStore } from './sql/sqlTypes.js';
 
 /**
  * The WhatsApp webhook events the gateway has taken, by call and event: Meta delivers a webhook
  * again when its first delivery got no quick 200, and a control plane may relay the same one,
- * so each (wacid, event) must act once.
+ * so each (wacid, event) must act once. The database decides (its primary key), so the same
+ * holds when the repeat reaches another node of a cluster.
  */
 export class WebhookEventStore {
-  private readonly insertStmt;
-
-  constructor(db: Database) {
-    this.insertStmt = db.sql.prepare(
-      'INSERT OR IGNORE INTO whatsapp_webhook_events (wacid, event, received_at) VALUES (?, ?, ?)',
-    );
-  }
+  constructor(private readonly sql: SqlStore) {}
 
   /** True the first time this call's event is seen, false for a repeat. */
-  firstTime(wacid: string, event: string, at: string): boolean {
-    return this.insertStmt.run(wacid, event, at).changes === 1;
+  async firstTime(wacid: string, event: string, at: string): Promise<boolean> {
+    const { changes } = await this.sql.run(
+      'INSERT INTO whatsapp_webhook_events (wacid, event, received_at) VALUES (?, ?, ?) ON CONFLICT (wacid, event) DO NOTHING',
+      [wacid, event, at],
+    );
+    return changes > 0;
   }
 }

@@ -152,13 +152,10 @@ function endedCall(id: string): Promise<any> {
   return callWhen(gw, id, (call) => call.endedAt !== null);
 }
 
-function eventsOf(id: string, name?: string) {
-  return gw.gateway.events.outbox
-    .unackedAfter(0, 100_000)
-    .filter(
-      (event): event is CallOutboxEvent =>
-        event.callId === id && (name === undefined || event.event === name),
-    );
+async function eventsOf(id: string, name?: string) {
+  return (await gw.gateway.events.outbox.unackedAfter(0, 100_000)).filter(
+    (event): event is CallOutboxEvent => event.callId === id && (name === undefined || event.event === name),
+  );
 }
 
 /** The caller's audio from the first frame louder than AUDIBLE_DBFS, `ms` long (waits for it). */
@@ -257,7 +254,7 @@ describe('call flows', () => {
     ]);
     await audibleStretch(caller, 200);
     caller.peer.sendDigits('123');
-    await until(async () => eventsOf(caller.id, 'calls.gather').length === 1, 10_000);
+    await until(async () => (await eventsOf(caller.id, 'calls.gather')).length === 1, 10_000);
     // The first digit stopped the looping prompt.
     const afterDigits = caller.heard.length;
     await until(async () => caller.heard.length > afterDigits + 25, 5_000);
@@ -266,18 +263,20 @@ describe('call flows', () => {
 
     await runFlow(caller.id, [{ command: 'gather', maxNumKeys: 10, endKey: '#', timeoutMs: 5000 }]);
     caller.peer.sendDigits('45#');
-    await until(async () => eventsOf(caller.id, 'calls.gather').length === 2, 10_000);
+    await until(async () => (await eventsOf(caller.id, 'calls.gather')).length === 2, 10_000);
 
     await runFlow(caller.id, [{ command: 'gather', maxNumKeys: 4, timeoutMs: 700 }]);
     caller.peer.sendDigits('7');
-    await until(async () => eventsOf(caller.id, 'calls.gather').length === 3, 10_000);
+    await until(async () => (await eventsOf(caller.id, 'calls.gather')).length === 3, 10_000);
 
-    expect(eventsOf(caller.id, 'calls.gather').map(({ data }) => [data.digits, data.reason])).toEqual([
-      ['123', 'maxNumKeys'],
-      ['45', 'endKey'],
-      ['7', 'timeout'],
-    ]);
-    expect(eventsOf(caller.id, 'calls.gather')[0]?.data.call).toMatchObject({ id: caller.id });
+    expect((await eventsOf(caller.id, 'calls.gather')).map(({ data }) => [data.digits, data.reason])).toEqual(
+      [
+        ['123', 'maxNumKeys'],
+        ['45', 'endKey'],
+        ['7', 'timeout'],
+      ],
+    );
+    expect((await eventsOf(caller.id, 'calls.gather'))[0]?.data.call).toMatchObject({ id: caller.id });
     await hangUpAndFinish(caller);
   });
 
@@ -359,7 +358,7 @@ describe('call flows', () => {
     caller.peer.close();
     expect(await endedCall(caller.id)).toMatchObject({ status: 'completed', endReason: 'api_hangup' });
 
-    const [event] = eventsOf(caller.id, 'calls.recording.completed');
+    const [event] = await eventsOf(caller.id, 'calls.recording.completed');
     const { recording, endedBy } = (event?.data ?? {}) as any;
     expect(endedBy).toBe('finishOnKey');
     // The app's default recordingFormat.
@@ -403,7 +402,7 @@ describe('call flows', () => {
     const ended = await endedCall(caller.id);
     expect(ended).toMatchObject({ status: 'completed', endReason: 'api_hangup' });
     expect(ended.duration).toBeGreaterThanOrEqual(3);
-    const joined = eventsOf(caller.id, 'calls.participant.joined').map(
+    const joined = (await eventsOf(caller.id, 'calls.participant.joined')).map(
       ({ data }) => (data as any).participant,
     );
     expect(joined).toContainEqual({ identity: `sip_${caller.id}_bridge_1` });
@@ -423,7 +422,7 @@ describe('call flows', () => {
     expect(ended.duration).toBeGreaterThanOrEqual(2);
     expect(ended.duration).toBeLessThanOrEqual(3);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const finals = eventsOf(caller.id).filter(({ data }) => (data.call as any).endedAt !== null);
+    const finals = (await eventsOf(caller.id)).filter(({ data }) => (data.call as any).endedAt !== null);
     expect(finals.map(({ event }) => event)).toEqual(['calls.completed']);
   });
 });

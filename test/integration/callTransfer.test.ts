@@ -58,15 +58,15 @@ async function gatewayWith(allowTransfer: boolean): Promise<RunningGateway> {
   return gw;
 }
 
-function eventsOf(gw: RunningGateway, id: string, name?: string) {
-  return gw.gateway.events.outbox
-    .unackedAfter(0, 100_000)
-    .filter((event) => event.callId === id && (name === undefined || event.event === name));
+async function eventsOf(gw: RunningGateway, id: string, name?: string) {
+  return (await gw.gateway.events.outbox.unackedAfter(0, 100_000)).filter(
+    (event) => event.callId === id && (name === undefined || event.event === name),
+  );
 }
 
 /** The `transfer` field of the call's first event of that name. */
-function transferOf(gw: RunningGateway, id: string, name: string): unknown {
-  const data = eventsOf(gw, id, name)[0]?.data as { transfer?: unknown } | undefined;
+async function transferOf(gw: RunningGateway, id: string, name: string): Promise<unknown> {
+  const data = (await eventsOf(gw, id, name))[0]?.data as { transfer?: unknown } | undefined;
   return data?.transfer;
 }
 
@@ -146,18 +146,18 @@ describe('transfer by REFER, on a trunk without allowTransfer', () => {
     const ended = await callWhen(gw, ringing.id, (call) => call.endedAt !== null);
     expect(ended).toMatchObject({ status: 'completed', endReason: 'transferred' });
 
-    const names = eventsOf(gw, ringing.id).map((event) => event.event);
+    const names = (await eventsOf(gw, ringing.id)).map((event) => event.event);
     expect(names.filter((name) => name.startsWith('calls.transfer.'))).toEqual([
       'calls.transfer.requested',
       'calls.transfer.completed',
     ]);
     expect(names.indexOf('calls.transfer.completed')).toBeLessThan(names.indexOf('calls.completed'));
-    expect(transferOf(gw, ringing.id, 'calls.transfer.requested')).toEqual({
+    expect(await transferOf(gw, ringing.id, 'calls.transfer.requested')).toEqual({
       to: TARGET,
       referTo: `sip:${TARGET}@127.0.0.1:${calleePort};transport=udp`,
       by: 'api',
     });
-    expect(transferOf(gw, ringing.id, 'calls.transfer.completed')).toMatchObject({ status: 200 });
+    expect(await transferOf(gw, ringing.id, 'calls.transfer.completed')).toMatchObject({ status: 200 });
   });
 
   it('a transfer verb REFERs the call from its flow; on success the call ends as transferred', async () => {
@@ -185,7 +185,7 @@ describe('transfer by REFER, on a trunk without allowTransfer', () => {
       status: 'completed',
       endReason: 'transferred',
     });
-    expect(transferOf(gw, ringing.id, 'calls.transfer.completed')).toMatchObject({
+    expect(await transferOf(gw, ringing.id, 'calls.transfer.completed')).toMatchObject({
       to: TARGET,
       by: 'flow',
       status: 200,
@@ -198,8 +198,8 @@ describe('transfer by REFER, on a trunk without allowTransfer', () => {
       final: '486 Busy Here',
     });
     expect((await action(gw, id, { action: 'transfer', to: TARGET })).status).toBe(202);
-    await until(async () => eventsOf(gw, id, 'calls.transfer.failed').length === 1);
-    expect(transferOf(gw, id, 'calls.transfer.failed')).toMatchObject({
+    await until(async () => (await eventsOf(gw, id, 'calls.transfer.failed')).length === 1);
+    expect(await transferOf(gw, id, 'calls.transfer.failed')).toMatchObject({
       to: TARGET,
       status: 486,
       stage: 'notify',
@@ -216,8 +216,8 @@ describe('transfer by REFER, on a trunk without allowTransfer', () => {
     const { id, sipp } = await answeredCall(gw, 'uac-transferee-refuse', {});
     const sipUri = 'sip:alice@pbx.example';
     expect((await action(gw, id, { action: 'transfer', to: sipUri })).status).toBe(202);
-    await until(async () => eventsOf(gw, id, 'calls.transfer.failed').length === 1);
-    expect(transferOf(gw, id, 'calls.transfer.failed')).toMatchObject({
+    await until(async () => (await eventsOf(gw, id, 'calls.transfer.failed')).length === 1);
+    expect(await transferOf(gw, id, 'calls.transfer.failed')).toMatchObject({
       to: sipUri,
       referTo: sipUri,
       status: 603,
@@ -230,8 +230,8 @@ describe('transfer by REFER, on a trunk without allowTransfer', () => {
 
   it('a REFER from the far end is refused 403 and the call goes on', async () => {
     const { id, sipp } = await answeredCall(gw, 'uac-transferor-refused', { referuser: TARGET }, 0);
-    await until(async () => eventsOf(gw, id, 'calls.transfer.failed').length === 1);
-    expect(transferOf(gw, id, 'calls.transfer.failed')).toMatchObject({ by: 'far_end', status: 403 });
+    await until(async () => (await eventsOf(gw, id, 'calls.transfer.failed')).length === 1);
+    expect(await transferOf(gw, id, 'calls.transfer.failed')).toMatchObject({ by: 'far_end', status: 403 });
     expect(await api(gw, `/v1/calls/${id}`)).toMatchObject({ status: 'in_progress' });
     await hangUp(gw, id);
     // sipp got the 403, then our BYE.
@@ -259,11 +259,11 @@ describe('transfer by REFER, on a trunk with allowTransfer', () => {
     const { id, sipp } = await answeredCall(gw, 'uac-transferor', { referuser: TARGET }, 0);
     // sipp's REFER got 202, NOTIFY 100 and NOTIFY 200 (terminated), then its leg our BYE.
     assertAllCallsSucceeded(await sipp, 1);
-    const names = eventsOf(gw, id)
+    const names = (await eventsOf(gw, id))
       .map((event) => event.event)
       .filter((name) => name.startsWith('calls.transfer.'));
     expect(names).toEqual(['calls.transfer.requested', 'calls.transfer.completed']);
-    expect(transferOf(gw, id, 'calls.transfer.requested')).toMatchObject({ to: TARGET, by: 'far_end' });
+    expect(await transferOf(gw, id, 'calls.transfer.requested')).toMatchObject({ to: TARGET, by: 'far_end' });
     // The call lives on, on the target's leg, which is in the call's room.
     const live = await callWhen(gw, id, (call) =>
       call.participants.some((p: { identity: string }) => p.identity === `sip_${id}_transfer_1`),
@@ -288,8 +288,8 @@ describe('transfer by REFER, on a trunk with allowTransfer', () => {
     });
     const { id, sipp } = await answeredCall(gw, 'uac-transferor-target-busy', { referuser: TARGET }, 0);
     assertAllCallsSucceeded(await callee.exited, 1);
-    await until(async () => eventsOf(gw, id, 'calls.transfer.failed').length === 1);
-    expect(transferOf(gw, id, 'calls.transfer.failed')).toMatchObject({
+    await until(async () => (await eventsOf(gw, id, 'calls.transfer.failed')).length === 1);
+    expect(await transferOf(gw, id, 'calls.transfer.failed')).toMatchObject({
       to: TARGET,
       by: 'far_end',
       status: 486,

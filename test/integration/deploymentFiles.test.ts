@@ -74,6 +74,64 @@ describe('docker/compose.yaml', () => {
   });
 });
 
+describe('docker/compose.cluster.yaml', () => {
+  const cluster = parseYaml(readFileSync(join(dockerDir, 'compose.cluster.yaml'), 'utf8'), {
+    merge: true,
+  }) as {
+    services: Record<string, ComposeService & { command?: string }>;
+  };
+  const filled = (env: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(env).map(([key, value]) => [
+        key,
+        value
+          .replace(/\$\{GATEWAY_ADMIN_KEY[^}]*\}/, `sk_admin_${'a'.repeat(32)}`)
+          .replace(/\$\{GATEWAY_METRICS_KEY[^}]*\}/, `sk_metrics_${'m'.repeat(32)}`)
+          .replace(/\$\{LIVEKIT_API_SECRET[^}]*\}/, 's'.repeat(40))
+          .replace(/\$\{[A-Z_]+[^}]*\}/g, 'value'),
+      ]),
+    );
+
+  it('mounts only files and folders that exist in the repository', () => {
+    const optional = new Set(['./metrics-key']);
+    for (const [name, service] of Object.entries(cluster.services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0] as string;
+        if (!source.startsWith('.') || optional.has(source)) continue;
+        expect(existsSync(join(dockerDir, source)), `${name}: ${source}`).toBe(true);
+      }
+    }
+  });
+
+  it('gives each node a valid config of its own on the shared PostgreSQL and Redis', () => {
+    const nodes = ['gateway-a', 'gateway-b'].map((name) => {
+      const service = cluster.services[name];
+      const file = (service?.volumes ?? [])[0]?.split(':')[0] as string;
+      return loadConfig({ file: join(dockerDir, file), env: filled(service?.environment ?? {}) });
+    });
+    for (const config of nodes) {
+      expect(config.store).toMatchObject({
+        kind: 'postgres',
+        url: expect.stringMatching(/^postgres:\/\/gateway:/),
+      });
+      expect(config.cluster?.redisUrl).toBe('redis://redis:6379');
+    }
+    expect(new Set(nodes.map((c) => c.cluster?.nodeId)).size).toBe(2);
+    expect(nodes.map((c) => c.cluster?.internalUrl)).toEqual([
+      'http://gateway-a:8080',
+      'http://gateway-b:8080',
+    ]);
+    // Each node talks to its own SIP server, and Kamailio dispatches to exactly those.
+    const servers = nodes.map((c) => c.sip.drachtio.host);
+    expect(servers).toEqual(['drachtio-a', 'drachtio-b']);
+    const list = readFileSync(join(dockerDir, 'cluster/dispatcher.list'), 'utf8');
+    for (const server of servers) {
+      expect(cluster.services[server]).toBeDefined();
+      expect(list).toContain(`sip:${server}:5060`);
+    }
+  });
+});
+
 describe('grafana dashboard', () => {
   let running: RunningGateway;
   beforeAll(async () => {

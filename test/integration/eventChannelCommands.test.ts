@@ -36,7 +36,7 @@ async function setUp() {
   cleanups.push(() => plane.stop());
   const database = new Database({ path: ':memory:', synchronous: 'full', logger });
   cleanups.push(() => database.close());
-  const outbox = new EventOutbox({ database, logger, maxDepth: 100, enforceMaxDepth: true });
+  const outbox = await new EventOutbox({ database, logger, maxDepth: 100, enforceMaxDepth: true }).open();
   const commands = new FakeCallCommands();
   const channel = new EventChannel({
     url: plane.url,

@@ -20,7 +20,7 @@ describe('event channel heartbeat (events appended through the outbox directly; 
     cleanups.push(() => plane.stop());
     const database = new Database({ path: ':memory:', synchronous: 'full', logger });
     cleanups.push(() => database.close());
-    const outbox = new EventOutbox({ database, logger, maxDepth: 100, enforceMaxDepth: true });
+    const outbox = await new EventOutbox({ database, logger, maxDepth: 100, enforceMaxDepth: true }).open();
     const channel = new EventChannel({
       url: plane.url,
       token: CONTROL_TOKEN,
@@ -37,7 +37,7 @@ describe('event channel heartbeat (events appended through the outbox directly; 
     channel.start();
     cleanups.push(() => channel.stop());
     await plane.nextMessage('hello', 0);
-    const sent = outbox.append({
+    const sent = outbox.record({
       event: 'calls.initiated',
       callId: 'call_hb',
       data: { call: { id: 'call_hb' } },
@@ -51,6 +51,6 @@ describe('event channel heartbeat (events appended through the outbox directly; 
 
     plane.answerPings = false;
     await plane.waitFor('the event on connection 2', () => plane.eventsOn(2).length === 1);
-    expect(plane.eventsOn(2)[0].eventId).toBe(sent.eventId);
+    expect(plane.eventsOn(2)[0].eventId).toBe(sent);
   });
 });

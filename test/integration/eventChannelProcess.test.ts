@@ -24,15 +24,13 @@ const { Database } = await import(new URL('store/database.js', dist));
 const { EventOutbox } = await import(new URL('control/events/eventOutbox.js', dist));
 const logger = pino({ level: 'silent' });
 const database = new Database({ path: process.env.DB, synchronous: 'full', logger });
-const outbox = new EventOutbox({ database, logger, maxDepth: 1e6, enforceMaxDepth: true });
+const outbox = await new EventOutbox({ database, logger, maxDepth: 1e6, enforceMaxDepth: true }).open();
 const callId = process.env.CALL_ID;
 const ids = [];
 for (let i = 0; i < Number(process.env.COUNT); i++) {
-  database.sql.transaction(() => {
-    ids.push(outbox.append({ event: 'calls.dtmf', callId, data: { call: { id: callId }, digit: String(i % 10) } }).eventId);
-  })();
+  ids.push(outbox.record({ event: 'calls.dtmf', callId, data: { call: { id: callId }, digit: String(i % 10) } }));
 }
-database.close();
+await database.close();
 process.stdout.write(JSON.stringify(ids));
 `;
 

@@ -87,7 +87,7 @@ describe('inbound calls', () => {
     });
     expect(Date.parse(call.endedAt) - Date.parse(call.startedAt)).toBeGreaterThanOrEqual(1000);
     // Exactly one event per status, in order, each carrying the call as it was then.
-    const events = gw.gateway.events.outbox.unackedAfter(0, 100).filter((e) => e.callId === call.id);
+    const events = (await gw.gateway.events.outbox.unackedAfter(0, 100)).filter((e) => e.callId === call.id);
     expect(events.map((e) => [e.event, (e.data as any).call.status])).toEqual([
       ['calls.initiated', 'initiated'],
       ['calls.ringing', 'ringing'],

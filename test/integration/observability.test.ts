@@ -148,7 +148,7 @@ describe('readiness', () => {
         expect(ready.parts.storage).toEqual({ ok: true });
         expect(ready.parts.livekit).toEqual({ ok: true });
 
-        running.gateway.database.close();
+        await running.gateway.database.close();
         const notReady = await fetch(`${running.url}/readyz`);
         expect(notReady.status).toBe(503);
         expect(((await notReady.json()) as any).parts.storage.ok).toBe(false);

@@ -76,14 +76,14 @@ async function endedCall(id: string): Promise<any> {
   return call;
 }
 
-function eventsOf(id: string, name: string) {
-  return gw.gateway.events.outbox
-    .unackedAfter(0, 100_000)
-    .filter((event) => event.callId === id && event.event === name);
+async function eventsOf(id: string, name: string) {
+  return (await gw.gateway.events.outbox.unackedAfter(0, 100_000)).filter(
+    (event) => event.callId === id && event.event === name,
+  );
 }
 
-function voicemailEvents(id: string) {
-  return eventsOf(id, 'calls.voicemail.received');
+async function voicemailEvents(id: string) {
+  return await eventsOf(id, 'calls.voicemail.received');
 }
 
 /** The recording decoded to 8 kHz mono samples. */
@@ -140,8 +140,8 @@ describe('voicemail', () => {
     // The caller heard the app's greeting (700 Hz), then the tone to speak after (1 kHz).
     expect(toneSequence(heard).slice(0, 2)).toEqual([700, 1000]);
 
-    await until(async () => voicemailEvents(id).length === 1);
-    const recording = (voicemailEvents(id)[0]?.data as any)?.recording;
+    await until(async () => (await voicemailEvents(id)).length === 1);
+    const recording = ((await voicemailEvents(id))[0]?.data as any)?.recording;
     expect(recording).toMatchObject({ format: 'ogg' });
     expect(recording.durationMs).toBeGreaterThanOrEqual(9_500);
     expect(recording.durationMs).toBeLessThanOrEqual(10_500);
@@ -185,8 +185,8 @@ describe('voicemail', () => {
     const ended = await endedCall(call.id);
     expect(ended).toMatchObject({ status: 'completed', endReason: 'caller_hangup' });
 
-    await until(async () => voicemailEvents(call.id).length === 1);
-    const recording = (voicemailEvents(call.id)[0]?.data as any)?.recording;
+    await until(async () => (await voicemailEvents(call.id)).length === 1);
+    const recording = ((await voicemailEvents(call.id))[0]?.data as any)?.recording;
     expect(recording.format).toBe('mp4');
     const info = await probeRecording(recording.path);
     expect(info.format.format_name).toContain('mp4');
@@ -230,8 +230,8 @@ describe('whole-call recording (autoRecordEnabled)', () => {
     peer.close();
     expect(await endedCall(id)).toMatchObject({ status: 'completed', endReason: 'caller_hangup' });
 
-    await until(async () => eventsOf(id, 'calls.recording.completed').length === 1);
-    const recording = (eventsOf(id, 'calls.recording.completed')[0]?.data as any)?.recording;
+    await until(async () => (await eventsOf(id, 'calls.recording.completed')).length === 1);
+    const recording = ((await eventsOf(id, 'calls.recording.completed'))[0]?.data as any)?.recording;
     expect(recording).toMatchObject({ format: 'webm', reason: 'session_closed' });
     const info = await probeRecording(recording.path);
     expect(info.streams[0]?.codec_name).toBe('opus');

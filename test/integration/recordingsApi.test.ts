@@ -44,25 +44,26 @@ afterAll(async () => {
 function outboxEvent(name: string, callId?: string, timeoutMs = 30_000): Promise<OutboxEvent> {
   const { outbox } = gw.gateway.events;
   return new Promise((resolve, reject) => {
-    const find = (): boolean => {
-      const found = outbox
-        .unackedAfter(0, 100_000)
-        .find((event) => event.event === name && (callId === undefined || event.callId === callId));
-      if (!found) return false;
+    let done = false;
+    const find = async (): Promise<void> => {
+      const found = (await outbox.unackedAfter(0, 100_000)).find(
+        (event) => event.event === name && (callId === undefined || event.callId === callId),
+      );
+      if (!found || done) return;
       stop();
       resolve(found as OutboxEvent);
-      return true;
     };
-    const unsubscribe = outbox.onAppend(find);
+    const unsubscribe = outbox.onAppend(() => void find());
     const timer = setTimeout(() => {
       stop();
       reject(new Error(`no ${name} event within ${timeoutMs} ms`));
     }, timeoutMs);
     const stop = (): void => {
+      done = true;
       unsubscribe();
       clearTimeout(timer);
     };
-    find();
+    void find();
   });
 }
 

@@ -248,7 +248,7 @@ describe('routing API: numbers and app trunks', () => {
 describe('routing API: events', () => {
   it('reports each change on the event channel, about no call and without secrets', async () => {
     const { outbox } = running.gateway.events;
-    const from = outbox.unackedAfter(0, 100_000).at(-1)?.seq ?? 0;
+    const from = (await outbox.unackedAfter(0, 100_000)).at(-1)?.seq ?? 0;
     await call('POST', '/v1/sip/trunks', {
       name: 'evented',
       kind: 'pstn',
@@ -263,7 +263,7 @@ describe('routing API: events', () => {
     await call('DELETE', '/v1/sip/trunks/evented');
     // A refused change reports nothing.
     await call('DELETE', '/v1/sip/trunks/evented');
-    const events = outbox.unackedAfter(from, 100_000);
+    const events = await outbox.unackedAfter(from, 100_000);
     expect(events.map((e) => [e.event, e.callId, e.data])).toEqual([
       ['sip.trunk.created', null, { sip: { trunk: 'evented' } }],
       ['sip.trunk.updated', null, { sip: { trunk: 'evented' } }],

@@ -426,9 +426,9 @@ describe('WhatsApp Graph mode: voicemail', () => {
     const [call] = (await callsOf(gw)).filter((c) => c.metadata.whatsapp?.wacid === event.id);
     let received: any;
     await until(async () => {
-      received = gw.gateway.events.outbox
-        .unackedAfter(0, 100_000)
-        .find((e) => e.callId === call.id && e.event === 'calls.voicemail.received');
+      received = (await gw.gateway.events.outbox.unackedAfter(0, 100_000)).find(
+        (e) => e.callId === call.id && e.event === 'calls.voicemail.received',
+      );
       return received !== undefined;
     }, 30_000);
     const recording = (received.data as any).recording;

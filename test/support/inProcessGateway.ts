@@ -47,7 +47,7 @@ export async function startInProcessGateway(
     media: { workers: 1, maxCpuUtilization: 1 },
   });
   const config = configSchema.parse(mergeConfig(base, overrides));
-  const gateway = new Gateway({
+  const gateway = await Gateway.open({
     config,
     logger: extra.logger ?? pino({ level: 'silent' }),
     version: '0.0.0-test',

@@ -37,7 +37,29 @@ describe('loadConfig', () => {
     const file = yamlFile('http:\n  port: 9090\nstore:\n  path: /var/lib/gw.db\n');
     const config = loadConfig({ file, env: {} });
     expect(config.http).toMatchObject({ port: 9090, host: '127.0.0.1' });
-    expect(config.store).toEqual({ path: '/var/lib/gw.db', synchronous: 'full' });
+    expect(config.store).toEqual({
+      kind: 'sqlite',
+      path: '/var/lib/gw.db',
+      synchronous: 'full',
+      url: null,
+      poolSize: 8,
+      statementTimeoutMs: 10_000,
+    });
+  });
+
+  it('takes a PostgreSQL store only with its url, and names the key otherwise', () => {
+    const ok = loadConfig({
+      file: yamlFile('store:\n  kind: postgres\n  url: postgres://gw:secret@db.internal:5432/gateway\n'),
+      env: {},
+    });
+    expect(ok.store).toMatchObject({
+      kind: 'postgres',
+      url: 'postgres://gw:secret@db.internal:5432/gateway',
+    });
+    expect(() => loadConfig({ file: yamlFile('store:\n  kind: postgres\n'), env: {} })).toThrow(/store\.url/);
+    expect(() =>
+      loadConfig({ file: yamlFile('store:\n  kind: postgres\n  url: mysql://x\n'), env: {} }),
+    ).toThrow(/store\.url/);
   });
 
   it('lets GATEWAY_<SECTION>__<KEY> override file and defaults, typed by JSON', () => {

@@ -9,7 +9,10 @@ import {
   type LoadGate,
 } from '../admission.js';
 import type { CallRegistry } from '../callRegistry.js';
-import type { CallService } from '../callService.js';
+import { type CallService, newCallId } from '../callService.js';
+import type { NewCall } from '../callServiceTypes.js';
+import type { Call } from '../callTypes.js';
+import type { ClusterAdmit } from '../cluster/clusterCalls.js';
 import type { IncomingLeg } from '../legs/callLeg.js';
 import type { InboundAnswer, MediaSessions } from './inboundAnswer.js';
 import { RingingCall } from './ringingCall.js';
@@ -20,6 +23,8 @@ export interface InboundCallsDeps {
   registry: CallRegistry;
   callingConfigs: CallingConfigStore;
   admission: AdmissionGate;
+  /** Cluster-wide maxConcurrentCalls (cluster configured); absent: this node's count alone. */
+  cluster?: ClusterAdmit;
   /** A draining gateway takes no new call; absent: never draining. */
   drain?: DrainGate;
   /** The machine's CPU: a saturated one takes no new call. */
@@ -41,8 +46,8 @@ export interface InboundCallsDeps {
 export class InboundCalls {
   constructor(private readonly deps: InboundCallsDeps) {}
 
-  /** Returns the new call's id, or undefined when the leg was refused. */
-  offer(leg: IncomingLeg, route: InboundRoute, log: Logger): string | undefined {
+  /** Resolves to the new call's id, or undefined when the leg was refused (or gave up meanwhile). */
+  async offer(leg: IncomingLeg, route: InboundRoute, log: Logger): Promise<string | undefined> {
     const { deps } = this;
     const settings = deps.callingConfigs.settingsFor(route.appId);
     if (route.trunk.kind === 'whatsapp' && !settings.whatsappCallingEnabled) {
@@ -79,22 +84,23 @@ export class InboundCalls {
       leg.refuse(503, 'no media capacity', { 'Retry-After': '5' });
       return undefined;
     }
-    const call = deps.calls.createWithin(
-      {
-        appId: route.appId,
-        direction: 'inbound',
-        fromAddress: route.caller ?? 'anonymous',
-        toAddress: route.number,
-        fromChannel: route.trunk.kind,
-        toChannel: 'webrtc',
-        metadata: {
-          trunk: route.trunk.name,
-          ...(route.whatsapp ? { whatsapp: route.whatsapp } : {}),
-        },
-        sipCallId: route.sipCallId,
+    const input: NewCall = {
+      appId: route.appId,
+      direction: 'inbound',
+      fromAddress: route.caller ?? 'anonymous',
+      toAddress: route.number,
+      fromChannel: route.trunk.kind,
+      toChannel: 'webrtc',
+      metadata: {
+        trunk: route.trunk.name,
+        ...(route.whatsapp ? { whatsapp: route.whatsapp } : {}),
       },
-      settings.maxConcurrentCalls,
-    );
+      sipCallId: route.sipCallId,
+    };
+    const call = deps.cluster
+      ? await this.admitInCluster(deps.cluster, leg, input, settings.maxConcurrentCalls, log)
+      : deps.calls.createWithin(input, settings.maxConcurrentCalls);
+    if (call === 'refused') return undefined;
     if (!call) {
       log.info(
         { appId: route.appId, limit: settings.maxConcurrentCalls },
@@ -122,5 +128,36 @@ export class InboundCalls {
       voicemailFirst: settings.defaultAnswerBehavior === 'voicemail',
     }).start();
     return call.id;
+  }
+
+  /**
+   * Takes a slot of the app's cluster-wide limit, then creates the call. Redis answers in a
+   * round trip, in which the caller may give up: then the slot goes back and nothing is created.
+   */
+  private async admitInCluster(
+    cluster: ClusterAdmit,
+    leg: IncomingLeg,
+    input: NewCall,
+    limit: number,
+    log: Logger,
+  ): Promise<Call | undefined | 'refused'> {
+    let canceled = false;
+    leg.onCancel(() => {
+      canceled = true;
+    });
+    const id = newCallId(input.appId);
+    const outcome = await cluster.admit(input.appId, id, limit);
+    if (outcome === 'limit') return undefined;
+    if (outcome === 'unavailable') {
+      log.warn('refusing a call: the cluster cannot count its app’s calls right now');
+      leg.refuse(503, 'cluster unavailable', { 'Retry-After': '5' });
+      return 'refused';
+    }
+    if (canceled) {
+      cluster.release(input.appId, id);
+      log.info('the caller gave up while the call was admitted');
+      return 'refused';
+    }
+    return this.deps.calls.create({ ...input, id });
   }
 }

@@ -9,8 +9,10 @@ import {
 import { autoRecordFormat, type CallSettingsSource } from '../autoRecording.js';
 import { PlaceCallError } from '../callErrors.js';
 import type { CallRegistry } from '../callRegistry.js';
-import type { CallService } from '../callService.js';
+import { type CallService, newCallId } from '../callService.js';
+import type { NewCall } from '../callServiceTypes.js';
 import type { Call, CallChannel } from '../callTypes.js';
+import type { ClusterAdmit } from '../cluster/clusterCalls.js';
 import type { GraphDialer } from './graphDialer.js';
 import { OutboundCall } from './outboundCall.js';
 import type { OutboundDialer } from './outboundDialer.js';
@@ -33,6 +35,8 @@ export interface OutboundCallsDeps {
   /** The app's settings: maxConcurrentCalls, autoRecordEnabled and recordingFormat. */
   callingConfigs: CallSettingsSource;
   admission: AdmissionGate;
+  /** Cluster-wide maxConcurrentCalls (cluster configured); absent: this node's count alone. */
+  cluster?: ClusterAdmit;
   /** A draining gateway places no new call; absent: never draining. */
   drain?: DrainGate;
   /** The machine's CPU: a saturated one places no new call. */
@@ -61,6 +65,24 @@ export interface OutboundCallsDeps {
  */
 export class OutboundCalls {
   constructor(private readonly deps: OutboundCallsDeps) {}
+
+  /** Takes a slot of the app's cluster-wide limit, then creates the call; undefined at the limit. */
+  private async admitInCluster(
+    cluster: ClusterAdmit,
+    input: NewCall,
+    limit: number,
+  ): Promise<Call | undefined> {
+    const id = newCallId(input.appId);
+    const outcome = await cluster.admit(input.appId, id, limit);
+    if (outcome === 'unavailable') {
+      throw new PlaceCallError(
+        'overloaded',
+        'the cluster cannot count the app’s calls right now; try again',
+        5,
+      );
+    }
+    return outcome === 'admitted' ? this.deps.calls.create({ ...input, id }) : undefined;
+  }
 
   async place(request: PlaceCallRequest): Promise<Call> {
     const { deps } = this;
@@ -95,21 +117,21 @@ export class OutboundCalls {
       );
     }
     const limit = deps.callingConfigs.settingsFor(request.appId).maxConcurrentCalls;
-    const created = deps.calls.createWithin(
-      {
-        appId: request.appId,
-        direction: 'outbound',
-        fromAddress: request.from,
-        toAddress: request.to,
-        fromChannel: request.fromChannel,
-        toChannel: request.toChannel,
-        metadata: request.metadata,
-        // The room is the call's from the start (calls.initiated names it), so a webrtc caller
-        // can have a token at once.
-        roomFor: (id) => deps.rooms.roomNameFor(id),
-      },
-      limit,
-    );
+    const input: NewCall = {
+      appId: request.appId,
+      direction: 'outbound',
+      fromAddress: request.from,
+      toAddress: request.to,
+      fromChannel: request.fromChannel,
+      toChannel: request.toChannel,
+      metadata: request.metadata,
+      // The room is the call's from the start (calls.initiated names it), so a webrtc caller
+      // can have a token at once.
+      roomFor: (id) => deps.rooms.roomNameFor(id),
+    };
+    const created = deps.cluster
+      ? await this.admitInCluster(deps.cluster, input, limit)
+      : deps.calls.createWithin(input, limit);
     if (!created) {
       throw new PlaceCallError(
         'concurrency_limit',

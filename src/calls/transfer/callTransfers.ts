@@ -109,7 +109,7 @@ export class CallTransfers {
         bridged.transferSucceeded();
         const timer = setTimeout(() => bridged.hangup('transferred'), this.deps.byeGraceMs ?? 2000);
         live?.own(() => clearTimeout(timer));
-      } else if (this.deps.calls.get(call.id)?.endedAt) {
+      } else if (!this.deps.calls.get(call.id)) {
         // The call ended meanwhile (the far end hung up without a final NOTIFY): nothing to report.
         log.info({ stage: outcome.stage }, 'transfer outcome after the call ended');
       } else {

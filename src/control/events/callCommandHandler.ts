@@ -27,13 +27,13 @@ export class CallCommandHandler implements CommandHandler {
     }
   }
 
-  private run(command: ChannelCommand): Promise<unknown> {
+  private async run(command: ChannelCommand): Promise<unknown> {
     if (!CALL_ID_PATTERN.test(command.callId)) {
       throw ApiError.badRequest([
         { field: 'callId', message: 'must be call_ or call_test_ and 27 letters or digits' },
       ]);
     }
-    const call = this.calls.get(command.callId);
+    const call = await this.calls.find(command.callId);
     if (!call) throw ApiError.notFound(`no call ${command.callId}`);
     return asApiErrors(() => {
       switch (command.action) {

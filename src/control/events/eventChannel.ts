@@ -88,6 +88,11 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
   private inFlight: number[] = [];
   /** Highest seq sent by this process on any connection: a seq at or below it is a resend. */
   private highestEverSent = 0;
+  /** A read of the outbox is under way (pump), and whether another was asked for meanwhile. */
+  private pumping = false;
+  private pumpAgain = false;
+  /** The ack being written to the outbox, if any. */
+  private ackWrite: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: EventChannelOptions) {
     super();
@@ -114,7 +119,7 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     clearInterval(this.pollTimer);
     clearInterval(this.heartbeatTimer);
     this.unsubscribe?.();
-    this.flushAck();
+    await this.flushAck();
     const ws = this.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
@@ -158,7 +163,7 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     this.openedAt = Date.now();
     this.connections += 1;
     if (this.connections > 1) this.options.metrics.reconnects.inc();
-    this.flushAck();
+    void this.flushAck();
     const lastAckedSeq = this.options.outbox.lastAckedSeq();
     this.lastSentSeq = lastAckedSeq;
     this.inFlight = [];
@@ -199,27 +204,44 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
 
   /** Sends unacked events after the last one sent, until the window is full or the outbox is drained. */
   private pump(): void {
+    // One read at a time: a pump asked for while one runs runs again once it is done.
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
     const ws = this.ws;
     if (!ws || !this.connected || !this.options.outbox.readable) return;
-    try {
-      while (this.inFlight.length < this.options.sendWindow) {
-        const batch = this.options.outbox.unackedAfter(
-          this.lastSentSeq,
-          this.options.sendWindow - this.inFlight.length,
-        );
-        if (batch.length === 0) return;
-        for (const event of batch) {
-          this.send(ws, toEventMessage(event));
-          this.lastSentSeq = event.seq;
-          this.inFlight.push(event.seq);
-          this.options.metrics.sent.inc();
-          if (event.seq <= this.highestEverSent) this.options.metrics.resent.inc();
-          else this.highestEverSent = event.seq;
-        }
+    this.pumping = true;
+    this.pumpAgain = false;
+    this.fill(ws)
+      .catch((error: unknown) => {
+        // The store closing under a shutdown; the next connection starts again from the acks.
+        if (this.options.outbox.readable)
+          this.logger.error({ err: error }, 'could not read the event outbox');
+      })
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain) this.pump();
+      });
+  }
+
+  private async fill(ws: WebSocket): Promise<void> {
+    while (this.inFlight.length < this.options.sendWindow) {
+      const batch = await this.options.outbox.unackedAfter(
+        this.lastSentSeq,
+        this.options.sendWindow - this.inFlight.length,
+      );
+      // The connection this read was for may have closed meanwhile: its successor starts over.
+      if (ws !== this.ws || !this.connected || batch.length === 0) return;
+      for (const event of batch) {
+        if (event.seq <= this.lastSentSeq) continue;
+        this.send(ws, toEventMessage(event));
+        this.lastSentSeq = event.seq;
+        this.inFlight.push(event.seq);
+        this.options.metrics.sent.inc();
+        if (event.seq <= this.highestEverSent) this.options.metrics.resent.inc();
+        else this.highestEverSent = event.seq;
       }
-    } catch (error) {
-      // The store closing under a shutdown; the next connection starts again from the acks.
-      this.logger.error({ err: error }, 'could not read the event outbox');
     }
   }
 
@@ -297,7 +319,7 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
     if (seq > this.pendingAck) {
       this.pendingAck = seq;
       this.attempt = 0;
-      this.ackTimer ??= setTimeout(() => this.flushAck(), ACK_FLUSH_MS);
+      this.ackTimer ??= setTimeout(() => void this.flushAck(), ACK_FLUSH_MS);
     }
     // The window frees at once: the ack is known, only its write is deferred.
     while (this.inFlight.length > 0 && (this.inFlight[0] as number) <= seq) this.inFlight.shift();
@@ -305,20 +327,23 @@ export class EventChannel extends EventEmitter<EventChannelEvents> {
   }
 
   /** Writes the pending ack to the outbox (cumulative, so one write covers every ack since the last). */
-  private flushAck(): void {
+  private flushAck(): Promise<void> {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     const seq = this.pendingAck;
-    if (seq === 0) return;
+    if (seq === 0) return this.ackWrite;
     this.pendingAck = 0;
-    try {
-      if (seq > this.options.outbox.lastAckedSeq())
-        this.options.metrics.acked.inc(this.options.outbox.ack(seq));
-    } catch (error) {
-      this.logger.error({ err: error, seq }, 'could not record an ack');
-      return;
-    }
-    this.emit('acked', seq);
+    const outbox = this.options.outbox;
+    this.ackWrite = this.ackWrite.then(async () => {
+      try {
+        if (seq > outbox.lastAckedSeq()) this.options.metrics.acked.inc(await outbox.ack(seq));
+      } catch (error) {
+        this.logger.error({ err: error, seq }, 'could not record an ack');
+        return;
+      }
+      this.emit('acked', seq);
+    });
+    return this.ackWrite;
   }
 
   private async onCommand(ws: WebSocket, message: CommandMessage): Promise<void> {

@@ -1,7 +1,7 @@
-import type { Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import type { Database } from '../../store/database.js';
 import { newId } from '../../store/ids.js';
+import { LOCAL_NODE, OF_NODE, ofNode } from '../../store/localNode.js';
+import { type SqlExecutor, type SqlStatement, type SqlStore, statement } from '../../store/sql/sqlTypes.js';
 import {
   CALL_EVENT_NAMES,
   type CallEventName,
@@ -19,7 +19,7 @@ import type {
 } from './outboxTypes.js';
 
 export interface EventOutboxOptions {
-  database: Database;
+  database: SqlStore;
   logger: Logger;
   /** Unacked events at which `canAcceptWork()` turns false. */
   maxDepth: number;
@@ -30,6 +30,11 @@ export interface EventOutboxOptions {
   enforceMaxDepth: boolean;
   refusals?: RefusalCounter;
   now?: () => Date;
+  /**
+   * Whose stream this is: the node writing it (its events, its acks, its gateway id). On a
+   * database several nodes share, each node's events are a stream of their own. LOCAL_NODE alone.
+   */
+  nodeId?: string;
 }
 
 interface Row {
@@ -46,6 +51,14 @@ const GATEWAY_ID_KEY = 'gateway_id';
 /** Rows deleted per statement while pruning, so one prune never holds the write lock for long. */
 const PRUNE_BATCH = 5000;
 
+/** An event's row, to commit: the statement, and the id the event has from now on. */
+export interface OutboxRow extends SqlStatement {
+  readonly eventId: string;
+}
+
+const INSERT =
+  'INSERT INTO event_outbox (event_id, event, call_id, payload, created_at, node_id) VALUES (?, ?, ?, ?, ?, ?)';
+
 function fromRow(row: Row): OutboxEvent {
   return {
     seq: row.seq,
@@ -60,80 +73,61 @@ function fromRow(row: Row): OutboxEvent {
 /**
  * The durable queue of events for the control plane, in the `event_outbox` table.
  *
- * Synchronous like the rest of the store, so `append` joins whatever transaction its caller has
- * open: a call's change and its event commit together or not at all. Nothing is pushed to the
- * channel from inside `append`; listeners are only told, after the caller's synchronous code
- * (and so its transaction) has finished, to go and read the table. An event whose transaction
- * rolled back is therefore never read, never sent.
+ * `append` makes an event's row as a statement, for the caller to commit in one batch with the
+ * change the event describes (`commit`): a call's change and its event commit together or not at
+ * all. Listeners are told only once a batch is committed, to go and read the table, so an event
+ * whose batch failed is never read, never sent.
  *
- * seq comes from AUTOINCREMENT under SQLite's single-writer lock, so commits happen in seq order:
- * once seq N is readable, no event below N can still appear. That is what makes a cumulative ack
- * safe.
+ * Batches commit one after another in the order they were handed over (the store's single
+ * writer), so seq, assigned at insert, grows in commit order: once seq N is readable, no event
+ * below N can still appear. That is what makes a cumulative ack safe.
+ *
+ * The depth and the last ack are kept in memory too (loaded by `open`), because admission asks
+ * for them on every new call and must not wait on the database.
  */
 export class EventOutbox {
-  private readonly sql: Database['sql'];
+  private readonly db: SqlStore;
   private readonly logger: Logger;
   private readonly now: () => Date;
   private readonly listeners = new Set<OutboxListener>();
+  private readonly events = new WeakSet<SqlStatement>();
   private notifyQueued = false;
   private refusing = false;
-  private readonly stmt: {
-    insert: Statement<[string, string, string | null, string, string]>;
-    unackedAfter: Statement<[number, number], Row>;
-    ack: Statement<[string, number]>;
-    setState: Statement<[string, string]>;
-    getState: Statement<[string], { value: string }>;
-    insertStateIfAbsent: Statement<[string, string]>;
-    prune: Statement<[string, number]>;
-    pruneAny: Statement<[string, number]>;
-    depth: Statement<[], { n: number }>;
-    oldestUnacked: Statement<[], { created_at: string }>;
-    highestSeq: Statement<[], { seq: number | null }>;
-  };
+  private unacked = 0;
+  private lastAcked = 0;
+  private gateway = '';
+  private readonly nodeId: string;
+  /** The parameters of `${OF_NODE}`: this stream's rows. */
+  private readonly mine: [string, string, string];
 
   constructor(private readonly options: EventOutboxOptions) {
-    this.sql = options.database.sql;
+    this.db = options.database;
     this.logger = options.logger;
     this.now = options.now ?? (() => new Date());
-    const sql = this.sql;
-    this.stmt = {
-      insert: sql.prepare(
-        'INSERT INTO event_outbox (event_id, event, call_id, payload, created_at) VALUES (?, ?, ?, ?, ?)',
+    this.nodeId = options.nodeId ?? LOCAL_NODE;
+    this.mine = ofNode(this.nodeId);
+  }
+
+  /** Reads what the outbox keeps in memory (its depth, the last ack, the gateway's id). */
+  async open(): Promise<this> {
+    await this.db.write([
+      statement(
+        'INSERT INTO event_channel_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+        this.key(GATEWAY_ID_KEY),
+        newId('gw_'),
       ),
-      unackedAfter: sql.prepare(
-        `SELECT seq, event_id, event, call_id, payload, created_at FROM event_outbox
-         WHERE seq > ? AND acked_at IS NULL ORDER BY seq LIMIT ?`,
-      ),
-      ack: sql.prepare('UPDATE event_outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL'),
-      setState: sql.prepare(
-        'INSERT INTO event_channel_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      ),
-      getState: sql.prepare('SELECT value FROM event_channel_state WHERE key = ?'),
-      insertStateIfAbsent: sql.prepare(
-        'INSERT OR IGNORE INTO event_channel_state (key, value) VALUES (?, ?)',
-      ),
-      prune: sql.prepare(
-        `DELETE FROM event_outbox WHERE seq IN (SELECT seq FROM event_outbox
-         WHERE acked_at IS NOT NULL AND acked_at < ? ORDER BY seq LIMIT ?)`,
-      ),
-      pruneAny: sql.prepare(
-        `DELETE FROM event_outbox WHERE seq IN (SELECT seq FROM event_outbox
-         WHERE created_at < ? ORDER BY seq LIMIT ?)`,
-      ),
-      depth: sql.prepare('SELECT COUNT(*) AS n FROM event_outbox WHERE acked_at IS NULL'),
-      oldestUnacked: sql.prepare(
-        'SELECT created_at FROM event_outbox WHERE acked_at IS NULL ORDER BY seq LIMIT 1',
-      ),
-      highestSeq: sql.prepare('SELECT MAX(seq) AS seq FROM event_outbox'),
-    };
+    ]);
+    this.gateway = (await this.state(this.key(GATEWAY_ID_KEY))) ?? '';
+    this.lastAcked = Number((await this.state(this.key(LAST_ACKED_KEY))) ?? 0);
+    await this.recount();
+    return this;
   }
 
   /**
-   * Records an event; call it inside the transaction that makes the change it describes. Throws
-   * (rolling that transaction back) on an unknown event name or malformed data: an event the
-   * control plane could not read must not become durable.
+   * The row of an event, to commit with the change it describes. Throws on an unknown event name
+   * or malformed data: an event the control plane could not read must not become durable.
    */
-  append(input: AppendInput): OutboxEvent {
+  append(input: AppendInput): OutboxRow {
     if (!(CALL_EVENT_NAMES as readonly string[]).includes(input.event)) {
       throw new Error(`unknown event name "${input.event}"`);
     }
@@ -144,31 +138,39 @@ export class EventOutbox {
     if (parsed.data.call.id !== input.callId) {
       throw new Error(`event ${input.event} for ${input.callId} carries call ${parsed.data.call.id}`);
     }
-    const eventId = newId('evt_');
-    const timestamp = this.now().toISOString();
-    const info = this.stmt.insert.run(
-      eventId,
-      input.event,
-      input.callId,
-      JSON.stringify(input.data),
-      timestamp,
+    return this.row(input.event, input.callId, input.data);
+  }
+
+  /**
+   * Commits a batch (a change and the events `append` made for it); the channel hears of its
+   * events once it is committed.
+   */
+  commit(statements: readonly SqlStatement[]): void {
+    const events = statements.filter((s) => this.events.has(s)).length;
+    // Counted at once: admission must see an event the moment it is handed over.
+    this.unacked += events;
+    this.db.write(statements).then(
+      () => {
+        if (events > 0) this.queueNotify();
+      },
+      () => {
+        this.unacked -= events;
+      },
     );
-    this.queueNotify();
-    return {
-      seq: Number(info.lastInsertRowid),
-      eventId,
-      event: input.event,
-      callId: input.callId,
-      timestamp,
-      data: input.data,
-    };
   }
 
   /**
    * Records a routing event (sip.*, no call), delivered like any other. Not gated by the outbox's
    * depth: a routing change is made already when it is reported.
    */
-  appendSip(input: SipAppendInput): OutboxEvent {
+  /** Appends and commits an event that goes with no other change; its id. */
+  record(input: AppendInput): string {
+    const row = this.append(input);
+    this.commit([row]);
+    return row.eventId;
+  }
+
+  appendSip(input: SipAppendInput): void {
     if (!(SIP_EVENT_NAMES as readonly string[]).includes(input.event)) {
       throw new Error(`unknown event name "${input.event}"`);
     }
@@ -176,53 +178,70 @@ export class EventOutbox {
     if (!parsed.success) {
       throw new Error(`event ${input.event} has malformed data: ${parsed.error.issues[0]?.message ?? ''}`);
     }
-    const eventId = newId('evt_');
-    const timestamp = this.now().toISOString();
-    const info = this.stmt.insert.run(eventId, input.event, null, JSON.stringify(parsed.data), timestamp);
-    this.queueNotify();
-    return {
-      seq: Number(info.lastInsertRowid),
-      eventId,
-      event: input.event,
-      callId: null,
-      timestamp,
-      data: parsed.data,
-    };
+    this.commit([this.row(input.event, null, parsed.data)]);
   }
 
-  /** Called (once per burst of appends) when new events may be readable. Returns an unsubscribe. */
+  /** Called (once per burst of commits) when new events may be readable. Returns an unsubscribe. */
   onAppend(listener: OutboxListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   /** Committed, unacked events with seq above `seq`, oldest first. */
-  unackedAfter(seq: number, limit: number): OutboxEvent[] {
-    return this.stmt.unackedAfter.all(seq, limit).map(fromRow);
+  async unackedAfter(seq: number, limit: number): Promise<OutboxEvent[]> {
+    const rows = await this.db.all<Row>(
+      `SELECT seq, event_id, event, call_id, payload, created_at FROM event_outbox
+       WHERE seq > ? AND acked_at IS NULL AND ${OF_NODE} ORDER BY seq LIMIT ?`,
+      [seq, ...this.mine, limit],
+    );
+    return rows.map(fromRow);
   }
 
   /**
    * Cumulative: every event up to `seq` is acked. Idempotent (an old or repeated ack changes
    * nothing). Returns how many events this ack newly covered.
    */
-  ack(seq: number): number {
-    const highest = this.highestSeq();
-    if (seq > highest) throw new RangeError(`ack for seq ${seq}, above the highest seq ${highest}`);
-    return this.sql.transaction(() => {
-      const changed = this.stmt.ack.run(this.now().toISOString(), seq).changes;
-      if (seq > this.lastAckedSeq()) this.stmt.setState.run(LAST_ACKED_KEY, String(seq));
-      return changed;
-    })();
+  async ack(seq: number): Promise<number> {
+    const changed = await this.db.transaction(async (tx) => {
+      const highest = (await this.highestOn(tx)) ?? 0;
+      if (seq > highest) throw new RangeError(`ack for seq ${seq}, above the highest seq ${highest}`);
+      const { changes } = await tx.run(
+        `UPDATE event_outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL AND ${OF_NODE}`,
+        [this.now().toISOString(), seq, ...this.mine],
+      );
+      if (seq > this.lastAcked) {
+        await tx.run(
+          'INSERT INTO event_channel_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+          [this.key(LAST_ACKED_KEY), String(seq)],
+        );
+      }
+      return changes;
+    });
+    if (seq > this.lastAcked) this.lastAcked = seq;
+    this.unacked = Math.max(0, this.unacked - changed);
+    return changed;
   }
 
   /** The highest seq the control plane acked, as last stored; 0 before the first ack. */
   lastAckedSeq(): number {
-    const row = this.stmt.getState.get(LAST_ACKED_KEY);
-    return row ? Number(row.value) : 0;
+    return this.lastAcked;
   }
 
-  highestSeq(): number {
-    return this.stmt.highestSeq.get()?.seq ?? 0;
+  async highestSeq(): Promise<number> {
+    return (await this.highestOn(this.db)) ?? 0;
+  }
+
+  private async highestOn(sql: SqlExecutor): Promise<number | null | undefined> {
+    const row = await sql.get<{ seq: number | null }>(
+      `SELECT MAX(seq) AS seq FROM event_outbox WHERE ${OF_NODE}`,
+      this.mine,
+    );
+    return row?.seq;
+  }
+
+  /** A state key of this stream (a single node keeps the names it always had). */
+  private key(name: string): string {
+    return this.nodeId === LOCAL_NODE ? name : `node:${this.nodeId}:${name}`;
   }
 
   /**
@@ -230,25 +249,34 @@ export class EventOutbox {
    * appended before it, acked or not: only for a gateway with no control plane configured, where
    * nothing will ever ack and the retention window is all that is kept.
    */
-  prune(olderThan: Date, options: { includeUnacked?: boolean } = {}): number {
-    const statement = options.includeUnacked ? this.stmt.pruneAny : this.stmt.prune;
+  async prune(olderThan: Date, options: { includeUnacked?: boolean } = {}): Promise<number> {
+    const text = options.includeUnacked
+      ? `DELETE FROM event_outbox WHERE seq IN (SELECT seq FROM event_outbox
+         WHERE created_at < ? AND ${OF_NODE} ORDER BY seq LIMIT ?)`
+      : `DELETE FROM event_outbox WHERE seq IN (SELECT seq FROM event_outbox
+         WHERE acked_at IS NOT NULL AND acked_at < ? AND ${OF_NODE} ORDER BY seq LIMIT ?)`;
     const cutoff = olderThan.toISOString();
     let total = 0;
     for (;;) {
-      const deleted = statement.run(cutoff, PRUNE_BATCH).changes;
-      total += deleted;
-      if (deleted < PRUNE_BATCH) return total;
+      const { changes } = await this.db.run(text, [cutoff, ...this.mine, PRUNE_BATCH]);
+      total += changes;
+      if (changes < PRUNE_BATCH) break;
     }
+    if (options.includeUnacked && total > 0) await this.recount();
+    return total;
   }
 
-  /** Events appended and not yet acked. */
+  /** Events handed over and not yet acked. */
   depth(): number {
-    return this.stmt.depth.get()?.n ?? 0;
+    return this.unacked;
   }
 
   /** Age of the oldest unacked event; 0 when everything is acked. */
-  oldestUnackedAgeMs(): number {
-    const row = this.stmt.oldestUnacked.get();
+  async oldestUnackedAgeMs(): Promise<number> {
+    const row = await this.db.get<{ created_at: string }>(
+      `SELECT created_at FROM event_outbox WHERE acked_at IS NULL AND ${OF_NODE} ORDER BY seq LIMIT 1`,
+      this.mine,
+    );
     if (!row) return 0;
     return Math.max(0, this.now().getTime() - Date.parse(row.created_at));
   }
@@ -281,32 +309,53 @@ export class EventOutbox {
    * because seq numbers belong to this database and the control plane tracks acks per gateway.
    */
   gatewayId(): string {
-    this.stmt.insertStateIfAbsent.run(GATEWAY_ID_KEY, newId('gw_'));
-    return (this.stmt.getState.get(GATEWAY_ID_KEY) as { value: string }).value;
+    return this.gateway;
   }
 
-  /**
-   * Listeners run in a microtask: by then the caller's synchronous transaction has committed or
-   * rolled back. A transaction left open across an `await` (manual BEGIN) is still in progress
-   * then, and its rows are visible to this connection, so the notification waits until it ends.
-   */
+  /** Whether reads are possible: the store is open. */
+  get readable(): boolean {
+    return this.db.isOpen;
+  }
+
+  private row(event: string, callId: string | null, data: unknown): OutboxRow {
+    const eventId = newId('evt_');
+    const row = {
+      ...statement(
+        INSERT,
+        eventId,
+        event,
+        callId,
+        JSON.stringify(data),
+        this.now().toISOString(),
+        this.nodeId,
+      ),
+      eventId,
+    };
+    this.events.add(row);
+    return row;
+  }
+
+  private async state(key: string): Promise<string | undefined> {
+    return (
+      await this.db.get<{ value: string }>('SELECT value FROM event_channel_state WHERE key = ?', [key])
+    )?.value;
+  }
+
+  private async recount(): Promise<void> {
+    const row = await this.db.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM event_outbox WHERE acked_at IS NULL AND ${OF_NODE}`,
+      this.mine,
+    );
+    this.unacked = row?.n ?? 0;
+  }
+
+  /** Listeners run in a microtask, once per burst of commits. */
   private queueNotify(): void {
     if (this.notifyQueued) return;
     this.notifyQueued = true;
-    queueMicrotask(() => this.notify());
-  }
-
-  private notify(): void {
-    if (this.sql.open && this.sql.inTransaction) {
-      setImmediate(() => this.notify());
-      return;
-    }
-    this.notifyQueued = false;
-    for (const listener of this.listeners) listener();
-  }
-
-  /** Whether reads are safe now: the store is open and no transaction of this connection is pending. */
-  get readable(): boolean {
-    return this.sql.open && !this.sql.inTransaction;
+    queueMicrotask(() => {
+      this.notifyQueued = false;
+      for (const listener of this.listeners) listener();
+    });
   }
 }

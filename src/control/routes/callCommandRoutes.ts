@@ -1,8 +1,10 @@
 import type { CallCommands } from '../../calls/callCommands.js';
 import type { CallService } from '../../calls/callService.js';
+import type { Call } from '../../calls/callTypes.js';
 import { asApiErrors } from '../callCommandErrors.js';
+import type { CallForwarder } from '../callForwarding.js';
 import { ownCall } from '../callVisibility.js';
-import { defineRoute, type RouteSpec } from '../routeSpec.js';
+import { defineRoute, type RouteContext, type RouteSpec } from '../routeSpec.js';
 import { callActionSchema, callUpdateSchema } from '../schemas/callActionSchemas.js';
 import { callIdParamsSchema, callSchema } from '../schemas/callSchemas.js';
 import { errorBodySchema } from '../schemas/errorSchemas.js';
@@ -10,6 +12,18 @@ import { errorBodySchema } from '../schemas/errorSchemas.js';
 export interface CallCommandRouteDeps {
   calls: CallService;
   commands: CallCommands;
+  /** A cluster node sends commands for calls another node carries to that node. */
+  forwarder?: CallForwarder;
+}
+
+/** Whether the call lives on another node of the cluster, and the command went there. */
+async function relayed(
+  deps: CallCommandRouteDeps,
+  call: Call,
+  context: RouteContext<unknown, unknown>,
+): Promise<boolean> {
+  if (!deps.forwarder || call.endedAt || deps.calls.get(call.id)) return false;
+  return deps.forwarder.relay(call.id, context.request, context.reply);
 }
 
 const commandErrors = {
@@ -46,10 +60,11 @@ export function callCommandRoutes(deps: CallCommandRouteDeps): RouteSpec[] {
           schema: errorBodySchema,
         },
       },
-      handler: async ({ params, body, principal, reply }) => {
-        const call = await asApiErrors(() =>
-          deps.commands.decide(ownCall(deps.calls, params.id, principal), body),
-        );
+      handler: async (context) => {
+        const { params, body, principal, reply } = context;
+        const own = await ownCall(deps.calls, params.id, principal);
+        if (await relayed(deps, own, context)) return reply;
+        const call = await asApiErrors(() => deps.commands.decide(own, body));
         if (body.action === 'transfer') reply.code(202);
         return call;
       },
@@ -64,8 +79,12 @@ export function callCommandRoutes(deps: CallCommandRouteDeps): RouteSpec[] {
       params: callIdParamsSchema,
       body: callUpdateSchema,
       responses: { 200: { description: 'the call after the change', schema: callSchema }, ...commandErrors },
-      handler: ({ params, body, principal }) =>
-        asApiErrors(() => deps.commands.update(ownCall(deps.calls, params.id, principal), body)),
+      handler: async (context) => {
+        const { params, body, principal, reply } = context;
+        const call = await ownCall(deps.calls, params.id, principal);
+        if (await relayed(deps, call, context)) return reply;
+        return asApiErrors(() => deps.commands.update(call, body));
+      },
     }),
   ];
 }

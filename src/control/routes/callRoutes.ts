@@ -44,9 +44,7 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
         400: { description: 'malformed call id', schema: errorBodySchema },
         404: { description: 'no such call for this key', schema: errorBodySchema },
       },
-      handler: ({ params, principal }) => {
-        return ownCall(deps.calls, params.id, principal);
-      },
+      handler: ({ params, principal }) => ownCall(deps.calls, params.id, principal),
     }),
     defineRoute({
       method: 'GET',
@@ -61,9 +59,9 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
         400: { description: 'malformed call id', schema: errorBodySchema },
         404: { description: 'no such call for this key', schema: errorBodySchema },
       },
-      handler: ({ params, principal }) => {
-        const call = ownCall(deps.calls, params.id, principal);
-        const details = deps.store.details(call.id) ?? {
+      handler: async ({ params, principal }) => {
+        const call = await ownCall(deps.calls, params.id, principal);
+        const details = (await deps.store.details(call.id)) ?? {
           sipCallId: null,
           answeredBy: null,
           voicemail: false,
@@ -83,13 +81,13 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
         200: { description: 'a page of calls', schema: callListSchema },
         400: { description: 'a bad filter', schema: errorBodySchema },
       },
-      handler: ({ query, principal }) => {
+      handler: async ({ query, principal }) => {
         const appId = appScope(principal, query.appId);
-        const cursor = query.startingAfter ? deps.calls.get(query.startingAfter) : undefined;
+        const cursor = query.startingAfter ? await deps.calls.find(query.startingAfter) : undefined;
         if (query.startingAfter && !isVisible(cursor, principal)) {
           throw ApiError.badRequest([{ field: 'startingAfter', message: 'no such call' }]);
         }
-        const page = deps.store.list({
+        const page = await deps.store.list({
           ...(appId ? { appId } : {}),
           ...(query.status ? { status: query.status } : {}),
           ...(query.direction ? { direction: query.direction } : {}),
@@ -99,7 +97,10 @@ export function callRoutes(deps: CallRouteDeps): RouteSpec[] {
           ...(cursor ? { startingAfter: cursor } : {}),
           limit: query.limit + 1,
         });
-        const data = page.slice(0, query.limit).map((call) => deps.calls.withLiveState(call));
+        // A call live here is shown as memory has it: the store may be a moment behind.
+        const data = page
+          .slice(0, query.limit)
+          .map((call) => deps.calls.get(call.id) ?? deps.calls.withLiveState(call));
         return { data, hasMore: page.length > query.limit };
       },
     }),

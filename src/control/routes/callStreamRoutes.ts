@@ -64,7 +64,7 @@ export function callStreamRoutes(deps: CallStreamRouteDeps): RouteSpec[] {
           contentType: 'text/event-stream',
         },
       },
-      handler: ({ principal, reply, request }) => {
+      handler: async ({ principal, reply, request }) => {
         const appId = principal?.role === 'app' ? principal.appId : undefined;
         reply.hijack();
         const out = reply.raw;
@@ -91,8 +91,11 @@ export function callStreamRoutes(deps: CallStreamRouteDeps): RouteSpec[] {
         deps.calls.on('participants', onTransition);
         deps.quality?.on('quality', onQuality);
         deps.recordings?.on('changed', onRecording);
-        const recent = deps.store.list({ ...(appId ? { appId } : {}), limit: SNAPSHOT_CALLS });
-        send('snapshot', { data: recent.map((call) => deps.calls.withLiveState(call)) });
+        // Read after every change already made: the snapshot is never older than a change sent before it.
+        const recent = await deps.store.list({ ...(appId ? { appId } : {}), limit: SNAPSHOT_CALLS });
+        send('snapshot', {
+          data: recent.map((call) => deps.calls.get(call.id) ?? deps.calls.withLiveState(call)),
+        });
         const heartbeat = setInterval(
           () => out.write(': keep-alive\n\n'),
           deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,

@@ -36,7 +36,7 @@ export function callTokenRoutes(deps: CallTokenRouteDeps): RouteSpec[] {
         },
       },
       handler: async ({ params, body, principal }) => {
-        const call = ownCall(deps.calls, params.id, principal);
+        const call = await ownCall(deps.calls, params.id, principal);
         if (!call.livekitRoomName) throw new ApiError(409, 'conflict', `call ${call.id} has no room yet`);
         if (call.endedAt) throw new ApiError(409, 'conflict', `call ${call.id} has ended`);
         const token = await deps.tokens.participantToken({

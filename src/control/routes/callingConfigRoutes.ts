@@ -72,8 +72,8 @@ export function callingConfigRoutes(deps: CallingConfigRouteDeps): RouteSpec[] {
         400: { description: 'malformed appId', schema: errorBodySchema },
         404: { description: 'this app was never configured', schema: errorBodySchema },
       },
-      handler: ({ params }) => {
-        const config = deps.store.get(params.appId);
+      handler: async ({ params }) => {
+        const config = await deps.store.get(params.appId);
         if (!config) throw ApiError.notFound(`app ${params.appId} has no calling configuration`);
         return config;
       },
@@ -105,7 +105,7 @@ export function callingConfigRoutes(deps: CallingConfigRouteDeps): RouteSpec[] {
         },
       },
       handler: async ({ params, body }) => {
-        const current = deps.store.get(params.appId);
+        const current = await deps.store.get(params.appId);
         const before = current ? settingsOf(current) : { ...DEFAULT_CALLING_SETTINGS };
         const wanted = applyPatch(before, body);
         checkCombination(wanted);

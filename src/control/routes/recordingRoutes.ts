@@ -56,12 +56,12 @@ function isVisible(
  * The recording if this key may see it. Another app's recording answers 404 like an unknown one,
  * never 403: an app must not learn which recordings exist elsewhere.
  */
-function ownRecording(
+async function ownRecording(
   deps: RecordingRouteDeps,
   id: string,
   principal: Principal | undefined,
-): StoredRecording {
-  const recording = deps.recordings.get(id);
+): Promise<StoredRecording> {
+  const recording = await deps.recordings.get(id);
   if (!isVisible(recording, principal)) throw notFound(id);
   return recording;
 }
@@ -106,13 +106,13 @@ export function recordingRoutes(deps: RecordingRouteDeps): RouteSpec[] {
         200: { description: 'a page of recordings', schema: recordingListSchema },
         400: { description: 'a bad filter, or a cursor that names no recording', schema: errorBodySchema },
       },
-      handler: ({ query, principal }) => {
+      handler: async ({ query, principal }) => {
         const appId = appScope(principal, query.appId);
-        const cursor = query.cursor ? deps.recordings.get(query.cursor) : undefined;
+        const cursor = query.cursor ? await deps.recordings.get(query.cursor) : undefined;
         if (query.cursor && !isVisible(cursor, principal)) {
           throw ApiError.badRequest([{ field: 'cursor', message: 'no such recording' }]);
         }
-        const page = deps.recordings.list({
+        const page = await deps.recordings.list({
           ...(appId ? { appId } : {}),
           ...(query.callId ? { callId: query.callId } : {}),
           ...(query.kind ? { kind: query.kind } : {}),
@@ -140,7 +140,7 @@ export function recordingRoutes(deps: RecordingRouteDeps): RouteSpec[] {
         200: { description: 'the recording', schema: recordingSchema },
         ...idResponses,
       },
-      handler: ({ params, principal }) => recordingView(ownRecording(deps, params.id, principal)),
+      handler: async ({ params, principal }) => recordingView(await ownRecording(deps, params.id, principal)),
     }),
     defineRoute({
       method: 'GET',
@@ -170,7 +170,7 @@ export function recordingRoutes(deps: RecordingRouteDeps): RouteSpec[] {
         },
       },
       handler: async ({ params, principal, request, reply }) => {
-        const recording = ownRecording(deps, params.id, principal);
+        const recording = await ownRecording(deps, params.id, principal);
         if (recording.state === 'recording') throw inProgress(recording.id);
         // Opened once, then sized and streamed through the same descriptor: a file deleted meanwhile
         // is still whole to this request.
@@ -245,7 +245,7 @@ export function recordingRoutes(deps: RecordingRouteDeps): RouteSpec[] {
         409: { description: 'recording_in_progress: it is still being written', schema: errorBodySchema },
       },
       handler: async ({ params, principal, reply }) => {
-        const recording = ownRecording(deps, params.id, principal);
+        const recording = await ownRecording(deps, params.id, principal);
         const outcome = await deps.recordings.remove(recording.id);
         if (outcome === 'in_progress') throw inProgress(recording.id);
         if (outcome === 'not_found') throw notFound(recording.id);

@@ -116,9 +116,9 @@ function apiErrorOf(error: unknown): unknown {
   }
 }
 
-function attempt<T>(change: () => T): T {
+async function attempt<T>(change: () => Promise<T>): Promise<T> {
   try {
-    return change();
+    return await change();
   } catch (error) {
     throw apiErrorOf(error);
   }
@@ -160,7 +160,7 @@ const trunkErrors = {
 } as const;
 
 /**
- * The routing API (admin keys): trunks, numbers and each app's outbound trunk, stored in SQLite
+ * The routing API (admin keys): trunks, numbers and each app's outbound trunk, stored in the database
  * and applied at once. YAML entries are listed with source "config" and are read-only.
  */
 export function sipRoutingRoutes(deps: SipRoutingRouteDeps): RouteSpec[] {
@@ -184,8 +184,8 @@ export function sipRoutingRoutes(deps: SipRoutingRouteDeps): RouteSpec[] {
           schema: errorBodySchema,
         },
       },
-      handler: ({ body, reply }) => {
-        const entry = attempt(() => routing.createTrunk(body));
+      handler: async ({ body, reply }) => {
+        const entry = await attempt(() => routing.createTrunk(body));
         tell({ event: 'sip.trunk.created', trunk: entry.trunk.name });
         reply.code(201);
         return view(entry);
@@ -235,7 +235,7 @@ export function sipRoutingRoutes(deps: SipRoutingRouteDeps): RouteSpec[] {
         404: { description: 'no such trunk', schema: errorBodySchema },
         409: { description: 'read_only: the trunk is in the config file', schema: errorBodySchema },
       },
-      handler: ({ params, body }) => {
+      handler: async ({ params, body }) => {
         const entry = routing.trunkEntry(params.name);
         if (!entry) throw ApiError.notFound(`no trunk named ${params.name}`);
         if (entry.source === 'config') {
@@ -245,8 +245,9 @@ export function sipRoutingRoutes(deps: SipRoutingRouteDeps): RouteSpec[] {
             `trunk ${params.name} is in the config file (sip.trunks): read-only`,
           );
         }
-        const next = patched(entry.trunk, body as Record<string, unknown>);
-        const updated = attempt(() => routing.updateTrunk(next));
+        const updated = await attempt(() =>
+          routing.patchTrunk(params.name, (current) => patched(current, body as Record<string, unknown>)),
+        );
         tell({ event: 'sip.trunk.updated', trunk: params.name });
         return view(updated);
       },
@@ -269,8 +270,8 @@ export function sipRoutingRoutes(deps: SipRoutingRouteDeps): RouteSpec[] {
           schema: errorBodySchema,
         },
       },
-      handler: ({ params, reply }) => {
-        attempt(() => routing.deleteTrunk(params.name));
+      handler: async ({ params, reply }) => {
+        await attempt(() => routing.deleteTrunk(params.name));
         tell({ event: 'sip.trunk.deleted', trunk: params.name });
         return reply.code(204).send();
       },
@@ -294,8 +295,8 @@ export function sipRoutingRoutes(deps: SipRoutingRouteDeps): RouteSpec[] {
           schema: errorBodySchema,
         },
       },
-      handler: ({ body, reply }) => {
-        const entry = attempt(() => routing.addNumber(body));
+      handler: async ({ body, reply }) => {
+        const entry = await attempt(() => routing.addNumber(body));
         tell({ event: 'sip.number.created', number: entry.number, appId: entry.appId });
         reply.code(201);
         return numberView(entry);
@@ -325,8 +326,8 @@ export function sipRoutingRoutes(deps: SipRoutingRouteDeps): RouteSpec[] {
         404: { description: 'the number is not routed', schema: errorBodySchema },
         409: { description: 'read_only: the number is in the config file', schema: errorBodySchema },
       },
-      handler: ({ params, reply }) => {
-        const entry = attempt(() => routing.deleteNumber(params.number));
+      handler: async ({ params, reply }) => {
+        const entry = await attempt(() => routing.deleteNumber(params.number));
         tell({ event: 'sip.number.deleted', number: entry.number, appId: entry.appId });
         return reply.code(204).send();
       },
@@ -370,8 +371,8 @@ export function sipRoutingRoutes(deps: SipRoutingRouteDeps): RouteSpec[] {
         },
         409: { description: 'read_only: the app is in the config file (sip.apps)', schema: errorBodySchema },
       },
-      handler: ({ params, body }) => {
-        attempt(() => routing.setAppTrunk(params.appId, body.outboundTrunk));
+      handler: async ({ params, body }) => {
+        await attempt(() => routing.setAppTrunk(params.appId, body.outboundTrunk));
         tell({ event: 'sip.app.updated', appId: params.appId, outboundTrunk: body.outboundTrunk });
         return {
           appId: params.appId,

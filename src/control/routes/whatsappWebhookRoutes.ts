@@ -96,10 +96,11 @@ export function whatsappWebhookRoutes(deps: WhatsAppWebhookRouteDeps): RouteSpec
             );
           return ok;
         });
-        setImmediate(() => {
+        setImmediate(async () => {
+          // One after another: a call's connect acts before the terminate that follows it.
           for (const event of events) {
             try {
-              deps.graph.take(event);
+              await deps.graph.take(event);
             } catch (error) {
               deps.logger.error({ err: error, wacid: event.wacid }, 'webhook event failed');
             }

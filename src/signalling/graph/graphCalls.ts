@@ -9,7 +9,8 @@ import type { GraphCallEvent } from './graphWebhook.js';
 
 /** Who takes the calls (the call layer's InboundCalls): refuses the leg itself when it may not. */
 export interface GraphCallSink {
-  offer(leg: GraphLeg, route: InboundRoute, log: Logger): string | undefined;
+  /** Resolves to the call's id, or undefined when it was refused. */
+  offer(leg: GraphLeg, route: InboundRoute, log: Logger): Promise<string | undefined>;
 }
 
 /** How long events of a wacid nobody follows yet are kept, and for how many calls at most. */
@@ -96,7 +97,12 @@ export class GraphCalls {
     return this.legs.size + this.followers.size;
   }
 
-  take(event: GraphCallEvent): void {
+  /**
+   * Acts on one webhook event, once however often it is delivered. Events taken one after
+   * another act in that order: the check that it is new is the only wait, and the store answers
+   * checks in the order they were asked.
+   */
+  async take(event: GraphCallEvent): Promise<void> {
     const log = this.deps.logger.child({ wacid: event.wacid, event: event.event });
     const number = this.byPhoneNumberId.get(event.phoneNumberId);
     if (!number) {
@@ -107,7 +113,7 @@ export class GraphCalls {
       return;
     }
     const kind = event.event === 'status' ? `status:${event.status}` : event.event;
-    if (!this.deps.events.firstTime(event.wacid, kind, this.deps.now().toISOString())) {
+    if (!(await this.deps.events.firstTime(event.wacid, kind, this.deps.now().toISOString()))) {
       log.info('webhook event already taken; ignored');
       return;
     }
@@ -161,8 +167,13 @@ export class GraphCalls {
       sipCallId: null,
       whatsapp: { wacid: event.wacid, ...(event.from ? { userId: event.from } : {}) },
     };
-    const callId = this.deps.calls.offer(leg, route, log);
-    if (callId === undefined) this.legs.delete(event.wacid);
+    // The leg is known from here on: a terminate arriving while the call is admitted finds it.
+    void this.deps.calls.offer(leg, route, log).then(
+      (callId) => {
+        if (callId === undefined && this.legs.get(event.wacid) === leg) this.legs.delete(event.wacid);
+      },
+      (error: unknown) => log.error({ err: error }, 'offering a Graph call failed'),
+    );
   }
 
   private terminate(event: GraphCallEvent, log: Logger): void {

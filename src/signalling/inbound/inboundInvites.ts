@@ -43,7 +43,8 @@ export interface InboundRoute {
  * from the layers above it.
  */
 export interface InboundCallSink {
-  offer(leg: SipIncomingLeg, route: InboundRoute, log: Logger): unknown;
+  /** Settles once the call exists or the leg was refused. */
+  offer(leg: SipIncomingLeg, route: InboundRoute, log: Logger): Promise<unknown>;
 }
 
 export interface InboundInviteDeps {
@@ -122,18 +123,24 @@ export class InboundInvites {
           }
         : {}),
     });
-    this.deps.calls.offer(
-      leg,
-      {
-        appId,
-        trunk,
-        number,
-        caller: callerOf(req),
-        sipCallId,
-        ...(trunk.kind === 'whatsapp' ? { whatsapp: whatsappInfoOf((name) => req.get(name)) } : {}),
-      },
-      log,
-    );
+    void this.deps.calls
+      .offer(
+        leg,
+        {
+          appId,
+          trunk,
+          number,
+          caller: callerOf(req),
+          sipCallId,
+          ...(trunk.kind === 'whatsapp' ? { whatsapp: whatsappInfoOf((name) => req.get(name)) } : {}),
+        },
+        log,
+      )
+      .catch((error: unknown) => {
+        // A call the gateway failed to take is refused, never left ringing.
+        log.error({ err: error }, 'taking an inbound call failed');
+        leg.refuse(500, 'gateway error');
+      });
   }
 
   private sessionTimer(req: InboundRequest) {

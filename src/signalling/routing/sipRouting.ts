@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SipConfig, TrunkConfig } from '../../config/sipSchema.js';
-import type { RoutingStore, StoredNumber } from '../../store/routingStore.js';
+import type { RoutingStore, StoredAppRouting, StoredNumber, StoredTrunk } from '../../store/routingStore.js';
+import { SerialQueue } from '../../store/sql/serialQueue.js';
 
 /** Where a routing entry comes from: the YAML file (read-only) or the routing API (the database). */
 export type RoutingSource = 'config' | 'api';
@@ -59,30 +60,57 @@ export interface SipRoutingDeps {
   now: () => Date;
 }
 
+/** The routing API's entries as last read from the store. */
+interface StoredRouting {
+  trunks: readonly StoredTrunk[];
+  numbers: readonly StoredNumber[];
+  apps: readonly StoredAppRouting[];
+}
+
 /**
- * The routing in force: YAML trunks, numbers and apps (read-only, loaded at start) merged with
- * the routing API's (stored in SQLite). Every change is stored, then the view is rebuilt and
- * listeners are told at once: the trunk matcher, number router, outbound trunks, media policies
- * and registrations read `view()` on each INVITE or dial, so nothing needs a restart. A YAML entry
- * wins over a stored one of the same name or number (the stored one is ignored with a warning).
- * Calls keep the trunk object they were routed with: changing or deleting a trunk touches only
- * the calls that start afterwards.
+ * The routing in force: YAML trunks, numbers and apps (read-only) merged with the routing
+ * API's (stored in the database, held here in memory from `load` on, so that lookups on each
+ * INVITE or dial never wait on it). Every change runs alone (one at a time, so two requests
+ * cannot both pass the same check), is stored, then the stored entries are read back, the view
+ * is rebuilt and listeners are told at once: the trunk matcher, number router, outbound trunks,
+ * media policies and registrations read `view()` on each INVITE or dial, so nothing needs a
+ * restart. A YAML entry wins over a stored one of the same name or number (the stored one is
+ * ignored with a warning). Calls keep the trunk object they were routed with: changing or
+ * deleting a trunk touches only the calls that start afterwards. Another node's changes are seen
+ * at the next `load` (no cross-node notice yet).
  */
 export class SipRouting {
   private current: RoutingView;
+  private stored: StoredRouting = { trunks: [], numbers: [], apps: [] };
   private readonly listeners: ((view: RoutingView) => void)[] = [];
+  private readonly changes = new SerialQueue();
 
+  /** Until `load`, the view holds the config file's entries only. */
   constructor(private readonly deps: SipRoutingDeps) {
     this.current = this.build();
-    const names = new Set(deps.config.trunks.map((trunk) => trunk.name));
-    for (const entry of deps.store.trunks()) {
-      if (names.has(entry.config.name)) {
-        deps.logger.warn({ trunk: entry.config.name }, 'stored trunk ignored: a config trunk has its name');
+  }
+
+  /**
+   * Reads the routing API's entries from the store (before the first call, Gateway.start).
+   * Again later, it is how a node sees changes other nodes made: nothing tells it otherwise.
+   */
+  load(): Promise<void> {
+    return this.changes.push(async () => {
+      const invalid = await this.readStore();
+      const names = new Set(this.deps.config.trunks.map((trunk) => trunk.name));
+      for (const entry of this.stored.trunks) {
+        if (names.has(entry.config.name)) {
+          this.deps.logger.warn(
+            { trunk: entry.config.name },
+            'stored trunk ignored: a config trunk has its name',
+          );
+        }
       }
-    }
-    for (const name of deps.store.invalidTrunks()) {
-      deps.logger.warn({ trunk: name }, 'stored trunk ignored: it no longer passes the trunk schema');
-    }
+      for (const name of invalid) {
+        this.deps.logger.warn({ trunk: name }, 'stored trunk ignored: it no longer passes the trunk schema');
+      }
+      this.apply(() => undefined);
+    });
   }
 
   view(): RoutingView {
@@ -135,21 +163,40 @@ export class SipRouting {
   appEntry(appId: string): { outboundTrunk: string; source: RoutingSource } | undefined {
     const configured = this.deps.config.apps.find((app) => app.appId === appId);
     if (configured) return { outboundTrunk: configured.outboundTrunk, source: 'config' };
-    const stored = this.deps.store.apps().find((app) => app.appId === appId);
+    const stored = this.stored.apps.find((app) => app.appId === appId);
     return stored ? { outboundTrunk: stored.outboundTrunk, source: 'api' } : undefined;
   }
 
-  createTrunk(trunk: TrunkConfig): TrunkEntry {
+  createTrunk(trunk: TrunkConfig): Promise<TrunkEntry> {
+    return this.changes.push(() => this.createTrunkNow(trunk));
+  }
+
+  private async createTrunkNow(trunk: TrunkConfig): Promise<TrunkEntry> {
     if (this.trunkEntry(trunk.name)) {
       throw new RoutingError('conflict', `a trunk named ${trunk.name} exists already`, 'name');
     }
     checkTrunk(trunk);
-    this.deps.store.putTrunk(trunk, this.deps.now().toISOString());
+    await this.deps.store.putTrunk(trunk, this.deps.now().toISOString());
     return this.changed(() => this.trunkEntry(trunk.name) as TrunkEntry);
   }
 
-  updateTrunk(trunk: TrunkConfig): TrunkEntry {
-    this.writable(trunk.name);
+  updateTrunk(trunk: TrunkConfig): Promise<TrunkEntry> {
+    return this.patchTrunk(trunk.name, () => trunk);
+  }
+
+  /**
+   * Replaces the trunk `name` with what `patch` makes of it, read and written in one change, so
+   * two concurrent patches of different fields both hold.
+   */
+  patchTrunk(name: string, patch: (current: TrunkConfig) => TrunkConfig): Promise<TrunkEntry> {
+    return this.changes.push(() => this.patchTrunkNow(name, patch));
+  }
+
+  private async patchTrunkNow(
+    name: string,
+    patch: (current: TrunkConfig) => TrunkConfig,
+  ): Promise<TrunkEntry> {
+    const trunk = patch(this.writable(name).trunk);
     checkTrunk(trunk);
     const app = this.appsUsing(trunk.name)[0];
     if (app && (trunk.kind !== 'pstn' || !trunk.outbound)) {
@@ -162,12 +209,16 @@ export class SipRouting {
     if (trunk.kind !== 'pstn' && this.numbersUsing(trunk.name).length > 0) {
       throw new RoutingError('invalid', 'numbers are delivered by this trunk: it must stay pstn', 'kind');
     }
-    this.deps.store.putTrunk(trunk, this.deps.now().toISOString());
+    await this.deps.store.putTrunk(trunk, this.deps.now().toISOString());
     return this.changed(() => this.trunkEntry(trunk.name) as TrunkEntry);
   }
 
   /** Refused (conflict) while numbers or apps name the trunk: delete or move them first. */
-  deleteTrunk(name: string): TrunkConfig {
+  deleteTrunk(name: string): Promise<TrunkConfig> {
+    return this.changes.push(() => this.deleteTrunkNow(name));
+  }
+
+  private async deleteTrunkNow(name: string): Promise<TrunkConfig> {
     const entry = this.writable(name);
     const numbers = this.numbersUsing(name);
     const apps = this.appsUsing(name);
@@ -175,11 +226,15 @@ export class SipRouting {
       const users = [...numbers.map((number) => `number ${number}`), ...apps.map((appId) => `app ${appId}`)];
       throw new RoutingError('conflict', `trunk ${name} is in use by ${users.join(', ')}`);
     }
-    this.deps.store.deleteTrunk(name);
+    await this.deps.store.deleteTrunk(name);
     return this.changed(() => entry.trunk);
   }
 
-  addNumber(route: NumberRoute): NumberEntry {
+  addNumber(route: NumberRoute): Promise<NumberEntry> {
+    return this.changes.push(() => this.addNumberNow(route));
+  }
+
+  private async addNumberNow(route: NumberRoute): Promise<NumberEntry> {
     const taken =
       this.numberEntries().some((entry) => entry.number === route.number) ||
       this.deps.config.whatsapp.numbers.some((entry) => entry.number === route.number);
@@ -201,24 +256,33 @@ export class SipRouting {
       trunk: route.trunk ?? null,
       createdAt: this.deps.now().toISOString(),
     };
-    if (!this.deps.store.addNumber(stored)) {
+    // Stored meanwhile by another node (this one's entries are as of its last read).
+    if (!(await this.deps.store.addNumber(stored))) {
       throw new RoutingError('conflict', `number ${route.number} is routed already`, 'number');
     }
     return this.changed(() => ({ ...route, source: 'api', createdAt: stored.createdAt }));
   }
 
-  deleteNumber(number: string): NumberEntry {
+  deleteNumber(number: string): Promise<NumberEntry> {
+    return this.changes.push(() => this.deleteNumberNow(number));
+  }
+
+  private async deleteNumberNow(number: string): Promise<NumberEntry> {
     const entry = this.numberEntries().find((candidate) => candidate.number === number);
     if (!entry) throw new RoutingError('not_found', `number ${number} is not routed`);
     if (entry.source === 'config') {
       throw new RoutingError('read_only', `number ${number} is in the config file (sip.numbers): read-only`);
     }
-    this.deps.store.deleteNumber(number);
+    await this.deps.store.deleteNumber(number);
     return this.changed(() => entry);
   }
 
   /** Sets (or, with null, removes) the app's outbound trunk: a pstn trunk with outbound settings. */
-  setAppTrunk(appId: string, outboundTrunk: string | null): AppRoute | null {
+  setAppTrunk(appId: string, outboundTrunk: string | null): Promise<AppRoute | null> {
+    return this.changes.push(() => this.setAppTrunkNow(appId, outboundTrunk));
+  }
+
+  private async setAppTrunkNow(appId: string, outboundTrunk: string | null): Promise<AppRoute | null> {
     if (this.deps.config.apps.some((app) => app.appId === appId)) {
       throw new RoutingError('read_only', `app ${appId} is in the config file (sip.apps): read-only`);
     }
@@ -233,7 +297,7 @@ export class SipRouting {
             : undefined;
       if (problem) throw new RoutingError('invalid', problem, 'outboundTrunk');
     }
-    this.deps.store.setAppTrunk(appId, outboundTrunk, this.deps.now().toISOString());
+    await this.deps.store.setAppTrunk(appId, outboundTrunk, this.deps.now().toISOString());
     return this.changed(() => (outboundTrunk === null ? null : { appId, outboundTrunk }));
   }
 
@@ -258,7 +322,24 @@ export class SipRouting {
       .map((app) => app.appId);
   }
 
-  private changed<T>(result: () => T): T {
+  /** After a change is stored: the stored entries read back (what the database now holds). */
+  private async changed<T>(result: () => T): Promise<T> {
+    await this.readStore();
+    return this.apply(result);
+  }
+
+  /** Reads the stored entries into memory; resolves to the names of trunks the schema refuses. */
+  private async readStore(): Promise<string[]> {
+    const [trunks, numbers, apps] = await Promise.all([
+      this.deps.store.trunks(),
+      this.deps.store.numbers(),
+      this.deps.store.apps(),
+    ]);
+    this.stored = { trunks: trunks.trunks, numbers, apps };
+    return trunks.invalid;
+  }
+
+  private apply<T>(result: () => T): T {
     this.current = this.build();
     const value = result();
     for (const listener of this.listeners) {
@@ -272,9 +353,9 @@ export class SipRouting {
   }
 
   /** Stored trunks whose name no YAML trunk has. */
-  private storedTrunks() {
+  private storedTrunks(): StoredTrunk[] {
     const names = new Set(this.deps.config.trunks.map((trunk) => trunk.name));
-    return this.deps.store.trunks().filter((entry) => !names.has(entry.config.name));
+    return this.stored.trunks.filter((entry) => !names.has(entry.config.name));
   }
 
   private storedNumbers(): StoredNumber[] {
@@ -282,12 +363,12 @@ export class SipRouting {
       ...this.deps.config.numbers.map((entry) => entry.number),
       ...this.deps.config.whatsapp.numbers.map((entry) => entry.number),
     ]);
-    return this.deps.store.numbers().filter((entry) => !numbers.has(entry.number));
+    return this.stored.numbers.filter((entry) => !numbers.has(entry.number));
   }
 
-  private storedApps() {
+  private storedApps(): StoredAppRouting[] {
     const apps = new Set(this.deps.config.apps.map((app) => app.appId));
-    return this.deps.store.apps().filter((app) => !apps.has(app.appId));
+    return this.stored.apps.filter((app) => !apps.has(app.appId));
   }
 
   private build(): RoutingView {

@@ -54,6 +54,8 @@ export interface SqlStore extends SqlExecutor {
   /** A round trip to the database, for readiness. */
   ping(): Promise<boolean>;
   readonly isOpen: boolean;
+  /** The schema version the database is migrated to. */
+  readonly schemaVersion: number;
   /** Commits what is pending (for a while), then closes. */
   close(): Promise<void>;
 }

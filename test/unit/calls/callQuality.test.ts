@@ -17,6 +17,7 @@ import { MediaSession } from '../../../src/media/workers/MediaSession.js';
 import type { SessionStats } from '../../../src/media/workers/mediaChannelTypes.js';
 import type { SessionTransport } from '../../../src/media/workers/mediaSessionTypes.js';
 import { Database } from '../../../src/store/database.js';
+import { storeOnlyEvents } from '../../support/storeOnlyEvents.js';
 
 /**
  * A call's leg quality: the loss ratio and figures made from a media session's stats, followed
@@ -86,8 +87,12 @@ describe('CallQualityBook with the call layer', () => {
     const db = new Database({ path: ':memory:', synchronous: 'full', logger });
     store = new CallStore(db);
     const now = () => clock;
-    book = new CallQualityBook({ store, logger, now });
-    calls = new CallService({ store, events: { append: () => undefined }, logger, now, quality: book });
+    book = new CallQualityBook({
+      calls: { get: (id) => calls.get(id), keepQuality: (id, quality) => calls.keepQuality(id, quality) },
+      logger,
+      now,
+    });
+    calls = new CallService({ store, events: storeOnlyEvents(db), logger, now, quality: book });
     registry = new CallRegistry(calls, logger, book);
     metrics = new Registry();
     new CallMetrics({
@@ -156,9 +161,9 @@ describe('CallQualityBook with the call layer', () => {
     const shown = calls.get(call.id)?.quality;
     expect(shown).toMatchObject({ packetLossRatio: 0.1, packetsLost: 20, jitterMs: 7.5 });
     expect(shown?.updatedAt).toBe('2025-01-02T03:04:07.000Z');
-    expect(calls.withLiveState(store.get(call.id) as Call).quality).toEqual(shown);
+    expect(calls.withLiveState((await store.get(call.id)) as Call).quality).toEqual(shown);
     // Live figures are the book's: nothing is written to the call for them.
-    expect(store.get(call.id)?.quality).toBeNull();
+    expect((await store.get(call.id))?.quality).toBeNull();
     expect(updates.map((u) => [u.callId, u.appId, u.quality.packetLossRatio, u.final])).toEqual([
       [call.id, APP, 0.02, false],
       [call.id, APP, 0.1, false],
@@ -182,10 +187,10 @@ describe('CallQualityBook with the call layer', () => {
     });
     // The media closes after the end is recorded (BridgedCall owns the close); its final stats follow.
     await own.close('normal');
-    const kept = calls.get(call.id);
+    const kept = await calls.find(call.id);
     expect(kept?.status).toBe('completed');
     expect(kept?.quality).toMatchObject({ packetLossRatio: 0.1, packetsLost: 150, packetsReceived: 1350 });
-    expect(store.get(call.id)?.quality).toEqual(kept?.quality);
+    expect((await store.get(call.id))?.quality).toEqual(kept?.quality);
     expect(updates.at(-1)).toMatchObject({ callId: call.id, final: true, quality: { packetsLost: 150 } });
     expect(book.size).toBe(0);
 
@@ -218,7 +223,7 @@ describe('CallQualityBook with the call layer', () => {
       data: { sessionId: own.id, reason: 'media_timeout', message: 'no RTP for 15 s' },
     });
     // Stored while the call still lives (its end follows the media's): GET shows it all along.
-    expect(store.get(call.id)?.quality).toMatchObject({ packetLossRatio: 0, packetsReceived: 400 });
+    expect((await store.get(call.id))?.quality).toMatchObject({ packetLossRatio: 0, packetsReceived: 400 });
     const ended = live.end({ to: 'completed', endReason: 'media_timeout' });
     expect(ended.ok && ended.call.quality?.packetsReceived).toBe(400);
     const labels = '{channel="pstn",direction="outbound"}';
@@ -237,7 +242,7 @@ describe('CallQualityBook with the call layer', () => {
     live.answered(control, own);
     live.end({ to: 'completed', endReason: 'api_hangup' });
     await own.close('normal');
-    expect(calls.get(call.id)?.quality).toBeNull();
+    expect((await calls.find(call.id))?.quality).toBeNull();
     expect(updates).toEqual([]);
     expect(await metric('gateway_call_packet_loss_ratio_count{channel="whatsapp",direction="inbound"}')).toBe(
       0,

@@ -9,6 +9,7 @@ import type { Call } from '../../../src/calls/callTypes.js';
 import type { FlowRunner } from '../../../src/calls/flow/flowRunner.js';
 import { MediaSession } from '../../../src/media/workers/MediaSession.js';
 import { Database } from '../../../src/store/database.js';
+import { storeOnlyEvents } from '../../support/storeOnlyEvents.js';
 
 /**
  * One live object per call: what it holds is released once on every way a call ends, the
@@ -24,7 +25,7 @@ beforeEach(() => {
   const db = new Database({ path: ':memory:', synchronous: 'full', logger });
   calls = new CallService({
     store: new CallStore(db),
-    events: { append: () => undefined },
+    events: storeOnlyEvents(db),
     logger,
     now: () => new Date(),
   });
@@ -66,7 +67,7 @@ function flow(): FlowRunner & { stoppedWith: string[] } {
 const session = () => new MediaSession('ms_1', 0, { request: async () => ({}) as never });
 
 describe('CallRegistry and LiveCall', () => {
-  it('releases what a call owns once when its end is recorded, and forgets the call', () => {
+  it('releases what a call owns once when its end is recorded, and forgets the call', async () => {
     const call = newCall();
     const live = registry.open(call);
     const released: string[] = [];
@@ -79,7 +80,7 @@ describe('CallRegistry and LiveCall', () => {
     const result = live.end({ to: 'canceled', endReason: 'canceled' });
     live.end({ to: 'failed', endReason: 'api_hangup' });
     expect(result.ok).toBe(true);
-    expect(calls.get(call.id)?.status).toBe('canceled');
+    expect((await calls.find(call.id))?.status).toBe('canceled');
     expect(released).toEqual(['timer', 'media']);
     expect(runner.stoppedWith).toEqual(['call ended (canceled)']);
     expect(registry.size).toBe(0);

@@ -10,6 +10,7 @@ import type { DialRequest, OutboundDialer } from '../../../src/calls/outbound/ou
 import { MediaSession } from '../../../src/media/workers/MediaSession.js';
 import { SipDialogLeg } from '../../../src/signalling/sipDialogLeg.js';
 import { Database } from '../../../src/store/database.js';
+import { storeOnlyEvents } from '../../support/storeOnlyEvents.js';
 
 /**
  * An outbound call's life before answer, with a scripted dialer and rooms: one final status on
@@ -41,7 +42,7 @@ beforeEach(() => {
   events = [];
   calls = new CallService({
     store: new CallStore(db),
-    events: { append: (event) => void events.push(event.event) },
+    events: storeOnlyEvents(db, (event) => void events.push(event.event)),
     logger,
     now: () => new Date(),
   });
@@ -91,7 +92,7 @@ describe('OutboundCall', () => {
     dials[0]?.request.onRinging?.();
     dials[0]?.fail(new DialFailed('busy', 486, 'busy'));
     await tick();
-    expect(calls.get(call.id)).toMatchObject({ status: 'busy', endReason: 'busy', sipStatus: 486 });
+    expect(await calls.find(call.id)).toMatchObject({ status: 'busy', endReason: 'busy', sipStatus: 486 });
     expect(events).toEqual(['calls.initiated', 'calls.ringing', 'calls.busy']);
     expect(registry.size).toBe(0);
     expect(deleted).toEqual([call.livekitRoomName]);
@@ -100,7 +101,7 @@ describe('OutboundCall', () => {
   it('hung up while its room is being made: canceled / api_hangup at once, and it never dials', async () => {
     const { call, outbound: placed } = outbound();
     placed.hangup();
-    expect(calls.get(call.id)).toMatchObject({ status: 'canceled', endReason: 'api_hangup' });
+    expect(await calls.find(call.id)).toMatchObject({ status: 'canceled', endReason: 'api_hangup' });
     expect(registry.size).toBe(0);
     roomCreated();
     await tick();
@@ -119,7 +120,7 @@ describe('OutboundCall', () => {
     expect(dials[0]?.request.signal?.aborted).toBe(true);
     placed.hangup();
     await tick();
-    expect(calls.get(call.id)).toMatchObject({
+    expect(await calls.find(call.id)).toMatchObject({
       status: 'canceled',
       endReason: 'api_hangup',
       sipStatus: null,
@@ -133,7 +134,7 @@ describe('OutboundCall', () => {
     roomCreated();
     await tick();
     await placed.shutdown();
-    expect(calls.get(call.id)).toMatchObject({ status: 'failed', endReason: 'gateway_shutdown' });
+    expect(await calls.find(call.id)).toMatchObject({ status: 'failed', endReason: 'gateway_shutdown' });
     expect(registry.size).toBe(0);
   });
 
@@ -155,7 +156,7 @@ describe('OutboundCall', () => {
       ),
     });
     await tick();
-    expect(calls.get(call.id)).toMatchObject({ status: 'completed', endReason: 'callee_hangup' });
+    expect(await calls.find(call.id)).toMatchObject({ status: 'completed', endReason: 'callee_hangup' });
     expect(events).toEqual(['calls.initiated', 'calls.answered', 'calls.completed']);
     expect(byes).toBe(0);
     expect(session.closed).toBe(true);
@@ -166,7 +167,7 @@ describe('OutboundCall', () => {
     roomReady = Promise.reject(new Error('livekit-server unreachable'));
     const { call } = outbound();
     await tick();
-    expect(calls.get(call.id)).toMatchObject({ status: 'failed', endReason: 'media_error' });
+    expect(await calls.find(call.id)).toMatchObject({ status: 'failed', endReason: 'media_error' });
     expect(dials).toHaveLength(0);
   });
 });

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../../src/config/loadConfig.js';
 import { NotImplementedCommandHandler } from '../../../src/control/events/commandHandler.js';
 import { ControlPlaneEvents } from '../../../src/control/events/controlPlaneEvents.js';
@@ -12,7 +12,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function setUp(control: { url: string | null; token: string | null }) {
+async function setUp(control: { url: string | null; token: string | null }) {
   const database = new Database({ path: ':memory:', synchronous: 'full', logger });
   cleanups.push(() => database.close());
   let clock = new Date('2026-03-01T00:00:00.000Z');
@@ -24,8 +24,9 @@ function setUp(control: { url: string | null; token: string | null }) {
     version: 'test',
     now: () => clock,
   });
+  await events.open();
   const append = (callId: string) =>
-    events.outbox.append({ event: 'calls.initiated', callId, data: { call: { id: callId } } });
+    events.outbox.record({ event: 'calls.initiated', callId, data: { call: { id: callId } } });
   const advance = (seconds: number) => {
     clock = new Date(clock.getTime() + seconds * 1000);
   };
@@ -33,32 +34,36 @@ function setUp(control: { url: string | null; token: string | null }) {
     events.start(new NotImplementedCommandHandler());
     cleanups.push(() => events.stop());
   };
-  const rows = () =>
-    (database.sql.prepare('SELECT COUNT(*) AS n FROM event_outbox').get() as { n: number }).n;
-  return { events, append, advance, start, rows };
+  const rows = async () => (await database.get<{ n: number }>('SELECT COUNT(*) AS n FROM event_outbox'))?.n;
+  const callIds = async () => (await events.outbox.unackedAfter(0, 10)).map((e) => e.callId);
+  return { events, append, advance, start, rows, callIds };
 }
 
 describe('ControlPlaneEvents retention', () => {
-  it('without a control plane, keeps only the retention window of events, acked or not', () => {
-    const { events, append, advance, start } = setUp({ url: null, token: null });
+  it('without a control plane, keeps only the retention window of events, acked or not', async () => {
+    const { events, append, advance, start, callIds } = await setUp({ url: null, token: null });
     append('call_old');
     advance(3601);
     append('call_new');
     start();
-    expect(events.outbox.unackedAfter(0, 10).map((e) => e.callId)).toEqual(['call_new']);
+    // The first prune runs at start, in the background.
+    await vi.waitFor(async () => expect(await callIds()).toEqual(['call_new']));
     expect(events.eventChannel).toBeUndefined();
   });
 
-  it('with a control plane, prunes acked events past retention and never an unacked one', () => {
+  it('with a control plane, prunes acked events past retention and never an unacked one', async () => {
     // Nothing listens on port 9: the channel keeps retrying in the background, which is the point.
-    const { events, append, advance, start, rows } = setUp({ url: 'ws://127.0.0.1:9', token: 't' });
+    const { events, append, advance, start, rows, callIds } = await setUp({
+      url: 'ws://127.0.0.1:9',
+      token: 't',
+    });
     append('call_old_acked');
     append('call_old_unacked');
-    events.outbox.ack(1);
+    await events.outbox.ack(1);
     advance(3601);
     append('call_new');
     start();
-    expect(events.outbox.unackedAfter(0, 10).map((e) => e.callId)).toEqual(['call_old_unacked', 'call_new']);
-    expect(rows()).toBe(2);
+    await vi.waitFor(async () => expect(await rows()).toBe(2));
+    expect(await callIds()).toEqual(['call_old_unacked', 'call_new']);
   });
 });

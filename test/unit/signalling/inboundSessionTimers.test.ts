@@ -45,7 +45,7 @@ function invites(createUas: CreateUas, offered: SipIncomingLeg[]) {
       },
     ]),
     digest: new DigestAuthenticator(),
-    calls: { offer: (leg) => offered.push(leg) },
+    calls: { offer: async (leg) => offered.push(leg) },
     createUas,
     sessionTimers: { expiresSeconds: 1800, minSeSeconds: 90 },
     logger: pino({ level: 'silent' }),
