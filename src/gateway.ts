@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { DRAIN_RETRY_AFTER_SECONDS, type DrainGate } from './calls/admission.js';
+import { type AdmissionGate, DRAIN_RETRY_AFTER_SECONDS, type DrainGate } from './calls/admission.js';
 import { CallCommands } from './calls/callCommands.js';
 import { CallMetrics } from './calls/callMetrics.js';
 import { CallQualityBook } from './calls/callQuality.js';
@@ -83,6 +83,10 @@ import { RoutingStore } from './store/routingStore.js';
 import { SipLegStore } from './store/sipLegStore.js';
 import type { SqlStore } from './store/sql/sqlTypes.js';
 import { WebhookEventStore } from './store/webhookEventStore.js';
+import { WriteBacklog } from './store/writeBacklog.js';
+
+/** Store writes waiting uncommitted past which new calls are refused (a few seconds of a busy node). */
+const MAX_PENDING_WRITES = 2000;
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -324,6 +328,11 @@ export class Gateway {
     });
     this.cluster = config.cluster ? this.clusterCalls(config.cluster, { rooms, now, child }) : undefined;
     const cluster = this.cluster;
+    // New calls wait for room in the outbox and for the store to keep up with writes.
+    const backlog = new WriteBacklog(this.database, MAX_PENDING_WRITES, child('store'));
+    const admission: AdmissionGate = {
+      canAcceptWork: () => this.events.canAcceptWork() && backlog.canAcceptWork(),
+    };
     const commands = new CallCommands(this.calls, this.registry, flows, transfers);
     this.commandHandler = new CallCommandHandler(this.calls, commands);
     const whatsappNumbers = new WhatsAppNumbers(config.sip.whatsapp.numbers);
@@ -332,7 +341,7 @@ export class Gateway {
       calls: this.calls,
       registry: this.registry,
       callingConfigs,
-      admission: this.events,
+      admission,
       ...(cluster ? { cluster } : {}),
       drain,
       cpu: this.cpu,
@@ -382,7 +391,7 @@ export class Gateway {
       calls: this.calls,
       registry: this.registry,
       callingConfigs,
-      admission: this.events,
+      admission,
       ...(cluster ? { cluster } : {}),
       drain,
       cpu: this.cpu,

@@ -26,6 +26,9 @@ export interface PostgresServer {
   log(): string;
   /** Stops it (fast shutdown) and removes its data dir. */
   stop(): Promise<void>;
+  /** Stops the server keeping its data (an outage), and starts it again on the same port. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 /**
@@ -49,44 +52,28 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     asRoot ? ['runuser', ['-u', OS_USER, '--', join(BIN_DIR, bin), ...args]] : [join(BIN_DIR, bin), args];
 
   const port = await freeTcpPort();
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let output = '';
   let child: ChildProcess | undefined;
-  const cleanUp = async (): Promise<void> => {
+  /** Stops the server (fast shutdown), keeping its data. */
+  const halt = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      // SIGINT: fast shutdown. Sent to the postmaster itself (its pid file), not to runuser, which
-      // may not pass signals on; the child (runuser or postgres) exits when the postmaster does.
-      const pid = postmasterPid(data);
-      try {
-        if (pid !== undefined) process.kill(pid, 'SIGINT');
-        else proc.kill('SIGINT');
-      } catch {
-        proc.kill('SIGKILL');
-      }
-      await exited;
-    }
-    rmSync(root, { recursive: true, force: true });
-  };
-
-  try {
-    const [initdb, initArgs] = command('initdb', [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '--no-sync',
-      '--encoding=UTF8',
-      '--locale=C',
-    ]);
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    // SIGINT: fast shutdown. Sent to the postmaster itself (its pid file), not to runuser, which
+    // may not pass signals on; the child (runuser or postgres) exits when the postmaster does.
+    const pid = postmasterPid(data);
     try {
-      execFileSync(initdb, initArgs, { stdio: 'pipe' });
-    } catch (error) {
-      const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
-      throw new Error(`initdb failed: ${(error as Error).message}\n${stderr}`);
+      if (pid !== undefined) process.kill(pid, 'SIGINT');
+      else proc.kill('SIGINT');
+    } catch {
+      proc.kill('SIGKILL');
     }
+    await exited;
+  };
+  /** Starts the server on its port; resolves once it accepts connections. */
+  const launch = async (): Promise<void> => {
     const [postgres, args] = command('postgres', [
       '-D',
       data,
@@ -110,9 +97,32 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     let exited: string | undefined;
     proc.once('exit', (code, signal) => (exited = `exited (${code ?? signal})`));
     proc.once('error', (error) => (exited = error.message));
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     await acceptsConnections(url, () => exited);
-    return { port, url, log: () => output, stop: cleanUp };
+  };
+  const cleanUp = async (): Promise<void> => {
+    await halt();
+    rmSync(root, { recursive: true, force: true });
+  };
+
+  try {
+    const [initdb, initArgs] = command('initdb', [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--no-sync',
+      '--encoding=UTF8',
+      '--locale=C',
+    ]);
+    try {
+      execFileSync(initdb, initArgs, { stdio: 'pipe' });
+    } catch (error) {
+      const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
+      throw new Error(`initdb failed: ${(error as Error).message}\n${stderr}`);
+    }
+    await launch();
+    return { port, url, log: () => output, stop: cleanUp, pause: halt, resume: launch };
   } catch (error) {
     await cleanUp();
     throw new Error(`postgres did not come up: ${(error as Error).message}\n${output}`);

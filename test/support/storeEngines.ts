@@ -70,6 +70,12 @@ function postgresEngine(): StoreEngine {
       return PostgresStore.open({ url: last, logger, ...options });
     },
     reopen: () => PostgresStore.open({ url: last, logger }),
+    async stop() {
+      await (await server)?.pause();
+    },
+    async restart() {
+      await (await server)?.resume();
+    },
     async dispose() {
       const started = server;
       server = undefined;

@@ -5,6 +5,9 @@ import type { CallService } from '../callService.js';
 import type { Call } from '../callTypes.js';
 import { endLeftovers, type LeftoverParts } from '../leftovers.js';
 
+/** How long a slot admitted here may wait for its call to exist before the sweep gives it back. */
+const STALE_SLOT_MS = 30_000;
+
 /** Whether a new call may take one of its app's slots across the cluster. */
 export type ClusterAdmitOutcome = 'admitted' | 'limit' | 'unavailable';
 
@@ -47,7 +50,8 @@ export interface ClusterCallsDeps {
  * last heartbeat, their callers are hung up, their rooms deleted, their slots released.
  */
 export class ClusterCalls implements ClusterAdmit {
-  private readonly admitted = new Set<string>();
+  /** Calls this node admitted and has not released, with when they were admitted. */
+  private readonly admitted = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private passing: Promise<void> | undefined;
   private readonly logger: Logger;
@@ -65,7 +69,8 @@ export class ClusterCalls implements ClusterAdmit {
     try {
       const result = await this.deps.node.admission.admit(appId, callId, limit);
       if (result.admitted) {
-        this.admitted.add(callId);
+        // Not live yet: the stale-slot sweep leaves it alone for a while (it is created next).
+        this.admitted.set(callId, Date.now());
         return 'admitted';
       }
       if (result.reason === 'limit_reached') return 'limit';
@@ -105,12 +110,36 @@ export class ClusterCalls implements ClusterAdmit {
     await this.deps.node.stop();
   }
 
-  /** One takeover pass; resolves when it is done (tests run one on demand). */
+  /** One pass (takeover, then this node's own slots); resolves when it is done (tests run one on demand). */
   pass(): Promise<void> {
-    this.passing ??= this.takeOverDeadNodes().finally(() => {
-      this.passing = undefined;
-    });
+    this.passing ??= this.takeOverDeadNodes()
+      .then(() => this.releaseStaleSlots())
+      .finally(() => {
+        this.passing = undefined;
+      });
     return this.passing;
+  }
+
+  /**
+   * Slots this node holds for calls it no longer carries: a release that failed while Redis was
+   * away. Given back here, so a live node's slots never leak past its next pass.
+   */
+  private async releaseStaleSlots(): Promise<void> {
+    const { node, calls } = this.deps;
+    let held: Record<string, string>;
+    try {
+      held = await node.admission.slotsOf(node.lease.nodeId);
+    } catch {
+      return; // Redis away: the next pass looks again
+    }
+    for (const [callId, appId] of Object.entries(held)) {
+      const admittedAt = this.admitted.get(callId);
+      if (calls.get(callId) || (admittedAt !== undefined && Date.now() - admittedAt < STALE_SLOT_MS))
+        continue;
+      this.admitted.delete(callId);
+      await node.admission.release(appId, callId).catch(() => undefined);
+      this.logger.info({ callId, appId }, 'cluster: released the slot of a call no longer live here');
+    }
   }
 
   private follow(call: Call, previous: Call['status'] | undefined): void {
