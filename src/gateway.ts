@@ -80,6 +80,7 @@ import { LOCAL_NODE } from './store/localNode.js';
 import { openStore } from './store/openStore.js';
 import { RecordingStore } from './store/recordingStore.js';
 import { RoutingStore } from './store/routingStore.js';
+import { SharedConfigRefresh } from './store/sharedConfigRefresh.js';
 import { SipLegStore } from './store/sipLegStore.js';
 import type { SqlStore } from './store/sql/sqlTypes.js';
 import { WebhookEventStore } from './store/webhookEventStore.js';
@@ -87,6 +88,8 @@ import { WriteBacklog } from './store/writeBacklog.js';
 
 /** Store writes waiting uncommitted past which new calls are refused (a few seconds of a busy node). */
 const MAX_PENDING_WRITES = 2000;
+/** How soon a node sees configuration (calling, routing) another node's API changed. */
+const SHARED_CONFIG_REFRESH_MS = 2000;
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -135,6 +138,8 @@ export class Gateway {
   readonly routing: SipRouting;
   /** Every app's calling configuration, held in memory for calls (loaded by start). */
   private readonly callingConfigs: CallingConfigStore;
+  /** Other nodes' changes to shared configuration, read again (a store several nodes share). */
+  private readonly sharedConfig: SharedConfigRefresh | undefined;
   /** Open call feeds (the console's), ended when the gateway stops. */
   private readonly callStreams = new CallStreams();
   private readonly commandHandler: CallCommandHandler;
@@ -228,6 +233,17 @@ export class Gateway {
 
     const callingConfigs = new CallingConfigStore(this.database);
     this.callingConfigs = callingConfigs;
+    this.sharedConfig =
+      this.database.dialect === 'postgres'
+        ? new SharedConfigRefresh(
+            [
+              { name: 'calling configurations', refresh: () => callingConfigs.refresh() },
+              { name: 'SIP routing', refresh: () => this.routing.refresh() },
+            ],
+            SHARED_CONFIG_REFRESH_MS,
+            child('store'),
+          )
+        : undefined;
     this.routing = new SipRouting({
       config: config.sip,
       store: new RoutingStore(this.database),
@@ -530,6 +546,7 @@ export class Gateway {
     const { host, port } = this.config.http;
     // What calls read without waiting on the database: loaded before the first call.
     await Promise.all([this.callingConfigs.load(), this.routing.load()]);
+    this.sharedConfig?.start();
     // The outbox's depth and last ack, before anything appends.
     await this.events.open();
     // Before this process makes calls of its own: what the previous one left.
@@ -572,6 +589,7 @@ export class Gateway {
     }
     this.callStreams.endAll();
     this.recovery.stop();
+    this.sharedConfig?.stop();
     // Live calls are ended while the SIP connection is still up, then media stops.
     await this.registry.shutdown(graceMs);
     // Its calls ended and their slots released: the lease goes, peers see this node gone.

@@ -121,8 +121,12 @@ export class CallingConfigStore {
     this.configs = new Map(rows.map((row) => [row.app_id, fromRow(row)]));
   }
 
-  /** Loads again: the way (for now) a node sees configurations other nodes changed. */
+  /** Loads again: how a node sees configurations other nodes changed (SharedConfigRefresh). */
   reload(): Promise<void> {
+    return this.load();
+  }
+
+  refresh(): Promise<void> {
     return this.load();
   }
 

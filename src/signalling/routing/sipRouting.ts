@@ -113,6 +113,20 @@ export class SipRouting {
     });
   }
 
+  /**
+   * Reads the stored entries again and applies them only if they changed: on a store several
+   * nodes share, how this node sees trunks and numbers another node's API changed.
+   */
+  refresh(): Promise<boolean> {
+    return this.changes.push(async () => {
+      const before = JSON.stringify(this.stored);
+      await this.readStore();
+      if (JSON.stringify(this.stored) === before) return false;
+      this.apply(() => undefined);
+      return true;
+    });
+  }
+
   view(): RoutingView {
     return this.current;
   }

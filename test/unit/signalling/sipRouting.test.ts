@@ -120,6 +120,23 @@ describe.each(storeEngines())('routing on $name', (engine: StoreEngine) => {
   });
 
   describe('SipRouting', () => {
+    it("sees another node's changes on refresh, and tells its listeners only when something changed", async () => {
+      const other = new SipRouting({ config, store: new RoutingStore(sql), logger, now: () => new Date() });
+      await other.load();
+      const seen: number[] = [];
+      other.onChange((view) => seen.push(view.numbers.length));
+      await routing.createTrunk(trunk({ name: 'api' }));
+      await routing.addNumber({ number: '+15550002', appId: APP });
+      expect(other.view().numbers.map((n) => n.number)).toEqual(['+15550001']);
+      expect(await other.refresh()).toBe(true);
+      expect(other.view().numbers.map((n) => n.number)).toEqual(['+15550001', '+15550002']);
+      expect(other.view().trunks.map((t) => t.name)).toContain('api');
+      expect(await other.refresh()).toBe(false);
+      await routing.deleteNumber('+15550002');
+      expect(await other.refresh()).toBe(true);
+      expect(seen).toEqual([2, 1]);
+    });
+
     it('merges config and API entries, config first and read-only', async () => {
       await routing.createTrunk(trunk({ name: 'api' }));
       await routing.addNumber({ number: '+15550002', appId: APP });
