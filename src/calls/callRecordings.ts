@@ -167,7 +167,7 @@ export class CallRecordings extends EventEmitter<CallRecordingsEvents> implement
   private async end(recordingId: string, end: RecordingEndedEvent | null): Promise<void> {
     const endedAt = this.deps.now().toISOString();
     const stored = await this.deps.store.get(recordingId);
-    if (!stored || stored.state !== 'recording') return;
+    if (stored?.state !== 'recording') return;
     const ending: RecordingEnd = end
       ? {
           state: end.reason === 'error' ? 'failed' : 'completed',

@@ -226,7 +226,16 @@ export const migrations: readonly Migration[] = [
   {
     version: 12,
     name: 'the node that carries each call, per-node liveness',
-    sql: `
+    sql: nodeOwnershipSql('STRICT'),
+  },
+];
+
+/**
+ * Migration 12, the same on both engines but for SQLite's STRICT: which gateway node carries a
+ * live call, its SIP legs, its recordings and its events, and each node's heartbeat.
+ */
+export function nodeOwnershipSql(tableOptions: 'STRICT' | ''): string {
+  return `
       -- Which gateway node carries a live call, its SIP legs and its recordings: on a database
       -- several nodes share, a node restarting ends only what it left, never another's. NULL on
       -- rows from before: a single node's, taken as the node 'local' (a node with no cluster id).
@@ -241,8 +250,7 @@ export const migrations: readonly Migration[] = [
       CREATE TABLE node_liveness (
         node_id  TEXT PRIMARY KEY,
         alive_at TEXT NOT NULL
-      ) STRICT;
+      ) ${tableOptions};
       INSERT INTO node_liveness (node_id, alive_at) SELECT 'local', alive_at FROM gateway_liveness;
-    `,
-  },
-];
+    `;
+}

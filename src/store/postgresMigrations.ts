@@ -1,4 +1,4 @@
-import type { Migration } from './migrations.js';
+import { type Migration, nodeOwnershipSql } from './migrations.js';
 
 /**
  * Schema history on PostgreSQL. It starts at version 11, the SQLite schema of the release that
@@ -145,23 +145,6 @@ export const postgresMigrations: readonly Migration[] = [
   {
     version: 12,
     name: 'the node that carries each call, per-node liveness',
-    sql: `
-      -- Which gateway node carries a live call, its SIP legs and its recordings: on a database
-      -- several nodes share, a node restarting ends only what it left, never another's. NULL on
-      -- rows from before: a single node's, taken as the node 'local' (a node with no cluster id).
-      ALTER TABLE calls ADD COLUMN node_id TEXT;
-      ALTER TABLE sip_legs ADD COLUMN node_id TEXT;
-      ALTER TABLE recordings ADD COLUMN node_id TEXT;
-      -- Each node delivers its own stream of events (seq order is commit order only within one
-      -- node: one writer each); a survivor resumes a dead node's stream.
-      ALTER TABLE event_outbox ADD COLUMN node_id TEXT;
-      CREATE INDEX calls_live_by_node ON calls (node_id) WHERE ended_at IS NULL;
-      -- Each node's heartbeat (gateway_liveness held the one node's).
-      CREATE TABLE node_liveness (
-        node_id  TEXT PRIMARY KEY,
-        alive_at TEXT NOT NULL
-      );
-      INSERT INTO node_liveness (node_id, alive_at) SELECT 'local', alive_at FROM gateway_liveness;
-    `,
+    sql: nodeOwnershipSql(''),
   },
 ];

@@ -7,6 +7,8 @@ const RETRANSMIT_MS = 500;
 interface SipMessage {
   firstLine: string;
   headers: Map<string, string>;
+  /** Every value of the headers that may repeat (Via, Record-Route), in order. */
+  repeated: Map<string, string[]>;
   body: string;
 }
 
@@ -23,7 +25,8 @@ const COMPACT: Record<string, string> = {
 /**
  * A SIP caller over UDP for tests that bring their own RTP endpoint (RtpPeer): one call with the
  * SDP it is given, INVITE retransmitted until answered, ACK, BYE. In-dialog requests from the far
- * end are answered 200 (a BYE ends the call). Just enough of RFC 3261 for loopback tests.
+ * end are answered 200 (a BYE ends the call). A Record-Route in the answer (a proxy such as
+ * Kamailio) becomes the dialog's route set. Just enough of RFC 3261 for loopback tests.
  */
 export class SipCaller {
   private readonly callId = `${randomBytes(8).toString('hex')}@127.0.0.1`;
@@ -31,6 +34,8 @@ export class SipCaller {
   private cseq = 1;
   private toHeader = '';
   private requestUri = '';
+  /** The dialog's route set (from the 2xx's Record-Route, reversed): a proxy in the path, e.g. Kamailio. */
+  private routeSet: string[] = [];
   private readonly waiters = new Map<string, (response: SipMessage) => void>();
   /** Transactions a provisional response answered: retransmitting stops (timer A ends). */
   private readonly proceeding = new Set<string>();
@@ -76,6 +81,9 @@ export class SipCaller {
     }
     this.toHeader = to;
     this.requestUri = /<([^>]+)>/.exec(response.headers.get('contact') ?? '')?.[1] ?? uri;
+    this.routeSet = (response.repeated.get('record-route') ?? [])
+      .flatMap((value) => value.split(/,(?=\s*<)/).map((route) => route.trim()))
+      .reverse();
     this.send(this.request('ACK', this.requestUri, newBranch(), this.cseq, []));
     return response.body;
   }
@@ -127,6 +135,7 @@ export class SipCaller {
       `Call-ID: ${this.callId}`,
       `CSeq: ${cseq} ${method}`,
       `Contact: <sip:${this.user}@127.0.0.1:${this.localPort}>`,
+      ...(method === 'INVITE' ? [] : this.routeSet.map((route) => `Route: ${route}`)),
       ...extra,
       `Content-Length: ${Buffer.byteLength(body)}`,
       '',
@@ -148,11 +157,13 @@ export class SipCaller {
     }
     if (message.firstLine.startsWith('BYE')) this.endedByFarEnd = true;
     if (message.firstLine.startsWith('ACK')) return;
-    const copy = ['via', 'from', 'to', 'call-id', 'cseq'].map(
+    // Every Via, so the answer finds its way back through a proxy too.
+    const vias = (message.repeated.get('via') ?? []).map((via) => `Via: ${via}`);
+    const copy = ['from', 'to', 'call-id', 'cseq'].map(
       (name) =>
         `${name === 'call-id' ? 'Call-ID' : name[0]?.toUpperCase() + name.slice(1)}: ${message.headers.get(name) ?? ''}`,
     );
-    this.send(['SIP/2.0 200 OK', ...copy, 'Content-Length: 0', '', ''].join('\r\n'));
+    this.send(['SIP/2.0 200 OK', ...vias, ...copy, 'Content-Length: 0', '', ''].join('\r\n'));
   }
 
   private send(text: string): void {
@@ -173,13 +184,16 @@ function parse(text: string): SipMessage {
   const head = split < 0 ? text : text.slice(0, split);
   const [firstLine = '', ...lines] = head.split('\r\n');
   const headers = new Map<string, string>();
+  const repeated = new Map<string, string[]>();
   for (const line of lines) {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
     const raw = line.slice(0, colon).trim().toLowerCase();
     const name = COMPACT[raw] ?? raw;
+    const value = line.slice(colon + 1).trim();
     // The first Via is ours; keep the first of any repeated header.
-    if (!headers.has(name)) headers.set(name, line.slice(colon + 1).trim());
+    if (!headers.has(name)) headers.set(name, value);
+    if (name === 'via' || name === 'record-route') repeated.set(name, [...(repeated.get(name) ?? []), value]);
   }
-  return { firstLine, headers, body: split < 0 ? '' : text.slice(split + 4) };
+  return { firstLine, headers, repeated, body: split < 0 ? '' : text.slice(split + 4) };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { Database } from '../../src/store/database.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/sql/postgresStore.js';
 import type { SqlStore } from '../../src/store/sql/sqlTypes.js';
@@ -89,4 +90,20 @@ export function storeEngines(): StoreEngine[] {
   const missing = postgresServerMissing();
   if (missing) console.warn(missing);
   return missing ? [sqliteEngine()] : [sqliteEngine(), postgresEngine()];
+}
+
+/**
+ * Opens a store on `engine` before the tests of the enclosing describe and closes it (and the
+ * engine) after them; `opened` receives it.
+ */
+export function useStore(engine: StoreEngine, opened: (store: SqlStore) => void): void {
+  let store: SqlStore | undefined;
+  beforeAll(async () => {
+    store = await engine.open();
+    opened(store);
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+    await engine.dispose();
+  });
 }

@@ -1,11 +1,11 @@
 import pino from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { type LegActions, OrphanedLegs, RESTART_REASON } from '../../../src/signalling/orphanedLegs.js';
 import { type RecordableDialog, SipLegJournal } from '../../../src/signalling/sipLegJournal.js';
 import { Database } from '../../../src/store/database.js';
 import { SipLegStore } from '../../../src/store/sipLegStore.js';
 import type { SqlStore } from '../../../src/store/sql/sqlTypes.js';
-import { type StoreEngine, storeEngines } from '../../support/storeEngines.js';
+import { type StoreEngine, storeEngines, useStore } from '../../support/storeEngines.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -69,12 +69,8 @@ describe.each(storeEngines())('the SIP leg journal and sweep on $name', (engine:
   let actions: RecordingActions;
   let sweep: OrphanedLegs;
 
-  beforeAll(async () => {
-    sql = await engine.open();
-  }, 60_000);
-  afterAll(async () => {
-    await sql?.close();
-    await engine.dispose();
+  useStore(engine, (opened) => {
+    sql = opened;
   });
   beforeEach(async () => {
     await sql.write([{ text: 'DELETE FROM sip_legs', params: [] }]);

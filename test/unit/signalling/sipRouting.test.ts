@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { type TrunkConfig, trunkSchema } from '../../../src/config/sipSchema.js';
 import { NumberRouter } from '../../../src/signalling/inbound/numberRouter.js';
 import { TrunkMatcher } from '../../../src/signalling/inbound/trunkMatcher.js';
@@ -8,7 +8,7 @@ import { RoutingError, SipRouting } from '../../../src/signalling/routing/sipRou
 import { TrunkMediaPolicies } from '../../../src/signalling/trunkMedia.js';
 import { RoutingStore } from '../../../src/store/routingStore.js';
 import type { SqlStore } from '../../../src/store/sql/sqlTypes.js';
-import { type StoreEngine, storeEngines } from '../../support/storeEngines.js';
+import { type StoreEngine, storeEngines, useStore } from '../../support/storeEngines.js';
 
 const logger = pino({ level: 'silent' });
 const APP = `app_${'A'.repeat(27)}`;
@@ -45,12 +45,8 @@ describe.each(storeEngines())('routing on $name', (engine: StoreEngine) => {
   let store: RoutingStore;
   let routing: SipRouting;
 
-  beforeAll(async () => {
-    sql = await engine.open();
-  }, 60_000);
-  afterAll(async () => {
-    await sql?.close();
-    await engine.dispose();
+  useStore(engine, (opened) => {
+    sql = opened;
   });
   // One database per engine; each test starts from no stored routing.
   beforeEach(async () => {

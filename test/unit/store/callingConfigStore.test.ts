@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   type CallingConfigKey,
   CallingConfigStore,
   DEFAULT_CALLING_SETTINGS,
 } from '../../../src/store/callingConfigStore.js';
 import type { SqlStore } from '../../../src/store/sql/sqlTypes.js';
-import { type StoreEngine, storeEngines } from '../../support/storeEngines.js';
+import { type StoreEngine, storeEngines, useStore } from '../../support/storeEngines.js';
 
 const APP = `app_${'A'.repeat(27)}`;
 let ids = 0;
@@ -20,12 +20,8 @@ describe.each(storeEngines())('calling configurations on $name', (engine: StoreE
   let sql: SqlStore;
   let store: CallingConfigStore;
 
-  beforeAll(async () => {
-    sql = await engine.open();
-  }, 60_000);
-  afterAll(async () => {
-    await sql?.close();
-    await engine.dispose();
+  useStore(engine, (opened) => {
+    sql = opened;
   });
   beforeEach(async () => {
     await sql.write([{ text: 'DELETE FROM calling_configs', params: [] }]);

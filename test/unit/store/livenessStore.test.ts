@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LivenessStore } from '../../../src/store/livenessStore.js';
 import type { SqlStore } from '../../../src/store/sql/sqlTypes.js';
-import { type StoreEngine, storeEngines } from '../../support/storeEngines.js';
+import { type StoreEngine, storeEngines, useStore } from '../../support/storeEngines.js';
 
 describe.each(storeEngines())('the liveness heartbeat on $name', (engine: StoreEngine) => {
   let sql: SqlStore;
 
-  beforeAll(async () => {
-    sql = await engine.open();
-  }, 60_000);
-  afterAll(async () => {
-    await sql?.close();
-    await engine.dispose();
+  useStore(engine, (opened) => {
+    sql = opened;
   });
 
   it('has no time before the first beat, then the newest committed one', async () => {
