@@ -190,7 +190,12 @@ export const configSchema = z.strictObject({
   whatsapp: whatsappSchema,
   /** Several nodes sharing Redis (clusterSchema.ts); null or absent: a single node. */
   cluster: clusterSchema.nullable().default(null),
-});
+})
+  // A node takes over another's calls from the store they share: an embedded file is no one's but its own.
+  .refine((config) => config.cluster === null || config.store.kind === 'postgres', {
+    message: 'a cluster node needs store.kind postgres (the store every node shares)',
+    path: ['cluster'],
+  });
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type ApiKeyConfig = z.infer<typeof apiKeySchema>;

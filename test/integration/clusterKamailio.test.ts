@@ -15,7 +15,12 @@ import { callGatewayConfig, ROUTED_NUMBER, until } from '../support/gatewayApi.j
 import { GatewayProcess } from '../support/gatewayProcess.js';
 import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
 import { type KamailioProcess, startKamailio } from '../support/kamailioProcess.js';
-import { joinRoomWithToken, nextAudioTrack, publishTone, recordAudio } from '../support/livekitParticipant.js';
+import {
+  joinRoomWithToken,
+  nextAudioTrack,
+  publishTone,
+  recordAudio,
+} from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
 import {
   type PostgresServer,
@@ -26,8 +31,8 @@ import { type RedisServer, redisServerMissing, startRedisServer } from '../suppo
 import { RtpPeer } from '../support/rtpPeer.js';
 import { SipCaller } from '../support/sipCaller.js';
 import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import { analyseTone } from '../support/tone.js';
 import { AUTH_KEYS, bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
+import { analyseTone } from '../support/tone.js';
 
 /**
  * Two gateway nodes as a cluster behind a real Kamailio (sip/kamailio/kamailio.cfg): one
@@ -445,7 +450,10 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
     );
     const events = eventsOf(callId);
     const where = JSON.stringify(events);
-    expect(events.filter((e) => FINAL_EVENTS.has(e.event)), where).toHaveLength(1);
+    expect(
+      events.filter((e) => FINAL_EVENTS.has(e.event)),
+      where,
+    ).toHaveLength(1);
     const statusEvents = new Set(Object.values(STATUS_EVENTS));
     expect(
       events.filter((e) => statusEvents.has(e.event)).map((e) => e.event),
@@ -559,9 +567,9 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
     expect(exited).toBeUndefined();
     const meanwhile = await request(a, `/v1/calls/${live.id}`);
     expect(meanwhile.json).toMatchObject({ id: live.id, status: 'in_progress' });
-    expect((await callsOn(b)).filter((call) => call.status === 'in_progress').map((call) => call.id)).toEqual([
-      live.id,
-    ]);
+    expect((await callsOn(b)).filter((call) => call.status === 'in_progress').map((call) => call.id)).toEqual(
+      [live.id],
+    );
 
     // The caller hangs up: the call completes, and the node, with nothing left, exits.
     expect(await live.caller.hangUp()).toBe(200);
@@ -572,11 +580,20 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
     expect(ended).toMatchObject({ id: live.id, status: 'completed', endReason: 'caller_hangup' });
 
     // Every event of every call, in order, from the node that carried it.
-    await expectEventsInOrder(live.id, a, ['calls.initiated', 'calls.ringing', 'calls.answered', 'calls.completed']);
+    await expectEventsInOrder(live.id, a, [
+      'calls.initiated',
+      'calls.ringing',
+      'calls.answered',
+      'calls.completed',
+    ]);
     for (const leg of [...refused, ...during]) {
       const final = (await request(b, `/v1/calls/${leg.id}`)).json;
       expect(final.endedAt, JSON.stringify(final)).not.toBeNull();
-      await expectEventsInOrder(leg.id, b, ['calls.initiated', 'calls.ringing', STATUS_EVENTS[final.status as 'failed']]);
+      await expectEventsInOrder(leg.id, b, [
+        'calls.initiated',
+        'calls.ringing',
+        STATUS_EVENTS[final.status as 'failed'],
+      ]);
     }
   }, 60_000);
 });

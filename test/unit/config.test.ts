@@ -47,6 +47,19 @@ describe('loadConfig', () => {
     });
   });
 
+  it('makes a cluster node only on a shared PostgreSQL store', () => {
+    const cluster =
+      'cluster:\n  redisUrl: redis://127.0.0.1:6379\n  nodeId: node-a\n  internalUrl: http://10.0.0.5:8080\n';
+    expect(() => loadConfig({ file: yamlFile(cluster), env: {} })).toThrow(
+      /cluster: a cluster node needs store.kind postgres/,
+    );
+    const ok = loadConfig({
+      file: yamlFile(`${cluster}store:\n  kind: postgres\n  url: postgres://gw@db/gateway\n`),
+      env: {},
+    });
+    expect(ok.cluster).toMatchObject({ nodeId: 'node-a', leaseMs: 10_000 });
+  });
+
   it('takes a PostgreSQL store only with its url, and names the key otherwise', () => {
     const ok = loadConfig({
       file: yamlFile('store:\n  kind: postgres\n  url: postgres://gw:secret@db.internal:5432/gateway\n'),
