@@ -349,8 +349,26 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
   /**
    * Calls ROUTED_NUMBER through Kamailio with a fresh caller and RTP peer, and waits until the
    * call rings at one of `among` (its owner: the in-process node that holds it, else the child).
+   * A refusal before it rings fails, except, with `untilDispatched`, Kamailio's own 503 "No gateway
+   * node available": its probes (every second) had not yet seen a node just started answer OPTIONS
+   * 200, and the call is placed again until they have.
    */
-  async function ringThroughKamailio(among: Node[]): Promise<Leg> {
+  async function ringThroughKamailio(among: Node[], untilDispatched = false): Promise<Leg> {
+    const deadline = Date.now() + 10_000;
+    let delay = 50;
+    for (;;) {
+      try {
+        return await placeCall(among);
+      } catch (error) {
+        const noNode = /INVITE refused: SIP\/2\.0 503 No gateway node available/.test(String(error));
+        if (!untilDispatched || !noNode || Date.now() > deadline) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 400);
+    }
+  }
+
+  async function placeCall(among: Node[]): Promise<Leg> {
     const user = `kcaller${++users}`;
     const peer = await RtpPeer.open('PCMU');
     const caller = await SipCaller.open({ host: '127.0.0.1', port: kamailio.port }, user);
@@ -359,12 +377,21 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
       () => caller.close(),
     );
     const invite = caller.invite(ROUTED_NUMBER, peer.offer());
-    invite.catch(() => undefined);
+    let refusal: unknown;
+    invite.catch((error: unknown) => {
+      refusal = error;
+    });
     let call: any;
-    await until(async () => {
-      call = (await callsOn(among[0] as Node, 'ringing')).find((listed) => listed.fromAddress === user);
-      return call !== undefined;
-    }, 10_000);
+    try {
+      await until(async () => {
+        if (refusal !== undefined) return true;
+        call = (await callsOn(among[0] as Node, 'ringing')).find((listed) => listed.fromAddress === user);
+        return call !== undefined;
+      }, 10_000);
+    } catch {
+      throw new Error(`the call from ${user} through Kamailio rang nowhere within 10 s (INVITE unanswered)`);
+    }
+    if (!call) throw refusal;
     const inProcess = among.filter((node) => node.gw);
     const owner =
       inProcess.find((node) => node.gw?.gateway.calls.get(call.id) !== undefined) ??
@@ -480,7 +507,7 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
     const deadline = Date.now() + 20_000;
     while (held.size < 2) {
       if (Date.now() > deadline) throw new Error(`calls reached only ${reached.join(', ')}`);
-      const leg = await ringThroughKamailio([a, b]);
+      const leg = await ringThroughKamailio([a, b], true);
       reached.push(leg.node.name);
       if (held.has(leg.node.name)) await refuse(leg, leg.node === a ? b : a);
       else held.set(leg.node.name, leg);
@@ -541,7 +568,7 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
     const deadline = Date.now() + 20_000;
     while (!live) {
       if (Date.now() > deadline) throw new Error('no call reached node a');
-      const leg = await ringThroughKamailio([a, b]);
+      const leg = await ringThroughKamailio([a, b], true);
       if (leg.node === a) live = leg;
       else {
         await refuse(leg, b);
