@@ -5,7 +5,12 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * `npm test` runs both): beside another test file their audio checks would judge the neighbour's
  * CPU, not the gateway.
  */
-export const LOAD_TESTS = ['test/integration/parallelCalls.test.ts'];
+export const LOAD_TESTS = [
+  'test/integration/parallelCalls.test.ts',
+  // Two nodes with their media workers, PostgreSQL, Redis, Kamailio and livekit-server at once,
+  // with audio checked: beside another file both would judge each other's CPU.
+  'test/integration/clusterKamailio.test.ts',
+];
 
 /**
  * Tests that hold received audio to the quiet-machine continuity bounds (QUIET_MACHINE in
