@@ -500,10 +500,18 @@ export class Gateway {
   ): ClusterCalls {
     const { rooms, now, child } = parts;
     const logger = child('cluster');
-    const node = new ClusterNode({ config, logger, registry: this.metrics.registry });
-    return new ClusterCalls({
+    // Set below: the lease tells of a takeover, and the calls it ended are let go here.
+    let onLeaseLost = () => undefined as void;
+    const node = new ClusterNode({
+      config,
+      logger,
+      registry: this.metrics.registry,
+      onLeaseLost: () => onLeaseLost(),
+    });
+    const cluster = new ClusterCalls({
       node,
       calls: this.calls,
+      closeLocally: (callId, why) => this.registry.get(callId)?.close(why),
       leaseMs: config.leaseMs,
       logger,
       partsOf: async (nodeId) => {
@@ -539,6 +547,8 @@ export class Gateway {
         };
       },
     });
+    onLeaseLost = () => cluster.relinquishAll();
+    return cluster;
   }
 
   /** Starts listening; resolves to the base URL actually bound (port 0 picks a free one). */

@@ -329,6 +329,19 @@ export class CallService extends EventEmitter<CallServiceEvents> {
     return [...counts.values()];
   }
 
+  /**
+   * Lets go of a live call another node ended (it took this one over while it was cut off from
+   * Redis): no change and no event here, the survivor wrote its end. Returns the call as it was.
+   */
+  relinquish(id: string): Call | undefined {
+    const entry = this.live.get(id);
+    if (!entry) return undefined;
+    this.live.delete(id);
+    this.deps.presence?.forget(id);
+    this.deps.logger.warn({ callId: id }, 'call ended by the node that took this one over; let go here');
+    return entry.call;
+  }
+
   /** Ids of the calls live here. */
   liveIds(): string[] {
     return [...this.live.keys()];

@@ -36,6 +36,8 @@ export interface DeadNodeParts extends LeftoverParts {
 export interface ClusterCallsDeps {
   node: ClusterNode;
   calls: CallService;
+  /** Closes what this node holds for a call (its media, its legs, its flow), without ending it. */
+  closeLocally: (callId: string, why: string) => void;
   /** Builds the parts that act for another node over the shared store. */
   partsOf: (nodeId: string) => Promise<DeadNodeParts>;
   leaseMs: number;
@@ -101,6 +103,23 @@ export class ClusterCalls implements ClusterAdmit {
     this.deps.calls.on('transition', (call, previous) => this.follow(call, previous));
     this.timer = setInterval(() => void this.pass(), Math.max(250, Math.floor(this.deps.leaseMs / 2)));
     this.timer.unref();
+  }
+
+  /**
+   * This node was cut off from Redis past its lease and a survivor took it over: that survivor
+   * ended every call this node had (none were admitted since: admission needs Redis) and wrote
+   * their final events. Each is let go here without a second end, and what it held is closed.
+   */
+  relinquishAll(): void {
+    const { calls } = this.deps;
+    const ids = calls.liveIds();
+    for (const id of ids) {
+      calls.relinquish(id);
+      this.admitted.delete(id);
+      this.deps.closeLocally(id, 'ended by the node that took this one over');
+    }
+    if (ids.length > 0)
+      this.logger.warn({ calls: ids.length }, 'cluster: let go of calls another node ended');
   }
 
   /** Stops the passes and gives up the lease (peers see this node gone at once). */
