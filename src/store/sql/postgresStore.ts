@@ -58,6 +58,7 @@ export class PostgresStore implements SqlStore {
   private readonly queue = new SerialQueue();
   private readonly logger: Logger;
   private readonly maxRetryDelayMs: number;
+  private readonly statementTimeoutMs: number;
   private open = true;
   private version = 0;
   private failing = false;
@@ -65,10 +66,11 @@ export class PostgresStore implements SqlStore {
   private constructor(options: PostgresStoreOptions) {
     this.logger = options.logger;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
+    this.statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 8,
-      statement_timeout: options.statementTimeoutMs ?? 10_000,
+      statement_timeout: this.statementTimeoutMs,
       connectionTimeoutMillis: 5000,
       // COUNT(*) and BIGINT come back as numbers, as SQLite gives them (all ours fit in 2^53).
       types: {
@@ -103,13 +105,33 @@ export class PostgresStore implements SqlStore {
   }
 
   async all<R>(text: string, params: readonly SqlValue[] = []): Promise<R[]> {
-    await this.queue.drained();
+    await this.writesBefore();
     const result = await this.pool.query(toPostgresPlaceholders(text), params as SqlValue[]);
     return result.rows as R[];
   }
 
   async get<R>(text: string, params: readonly SqlValue[] = []): Promise<R | undefined> {
     return (await this.all<R>(text, params))[0];
+  }
+
+  /**
+   * Waits for the writes handed over before a read, so it sees them; for a statement timeout at
+   * most: while the database is away they wait for it, and a read must fail rather than hang.
+   */
+  private async writesBefore(): Promise<void> {
+    if (this.queue.idle) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the store is ${this.queue.length} writes behind; try again`)),
+        this.statementTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.queue.drained(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   run(text: string, params: readonly SqlValue[] = []): Promise<SqlRunResult> {

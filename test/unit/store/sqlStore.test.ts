@@ -146,7 +146,7 @@ describe('a PostgreSQL store whose server goes away', () => {
     'keeps writes while the server is down and commits them, in order, once it is back',
     async () => {
       if (!engine?.restart) return;
-      const store = await engine.open({ maxRetryDelayMs: 200 });
+      const store = await engine.open({ maxRetryDelayMs: 200, statementTimeoutMs: 500 });
       try {
         await engine.stop?.();
         const writes = [1, 2, 3].map((i) =>
@@ -156,6 +156,8 @@ describe('a PostgreSQL store whose server goes away', () => {
         );
         expect(store.pendingWrites()).toBe(3);
         expect(await store.ping()).toBe(false);
+        // A read behind them fails within the statement timeout instead of hanging.
+        await expect(store.get('SELECT 1 AS one')).rejects.toThrow(/3 writes behind/);
         await engine.restart();
         await Promise.all(writes);
         const rows = await store.all<{ key: string }>(
