@@ -1,19 +1,20 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { existsSync } from 'node:fs';
 import { dispose, type Room } from '@livekit/rtc-node';
-import pg from 'pg';
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { FINAL_STATUSES, STATUS_EVENTS } from '../../src/calls/callTypes.js';
-import { freeTcpPort } from '../../src/launcher/freePorts.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { STATUS_EVENTS } from '../../src/calls/callTypes.js';
 import { findLiveKitServerBinary } from '../../src/launcher/livekitServer.js';
 import { RTP_WORKER_ENTRY, workerEntryPath } from '../../src/media/workers/workerEntryPath.js';
-import { CONTROL_TOKEN, ControlPlane } from '../support/controlPlane.js';
-import { callGatewayConfig, ROUTED_NUMBER, until } from '../support/gatewayApi.js';
-import { GatewayProcess } from '../support/gatewayProcess.js';
-import { type RunningGateway, startInProcessGateway } from '../support/inProcessGateway.js';
+import {
+  type ClusterNode,
+  ClusterRig,
+  type ClusterStore,
+  callsOn,
+  FINAL_EVENTS,
+  configureApp as putCallingConfig,
+  request,
+} from '../support/clusterRig.js';
+import { ROUTED_NUMBER, until } from '../support/gatewayApi.js';
+import type { GatewayProcess } from '../support/gatewayProcess.js';
 import { type KamailioProcess, startKamailio } from '../support/kamailioProcess.js';
 import {
   joinRoomWithToken,
@@ -22,16 +23,11 @@ import {
   recordAudio,
 } from '../support/livekitParticipant.js';
 import { type LiveKitRig, startLiveKit } from '../support/livekitRig.js';
-import {
-  type PostgresServer,
-  postgresServerMissing,
-  startPostgresServer,
-} from '../support/postgresServer.js';
-import { type RedisServer, redisServerMissing, startRedisServer } from '../support/redisServer.js';
+import { postgresServerMissing } from '../support/postgresServer.js';
+import { redisServerMissing } from '../support/redisServer.js';
 import { RtpPeer } from '../support/rtpPeer.js';
 import { SipCaller } from '../support/sipCaller.js';
-import { type SipEngineProcess, startSipEngine } from '../support/sipEngineProcess.js';
-import { AUTH_KEYS, bearer, KEYS, TEST_APP_ID } from '../support/testKeys.js';
+import type { SipEngineProcess } from '../support/sipEngineProcess.js';
 import { analyseTone } from '../support/tone.js';
 
 /**
@@ -60,9 +56,6 @@ function livekitMissing(): string | undefined {
 const missing = redisServerMissing() ?? postgresServerMissing() ?? kamailioMissing() ?? livekitMissing();
 if (missing) console.warn(missing);
 
-const LEASE_MS = 1000;
-const FINAL_EVENTS: ReadonlySet<string> = new Set(FINAL_STATUSES.map((status) => STATUS_EVENTS[status]));
-const CALLING_PATH = `/v1/organization/apps/${TEST_APP_ID}/calling`;
 const dbfs = (amplitude: number) => 20 * Math.log10(amplitude / Math.SQRT2);
 /** Each node's tones: the caller's below 1 kHz, the room participant's above; 25 Hz off a multiple of 50. */
 const CALLER_HZ = { a: 525, b: 775 } as const;
@@ -72,67 +65,14 @@ const AGENT_AMPLITUDE = 0.4;
 
 type NodeName = 'a' | 'b';
 
-/** One node's HTTP API (in process or a child process), where it sends RTP from, and what it logged. */
-interface Node {
+/** A cluster node (test/support/clusterRig.ts) and the address it sends RTP from. */
+interface Node extends ClusterNode {
   name: NodeName;
-  url: string;
-  engine: SipEngineProcess;
   rtpAddress: string;
-  gatewayId: string;
-  /** The in-process gateway; undefined for a child process. */
-  gw?: RunningGateway;
-  child?: GatewayProcess;
-  logs(): string[];
-}
-
-interface Reply {
-  status: number;
-  json: any;
-}
-
-async function request(node: Node, path: string, init: RequestInit = {}): Promise<Reply> {
-  const response = await fetch(`${node.url}${path}`, {
-    ...init,
-    headers: {
-      ...bearer(KEYS.admin),
-      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...init.headers,
-    },
-  });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: response.status, json };
-}
-
-async function callsOn(node: Node, status?: string): Promise<any[]> {
-  const reply = await request(
-    node,
-    `/v1/calls?appId=${TEST_APP_ID}&limit=100${status ? `&status=${status}` : ''}`,
-  );
-  if (reply.status !== 200)
-    throw new Error(`GET /v1/calls on ${node.name}: ${reply.status} ${JSON.stringify(reply.json)}`);
-  return reply.json.data;
 }
 
 const action = (node: Node, callId: string, body: Record<string, unknown>) =>
   request(node, `/v1/calls/${callId}/actions`, { method: 'POST', body: JSON.stringify(body) });
-
-/** A pino logger at warn whose lines the test can print when it fails. */
-function capturingLogger(): { logger: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(line);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, stream), lines };
-}
 
 /** The tone a recording carries (median frequency of its 250 ms blocks) and its level. */
 function toneOf(samples: Int16Array, rate: number): { frequencyHz: number; levelDbfs: number } {
@@ -160,190 +100,71 @@ interface Leg {
 }
 
 describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () => {
-  let postgres: PostgresServer;
-  let redis: RedisServer;
-  let plane: ControlPlane;
-  let rig: LiveKitRig;
+  const rig = new ClusterRig('kcluster');
+  let livekit: LiveKitRig;
   let kamailio: KamailioProcess;
-  let engines: [SipEngineProcess, SipEngineProcess];
-  let databases = 0;
-  let prefixes = 0;
   let users = 0;
-  const nodes: Node[] = [];
-  /** This test's nodes, kept past afterEach (which stops them) for the failure report. */
-  let tested: Node[] = [];
-  const dirs: string[] = [];
   const closers: (() => unknown)[] = [];
 
   beforeAll(async () => {
-    [postgres, redis, plane] = await Promise.all([
-      startPostgresServer(),
-      startRedisServer(),
-      ControlPlane.start(),
-    ]);
-    // One after the other: they pick free ports, and two pickers at once can be handed the same one.
-    rig = await startLiveKit();
-    const first = await startSipEngine();
-    engines = [first, await startSipEngine()];
-    kamailio = await startKamailio({ nodes: engines.map((engine) => `127.0.0.1:${engine.sipPort}`) });
+    await rig.start();
+    // After the rig, not alongside it: they pick free ports, and two pickers at once can be handed the same one.
+    livekit = await startLiveKit();
+    kamailio = await startKamailio({ nodes: rig.engines.map((engine) => `127.0.0.1:${engine.sipPort}`) });
   }, 60_000);
   afterAll(async () => {
     await kamailio?.stop();
-    for (const engine of engines ?? []) await engine.stop();
     await dispose();
-    await rig?.server.stop();
-    await plane?.stop();
-    await redis?.dispose();
-    await postgres?.stop();
-  });
-  beforeEach(() => {
-    tested = [];
+    await livekit?.server.stop();
+    await rig.stop();
   });
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close();
-    for (const node of nodes.splice(0).reverse()) {
-      if (node.gw) await node.gw.stop();
-      if (node.child) {
-        node.child.kill('SIGKILL');
-        await node.child.exited;
-      }
-    }
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    await rig.stopNodes();
   });
 
-  /** A fresh database on the server, and a fresh Redis key prefix: what one cluster shares. */
-  async function freshCluster(): Promise<{ url: string; keyPrefix: string }> {
-    const name = `gateway_kcluster_${process.pid}_${++databases}`;
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await admin.end();
-    }
-    const target = new URL(postgres.url);
-    target.pathname = `/${name}`;
-    return { url: target.toString(), keyPrefix: `k${++prefixes}x${process.pid}` };
-  }
-
-  /** A node's config: its SIP server and RTP address, livekit, the shared store and Redis. */
-  async function nodeConfig(
-    name: NodeName,
-    engine: SipEngineProcess,
-    rtpAddress: string,
-    cluster: { url: string; keyPrefix: string },
-    http: Record<string, unknown> = {},
-  ): Promise<{ config: Record<string, unknown>; url: string }> {
-    const port = await freeTcpPort();
-    const url = `http://127.0.0.1:${port}`;
-    return {
-      url,
-      config: {
-        ...callGatewayConfig(engine, rig, { sip: { ringTimeoutSeconds: 60 } }),
-        http: { port, ...http },
-        media: { bindAddress: rtpAddress, advertisedAddress: rtpAddress },
-        store: { kind: 'postgres', url: cluster.url },
-        cluster: {
-          redisUrl: redis.url,
-          nodeId: `node-${name}`,
-          internalUrl: url,
-          leaseMs: LEASE_MS,
-          keyPrefix: cluster.keyPrefix,
-        },
-        control: { url: plane.url, token: CONTROL_TOKEN, reconnectMinMs: 20, reconnectMaxMs: 200 },
-      },
-    };
-  }
-
-  /** The gateway id of the first hello the control plane gets after `after` messages. */
-  async function helloAfter(after: number): Promise<string> {
-    const hello = await plane.nextMessage('hello', after, 15_000);
-    return hello.gatewayId as string;
-  }
+  /** A node's options: livekit for the call's room, and its own RTP address. */
+  const nodeOptions = (rtpAddress: string, http: Record<string, unknown> = {}) => ({
+    ringTimeoutSeconds: 60,
+    livekit,
+    http,
+    media: { bindAddress: rtpAddress, advertisedAddress: rtpAddress },
+  });
 
   async function inProcessNode(
     name: NodeName,
     engine: SipEngineProcess,
     rtpAddress: string,
-    cluster: { url: string; keyPrefix: string },
+    cluster: ClusterStore,
   ): Promise<Node> {
-    const { config, url } = await nodeConfig(name, engine, rtpAddress, cluster);
-    const { logger, lines } = capturingLogger();
-    const after = plane.received.length;
-    const gw = await startInProcessGateway(config, {
-      logger,
+    const node = await rig.inProcessNode(name, engine, cluster, {
+      ...nodeOptions(rtpAddress),
       mediaWorkerEntry: workerEntryPath(RTP_WORKER_ENTRY),
     });
-    expect(gw.url).toBe(url);
-    const node: Node = { name, url, engine, rtpAddress, gatewayId: '', gw, logs: () => lines };
-    nodes.push(node);
-    tested.push(node);
-    await until(async () => gw.gateway.sip.isConnected, 15_000);
-    node.gatewayId = await helloAfter(after);
-    return node;
+    return { ...node, name, rtpAddress };
   }
 
   async function childProcessNode(
     name: NodeName,
     engine: SipEngineProcess,
     rtpAddress: string,
-    cluster: { url: string; keyPrefix: string },
+    cluster: ClusterStore,
     http: Record<string, unknown>,
   ): Promise<Node> {
-    const { config, url } = await nodeConfig(name, engine, rtpAddress, cluster, http);
-    const dir = mkdtempSync(join(tmpdir(), 'kamailio-cluster-node-'));
-    dirs.push(dir);
-    const configFile = join(dir, 'gateway.yaml');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        ...config,
-        log: { level: 'info', format: 'json' },
-        store: { ...(config.store as object), path: join(dir, 'unused.db') },
-        recording: { dir: join(dir, 'recordings') },
-        auth: { keys: AUTH_KEYS },
-        media: { ...(config.media as object), workers: 1 },
-      }),
-    );
-    const after = plane.received.length;
-    const child = new GatewayProcess(['--config', configFile]);
-    const node: Node = {
-      name,
-      url,
-      engine,
-      rtpAddress,
-      gatewayId: '',
-      child,
-      logs: () => [
-        ...child.lines.filter((line) => line.level >= 40).map((line) => JSON.stringify(line)),
-        ...(child.stderr ? [`stderr: ${child.stderr}`] : []),
-      ],
-    };
-    nodes.push(node);
-    tested.push(node);
-    expect(await child.ready()).toBe(url);
-    await until(async () => (await request(node, '/readyz')).json?.parts?.sip?.ok === true, 30_000);
-    node.gatewayId = await helloAfter(after);
-    return node;
+    const node = await rig.childProcessNode(name, engine, cluster, nodeOptions(rtpAddress, http));
+    return { ...node, name, rtpAddress };
   }
 
   /** Prints what the nodes and Kamailio logged when the running test fails. */
   function dumpLogsOnFailure(): void {
-    onTestFailed(() => {
-      for (const node of tested) {
-        console.error(`--- node ${node.name} logs (warn+) ---\n${node.logs().join('\n') || '(none)'}`);
-      }
+    rig.dumpLogsOnFailure(() => {
       console.error(`--- kamailio ---\n${kamailio.log().split('\n').slice(-60).join('\n')}`);
     });
   }
 
   /** The app's calling configuration on a node: calls ring until an action decides. */
   async function configureApp(node: Node): Promise<void> {
-    const reply = await request(node, CALLING_PATH, {
-      method: 'PUT',
-      body: JSON.stringify({ maxConcurrentCalls: 10, defaultAnswerBehavior: 'webhook' }),
-    });
-    expect(reply.status, JSON.stringify(reply.json)).toBe(200);
+    await putCallingConfig(node, 10);
   }
 
   /**
@@ -456,7 +277,7 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
   function eventsOf(callId: string): { gatewayId: string; seq: number; event: string }[] {
     const gatewayOf = new Map<number, string>();
     const seen = new Map<string, { gatewayId: string; seq: number; event: string }>();
-    for (const r of plane.received) {
+    for (const r of rig.plane.received) {
       const m = r.message;
       if (m?.type === 'hello') gatewayOf.set(r.connection, m.gatewayId);
       if (m?.type !== 'event' || m.data?.call?.id !== callId || seen.has(m.eventId)) continue;
@@ -470,7 +291,7 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
    * `expected` order, every event from `node`'s gateway id, arriving in seq order.
    */
   async function expectEventsInOrder(callId: string, node: Node, expected: string[]): Promise<void> {
-    await plane.waitFor(
+    await rig.plane.waitFor(
       `the final event of ${callId}`,
       () => eventsOf(callId).some((e) => FINAL_EVENTS.has(e.event)),
       15_000,
@@ -493,9 +314,9 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
 
   it('spreads calls over both nodes, carries audio both ways on a call taken by each, and completes both', async () => {
     dumpLogsOnFailure();
-    const cluster = await freshCluster();
-    const a = await inProcessNode('a', engines[0], '127.0.0.1', cluster);
-    const b = await inProcessNode('b', engines[1], '127.0.0.2', cluster);
+    const cluster = await rig.freshCluster();
+    const a = await inProcessNode('a', rig.engines[0], '127.0.0.1', cluster);
+    const b = await inProcessNode('b', rig.engines[1], '127.0.0.2', cluster);
     expect(b.gatewayId).not.toBe(a.gatewayId);
     // Each node holds calling configurations in memory (reloaded only by its own writes): set it on both.
     await configureApp(a);
@@ -550,10 +371,10 @@ describe.skipIf(missing !== undefined)('two cluster nodes behind Kamailio', () =
 
   it('sends every new call to the other node while a SIGTERMed node drains its answered call, then the node exits', async () => {
     dumpLogsOnFailure();
-    const cluster = await freshCluster();
+    const cluster = await rig.freshCluster();
     // b first, then a: the control plane acks the connection that came last (a's, the one that exits).
-    const b = await inProcessNode('b', engines[1], '127.0.0.2', cluster);
-    const a = await childProcessNode('a', engines[0], '127.0.0.1', cluster, { drainTimeoutMs: 30_000 });
+    const b = await inProcessNode('b', rig.engines[1], '127.0.0.2', cluster);
+    const a = await childProcessNode('a', rig.engines[0], '127.0.0.1', cluster, { drainTimeoutMs: 30_000 });
     await configureApp(a);
     await configureApp(b);
     const child = a.child as GatewayProcess;
