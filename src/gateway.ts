@@ -501,7 +501,7 @@ export class Gateway {
     const { rooms, now, child } = parts;
     const logger = child('cluster');
     // Set below: the lease tells of a takeover, and the calls it ended are let go here.
-    let onLeaseLost = () => undefined as void;
+    let onLeaseLost: () => void = () => undefined;
     const node = new ClusterNode({
       config,
       logger,
