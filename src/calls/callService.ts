@@ -54,6 +54,7 @@ interface LiveEntry {
  */
 export class CallService extends EventEmitter<CallServiceEvents> {
   private readonly live = new Map<string, LiveEntry>();
+  private lastCreatedMs = 0;
 
   constructor(private readonly deps: CallServiceDeps) {
     super();
@@ -95,7 +96,11 @@ export class CallService extends EventEmitter<CallServiceEvents> {
   }
 
   create(input: NewCall): Call {
-    const at = this.deps.now().toISOString();
+    // Calls list newest first by createdAt: two created here in one millisecond get the next
+    // millisecond for the second, so a list (and its pages) keeps the order they were created in.
+    const createdMs = Math.max(this.deps.now().getTime(), this.lastCreatedMs + 1);
+    this.lastCreatedMs = createdMs;
+    const at = new Date(createdMs).toISOString();
     const id = input.id ?? newCallId(input.appId);
     const call: Call = {
       id,
