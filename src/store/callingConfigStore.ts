@@ -105,7 +105,7 @@ export interface CallingConfigKey {
  * on every call's path (admission, answer, recording) and must not wait on a database, so calls
  * read the copy `load` filled at start and each `update` refreshes after its write commits.
  *
- * In a cluster another node's update reaches this copy only at the next `reload()`: a call here
+ * In a cluster another node's update reaches this copy only at the next `refresh()`: a call here
  * follows the configuration as this node last loaded or wrote it. Nothing invalidates it across
  * nodes yet.
  */
@@ -122,10 +122,6 @@ export class CallingConfigStore {
   }
 
   /** Loads again: how a node sees configurations other nodes changed (SharedConfigRefresh). */
-  reload(): Promise<void> {
-    return this.load();
-  }
-
   refresh(): Promise<void> {
     return this.load();
   }

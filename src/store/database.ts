@@ -26,7 +26,7 @@ export interface DatabaseOptions {
  */
 export class Database implements SqlStore {
   readonly dialect = 'sqlite' as const;
-  readonly sql: SqliteDatabase;
+  private readonly sql: SqliteDatabase;
   private readonly logger: Logger;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
   private readonly queue = new SerialQueue();
@@ -123,12 +123,11 @@ export class Database implements SqlStore {
     this.sql.close();
   }
 
-  /** A synchronous read, for code that still reads SQLite in line (SQLite-only paths). */
-  getNow<R>(text: string, params: readonly SqlValue[] = []): R | undefined {
+  private getNow<R>(text: string, params: readonly SqlValue[] = []): R | undefined {
     return this.prepared(text).get(...params) as R | undefined;
   }
 
-  allNow<R>(text: string, params: readonly SqlValue[] = []): R[] {
+  private allNow<R>(text: string, params: readonly SqlValue[] = []): R[] {
     return this.prepared(text).all(...params) as R[];
   }
 

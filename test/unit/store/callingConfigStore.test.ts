@@ -86,7 +86,7 @@ describe.each(storeEngines())('calling configurations on $name', (engine: StoreE
     expect(other.settingsFor(APP).maxConcurrentCalls).toBe(DEFAULT_CALLING_SETTINGS.maxConcurrentCalls);
     // The API reads the database, so it shows the update already.
     expect((await other.get(APP))?.maxConcurrentCalls).toBe(3);
-    await other.reload();
+    await other.refresh();
     expect(other.settingsFor(APP).maxConcurrentCalls).toBe(3);
   });
 });
