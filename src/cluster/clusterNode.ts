@@ -6,7 +6,7 @@ import { CallOwnership } from './callOwnership.js';
 import { ClusterAdmission } from './clusterAdmission.js';
 import { ClusterMetrics } from './clusterMetrics.js';
 import { connectClusterRedis, createClusterRedis } from './clusterRedis.js';
-import { type DeadNode, type LeaseLostEvent, NodeLease } from './nodeLease.js';
+import { type LeaseLostEvent, NodeLease } from './nodeLease.js';
 
 /**
  * Ends one call that belonged to a dead node (or to this node's crashed previous run), as the
@@ -36,7 +36,8 @@ export interface TakeoverReport {
 
 /**
  * One gateway node's cluster parts over one Redis connection: its lease, cluster admission and
- * call ownership, plus the two recovery passes that use them together. The composition root
+ * call ownership, and what a restart of the node lets go of. Taking over other nodes is
+ * ClusterCalls' (src/calls/cluster), which ends their calls from the shared store. The composition root
  * builds one when `cluster` is configured and hands the parts to calls and control.
  */
 export class ClusterNode {
@@ -85,22 +86,6 @@ export class ClusterNode {
     return { nodeId, incarnation: previousRun?.incarnation ?? '', endedCalls, releasedSlots };
   }
 
-  /**
-   * One survivor pass (run it every leaseMs or so): for each dead node this node manages to claim,
-   * ends its calls at its last heartbeat, releases its slots and forgets it. A node another
-   * survivor claimed is skipped; a failure leaves the claim to lapse, so the next pass (here or
-   * elsewhere) finishes the job.
-   */
-  async takeOverDeadNodes(endCall: EndOrphanedCall): Promise<TakeoverReport[]> {
-    if (!this.lease.canTakeOver) return [];
-    const reports: TakeoverReport[] = [];
-    for (const dead of await this.lease.deadNodes()) {
-      if (!(await this.lease.claim(dead))) continue;
-      reports.push(await this.takeOver(dead, endCall));
-    }
-    return reports;
-  }
-
   /** Clean shutdown: deletes the lease (peers see this node gone at once) and disconnects. */
   async stop(): Promise<void> {
     try {
@@ -108,19 +93,6 @@ export class ClusterNode {
     } finally {
       this.redis.disconnect();
     }
-  }
-
-  private async takeOver(dead: DeadNode, endCall: EndOrphanedCall): Promise<TakeoverReport> {
-    const log = this.logger.child({ deadNode: dead.nodeId, incarnation: dead.incarnation });
-    log.warn(
-      { lastSeenMs: dead.lastSeenMs, calls: dead.ownedCalls, slots: dead.heldSlots },
-      'cluster: taking over a dead node',
-    );
-    const endedCalls = await this.endCallsOf(dead.nodeId, endCall, new Date(dead.lastSeenMs));
-    const releasedSlots = await this.admission.releaseNode(dead.nodeId);
-    await this.lease.completeTakeover(dead);
-    log.warn({ endedCalls: endedCalls.length, releasedSlots }, 'cluster: dead node taken over');
-    return { nodeId: dead.nodeId, incarnation: dead.incarnation, endedCalls, releasedSlots };
   }
 
   /** Ends each call the node owns, disowning each once it is ended (so a retry skips it). */
